@@ -1,0 +1,38 @@
+/*
+ * backend-internal.h - the operations table each backend implements. Only
+ * backend*.c include this. The generic layer (backend.c) checks names and
+ * read-only-ness before calling an op, so ops may assume a valid name.
+ */
+#ifndef CAIRN_BACKEND_INTERNAL_H
+#define CAIRN_BACKEND_INTERNAL_H
+
+#include "backend.h"
+
+struct backend_ops {
+	const char *scheme; /* for messages: "local", "s3", "http" */
+	bool read_only;
+	bool can_list;
+	int (*put)(struct backend *b, const char *name, const void *data, size_t len);
+	int (*get)(struct backend *b, const char *name, struct buf *out);
+	int (*get_range)(struct backend *b, const char *name, uint64_t off, size_t len,
+			 struct buf *out);
+	int (*size)(struct backend *b, const char *name, uint64_t *ret_size);
+	int (*delete)(struct backend *b, const char *name);
+	int (*list)(struct backend *b, const char *prefix, backend_list_fn fn, void *userdata);
+	void (*free)(struct backend *b);
+};
+
+struct backend {
+	const struct backend_ops *ops;
+	char *url; /* as given, for messages */
+	void *priv; /* the backend's own state */
+};
+
+/* Constructors; each fills b->ops and b->priv from the part of the URL after
+ * its scheme. */
+int backend_local_open(struct backend *b, const char *path);
+int backend_s3_open(struct backend *b, const char *bucket_and_prefix,
+		    const struct backend_options *opts);
+int backend_http_open(struct backend *b, const char *url, const struct backend_options *opts);
+
+#endif

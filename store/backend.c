@@ -1,0 +1,156 @@
+/*
+ * backend.c - picks a backend from the URL and guards every operation: object
+ * names are checked here (so no backend ever sees "..", an absolute path or
+ * a stray byte), and writes to a read-only backend fail with -EROFS before
+ * they reach it.
+ */
+#include "backend-internal.h"
+#include "log.h"
+
+static bool name_is_valid(const char *name, bool allow_empty)
+{
+	size_t len = strlen(name);
+
+	if (len == 0)
+		return allow_empty;
+	if (name[0] == '/' || len > 512)
+		return false;
+	for (const char *p = name; *p; p++) {
+		char c = *p;
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '/' || c == '-' ||
+		      c == '_' || c == '.'))
+			return false;
+		if (c == '/' && p[1] == '/')
+			return false;
+		if (c == '.' && (p == name || p[-1] == '/'))
+			return false; /* no ".", "..", or hidden names */
+	}
+	return true;
+}
+
+int backend_open(const char *url, const struct backend_options *opts, struct backend **ret)
+{
+	static const struct backend_options defaults = { 0 };
+	struct backend *b = xcalloc(1, sizeof(*b));
+	int r;
+
+	if (!opts)
+		opts = &defaults;
+	b->url = xstrdup(url);
+	if (strncmp(url, "s3://", 5) == 0)
+		r = backend_s3_open(b, url + 5, opts);
+	else if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0)
+		r = backend_http_open(b, url, opts);
+	else if (strncmp(url, "file://", 7) == 0)
+		r = backend_local_open(b, url + 7);
+	else if (strstr(url, "://"))
+		r = log_error_errno(-EINVAL, "repository URL '%s' has an unknown scheme", url);
+	else
+		r = backend_local_open(b, url);
+	if (r < 0) {
+		free(b->url);
+		free(b);
+		return r;
+	}
+	*ret = b;
+	return 0;
+}
+
+void backend_free(struct backend *b)
+{
+	if (!b)
+		return;
+	if (b->ops && b->ops->free)
+		b->ops->free(b);
+	free(b->url);
+	free(b);
+}
+
+const char *backend_url(const struct backend *b)
+{
+	return b->url;
+}
+
+bool backend_is_read_only(const struct backend *b)
+{
+	return b->ops->read_only;
+}
+
+bool backend_can_list(const struct backend *b)
+{
+	return b->ops->can_list;
+}
+
+static int check_name(const struct backend *b, const char *name)
+{
+	if (!name_is_valid(name, false))
+		return log_error_errno(-EINVAL, "%s: invalid object name '%s'", b->url, name);
+	return 0;
+}
+
+static int check_writable(const struct backend *b)
+{
+	if (b->ops->read_only)
+		return log_error_errno(-EROFS, "repository '%s' is read-only (%s backend)", b->url,
+				       b->ops->scheme);
+	return 0;
+}
+
+int backend_put(struct backend *b, const char *name, const void *data, size_t len)
+{
+	int r = check_writable(b);
+	if (r < 0)
+		return r;
+	r = check_name(b, name);
+	if (r < 0)
+		return r;
+	return b->ops->put(b, name, data, len);
+}
+
+int backend_get(struct backend *b, const char *name, struct buf *out)
+{
+	int r = check_name(b, name);
+	if (r < 0)
+		return r;
+	return b->ops->get(b, name, out);
+}
+
+int backend_get_range(struct backend *b, const char *name, uint64_t off, size_t len,
+		      struct buf *out)
+{
+	int r = check_name(b, name);
+	if (r < 0)
+		return r;
+	if (len == 0)
+		return 0;
+	return b->ops->get_range(b, name, off, len, out);
+}
+
+int backend_size(struct backend *b, const char *name, uint64_t *ret_size)
+{
+	int r = check_name(b, name);
+	if (r < 0)
+		return r;
+	return b->ops->size(b, name, ret_size);
+}
+
+int backend_delete(struct backend *b, const char *name)
+{
+	int r = check_writable(b);
+	if (r < 0)
+		return r;
+	r = check_name(b, name);
+	if (r < 0)
+		return r;
+	return b->ops->delete(b, name);
+}
+
+int backend_list(struct backend *b, const char *prefix, backend_list_fn fn, void *userdata)
+{
+	if (!name_is_valid(prefix, true))
+		return log_error_errno(-EINVAL, "%s: invalid prefix '%s'", b->url, prefix);
+	if (!b->ops->can_list || !b->ops->list)
+		return log_error_errno(-EOPNOTSUPP, "repository '%s' cannot be listed (%s backend)",
+				       b->url, b->ops->scheme);
+	return b->ops->list(b, prefix, fn, userdata);
+}

@@ -1,0 +1,62 @@
+/*
+ * backend.h - where repository objects live: a local directory, an
+ * S3-compatible bucket, or a read-only static HTTP server. Every command and
+ * cairnfs go through this interface and never learn which one it is.
+ *
+ * Object names are relative paths of [a-z0-9/] such as "config",
+ * "snapshots/<hex>", "packs/ab/<hex>". Objects are immutable once written:
+ * a name is never rewritten with different content, so readers may cache
+ * freely. All functions are thread-safe.
+ */
+#ifndef CAIRN_BACKEND_H
+#define CAIRN_BACKEND_H
+
+#include "buf.h"
+
+struct backend;
+
+struct backend_options {
+	const char *s3_endpoint; /* URL, or NULL for $AWS_ENDPOINT_URL_S3 / _URL / AWS */
+	bool s3_path_style;	 /* force path-style addressing */
+	bool insecure_tls;	 /* do not verify TLS certificates */
+	const char *cacert;	 /* extra CA bundle file, or NULL */
+	unsigned timeout_s;	 /* whole-request bound for one attempt; 0 = default */
+	unsigned retries;	 /* attempts after the first; 0 = default */
+};
+
+/* Opens the backend that url names: "/path", "file:///path", "s3://bucket/prefix",
+ * "http(s)://...". Does not touch the repository beyond what is needed to
+ * connect. -EINVAL (logged) for a URL it cannot use. */
+int backend_open(const char *url, const struct backend_options *opts, struct backend **ret)
+	WARN_UNUSED;
+void backend_free(struct backend *b);
+
+/* The URL the backend was opened with, safe for messages (no credentials).
+ * Valid until backend_free(). */
+const char *backend_url(const struct backend *b);
+bool backend_is_read_only(const struct backend *b);
+/* True when backend_list() works (static HTTP servers cannot list). */
+bool backend_can_list(const struct backend *b);
+
+/* Stores len bytes under name, atomically and durably: after a crash the name
+ * either holds all of data or does not exist. */
+int backend_put(struct backend *b, const char *name, const void *data, size_t len) WARN_UNUSED;
+/* Appends the whole object to out. -ENOENT if it does not exist. */
+int backend_get(struct backend *b, const char *name, struct buf *out) WARN_UNUSED;
+/* Appends exactly len bytes starting at off to out; -EBADMSG when the object
+ * is shorter than off + len. */
+int backend_get_range(struct backend *b, const char *name, uint64_t off, size_t len,
+		      struct buf *out) WARN_UNUSED;
+/* Size of an object; -ENOENT if it does not exist. */
+int backend_size(struct backend *b, const char *name, uint64_t *ret_size) WARN_UNUSED;
+/* Removes an object; removing a missing one is not an error. */
+int backend_delete(struct backend *b, const char *name) WARN_UNUSED;
+
+/* Called once per object whose name starts with prefix, in no particular
+ * order; name is the full object name, borrowed for the call. A negative
+ * return stops the listing and is returned by backend_list(). */
+typedef int (*backend_list_fn)(void *userdata, const char *name, uint64_t size);
+int backend_list(struct backend *b, const char *prefix, backend_list_fn fn, void *userdata)
+	WARN_UNUSED;
+
+#endif

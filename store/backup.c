@@ -1,0 +1,690 @@
+/*
+ * backup.c - walk local paths, cut files into content-defined chunks, store
+ * the chunks the repository lacks in packs, and write the snapshot.
+ *
+ * The walk builds the whole tree in memory (struct tree): one inode per
+ * file, directory, symlink, device, fifo or socket, one directory entry per
+ * name, so hardlinks are one inode with several names (found by device and
+ * inode number). Sparse files are read by data segment (SEEK_DATA /
+ * SEEK_HOLE); holes are not stored, only the extents of data are.
+ *
+ * Deduplication looks a chunk's SHA-256 up first among the chunks of this
+ * backup, then in the catalog, which knows every chunk of every index
+ * object (repo_sync_index() runs first), so identical data is stored once
+ * across members, snapshots and hosts.
+ *
+ * Order of writes, each durable before the next: packs, the index object
+ * naming them, the tree, and last the snapshot header. A crash at any point
+ * leaves at most packs and an index no snapshot references, which prune
+ * collects; it never leaves a snapshot pointing at missing data. The catalog
+ * learns of the new packs only after the header is written, so a failed
+ * backup never teaches it chunks that prune might later remove.
+ */
+#include "backup.h"
+#include "envelope.h"
+#include "hmap.h"
+#include "index.h"
+#include "log.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <time.h>
+
+#define NO_PACK UINT32_MAX
+#define PROGRESS_INTERVAL_NS 250000000ull
+
+struct backup {
+	struct repo *repo;
+	struct catalog *cat;
+	struct backend *backend;
+	const struct repo_config *cfg;
+	const struct backup_options *opts;
+	struct tree *tree;
+	struct hmap chunks; /* chunk hash -> tree chunk index */
+	struct hmap packs;  /* pack id -> tree pack index */
+	struct hmap links;  /* (dev, ino) -> tree inode index, for nlink > 1 */
+	struct pack_writer *pw;
+	uint32_t cur_pack; /* tree pack index of the pack being filled, or NO_PACK */
+	struct index index; /* packs this backup wrote */
+	uint8_t *rbuf;	    /* file read buffer */
+	size_t rbuf_cap;
+	struct buf env;	 /* scratch: one chunk envelope */
+	struct buf path; /* current path, NUL-terminated */
+	struct backup_stats stats;
+	uint64_t last_progress;
+};
+
+static void progress(struct backup *b, bool done)
+{
+	if (!b->opts->progress)
+		return;
+	uint64_t now = now_ns();
+	if (!done && now - b->last_progress < PROGRESS_INTERVAL_NS)
+		return;
+	b->last_progress = now;
+	b->opts->progress(b->opts->progress_data, &b->stats, done);
+}
+
+static const char *cur_path(struct backup *b)
+{
+	return (const char *)b->path.ptr;
+}
+
+static int flush_pack(struct backup *b)
+{
+	AUTOBUF struct buf bytes = BUF_INIT;
+	char name[PACK_NAME_LEN];
+	uint8_t id[HASH_LEN];
+	uint32_t n = pack_writer_count(b->pw);
+	int r;
+
+	if (n == 0)
+		return 0;
+	AUTOFREE struct pack_entry *entries = xmalloc(n * sizeof(*entries));
+	memcpy(entries, pack_writer_entries(b->pw), n * sizeof(*entries));
+	pack_writer_finish(b->pw, &bytes, id);
+	pack_name(id, name);
+	r = backend_put(b->backend, name, bytes.ptr, bytes.len);
+	if (r < 0)
+		return log_error_errno(r, "cannot store pack '%s'", name);
+	memcpy(b->tree->packs[b->cur_pack], id, HASH_LEN);
+	hmap_put(&b->packs, id, b->cur_pack);
+	index_add(&b->index, id, entries, n);
+	b->stats.n_stored += bytes.len;
+	b->cur_pack = NO_PACK;
+	return 0;
+}
+
+static uint32_t tree_pack_index(struct backup *b, const uint8_t id[HASH_LEN])
+{
+	uint64_t *v = hmap_get(&b->packs, id);
+	if (v)
+		return (uint32_t)*v;
+	uint32_t i = tree_add_pack(b->tree, id);
+	hmap_put(&b->packs, id, i);
+	return i;
+}
+
+/* Stores (or finds) one chunk and returns its index in the tree. */
+static int add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t *ret)
+{
+	struct tree_chunk tc = { .raw_len = (uint32_t)len };
+	struct chunk_loc loc;
+	struct pack_entry e;
+	int r;
+
+	crypto_sha256(data, len, tc.hash);
+	b->stats.n_chunks++;
+	uint64_t *known = hmap_get(&b->chunks, tc.hash);
+	if (known) {
+		*ret = (uint32_t)*known;
+		return 0;
+	}
+	r = catalog_find_chunk(b->cat, tc.hash, &loc);
+	if (r == 0) {
+		tc.pack = tree_pack_index(b, loc.pack);
+		tc.off = loc.off;
+		tc.stored_len = loc.stored_len;
+	} else if (r == -ENOENT) {
+		buf_reset(&b->env);
+		r = envelope_encode(OBJECT_CHUNK, data, len, b->cfg->zstd_level, tc.hash, &b->env,
+				    NULL);
+		if (r < 0)
+			return r;
+		if (b->cur_pack == NO_PACK) {
+			static const uint8_t pending[HASH_LEN]; /* filled in by flush_pack */
+			b->cur_pack = tree_add_pack(b->tree, pending);
+		}
+		pack_writer_add(b->pw, tc.hash, b->env.ptr, b->env.len, (uint32_t)len, &e);
+		tc.pack = b->cur_pack;
+		tc.off = e.off;
+		tc.stored_len = e.stored_len;
+		b->stats.n_new++;
+		b->stats.n_new_bytes += len;
+	} else {
+		return r;
+	}
+	uint32_t idx = tree_add_chunk(b->tree, &tc);
+	hmap_put(&b->chunks, tc.hash, idx);
+	if (pack_writer_size(b->pw) >= b->cfg->pack_size) {
+		r = flush_pack(b);
+		if (r < 0)
+			return r;
+	}
+	*ret = idx;
+	return 0;
+}
+
+/* Chunks the data segment [start, end) of fd. A file that shrinks while
+ * being read ends early; *ret_short tells. */
+static int backup_segment(struct backup *b, int fd, uint64_t start, uint64_t end, bool *ret_short)
+{
+	const struct chunker_params *cp = &b->cfg->chunker;
+	uint64_t pos = start; /* file offset of rbuf[head] */
+	size_t head = 0, have = 0; /* valid bytes are rbuf[head .. have) */
+	bool eof = false;
+	int r;
+
+	while (pos < end) {
+		if (!eof && have - head < cp->max_size) {
+			memmove(b->rbuf, b->rbuf + head, have - head);
+			have -= head;
+			head = 0;
+			while (!eof && have < b->rbuf_cap) {
+				uint64_t want = MIN(b->rbuf_cap - have, end - pos - have);
+				if (want == 0) {
+					eof = true;
+					break;
+				}
+				ssize_t n = pread(fd, b->rbuf + have, want, (off_t)(pos + have));
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n < 0)
+					return -errno;
+				if (n == 0) {
+					eof = true;
+					*ret_short = true;
+					end = pos + have;
+					break;
+				}
+				have += (size_t)n;
+				b->stats.n_read += (uint64_t)n;
+			}
+		}
+		if (have == head)
+			break;
+		size_t cut = chunker_cut(cp, b->rbuf + head, have - head, eof);
+		if (cut == 0)
+			cut = have - head; /* cannot happen: the buffer holds max_size */
+		uint32_t idx = 0;
+		r = add_chunk(b, b->rbuf + head, cut, &idx);
+		if (r < 0)
+			return r;
+		tree_add_extent(b->tree, pos, idx);
+		head += cut;
+		pos += cut;
+		progress(b, false);
+	}
+	return 0;
+}
+
+/* Reads a regular file's data into extents of inode ino. */
+static int backup_file_data(struct backup *b, struct tree_inode *ino, int fd, uint64_t size)
+{
+	uint64_t off = 0;
+	bool shrunk = false;
+	int r;
+
+	ino->first_extent = (uint32_t)b->tree->n_extents;
+	while (off < size && !shrunk) {
+		off_t data = lseek(fd, (off_t)off, SEEK_DATA);
+		off_t hole;
+		if (data < 0 && errno == ENXIO)
+			break; /* only a hole remains */
+		if (data < 0) {
+			/* no SEEK_DATA here: treat the whole rest as data */
+			data = (off_t)off;
+			hole = (off_t)size;
+		} else {
+			hole = lseek(fd, data, SEEK_HOLE);
+			if (hole < 0)
+				hole = (off_t)size;
+		}
+		if ((uint64_t)data >= size)
+			break;
+		uint64_t end = MIN((uint64_t)hole, size);
+		r = backup_segment(b, fd, (uint64_t)data, end, &shrunk);
+		if (r < 0)
+			return r;
+		off = end;
+	}
+	if (shrunk)
+		log_warning("'%s' shrank while being read; stored what could be read",
+			    cur_path(b));
+	ino->n_extents = (uint32_t)(b->tree->n_extents - ino->first_extent);
+	return 0;
+}
+
+static void read_xattrs(struct backup *b, struct tree_inode *ino)
+{
+	const char *path = cur_path(b);
+	ssize_t len = llistxattr(path, NULL, 0);
+	ino->first_xattr = b->tree->n_xattrs;
+	ino->n_xattrs = 0;
+	if (len <= 0)
+		return;
+	AUTOFREE char *names = xmalloc((size_t)len);
+	len = llistxattr(path, names, (size_t)len);
+	if (len <= 0)
+		return;
+	AUTOBUF struct buf value = BUF_INIT;
+	for (char *n = names; n < names + len; n += strlen(n) + 1) {
+		ssize_t vlen = lgetxattr(path, n, NULL, 0);
+		if (vlen < 0 || vlen > XATTR_VALUE_LEN_MAX)
+			continue;
+		buf_reset(&value);
+		buf_reserve(&value, (size_t)vlen + 1);
+		vlen = lgetxattr(path, n, value.ptr, (size_t)vlen);
+		if (vlen < 0 || strlen(n) > XATTR_NAME_LEN_MAX)
+			continue;
+		tree_add_xattr(b->tree, n, strlen(n), value.ptr, (size_t)vlen);
+		ino->n_xattrs++;
+	}
+}
+
+static void fill_inode(struct tree_inode *ino, const struct stat *st)
+{
+	memset(ino, 0, sizeof(*ino));
+	ino->perm = st->st_mode & 07777;
+	ino->uid = st->st_uid;
+	ino->gid = st->st_gid;
+	ino->mtime_sec = st->st_mtim.tv_sec;
+	ino->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
+	if (S_ISDIR(st->st_mode))
+		ino->type = NODE_DIR;
+	else if (S_ISREG(st->st_mode))
+		ino->type = NODE_FILE;
+	else if (S_ISLNK(st->st_mode))
+		ino->type = NODE_SYMLINK;
+	else if (S_ISFIFO(st->st_mode))
+		ino->type = NODE_FIFO;
+	else if (S_ISCHR(st->st_mode))
+		ino->type = NODE_CHR;
+	else if (S_ISBLK(st->st_mode))
+		ino->type = NODE_BLK;
+	else
+		ino->type = NODE_SOCK;
+	if (ino->type == NODE_CHR || ino->type == NODE_BLK)
+		ino->rdev = st->st_rdev;
+	if (ino->type == NODE_FILE || ino->type == NODE_DIR)
+		ino->size = (uint64_t)st->st_size;
+}
+
+static void link_key(const struct stat *st, uint8_t key[HMAP_KEY_LEN])
+{
+	memset(key, 0, HMAP_KEY_LEN);
+	put_le64(key, (uint64_t)st->st_dev);
+	put_le64(key + 8, (uint64_t)st->st_ino);
+}
+
+static void report(struct backup *b, int r, const char *what)
+{
+	log_error_errno(r, "cannot %s '%s'; it is left out of the snapshot", what, cur_path(b));
+	b->stats.n_errors++;
+}
+
+static int backup_dir_entries(struct backup *b, uint32_t dir);
+
+/* Backs up the entry at b->path (already lstat'ed into st) as inode data.
+ * Returns the new inode index in *ret, or 1 when the entry was left out
+ * (reported), or < 0 for a fatal error. */
+static int backup_inode(struct backup *b, const struct stat *st, uint32_t *ret)
+{
+	struct tree_inode ino;
+	int r;
+
+	fill_inode(&ino, st);
+	if (ino.type == NODE_SYMLINK) {
+		char target[TARGET_LEN_MAX + 1];
+		ssize_t n = readlink(cur_path(b), target, sizeof(target));
+		if (n < 0) {
+			report(b, -errno, "read symlink");
+			return 1;
+		}
+		if (n == 0 || (size_t)n > TARGET_LEN_MAX) {
+			report(b, -ENAMETOOLONG, "store symlink");
+			return 1;
+		}
+		ino.target = tree_add_str(b->tree, target, (size_t)n);
+		ino.size = (uint64_t)n;
+	} else if (ino.type == NODE_FILE) {
+		AUTOCLOSE int fd = open(cur_path(b), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+		if (fd < 0 && errno == EPERM)
+			fd = open(cur_path(b), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			report(b, -errno, "open");
+			return 1;
+		}
+		uint64_t mark = b->tree->n_extents;
+		r = backup_file_data(b, &ino, fd, ino.size);
+		if (r == -EIO || r == -EACCES || r == -EPERM) {
+			b->tree->n_extents = mark;
+			report(b, r, "read");
+			return 1;
+		}
+		if (r < 0)
+			return r;
+		b->stats.n_files++;
+		b->stats.n_bytes += ino.size;
+	} else if (ino.type != NODE_DIR) {
+		b->stats.n_other++;
+	}
+	read_xattrs(b, &ino);
+	*ret = tree_add_inode(b->tree, &ino);
+	if (ino.type == NODE_DIR) {
+		b->stats.n_dirs++;
+		r = backup_dir_entries(b, *ret);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Backs up the entry named name inside directory parent; b->path holds the
+ * parent's path. */
+static int backup_child(struct backup *b, uint32_t parent, const char *name)
+{
+	size_t saved = b->path.len;
+	size_t name_len = strlen(name);
+	struct stat st;
+	uint32_t idx = 0;
+	int r = 0;
+
+	b->path.len--; /* drop the NUL */
+	if (b->path.len > 0 && b->path.ptr[b->path.len - 1] != '/')
+		buf_append_u8(&b->path, '/');
+	buf_append(&b->path, name, name_len);
+	buf_append_u8(&b->path, 0);
+
+	if (!name_is_valid_component(name, name_len)) {
+		report(b, -ENAMETOOLONG, "store the name of");
+		goto out;
+	}
+	if (lstat(cur_path(b), &st) < 0) {
+		report(b, -errno, "stat");
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+		uint8_t key[HMAP_KEY_LEN];
+		link_key(&st, key);
+		uint64_t *seen = hmap_get(&b->links, key);
+		if (seen) {
+			tree_add_dirent(b->tree, parent, (uint32_t)*seen, name, name_len);
+			goto out;
+		}
+		r = backup_inode(b, &st, &idx);
+		if (r == 0)
+			hmap_put(&b->links, key, idx);
+	} else {
+		r = backup_inode(b, &st, &idx);
+	}
+	if (r == 0)
+		tree_add_dirent(b->tree, parent, idx, name, name_len);
+	r = r < 0 ? r : 0;
+out:
+	b->path.len = saved;
+	b->path.ptr[saved - 1] = 0;
+	return r;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int backup_dir_entries(struct backup *b, uint32_t dir)
+{
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	int r = 0;
+
+	DIR *d = opendir(cur_path(b));
+	if (!d) {
+		report(b, -errno, "list directory");
+		return 0; /* the directory itself stays, empty */
+	}
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			names = xrealloc(names, cap * sizeof(char *));
+		}
+		names[n++] = xstrdup(de->d_name);
+	}
+	if (errno)
+		report(b, -errno, "list all of directory");
+	closedir(d);
+	/* Sorted, so chunks of neighbouring files land in packs in a stable
+	 * order and restores read packs sequentially. */
+	qsort(names, n, sizeof(char *), name_cmp);
+	for (size_t i = 0; i < n && r >= 0; i++)
+		r = backup_child(b, dir, names[i]);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return r;
+}
+
+static void set_path(struct backup *b, const char *path)
+{
+	buf_reset(&b->path);
+	buf_append(&b->path, path, strlen(path) + 1);
+}
+
+/* Base name of path, ignoring trailing slashes; borrowed from a copy. */
+static char *base_name(const char *path)
+{
+	char *p = xstrdup(path);
+	size_t len = strlen(p);
+	while (len > 1 && p[len - 1] == '/')
+		p[--len] = '\0';
+	char *slash = strrchr(p, '/');
+	char *base = xstrdup(slash ? slash + 1 : p);
+	free(p);
+	return base;
+}
+
+static int walk(struct backup *b)
+{
+	const struct backup_options *o = b->opts;
+	struct stat st;
+	int r;
+
+	if (o->n_paths == 1 && stat(o->paths[0], &st) == 0 && S_ISDIR(st.st_mode)) {
+		struct tree_inode root;
+		set_path(b, o->paths[0]);
+		fill_inode(&root, &st);
+		read_xattrs(b, &root);
+		uint32_t idx = tree_add_inode(b->tree, &root);
+		b->stats.n_dirs++;
+		return backup_dir_entries(b, idx);
+	}
+
+	/* Several paths, or one that is not a directory: a synthetic root
+	 * holds each under its base name. */
+	struct tree_inode root = {
+		.type = NODE_DIR,
+		.perm = 0755,
+		.uid = getuid(),
+		.gid = getgid(),
+		.mtime_sec = o->time_sec,
+		.mtime_nsec = o->time_nsec,
+		.first_xattr = 0,
+	};
+	tree_add_inode(b->tree, &root);
+	b->stats.n_dirs++;
+	for (size_t i = 0; i < o->n_paths; i++) {
+		AUTOFREE char *base = base_name(o->paths[i]);
+		for (size_t j = 0; j < i; j++) {
+			AUTOFREE char *other = base_name(o->paths[j]);
+			if (strcmp(base, other) == 0)
+				return log_error_errno(-EINVAL,
+						       "'%s' and '%s' would both appear as '%s'",
+						       o->paths[j], o->paths[i], base);
+		}
+		if (!name_is_valid_component(base, strlen(base)))
+			return log_error_errno(-EINVAL, "cannot back up '%s' under a name of its own",
+					       o->paths[i]);
+		if (lstat(o->paths[i], &st) < 0)
+			return log_error_errno(-errno, "cannot back up '%s'", o->paths[i]);
+		/* backup_child appends the base name to the parent's path. */
+		AUTOFREE char *copy = xstrdup(o->paths[i]);
+		size_t len = strlen(copy);
+		while (len > 1 && copy[len - 1] == '/')
+			copy[--len] = '\0';
+		char *slash = strrchr(copy, '/');
+		if (slash == copy)
+			set_path(b, "/");
+		else if (slash) {
+			*slash = '\0';
+			set_path(b, copy);
+		} else {
+			set_path(b, ".");
+		}
+		r = backup_child(b, 0, base);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int put_object(struct backup *b, const char *dir, enum object_kind kind, struct buf *raw,
+		      int level, uint8_t ret_id[HASH_LEN])
+{
+	AUTOBUF struct buf obj = BUF_INIT;
+	char hex[HASH_HEX_LEN + 1];
+	int r;
+
+	r = envelope_encode(kind, raw->ptr, raw->len, level, NULL, &obj, ret_id);
+	if (r < 0)
+		return log_error_errno(r, "cannot encode a %s object", dir);
+	hex_encode(ret_id, HASH_LEN, hex);
+	AUTOFREE char *name = xasprintf("%s/%s", dir, hex);
+	r = backend_put(b->backend, name, obj.ptr, obj.len);
+	if (r < 0)
+		return log_error_errno(r, "cannot store '%s'", name);
+	b->stats.n_stored += obj.len;
+	return 0;
+}
+
+static int write_snapshot(struct backup *b, struct backup_result *ret)
+{
+	const struct backup_options *o = b->opts;
+	struct tree *t = b->tree;
+	AUTOBUF struct buf raw = BUF_INIT;
+	struct snapshot_header h = { 0 };
+	uint8_t index_id[HASH_LEN];
+	int r;
+
+	r = flush_pack(b);
+	if (r < 0)
+		return r;
+	if (b->index.n_packs > 0) {
+		index_encode(&b->index, &raw);
+		r = put_object(b, "index", OBJECT_INDEX, &raw, 3, index_id);
+		if (r < 0)
+			return r;
+	}
+	buf_reset(&raw);
+	r = tree_encode(t, &raw);
+	if (r < 0)
+		return log_error_errno(r, "cannot encode the tree");
+	r = put_object(b, "trees", OBJECT_TREE, &raw, MAX(b->cfg->zstd_level, 1), h.tree_id);
+	if (r < 0)
+		return r;
+
+	snprintf(h.member, sizeof(h.member), "%s", o->member);
+	h.time_sec = o->time_sec;
+	h.time_nsec = o->time_nsec;
+	if (gethostname(h.host, sizeof(h.host) - 1) < 0)
+		h.host[0] = '\0';
+	for (size_t i = 0; i < o->n_tags; i++)
+		h.tags[h.n_tags++] = (char *)o->tags[i];
+	h.n_files = b->stats.n_files;
+	h.n_dirs = b->stats.n_dirs;
+	h.n_bytes = b->stats.n_bytes;
+	h.n_stored = b->stats.n_stored;
+	h.n_inodes = t->n_inodes;
+	h.root_perm = t->inodes[0].perm;
+	h.root_uid = t->inodes[0].uid;
+	h.root_gid = t->inodes[0].gid;
+	h.root_mtime_sec = t->inodes[0].mtime_sec;
+	h.root_mtime_nsec = t->inodes[0].mtime_nsec;
+	h.root_nlink = 2;
+	for (uint32_t i = 0; i < t->n_dirents; i++)
+		if (t->dirents[i].parent == 0 && t->inodes[t->dirents[i].inode].type == NODE_DIR)
+			h.root_nlink++;
+	buf_reset(&raw);
+	snapshot_header_encode(&h, &raw);
+	r = put_object(b, "snapshots", OBJECT_SNAPSHOT, &raw, 0, ret->snap_id);
+	if (r < 0)
+		return r;
+
+	/* Committed. Teach the catalog what it now holds; it is a cache, so
+	 * failing here only costs a later sync. */
+	for (uint32_t i = 0; r >= 0 && i < b->index.n_packs; i++)
+		r = catalog_add_pack(b->cat, b->index.packs[i].id, b->index.packs[i].entries,
+				     b->index.packs[i].n);
+	if (r >= 0 && b->index.n_packs > 0)
+		r = catalog_mark_index(b->cat, index_id);
+	if (r >= 0)
+		r = catalog_add_snapshot(b->cat, ret->snap_id, &h);
+	if (r < 0)
+		log_warning("the snapshot is stored, but the local catalog could not be updated");
+	return 0;
+}
+
+int backup_run(struct repo *r, struct catalog *c, const struct backup_options *opts,
+	       struct backup_result *ret)
+{
+	struct backup_options o = *opts;
+	struct backup b = {
+		.repo = r,
+		.cat = c,
+		.backend = repo_backend(r),
+		.cfg = repo_get_config(r),
+		.opts = &o,
+		.cur_pack = NO_PACK,
+	};
+	struct backup_result res = { 0 };
+	int rc;
+
+	if (!member_name_is_valid(o.member))
+		return log_error_errno(-EINVAL, "invalid member name '%s'", o.member);
+	if (o.n_paths == 0)
+		return log_error_errno(-EINVAL, "nothing to back up");
+	if (o.time_sec == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		o.time_sec = ts.tv_sec;
+		o.time_nsec = (uint32_t)ts.tv_nsec;
+	}
+	rc = repo_sync_index(r, c);
+	if (rc < 0)
+		return rc;
+
+	b.tree = tree_new();
+	b.pw = pack_writer_new();
+	b.rbuf_cap = MAX((size_t)b.cfg->chunker.max_size * 4, (size_t)8 << 20);
+	b.rbuf = xmalloc(b.rbuf_cap);
+	hmap_init(&b.chunks);
+	hmap_init(&b.packs);
+	hmap_init(&b.links);
+	index_init(&b.index);
+
+	rc = walk(&b);
+	if (rc >= 0)
+		rc = write_snapshot(&b, &res);
+	progress(&b, true);
+	res.stats = b.stats;
+
+	tree_free(b.tree);
+	pack_writer_free(b.pw);
+	free(b.rbuf);
+	hmap_release(&b.chunks);
+	hmap_release(&b.packs);
+	hmap_release(&b.links);
+	index_release(&b.index);
+	buf_release(&b.env);
+	buf_release(&b.path);
+	if (rc < 0)
+		return rc;
+	*ret = res;
+	return 0;
+}

@@ -1,0 +1,146 @@
+/*
+ * pack.c - build and parse pack objects.
+ *
+ *   offset        size  meaning
+ *   0             ...   chunk envelopes, back to back (kind OBJECT_CHUNK)
+ *   T             L     trailer envelope (kind OBJECT_PACK_TRAILER), whose payload is
+ *                         4      number of entries n
+ *                         48*n   hash 32, envelope offset 8, envelope length 4, raw length 4
+ *   T+L           4     L, little-endian
+ *   T+L+4         4     magic "CPK1"
+ *
+ * A pack is named by the SHA-256 of all its bytes ("packs/<first two hex
+ * digits>/<hex>"), so check can verify a pack whole, and two hosts writing
+ * packs at once can never collide. The trailer makes a pack self-describing:
+ * index objects and catalogs can be rebuilt from packs alone. Readers of one
+ * chunk never need it: trees record each chunk's offset and length.
+ */
+#include "pack.h"
+#include "envelope.h"
+#include "rbuf.h"
+
+#define PACK_ENTRY_SIZE 48
+#define PACK_FOOTER_SIZE 8
+static const uint8_t pack_magic[4] = { 'C', 'P', 'K', '1' };
+
+struct pack_writer {
+	struct buf data;
+	struct pack_entry *entries;
+	uint32_t n, cap;
+};
+
+struct pack_writer *pack_writer_new(void)
+{
+	return xcalloc(1, sizeof(struct pack_writer));
+}
+
+void pack_writer_free(struct pack_writer *w)
+{
+	if (!w)
+		return;
+	buf_release(&w->data);
+	free(w->entries);
+	free(w);
+}
+
+void pack_writer_add(struct pack_writer *w, const uint8_t hash[HASH_LEN], const void *envelope,
+		     size_t len, uint32_t raw_len, struct pack_entry *ret)
+{
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 64;
+		w->entries = xrealloc(w->entries, w->cap * sizeof(*w->entries));
+	}
+	struct pack_entry *e = &w->entries[w->n++];
+	memcpy(e->hash, hash, HASH_LEN);
+	e->off = w->data.len;
+	e->stored_len = (uint32_t)len;
+	e->raw_len = raw_len;
+	buf_append(&w->data, envelope, len);
+	if (ret)
+		*ret = *e;
+}
+
+size_t pack_writer_size(const struct pack_writer *w)
+{
+	return w->data.len;
+}
+
+uint32_t pack_writer_count(const struct pack_writer *w)
+{
+	return w->n;
+}
+
+const struct pack_entry *pack_writer_entries(const struct pack_writer *w)
+{
+	return w->entries;
+}
+
+void pack_writer_finish(struct pack_writer *w, struct buf *out, uint8_t ret_id[HASH_LEN])
+{
+	AUTOBUF struct buf trailer = BUF_INIT;
+
+	buf_append_le32(&trailer, w->n);
+	for (uint32_t i = 0; i < w->n; i++) {
+		const struct pack_entry *e = &w->entries[i];
+		buf_append(&trailer, e->hash, HASH_LEN);
+		buf_append_le64(&trailer, e->off);
+		buf_append_le32(&trailer, e->stored_len);
+		buf_append_le32(&trailer, e->raw_len);
+	}
+	int n = envelope_encode(OBJECT_PACK_TRAILER, trailer.ptr, trailer.len, 3, NULL, &w->data,
+				NULL);
+	if (n < 0)
+		abort(); /* a trailer is far below ENVELOPE_RAW_MAX */
+	buf_append_le32(&w->data, (uint32_t)n);
+	buf_append(&w->data, pack_magic, 4);
+
+	crypto_sha256(w->data.ptr, w->data.len, ret_id);
+	buf_release(out);
+	*out = w->data;
+	w->data = BUF_INIT;
+	w->n = 0;
+}
+
+void pack_name(const uint8_t id[HASH_LEN], char out[PACK_NAME_LEN])
+{
+	char hex[HASH_HEX_LEN + 1];
+	hex_encode(id, HASH_LEN, hex);
+	snprintf(out, PACK_NAME_LEN, "packs/%.2s/%s", hex, hex);
+}
+
+int pack_parse_trailer(const uint8_t *pack, size_t len, struct pack_entry **ret_entries,
+		       uint32_t *ret_n)
+{
+	AUTOBUF struct buf payload = BUF_INIT;
+	int r;
+
+	if (len < PACK_FOOTER_SIZE || memcmp(pack + len - 4, pack_magic, 4) != 0)
+		return -EBADMSG;
+	uint32_t tlen = get_le32(pack + len - PACK_FOOTER_SIZE);
+	if (tlen > len - PACK_FOOTER_SIZE)
+		return -EBADMSG;
+	size_t tstart = len - PACK_FOOTER_SIZE - tlen;
+	r = envelope_decode(pack + tstart, tlen, OBJECT_PACK_TRAILER, ENVELOPE_RAW_MAX, &payload,
+			    NULL);
+	if (r < 0)
+		return r;
+
+	struct rbuf rb = rbuf_make(payload.ptr, payload.len);
+	uint32_t n = rbuf_le32(&rb);
+	if (!rbuf_ok(&rb) || rbuf_left(&rb) != (size_t)n * PACK_ENTRY_SIZE)
+		return -EBADMSG;
+	AUTOFREE struct pack_entry *entries = xcalloc(n, sizeof(*entries));
+	for (uint32_t i = 0; i < n; i++) {
+		struct pack_entry *e = &entries[i];
+		rbuf_copy(&rb, e->hash, HASH_LEN);
+		e->off = rbuf_le64(&rb);
+		e->stored_len = rbuf_le32(&rb);
+		e->raw_len = rbuf_le32(&rb);
+		if (e->off > tstart || e->stored_len > tstart - e->off ||
+		    e->stored_len < ENVELOPE_HEADER_SIZE)
+			return -EBADMSG;
+	}
+	*ret_entries = TAKE(entries);
+	*ret_n = n;
+	return 0;
+}

@@ -1,0 +1,51 @@
+/*
+ * pack.h - pack objects: many chunk envelopes in one immutable object of a
+ * few MiB, so object stores see few large objects, and a reader fetches one
+ * chunk by byte range. Layout in pack.c.
+ */
+#ifndef CAIRN_PACK_H
+#define CAIRN_PACK_H
+
+#include "buf.h"
+#include "crypto.h"
+
+#define PACK_SIZE_DEFAULT (16u << 20)
+#define PACK_SIZE_MAX (256u << 20)
+/* "packs/ab/<64 hex>" + NUL */
+#define PACK_NAME_LEN (6 + 3 + HASH_HEX_LEN + 1)
+
+struct pack_entry {
+	uint8_t hash[HASH_LEN];
+	uint64_t off;	     /* of the chunk's envelope within the pack */
+	uint32_t stored_len; /* envelope length */
+	uint32_t raw_len;
+};
+
+struct pack_writer;
+
+struct pack_writer *pack_writer_new(void);
+void pack_writer_free(struct pack_writer *w);
+/* Appends one chunk envelope (from envelope_encode, kind OBJECT_CHUNK) and
+ * returns its entry. The envelope bytes are copied. */
+void pack_writer_add(struct pack_writer *w, const uint8_t hash[HASH_LEN], const void *envelope,
+		     size_t len, uint32_t raw_len, struct pack_entry *ret);
+/* Bytes buffered so far. */
+size_t pack_writer_size(const struct pack_writer *w);
+uint32_t pack_writer_count(const struct pack_writer *w);
+/* Appends the trailer, moves the finished pack's bytes into out (which must
+ * be empty), writes its id (SHA-256 of all its bytes), and leaves the writer
+ * empty for the next pack. */
+void pack_writer_finish(struct pack_writer *w, struct buf *out, uint8_t ret_id[HASH_LEN]);
+/* The entries of the pack being built (valid until the next add/finish). */
+const struct pack_entry *pack_writer_entries(const struct pack_writer *w);
+
+/* Writes "packs/ab/<hex>" for id. */
+void pack_name(const uint8_t id[HASH_LEN], char out[PACK_NAME_LEN]);
+
+/* Parses the trailer of a whole pack (untrusted): fills a malloc'd array of
+ * entries, each checked to lie inside the pack before the trailer.
+ * -EBADMSG when the pack is truncated or the trailer damaged. */
+int pack_parse_trailer(const uint8_t *pack, size_t len, struct pack_entry **ret_entries,
+		       uint32_t *ret_n) WARN_UNUSED;
+
+#endif

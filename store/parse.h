@@ -1,0 +1,20 @@
+/*
+ * parse.h - parsers for values users type, shared by cairn and cairnfs, so
+ * "256M" or "zstd:3" mean the same everywhere and store/ only sees numbers.
+ */
+#ifndef CAIRN_PARSE_H
+#define CAIRN_PARSE_H
+
+#include "util.h"
+
+/* "4096", "64K", "256M", "1G", "2T" (binary units, optional "iB"/"B").
+ * -EINVAL for anything else or an overflow. */
+int parse_size(const char *s, uint64_t *ret) WARN_UNUSED;
+/* A non-negative integer with no suffix; -EINVAL otherwise. */
+int parse_uint(const char *s, uint64_t *ret) WARN_UNUSED;
+/* "90", "90s", "15m", "2h", "7d", "2w", "1y" into seconds. */
+int parse_duration(const char *s, uint64_t *ret_seconds) WARN_UNUSED;
+/* "zstd", "zstd:LEVEL" (1..19), or "none" (level 0). */
+int parse_compression(const char *s, int *ret_level) WARN_UNUSED;
+
+#endif

@@ -1,0 +1,575 @@
+/*
+ * repo.c - open and create repositories, keep the catalog in step with
+ * them, and read chunks and trees back with verification.
+ *
+ * The config object ("config", an envelope of kind OBJECT_CONFIG):
+ *
+ *   size  meaning
+ *   4     repository format version (1)
+ *   16    repository id (random; names the local cache directory)
+ *   4,4,4 chunker minimum, average and maximum sizes
+ *   4     zstd level (0 = chunks stored uncompressed)
+ *   4     target pack size
+ *   4     encryption scheme (0 = none; others reserved)
+ *
+ * Objects other than the config are named by the SHA-256 of their raw
+ * payload, and every read checks that name against the envelope's hash, so
+ * an object swapped for another valid one is caught as surely as a flipped
+ * bit. The catalog is only a cache: repo_sync() makes its snapshot list
+ * equal to the repository's, and trees are fetched when first needed.
+ */
+#include "repo.h"
+#include "envelope.h"
+#include "index.h"
+#include "log.h"
+#include "rbuf.h"
+
+#include <pthread.h>
+#include <sys/stat.h>
+
+#define CONFIG_NAME "config"
+#define CONFIG_MAX 4096
+#define SNAPSHOT_HEADER_MAX (1u << 20)
+
+struct repo {
+	struct backend *backend;
+	struct repo_config config;
+	char id_hex[2 * REPO_ID_LEN + 1];
+	char *cache_dir;
+	char *catalog_path;
+	pthread_mutex_t tree_lock; /* serialises tree loading */
+};
+
+struct repo_config repo_config_default(void)
+{
+	return (struct repo_config){
+		.version = REPO_FORMAT_VERSION,
+		.chunker = chunker_default_params(),
+		.zstd_level = 3,
+		.pack_size = PACK_SIZE_DEFAULT,
+	};
+}
+
+static void config_encode(const struct repo_config *cfg, struct buf *out)
+{
+	buf_append_le32(out, cfg->version);
+	buf_append(out, cfg->id, REPO_ID_LEN);
+	buf_append_le32(out, cfg->chunker.min_size);
+	buf_append_le32(out, cfg->chunker.avg_size);
+	buf_append_le32(out, cfg->chunker.max_size);
+	buf_append_le32(out, (uint32_t)cfg->zstd_level);
+	buf_append_le32(out, cfg->pack_size);
+	buf_append_le32(out, 0);
+}
+
+static int config_decode(const uint8_t *data, size_t len, struct repo_config *ret)
+{
+	struct rbuf r = rbuf_make(data, len);
+	struct repo_config cfg;
+
+	cfg.version = rbuf_le32(&r);
+	rbuf_copy(&r, cfg.id, REPO_ID_LEN);
+	cfg.chunker.min_size = rbuf_le32(&r);
+	cfg.chunker.avg_size = rbuf_le32(&r);
+	cfg.chunker.max_size = rbuf_le32(&r);
+	cfg.zstd_level = (int32_t)rbuf_le32(&r);
+	cfg.pack_size = rbuf_le32(&r);
+	uint32_t encryption = rbuf_le32(&r);
+	if (!rbuf_ok(&r) || rbuf_left(&r) != 0)
+		return -EBADMSG;
+	if (cfg.version != REPO_FORMAT_VERSION)
+		return -EPROTONOSUPPORT;
+	if (encryption != 0)
+		return -EKEYREJECTED;
+	if (chunker_params_check(&cfg.chunker) < 0 || cfg.zstd_level < 0 || cfg.zstd_level > 22 ||
+	    cfg.pack_size < cfg.chunker.max_size || cfg.pack_size > PACK_SIZE_MAX)
+		return -EBADMSG;
+	*ret = cfg;
+	return 0;
+}
+
+static int list_any(void *userdata, const char *name UNUSED, uint64_t size UNUSED)
+{
+	*(bool *)userdata = true;
+	return 1; /* one is enough */
+}
+
+int repo_init(const char *url, const struct backend_options *bo, const struct repo_config *cfg)
+{
+	struct backend *b = NULL;
+	AUTOBUF struct buf payload = BUF_INIT;
+	AUTOBUF struct buf obj = BUF_INIT;
+	struct repo_config c = *cfg;
+	bool any = false;
+	int r;
+
+	r = backend_open(url, bo, &b);
+	if (r < 0)
+		return r;
+	r = backend_list(b, "", list_any, &any);
+	if (r < 0)
+		goto out;
+	if (any) {
+		uint64_t size;
+		r = backend_size(b, CONFIG_NAME, &size) == 0 ? -EEXIST : -ENOTEMPTY;
+		log_error_errno(r, "cannot create a repository at '%s'", url);
+		if (r == -ENOTEMPTY)
+			log_error("hint: choose an empty directory or bucket prefix");
+		goto out;
+	}
+	c.version = REPO_FORMAT_VERSION;
+	r = crypto_random(c.id, REPO_ID_LEN);
+	if (r < 0)
+		goto out;
+	config_encode(&c, &payload);
+	r = envelope_encode(OBJECT_CONFIG, payload.ptr, payload.len, 0, NULL, &obj, NULL);
+	if (r >= 0)
+		r = backend_put(b, CONFIG_NAME, obj.ptr, obj.len);
+out:
+	backend_free(b);
+	return r < 0 ? r : 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	AUTOFREE char *p = xstrdup(path);
+
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static char *cache_base(void)
+{
+	const char *e = getenv("CAIRN_CACHE_DIR");
+	if (e && *e)
+		return xstrdup(e);
+	e = getenv("XDG_CACHE_HOME");
+	if (e && *e)
+		return xasprintf("%s/cairn", e);
+	e = getenv("HOME");
+	return xasprintf("%s/.cache/cairn", e && *e ? e : "/tmp");
+}
+
+int repo_open(const char *url, const struct backend_options *bo, struct repo **ret)
+{
+	AUTOBUF struct buf obj = BUF_INIT;
+	AUTOBUF struct buf payload = BUF_INIT;
+	AUTOFREE char *base = NULL;
+	struct repo *repo;
+	int r;
+
+	repo = xcalloc(1, sizeof(*repo));
+	pthread_mutex_init(&repo->tree_lock, NULL);
+	r = backend_open(url, bo, &repo->backend);
+	if (r < 0)
+		goto fail;
+	r = backend_get(repo->backend, CONFIG_NAME, &obj);
+	if (r == -ENOENT) {
+		log_error("no repository at '%s' (it has no config object)", url);
+		log_error("hint: create one with 'cairn init -r %s --no-encryption', or check -r", url);
+		goto fail;
+	}
+	if (r < 0) {
+		log_error_errno(r, "cannot read the config of repository '%s'", url);
+		goto fail;
+	}
+	r = envelope_decode(obj.ptr, obj.len, OBJECT_CONFIG, CONFIG_MAX, &payload, NULL);
+	if (r == 0)
+		r = config_decode(payload.ptr, payload.len, &repo->config);
+	if (r == -EPROTONOSUPPORT) {
+		log_error("repository '%s' has a format version this cairn does not know", url);
+		log_error("hint: upgrade cairn");
+		goto fail;
+	}
+	if (r == -EKEYREJECTED) {
+		log_error("repository '%s' is encrypted, which this cairn cannot read yet", url);
+		goto fail;
+	}
+	if (r < 0) {
+		log_error_errno(r, "the config of repository '%s' is damaged", url);
+		goto fail;
+	}
+	hex_encode(repo->config.id, REPO_ID_LEN, repo->id_hex);
+
+	base = cache_base();
+	repo->cache_dir = xasprintf("%s/%s", base, repo->id_hex);
+	r = mkdir_p(repo->cache_dir, 0700);
+	if (r < 0) {
+		log_error_errno(r, "cannot create the cache directory '%s'", repo->cache_dir);
+		log_error("hint: set CAIRN_CACHE_DIR to a writable directory");
+		goto fail;
+	}
+	repo->catalog_path = xasprintf("%s/catalog.db", repo->cache_dir);
+	*ret = repo;
+	return 0;
+fail:
+	repo_close(repo);
+	return r;
+}
+
+void repo_close(struct repo *r)
+{
+	if (!r)
+		return;
+	backend_free(r->backend);
+	pthread_mutex_destroy(&r->tree_lock);
+	free(r->cache_dir);
+	free(r->catalog_path);
+	free(r);
+}
+
+const struct repo_config *repo_get_config(const struct repo *r)
+{
+	return &r->config;
+}
+
+struct backend *repo_backend(const struct repo *r)
+{
+	return r->backend;
+}
+
+const char *repo_id_hex(const struct repo *r)
+{
+	return r->id_hex;
+}
+
+int repo_catalog_open(struct repo *r, struct catalog **ret)
+{
+	return catalog_open(r->catalog_path, ret);
+}
+
+/* Fetches object name, decodes it as kind and checks that its raw payload
+ * hashes to id. Logs what failed. */
+static int fetch_object(struct repo *r, const char *name, enum object_kind kind, size_t max,
+			const uint8_t id[HASH_LEN], struct buf *out)
+{
+	AUTOBUF struct buf obj = BUF_INIT;
+	uint8_t got[HASH_LEN];
+	int res;
+
+	res = backend_get(r->backend, name, &obj);
+	if (res == -ENOENT)
+		return log_error_errno(res, "object '%s' is missing from '%s'", name,
+				       backend_url(r->backend));
+	if (res < 0)
+		return log_error_errno(res, "cannot fetch '%s'", name);
+	res = envelope_decode(obj.ptr, obj.len, kind, max, out, got);
+	if (res == 0 && memcmp(got, id, HASH_LEN) != 0)
+		res = -EBADMSG;
+	if (res < 0)
+		return log_error_errno(res, "object '%s' is damaged", name);
+	return 0;
+}
+
+/* --- syncing the snapshot list --- */
+
+struct listed {
+	uint8_t (*ids)[HASH_LEN];
+	size_t n, cap;
+};
+
+static int collect_id(void *userdata, const char *name, uint64_t size UNUSED)
+{
+	struct listed *l = userdata;
+	const char *base = strrchr(name, '/');
+	uint8_t id[HASH_LEN];
+
+	if (!base || hex_decode(base + 1, id, HASH_LEN) < 0)
+		return 0; /* not ours; check reports strays */
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->ids = xrealloc(l->ids, l->cap * HASH_LEN);
+	}
+	memcpy(l->ids[l->n++], id, HASH_LEN);
+	return 0;
+}
+
+static int hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, HASH_LEN);
+}
+
+struct gone {
+	const struct listed *listed;
+	int64_t *ids;
+	size_t n, cap;
+};
+
+static int collect_gone(void *userdata, const struct cat_snapshot *s)
+{
+	struct gone *g = userdata;
+	if (bsearch(s->snap_id, g->listed->ids, g->listed->n, HASH_LEN, hash_cmp))
+		return 0;
+	if (g->n == g->cap) {
+		g->cap = g->cap ? g->cap * 2 : 16;
+		g->ids = xrealloc(g->ids, g->cap * sizeof(int64_t));
+	}
+	g->ids[g->n++] = s->id;
+	return 0;
+}
+
+static int add_snapshot(struct repo *r, struct catalog *c, const uint8_t id[HASH_LEN])
+{
+	AUTOBUF struct buf payload = BUF_INIT;
+	struct snapshot_header h;
+	char hex[HASH_HEX_LEN + 1];
+	int res;
+
+	hex_encode(id, HASH_LEN, hex);
+	AUTOFREE char *name = xasprintf("snapshots/%s", hex);
+	res = fetch_object(r, name, OBJECT_SNAPSHOT, SNAPSHOT_HEADER_MAX, id, &payload);
+	if (res == 0) {
+		res = snapshot_header_decode(payload.ptr, payload.len, &h);
+		if (res < 0)
+			return log_error_errno(res, "snapshot header '%s' is malformed", name);
+	}
+	if (res < 0)
+		return res;
+	res = catalog_add_snapshot(c, id, &h);
+	snapshot_header_release(&h);
+	return res;
+}
+
+int repo_sync(struct repo *r, struct catalog *c, unsigned *ret_changes)
+{
+	struct listed l = { 0 };
+	struct gone g = { .listed = &l };
+	unsigned changes = 0;
+	int res;
+
+	res = backend_list(r->backend, "snapshots/", collect_id, &l);
+	if (res < 0) {
+		log_error_errno(res, "cannot list the snapshots of '%s'", backend_url(r->backend));
+		goto out;
+	}
+	qsort(l.ids, l.n, HASH_LEN, hash_cmp);
+	res = catalog_list_snapshots(c, NULL, collect_gone, &g);
+	for (size_t i = 0; res == 0 && i < g.n; i++) {
+		res = catalog_remove_snapshot(c, g.ids[i]);
+		changes++;
+	}
+	for (size_t i = 0; res >= 0 && i < l.n; i++) {
+		res = catalog_has_snapshot(c, l.ids[i]);
+		if (res != 0)
+			continue;
+		/* A damaged header hides one snapshot, not the repository:
+		 * it was logged, and check reports it. */
+		res = add_snapshot(r, c, l.ids[i]);
+		if (res == -EBADMSG || res == -ENOENT)
+			res = 0;
+		else if (res == 0)
+			changes++;
+	}
+out:
+	free(l.ids);
+	free(g.ids);
+	if (res < 0)
+		return res;
+	if (ret_changes)
+		*ret_changes = changes;
+	return 0;
+}
+
+struct index_names {
+	char **names;
+	size_t n, cap;
+};
+
+static int collect_name(void *userdata, const char *name, uint64_t size UNUSED)
+{
+	struct index_names *l = userdata;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->names = xrealloc(l->names, l->cap * sizeof(char *));
+	}
+	l->names[l->n++] = xstrdup(name);
+	return 0;
+}
+
+static int merge_index(struct repo *r, struct catalog *c, const char *name)
+{
+	AUTOBUF struct buf payload = BUF_INIT;
+	struct index ix;
+	uint8_t id[HASH_LEN];
+	int res;
+
+	if (hex_decode(name + strlen("index/"), id, HASH_LEN) < 0)
+		return 0;
+	res = catalog_has_index(c, id);
+	if (res != 0)
+		return res < 0 ? res : 0;
+	res = fetch_object(r, name, OBJECT_INDEX, ENVELOPE_RAW_MAX, id, &payload);
+	if (res < 0)
+		return res;
+	res = index_decode(payload.ptr, payload.len, &ix);
+	if (res < 0)
+		return log_error_errno(res, "index object '%s' is malformed", name);
+	res = catalog_begin(c);
+	for (uint32_t i = 0; res == 0 && i < ix.n_packs; i++)
+		res = catalog_add_pack(c, ix.packs[i].id, ix.packs[i].entries, ix.packs[i].n);
+	if (res == 0)
+		res = catalog_mark_index(c, id);
+	if (res == 0)
+		res = catalog_commit(c);
+	else
+		catalog_rollback(c);
+	index_release(&ix);
+	return res;
+}
+
+int repo_sync_index(struct repo *r, struct catalog *c)
+{
+	struct index_names l = { 0 };
+	int res;
+
+	res = backend_list(r->backend, "index/", collect_name, &l);
+	for (size_t i = 0; res >= 0 && i < l.n; i++) {
+		res = merge_index(r, c, l.names[i]);
+		/* A damaged index only costs deduplication. */
+		if (res == -EBADMSG)
+			res = 0;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		free(l.names[i]);
+	free(l.names);
+	return res < 0 ? res : 0;
+}
+
+int repo_ensure_tree(struct repo *r, struct catalog *c, struct cat_snapshot *s)
+{
+	AUTOBUF struct buf payload = BUF_INIT;
+	AUTOFREE char *name = NULL;
+	struct tree *t = NULL;
+	struct cat_snapshot cur;
+	char hex[HASH_HEX_LEN + 1];
+	int res;
+
+	if (s->loaded)
+		return 0;
+	pthread_mutex_lock(&r->tree_lock);
+	/* Another thread or process may have loaded it meanwhile. */
+	res = catalog_snapshot_by_id(c, s->id, &cur);
+	if (res < 0 || cur.loaded)
+		goto out;
+	hex_encode(s->tree_id, HASH_LEN, hex);
+	name = xasprintf("trees/%s", hex);
+	res = fetch_object(r, name, OBJECT_TREE, ENVELOPE_RAW_MAX, s->tree_id, &payload);
+	if (res < 0)
+		goto out;
+	res = tree_decode(payload.ptr, payload.len, &t);
+	if (res < 0) {
+		log_error_errno(res, "tree '%s' of snapshot %s/%s is malformed", name, s->member,
+				s->name);
+		goto out;
+	}
+	res = catalog_load_tree(c, s->id, t);
+	tree_free(t);
+out:
+	pthread_mutex_unlock(&r->tree_lock);
+	if (res == 0)
+		s->loaded = true;
+	return res;
+}
+
+int repo_read_chunk(struct repo *r, const struct chunk_loc *loc, struct buf *out)
+{
+	AUTOBUF struct buf obj = BUF_INIT;
+	char name[PACK_NAME_LEN];
+	uint8_t got[HASH_LEN];
+	size_t start = out->len;
+	int res;
+
+	pack_name(loc->pack, name);
+	if (loc->stored_len < ENVELOPE_HEADER_SIZE || loc->raw_len > CHUNK_SIZE_MAX_LIMIT)
+		return log_error_errno(-EBADMSG, "pack '%s': chunk at %" PRIu64 " has a bad length",
+				       name, loc->off);
+	res = backend_get_range(r->backend, name, loc->off, loc->stored_len, &obj);
+	if (res < 0)
+		return log_error_errno(res, "cannot fetch a chunk from pack '%s'", name);
+	res = envelope_decode(obj.ptr, obj.len, OBJECT_CHUNK, loc->raw_len, out, got);
+	if (res == 0 && (memcmp(got, loc->hash, HASH_LEN) != 0 || out->len - start != loc->raw_len))
+		res = -EBADMSG;
+	if (res < 0) {
+		out->len = start;
+		return log_error_errno(res, "pack '%s': chunk at offset %" PRIu64 " is damaged", name,
+				       loc->off);
+	}
+	return 0;
+}
+
+/* --- resolving snapshot references --- */
+
+struct name_list {
+	struct buf text;
+	unsigned n;
+};
+
+static int add_member_name(void *userdata, int64_t id UNUSED, const char *name)
+{
+	struct name_list *l = userdata;
+	if (l->n++ < 20)
+		buf_printf(&l->text, "%s%s", l->n > 1 ? ", " : "", name);
+	return 0;
+}
+
+static int add_snapshot_name(void *userdata, const struct cat_snapshot *s)
+{
+	struct name_list *l = userdata;
+	buf_printf(&l->text, "%s%s", l->n++ ? ", " : "", s->name);
+	return 0;
+}
+
+int repo_resolve_snapshot(struct repo *r UNUSED, struct catalog *c, const char *ref,
+			  struct cat_snapshot *ret)
+{
+	struct name_list l = { BUF_INIT, 0 };
+	const char *slash = strchr(ref, '/');
+	int res;
+
+	if (!slash) {
+		res = strlen(ref) >= 4 ? catalog_find_snapshot_by_prefix(c, ref, ret) : -ENOENT;
+		if (res == -ENOTUNIQ)
+			return log_error_errno(res, "snapshot id prefix '%s' is ambiguous", ref);
+		if (res == -ENOENT) {
+			log_error("no snapshot '%s': expected MEMBER/TIMESTAMP, MEMBER/latest or a "
+				  "snapshot id prefix of at least 4 hex digits", ref);
+			log_error("hint: 'cairn snapshots' lists them");
+		}
+		return res;
+	}
+	AUTOFREE char *member = strndup(ref, (size_t)(slash - ref));
+	const char *name = slash + 1;
+	int64_t member_id;
+
+	if (!member)
+		return -ENOMEM;
+	res = catalog_member_id(c, member, &member_id);
+	if (res == -ENOENT) {
+		int UNUSED e = catalog_list_members(c, add_member_name, &l);
+		buf_append_u8(&l.text, 0);
+		log_error("no member '%s' in the repository", member);
+		log_error("hint: members are: %s", l.n ? (char *)l.text.ptr : "(none yet)");
+		buf_release(&l.text);
+		return res;
+	}
+	if (res < 0)
+		return res;
+	res = catalog_find_snapshot(c, member, name, ret);
+	if (res == -ENOENT) {
+		int UNUSED e = catalog_list_snapshots(c, member, add_snapshot_name, &l);
+		buf_append_u8(&l.text, 0);
+		log_error("member '%s' has no snapshot '%s'", member, name);
+		log_error("hint: its snapshots are: %s, latest", (char *)l.text.ptr);
+		buf_release(&l.text);
+	}
+	return res;
+}

@@ -1,0 +1,84 @@
+/*
+ * repo.h - a repository: its backend, its config, and its local catalog.
+ * The entry point for fs/ and tools/.
+ *
+ * Layout of a repository (details in cairn-repository(5)):
+ *   config                 format version, id, chunker and compression
+ *   packs/<ab>/<id>        pack objects of chunk envelopes
+ *   index/<id>             which chunks each pack of one backup holds
+ *   trees/<id>             a snapshot's full tree
+ *   snapshots/<id>         a snapshot's header; its existence is the commit
+ *
+ * A struct repo is thread-safe: repo_read_chunk() and repo_ensure_tree()
+ * may be called from many threads, each with its own catalog connection.
+ */
+#ifndef CAIRN_REPO_H
+#define CAIRN_REPO_H
+
+#include "backend.h"
+#include "catalog.h"
+#include "chunker.h"
+
+#define REPO_FORMAT_VERSION 1
+#define REPO_ID_LEN 16
+
+struct repo_config {
+	uint32_t version;
+	uint8_t id[REPO_ID_LEN];
+	struct chunker_params chunker;
+	int zstd_level;	    /* 0: store chunks uncompressed */
+	uint32_t pack_size; /* target pack size in bytes */
+};
+
+struct repo;
+
+/* The defaults for init: 1 MiB average chunks, zstd level 3, 16 MiB packs. */
+struct repo_config repo_config_default(void);
+
+/* Creates a repository at url with cfg (a fresh random id is drawn).
+ * -EEXIST (logged) when url already holds one. */
+int repo_init(const char *url, const struct backend_options *bo, const struct repo_config *cfg)
+	WARN_UNUSED;
+
+/* Opens the repository at url: reads and checks its config and prepares the
+ * cache directory ($CAIRN_CACHE_DIR/<id>, else $XDG_CACHE_HOME/cairn/<id>,
+ * else ~/.cache/cairn/<id>). Does not yet sync the catalog. */
+int repo_open(const char *url, const struct backend_options *bo, struct repo **ret) WARN_UNUSED;
+void repo_close(struct repo *r);
+
+const struct repo_config *repo_get_config(const struct repo *r);
+struct backend *repo_backend(const struct repo *r);
+/* Hex repository id; valid until repo_close(). */
+const char *repo_id_hex(const struct repo *r);
+
+/* Opens a new connection to the repository's catalog (one per thread). */
+int repo_catalog_open(struct repo *r, struct catalog **ret) WARN_UNUSED;
+
+/* Brings the catalog's snapshot list up to date with the repository: one
+ * listing of snapshots/, a fetch of each header the catalog lacks, removal
+ * of snapshots that are gone. *ret_changes (may be NULL) counts additions
+ * and removals. */
+int repo_sync(struct repo *r, struct catalog *c, unsigned *ret_changes) WARN_UNUSED;
+
+/* Brings in the chunk locations of every index object the catalog has not
+ * merged, so a backup deduplicates against the whole repository. */
+int repo_sync_index(struct repo *r, struct catalog *c) WARN_UNUSED;
+
+/* Makes sure snapshot s's tree is in the catalog, fetching and checking it
+ * when it is not. Concurrent callers for one snapshot fetch it once. On
+ * success s->loaded is set. */
+int repo_ensure_tree(struct repo *r, struct catalog *c, struct cat_snapshot *s) WARN_UNUSED;
+
+/* Fetches one chunk's envelope by byte range, decodes it and checks that its
+ * SHA-256 is loc->hash; appends the data to out. -EBADMSG (logged, naming
+ * the pack) when it is damaged, a backend error when it cannot be fetched. */
+int repo_read_chunk(struct repo *r, const struct chunk_loc *loc, struct buf *out) WARN_UNUSED;
+
+/* Resolves a snapshot reference: "MEMBER/TIMESTAMP", "MEMBER/latest", or a
+ * unique prefix of a snapshot id (at least 4 hex digits). When nothing
+ * matches, logs what does exist (members, or the member's snapshots) and
+ * returns -ENOENT; -ENOTUNIQ for an ambiguous prefix. */
+int repo_resolve_snapshot(struct repo *r, struct catalog *c, const char *ref,
+			  struct cat_snapshot *ret) WARN_UNUSED;
+
+#endif

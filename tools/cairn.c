@@ -1,0 +1,52 @@
+/*
+ * cairn.c - the command-line tool: finds the subcommand and hands it argv.
+ * Each subcommand lives in its own cmd-<name>.c and returns the exit
+ * status the design fixes: 0 success, 1 failure, 2 usage, 3 partial backup.
+ */
+#include "cmd.h"
+#include "log.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "init", cmd_init, "create a repository" },
+	{ "backup", cmd_backup, "store a snapshot of a member" },
+	{ "snapshots", cmd_snapshots, "list snapshots" },
+	{ "mount", cmd_mount, "mount the repository read-only (runs cairnfs)" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: cairn COMMAND -r REPO [OPTIONS]\n\ncommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'cairn COMMAND --help' shows a command's options; see cairn(1).\n");
+}
+
+int main(int argc, char **argv)
+{
+	log_setup("cairn", LOG_TARGET_STDERR, LOG_INFO);
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("cairn %s\n", CAIRN_VERSION);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "cairn: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

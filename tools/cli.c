@@ -1,0 +1,117 @@
+/*
+ * cli.c - option handling and repository opening shared by every cairn
+ * subcommand, so that -r, the backend options and the error wording are the
+ * same everywhere.
+ */
+#include "cmd.h"
+#include "log.h"
+
+#include <stdarg.h>
+
+int cmd_common_option(struct cmd_ctx *ctx, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'r':
+		ctx->repo = arg;
+		return 1;
+	case OPT_S3_ENDPOINT:
+		ctx->bo.s3_endpoint = arg;
+		return 1;
+	case OPT_S3_PATH_STYLE:
+		ctx->bo.s3_path_style = true;
+		return 1;
+	case OPT_INSECURE_TLS:
+		ctx->bo.insecure_tls = true;
+		return 1;
+	case OPT_CACERT:
+		ctx->bo.cacert = arg;
+		return 1;
+	case 'v':
+		ctx->verbosity++;
+		return 1;
+	case 'q':
+		ctx->verbosity--;
+		return 1;
+	case OPT_HELP:
+		printf("usage: %s\n", ctx->usage);
+		printf("common options: -r/--repo REPO (or $CAIRN_REPO), --s3-endpoint URL, "
+		       "--s3-path-style,\n  --insecure-tls, --cacert FILE, -v/--verbose, "
+		       "-q/--quiet\nsee cairn(1)\n");
+		exit(EXIT_OK);
+	default:
+		return 0;
+	}
+}
+
+int cmd_usage_error(const struct cmd_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", ctx->prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: %s\n", ctx->usage);
+	return EXIT_USAGE;
+}
+
+int cmd_finish_options(struct cmd_ctx *ctx)
+{
+	int level = LOG_INFO + ctx->verbosity;
+	if (level < LOG_ERR)
+		level = LOG_ERR;
+	if (level > LOG_DEBUG)
+		level = LOG_DEBUG;
+	log_setup("cairn", LOG_TARGET_STDERR, level);
+	if (!ctx->repo) {
+		const char *env = getenv("CAIRN_REPO");
+		if (env && *env)
+			ctx->repo = env;
+	}
+	if (!ctx->repo)
+		return cmd_usage_error(ctx, "no repository given (use -r REPO or set CAIRN_REPO)");
+	return EXIT_OK;
+}
+
+int cmd_open(struct cmd_ctx *ctx, struct repo **ret_repo, struct catalog **ret_cat)
+{
+	struct repo *repo = NULL;
+	struct catalog *cat = NULL;
+	int r;
+
+	r = repo_open(ctx->repo, &ctx->bo, &repo);
+	if (r < 0)
+		return r;
+	r = repo_catalog_open(repo, &cat);
+	if (r == 0)
+		r = repo_sync(repo, cat, NULL);
+	if (r < 0) {
+		catalog_close(cat);
+		repo_close(repo);
+		return r;
+	}
+	*ret_repo = repo;
+	*ret_cat = cat;
+	return 0;
+}
+
+void format_size(uint64_t bytes, char out[16])
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < ARRAY_SIZE(units)) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, 16, "%" PRIu64 " B", bytes);
+	else
+		snprintf(out, 16, "%.1f %s", v, units[u]);
+}
+
+bool progress_wanted(void)
+{
+	return isatty(STDERR_FILENO) == 1;
+}

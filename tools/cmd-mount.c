@@ -1,0 +1,88 @@
+/*
+ * cmd-mount.c - cairn mount: the same as cairnfs (the FUSE daemon lives in
+ * its own program, so the CLI never links libfuse). Runs the cairnfs that
+ * sits beside this binary, else the one on $PATH; backend options travel in
+ * the environment cairnfs reads.
+ */
+#include "cmd.h"
+#include "log.h"
+
+#include <limits.h>
+
+enum { OPT_O = 'o', OPT_FOREGROUND = 'f' };
+
+static char *sibling_cairnfs(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	char *path = xasprintf("%s/cairnfs", self);
+	if (access(path, X_OK) == 0)
+		return path;
+	free(path);
+	return NULL;
+}
+
+int cmd_mount(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		COMMON_OPTIONS,
+	};
+	struct cmd_ctx ctx = {
+		.prog = "cairn mount",
+		.usage = "cairn mount -r REPO MOUNTPOINT [-f] [-o OPTS]",
+	};
+	const char *opts = NULL;
+	bool foreground = false;
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, COMMON_SHORT "o:f", options, NULL)) != -1) {
+		if (cmd_common_option(&ctx, opt, optarg))
+			continue;
+		switch (opt) {
+		case 'o':
+			opts = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		default:
+			return cmd_usage_error(&ctx, "unknown option");
+		}
+	}
+	r = cmd_finish_options(&ctx);
+	if (r != EXIT_OK)
+		return r;
+	if (optind + 1 != argc)
+		return cmd_usage_error(&ctx, "expected exactly one MOUNTPOINT");
+	if (ctx.bo.s3_endpoint)
+		setenv("AWS_ENDPOINT_URL_S3", ctx.bo.s3_endpoint, 1);
+
+	AUTOFREE char *prog = sibling_cairnfs();
+	const char *args[8];
+	int n = 0;
+	args[n++] = "cairnfs";
+	args[n++] = ctx.repo;
+	args[n++] = argv[optind];
+	if (foreground)
+		args[n++] = "-f";
+	if (opts) {
+		args[n++] = "-o";
+		args[n++] = opts;
+	}
+	args[n] = NULL;
+	if (prog)
+		execv(prog, (char *const *)args);
+	else
+		execvp("cairnfs", (char *const *)args);
+	log_error_errno(-errno, "cannot run cairnfs");
+	log_error("hint: install cairnfs next to cairn or on $PATH");
+	return EXIT_FAILURE_;
+}

@@ -1,0 +1,126 @@
+/*
+ * cmd-snapshots.c - cairn snapshots: list snapshots, from the catalog
+ * (synced with the repository's snapshot headers; no tree is read).
+ */
+#include "cmd.h"
+#include "log.h"
+
+#include <time.h>
+
+enum { OPT_MEMBER = OPT_FIRST_COMMAND_OPTION, OPT_JSON };
+
+struct listing {
+	bool json;
+	unsigned n;
+	struct buf out;
+};
+
+static void iso_time(int64_t sec, uint32_t nsec, char out[40])
+{
+	struct tm tm;
+	time_t t = (time_t)sec;
+	gmtime_r(&t, &tm);
+	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 40 - n, ".%09uZ", nsec);
+}
+
+static int print_snapshot(void *userdata, const struct cat_snapshot *s)
+{
+	struct listing *l = userdata;
+	char hex[HASH_HEX_LEN + 1], size[16], when[40];
+
+	hex_encode(s->snap_id, HASH_LEN, hex);
+	if (!l->json) {
+		if (l->n++ == 0)
+			buf_printf(&l->out, "%-20s %-22s %-10s %10s %10s  %s\n", "MEMBER",
+				   "TIMESTAMP", "ID", "FILES", "SIZE", "TAGS");
+		format_size(s->n_bytes, size);
+		buf_printf(&l->out, "%-20s %-22s %.8s   %10" PRIu64 " %10s  %s\n", s->member,
+			   s->name, hex, s->n_files, size, s->tags);
+		return 0;
+	}
+	iso_time(s->time_sec, s->time_nsec, when);
+	buf_printf(&l->out, "%s\n  {\"member\": ", l->n++ ? "," : "");
+	buf_append_json_string(&l->out, s->member, strlen(s->member));
+	buf_printf(&l->out,
+		   ", \"timestamp\": \"%s\", \"id\": \"%s\", \"time\": \"%s\", \"files\": %" PRIu64
+		   ", \"dirs\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"stored\": %" PRIu64
+		   ", \"host\": ",
+		   s->name, hex, when, s->n_files, s->n_dirs, s->n_bytes, s->n_stored);
+	buf_append_json_string(&l->out, s->host, strlen(s->host));
+	buf_printf(&l->out, ", \"tags\": [");
+	const char *t = s->tags;
+	for (bool first = true; *t; first = false) {
+		size_t len = strcspn(t, ",");
+		buf_printf(&l->out, "%s", first ? "" : ", ");
+		buf_append_json_string(&l->out, t, len);
+		t += len + (t[len] == ',');
+	}
+	buf_printf(&l->out, "]}");
+	return 0;
+}
+
+int cmd_snapshots(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "member", required_argument, NULL, OPT_MEMBER },
+		{ "json", no_argument, NULL, OPT_JSON },
+		COMMON_OPTIONS,
+	};
+	struct cmd_ctx ctx = {
+		.prog = "cairn snapshots",
+		.usage = "cairn snapshots -r REPO [--member M] [--json]",
+	};
+	struct listing l = { .out = BUF_INIT };
+	const char *member = NULL;
+	struct repo *repo = NULL;
+	struct catalog *cat = NULL;
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, COMMON_SHORT, options, NULL)) != -1) {
+		if (cmd_common_option(&ctx, opt, optarg))
+			continue;
+		switch (opt) {
+		case OPT_MEMBER:
+			member = optarg;
+			break;
+		case OPT_JSON:
+			l.json = true;
+			break;
+		default:
+			return cmd_usage_error(&ctx, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cmd_usage_error(&ctx, "unexpected argument '%s'", argv[optind]);
+	r = cmd_finish_options(&ctx);
+	if (r != EXIT_OK)
+		return r;
+	r = cmd_open(&ctx, &repo, &cat);
+	if (r < 0)
+		return EXIT_FAILURE_;
+	if (member) {
+		int64_t id;
+		if (catalog_member_id(cat, member, &id) == -ENOENT) {
+			AUTOFREE char *ref = xasprintf("%s/latest", member);
+			struct cat_snapshot s;
+			/* fails, and says which members exist */
+			r = repo_resolve_snapshot(repo, cat, ref, &s);
+			if (r == 0)
+				r = -ENOENT;
+		}
+	}
+	if (r == 0) {
+		if (l.json)
+			buf_printf(&l.out, "[");
+		r = catalog_list_snapshots(cat, member, print_snapshot, &l);
+		if (l.json)
+			buf_printf(&l.out, "%s]\n", l.n ? "\n" : "");
+	}
+	if (r == 0 && write_all(STDOUT_FILENO, l.out.ptr, l.out.len) < 0)
+		r = -EIO;
+	buf_release(&l.out);
+	catalog_close(cat);
+	repo_close(repo);
+	return r < 0 ? EXIT_FAILURE_ : EXIT_OK;
+}

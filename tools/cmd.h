@@ -1,0 +1,74 @@
+/*
+ * cmd.h - what the subcommands of cairn share: the options every command
+ * takes (repository, backend settings, verbosity), opening the repository
+ * with its catalog in step, and exit statuses.
+ */
+#ifndef CAIRN_CMD_H
+#define CAIRN_CMD_H
+
+#include <getopt.h>
+
+#include "backend.h"
+#include "repo.h"
+
+enum exit_status {
+	EXIT_OK = 0,
+	EXIT_FAILURE_ = 1,
+	EXIT_USAGE = 2,
+	EXIT_PARTIAL = 3, /* a backup written without some files */
+};
+
+struct cmd_ctx {
+	const char *prog;    /* "cairn backup" */
+	const char *repo;    /* -r / $CAIRN_REPO */
+	struct backend_options bo;
+	int verbosity;	     /* -v raises, -q lowers */
+	const char *usage;   /* the synopsis lines, for errors and --help */
+};
+
+/* Long options every subcommand accepts; end a command's table with these
+ * and COMMON_OPTIONS_END. */
+enum {
+	OPT_S3_ENDPOINT = 0x1000,
+	OPT_S3_PATH_STYLE,
+	OPT_INSECURE_TLS,
+	OPT_CACERT,
+	OPT_HELP,
+	OPT_FIRST_COMMAND_OPTION = 0x1100,
+};
+#define COMMON_OPTIONS                                                                             \
+	{ "repo", required_argument, NULL, 'r' },                                                  \
+	{ "s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT },                               \
+	{ "s3-path-style", no_argument, NULL, OPT_S3_PATH_STYLE },                                 \
+	{ "insecure-tls", no_argument, NULL, OPT_INSECURE_TLS },                                   \
+	{ "cacert", required_argument, NULL, OPT_CACERT },                                         \
+	{ "verbose", no_argument, NULL, 'v' }, { "quiet", no_argument, NULL, 'q' },               \
+	{ "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 }
+#define COMMON_SHORT "r:vq"
+
+/* Handles an option every command shares. Returns 1 if it was one, 0 if
+ * not, and exits for --help. */
+int cmd_common_option(struct cmd_ctx *ctx, int opt, const char *arg);
+/* Reports a usage error ("cairn backup: MESSAGE" plus the synopsis) and
+ * returns EXIT_USAGE. */
+int cmd_usage_error(const struct cmd_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Applies -v/-q and $CAIRN_REPO; returns EXIT_USAGE (reported) when no
+ * repository was named. */
+int cmd_finish_options(struct cmd_ctx *ctx);
+
+/* Opens the repository, its catalog, and brings the catalog's snapshot list
+ * up to date. Errors are logged. */
+int cmd_open(struct cmd_ctx *ctx, struct repo **ret_repo, struct catalog **ret_cat);
+
+/* Human-readable size, "1.5 GiB", into out (16 bytes). */
+void format_size(uint64_t bytes, char out[16]);
+/* True when stderr is a terminal (progress is shown only then). */
+bool progress_wanted(void);
+
+int cmd_init(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_snapshots(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
+
+#endif
