@@ -26,10 +26,8 @@
  * front (BEGIN IMMEDIATE) and wait for each other up to a busy timeout, and
  * every insert of shared facts is idempotent (INSERT OR IGNORE).
  */
-#include "catalog.h"
+#include "catalog-internal.h"
 #include "log.h"
-
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #define SCHEMA_VERSION 1
@@ -127,6 +125,8 @@ enum stmt_id {
 	ST_COUNT
 };
 
+_Static_assert(ST_COUNT <= ARRAY_SIZE(((struct catalog *)0)->stmts), "grow catalog.stmts");
+
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
@@ -202,14 +202,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_MARK_INDEX] = "INSERT OR IGNORE INTO seen_index VALUES(?1)",
 };
 
-struct catalog {
-	sqlite3 *db;
-	char *path;
-	unsigned tx_depth; /* nesting of catalog_begin() */
-	sqlite3_stmt *stmts[ST_COUNT]; /* prepared on first use */
-};
-
-static int sqlite_err(struct catalog *c, int rc, const char *what)
+int catalog_sqlite_err(struct catalog *c, int rc, const char *what)
 {
 	int r;
 
@@ -241,21 +234,17 @@ static int sqlite_err(struct catalog *c, int rc, const char *what)
 			       sqlite3_errmsg(c->db));
 }
 
-/* Returns the reset statement id, ready for binding. Preparing can only
- * fail for out-of-memory or a programming error in the SQL above. */
-static sqlite3_stmt *stmt(struct catalog *c, enum stmt_id id)
+sqlite3_stmt *catalog_stmt(struct catalog *c, sqlite3_stmt **slot, const char *sql)
 {
-	sqlite3_stmt *s = c->stmts[id];
+	sqlite3_stmt *s = *slot;
 
 	if (!s) {
-		int rc = sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s,
-					    NULL);
+		int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
 		if (rc != SQLITE_OK) {
-			log_error("catalog: cannot prepare '%s': %s", stmt_sql[id],
-				  sqlite3_errmsg(c->db));
+			log_error("catalog: cannot prepare '%s': %s", sql, sqlite3_errmsg(c->db));
 			abort();
 		}
-		c->stmts[id] = s;
+		*slot = s;
 	} else {
 		sqlite3_reset(s);
 		sqlite3_clear_bindings(s);
@@ -263,33 +252,38 @@ static sqlite3_stmt *stmt(struct catalog *c, enum stmt_id id)
 	return s;
 }
 
+static sqlite3_stmt *stmt(struct catalog *c, enum stmt_id id)
+{
+	return catalog_stmt(c, &c->stmts[id], stmt_sql[id]);
+}
+
 /* Steps a statement that returns no rows (or whose rows are ignored). */
-static int step_done(struct catalog *c, sqlite3_stmt *s, const char *what)
+int catalog_step_done(struct catalog *c, sqlite3_stmt *s, const char *what)
 {
 	int rc;
 
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		;
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : sqlite_err(c, rc, what);
+	return rc == SQLITE_DONE ? 0 : catalog_sqlite_err(c, rc, what);
 }
 
 /* Steps once: 1 for a row, 0 for none, < 0 for an error. */
-static int step_row(struct catalog *c, sqlite3_stmt *s, const char *what)
+int catalog_step_row(struct catalog *c, sqlite3_stmt *s, const char *what)
 {
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		return 1;
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : sqlite_err(c, rc, what);
+	return rc == SQLITE_DONE ? 0 : catalog_sqlite_err(c, rc, what);
 }
 
-static void bind_hash(sqlite3_stmt *s, int col, const uint8_t *hash)
+void catalog_bind_hash(sqlite3_stmt *s, int col, const uint8_t *hash)
 {
 	sqlite3_bind_blob(s, col, hash, HASH_LEN, SQLITE_TRANSIENT);
 }
 
-static void column_hash(sqlite3_stmt *s, int col, uint8_t *out)
+void catalog_column_hash(sqlite3_stmt *s, int col, uint8_t *out)
 {
 	const void *p = sqlite3_column_blob(s, col);
 	if (p && sqlite3_column_bytes(s, col) == HASH_LEN)
@@ -298,7 +292,7 @@ static void column_hash(sqlite3_stmt *s, int col, uint8_t *out)
 		memset(out, 0, HASH_LEN);
 }
 
-static void column_text(sqlite3_stmt *s, int col, char *out, size_t size)
+void catalog_column_text(sqlite3_stmt *s, int col, char *out, size_t size)
 {
 	const unsigned char *p = sqlite3_column_text(s, col);
 	snprintf(out, size, "%s", p ? (const char *)p : "");
@@ -313,7 +307,7 @@ int catalog_open(const char *path, struct catalog **ret)
 	rc = sqlite3_open_v2(path, &c->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
-		r = sqlite_err(c, rc, "open");
+		r = catalog_sqlite_err(c, rc, "open");
 		catalog_close(c);
 		return r;
 	}
@@ -325,7 +319,7 @@ int catalog_open(const char *path, struct catalog **ret)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(c->db, schema, NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
-		r = sqlite_err(c, rc, "schema setup");
+		r = catalog_sqlite_err(c, rc, "schema setup");
 		catalog_close(c);
 		return r;
 	}
@@ -339,6 +333,8 @@ void catalog_close(struct catalog *c)
 		return;
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(c->stmts[i]);
+	for (int i = 0; i < CATALOG_EXTRA_STMTS; i++)
+		sqlite3_finalize(c->extra[i]);
 	sqlite3_close(c->db);
 	free(c->path);
 	free(c);
@@ -348,7 +344,7 @@ int catalog_begin(struct catalog *c)
 {
 	if (c->tx_depth++ > 0)
 		return 0;
-	int r = step_done(c, stmt(c, ST_BEGIN), "begin");
+	int r = catalog_step_done(c, stmt(c, ST_BEGIN), "begin");
 	if (r < 0)
 		c->tx_depth = 0;
 	return r;
@@ -360,7 +356,7 @@ int catalog_commit(struct catalog *c)
 		abort();
 	if (--c->tx_depth > 0)
 		return 0;
-	return step_done(c, stmt(c, ST_COMMIT), "commit");
+	return catalog_step_done(c, stmt(c, ST_COMMIT), "commit");
 }
 
 void catalog_rollback(struct catalog *c)
@@ -368,7 +364,7 @@ void catalog_rollback(struct catalog *c)
 	if (c->tx_depth == 0)
 		return;
 	c->tx_depth = 0;
-	int UNUSED r = step_done(c, stmt(c, ST_ROLLBACK), "rollback");
+	int UNUSED r = catalog_step_done(c, stmt(c, ST_ROLLBACK), "rollback");
 }
 
 /* --- snapshots --- */
@@ -377,15 +373,15 @@ static void read_snapshot(sqlite3_stmt *s, struct cat_snapshot *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->id = sqlite3_column_int64(s, 0);
-	column_hash(s, 1, out->snap_id);
-	column_hash(s, 2, out->tree_id);
+	catalog_column_hash(s, 1, out->snap_id);
+	catalog_column_hash(s, 2, out->tree_id);
 	out->member_id = sqlite3_column_int64(s, 3);
-	column_text(s, 4, out->member, sizeof(out->member));
-	column_text(s, 5, out->name, sizeof(out->name));
+	catalog_column_text(s, 4, out->member, sizeof(out->member));
+	catalog_column_text(s, 5, out->name, sizeof(out->name));
 	out->time_sec = sqlite3_column_int64(s, 6);
 	out->time_nsec = (uint32_t)sqlite3_column_int64(s, 7);
-	column_text(s, 8, out->host, sizeof(out->host));
-	column_text(s, 9, out->tags, sizeof(out->tags));
+	catalog_column_text(s, 8, out->host, sizeof(out->host));
+	catalog_column_text(s, 9, out->tags, sizeof(out->tags));
 	out->n_files = (uint64_t)sqlite3_column_int64(s, 10);
 	out->n_dirs = (uint64_t)sqlite3_column_int64(s, 11);
 	out->n_bytes = (uint64_t)sqlite3_column_int64(s, 12);
@@ -407,8 +403,8 @@ static void read_snapshot(sqlite3_stmt *s, struct cat_snapshot *out)
 int catalog_has_snapshot(struct catalog *c, const uint8_t snap_id[HASH_LEN])
 {
 	sqlite3_stmt *s = stmt(c, ST_HAS_SNAPSHOT);
-	bind_hash(s, 1, snap_id);
-	int r = step_row(c, s, "snapshot lookup");
+	catalog_bind_hash(s, 1, snap_id);
+	int r = catalog_step_row(c, s, "snapshot lookup");
 	sqlite3_reset(s);
 	return r;
 }
@@ -428,7 +424,7 @@ static int rename_member_snapshots(struct catalog *c, const char *member)
 	int r;
 
 	sqlite3_bind_text(s, 1, member, -1, SQLITE_TRANSIENT);
-	while ((r = step_row(c, s, "snapshot naming")) == 1) {
+	while ((r = catalog_step_row(c, s, "snapshot naming")) == 1) {
 		int64_t sec = sqlite3_column_int64(s, 1);
 		char name[SNAPSHOT_NAME_MAX], base[SNAPSHOT_TIME_NAME_LEN];
 		dup = sec == prev_sec ? dup + 1 : 0;
@@ -454,7 +450,7 @@ static int rename_member_snapshots(struct catalog *c, const char *member)
 		s = stmt(c, ST_SNAPSHOT_RENAME);
 		sqlite3_bind_int64(s, 1, renames[i].id);
 		sqlite3_bind_text(s, 2, renames[i].name, -1, SQLITE_TRANSIENT);
-		r = step_done(c, s, "snapshot rename");
+		r = catalog_step_done(c, s, "snapshot rename");
 	}
 	free(renames);
 	return r;
@@ -463,7 +459,7 @@ static int rename_member_snapshots(struct catalog *c, const char *member)
 static int next_ino_reserve(struct catalog *c, uint32_t n, uint64_t *ret_base)
 {
 	sqlite3_stmt *s = stmt(c, ST_NEXT_INO);
-	int r = step_row(c, s, "inode allocation");
+	int r = catalog_step_row(c, s, "inode allocation");
 	if (r <= 0)
 		return r < 0 ? r : log_error_errno(-EBADMSG, "catalog '%s' lacks next_ino", c->path);
 	uint64_t base = (uint64_t)sqlite3_column_int64(s, 0);
@@ -472,7 +468,7 @@ static int next_ino_reserve(struct catalog *c, uint32_t n, uint64_t *ret_base)
 		return log_error_errno(-EBADMSG, "catalog '%s': inode numbers exhausted", c->path);
 	s = stmt(c, ST_SET_NEXT_INO);
 	sqlite3_bind_int64(s, 1, (int64_t)(base + n));
-	r = step_done(c, s, "inode allocation");
+	r = catalog_step_done(c, s, "inode allocation");
 	if (r < 0)
 		return r;
 	*ret_base = base;
@@ -499,15 +495,15 @@ int catalog_add_snapshot(struct catalog *c, const uint8_t snap_id[HASH_LEN],
 		goto out; /* already there (another process was faster), or an error */
 	s = stmt(c, ST_MEMBER_INSERT);
 	sqlite3_bind_text(s, 1, h->member, -1, SQLITE_TRANSIENT);
-	r = step_done(c, s, "member insert");
+	r = catalog_step_done(c, s, "member insert");
 	if (r < 0)
 		goto out;
 	r = next_ino_reserve(c, h->n_inodes, &base);
 	if (r < 0)
 		goto out;
 	s = stmt(c, ST_SNAPSHOT_INSERT);
-	bind_hash(s, 1, snap_id);
-	bind_hash(s, 2, h->tree_id);
+	catalog_bind_hash(s, 1, snap_id);
+	catalog_bind_hash(s, 2, h->tree_id);
 	sqlite3_bind_text(s, 3, h->member, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 4, h->time_sec);
 	sqlite3_bind_int64(s, 5, h->time_nsec);
@@ -525,7 +521,7 @@ int catalog_add_snapshot(struct catalog *c, const uint8_t snap_id[HASH_LEN],
 	sqlite3_bind_int64(s, 17, h->root_nlink);
 	sqlite3_bind_int64(s, 18, h->root_mtime_sec);
 	sqlite3_bind_int64(s, 19, h->root_mtime_nsec);
-	r = step_done(c, s, "snapshot insert");
+	r = catalog_step_done(c, s, "snapshot insert");
 	if (r == 0)
 		r = rename_member_snapshots(c, h->member);
 out:
@@ -541,7 +537,7 @@ static int delete_range(struct catalog *c, enum stmt_id id, uint64_t lo, uint64_
 	sqlite3_stmt *s = stmt(c, id);
 	sqlite3_bind_int64(s, 1, (int64_t)lo);
 	sqlite3_bind_int64(s, 2, (int64_t)hi);
-	return step_done(c, s, "snapshot removal");
+	return catalog_step_done(c, s, "snapshot removal");
 }
 
 int catalog_remove_snapshot(struct catalog *c, int64_t id)
@@ -569,7 +565,7 @@ int catalog_remove_snapshot(struct catalog *c, int64_t id)
 	if (r == 0) {
 		sqlite3_stmt *s = stmt(c, ST_SNAPSHOT_DELETE);
 		sqlite3_bind_int64(s, 1, id);
-		r = step_done(c, s, "snapshot removal");
+		r = catalog_step_done(c, s, "snapshot removal");
 	}
 	if (r == 0)
 		r = rename_member_snapshots(c, snap.member);
@@ -590,7 +586,7 @@ int catalog_list_snapshots(struct catalog *c, const char *member, catalog_snapsh
 
 	if (member)
 		sqlite3_bind_text(s, 1, member, -1, SQLITE_TRANSIENT);
-	while ((r = step_row(c, s, "snapshot listing")) == 1) {
+	while ((r = catalog_step_row(c, s, "snapshot listing")) == 1) {
 		read_snapshot(s, &snap);
 		r = fn(userdata, &snap);
 		if (r != 0)
@@ -602,7 +598,7 @@ int catalog_list_snapshots(struct catalog *c, const char *member, catalog_snapsh
 
 static int find_one(struct catalog *c, sqlite3_stmt *s, struct cat_snapshot *ret)
 {
-	int r = step_row(c, s, "snapshot lookup");
+	int r = catalog_step_row(c, s, "snapshot lookup");
 	if (r == 1)
 		read_snapshot(s, ret);
 	sqlite3_reset(s);
@@ -639,10 +635,10 @@ int catalog_find_snapshot_by_prefix(struct catalog *c, const char *hex_prefix,
 	}
 	sqlite3_stmt *s = stmt(c, ST_FIND_BY_PREFIX);
 	sqlite3_bind_text(s, 1, upper, -1, SQLITE_TRANSIENT);
-	r = step_row(c, s, "snapshot lookup");
+	r = catalog_step_row(c, s, "snapshot lookup");
 	if (r == 1) {
 		read_snapshot(s, ret);
-		r = step_row(c, s, "snapshot lookup");
+		r = catalog_step_row(c, s, "snapshot lookup");
 		if (r == 1)
 			r = -ENOTUNIQ;
 		else if (r == 0)
@@ -671,9 +667,9 @@ int catalog_list_members(struct catalog *c, catalog_member_fn fn, void *userdata
 	sqlite3_stmt *s = stmt(c, ST_LIST_MEMBERS);
 	int r;
 
-	while ((r = step_row(c, s, "member listing")) == 1) {
+	while ((r = catalog_step_row(c, s, "member listing")) == 1) {
 		char name[MEMBER_NAME_MAX + 1];
-		column_text(s, 1, name, sizeof(name));
+		catalog_column_text(s, 1, name, sizeof(name));
 		r = fn(userdata, sqlite3_column_int64(s, 0), name);
 		if (r != 0)
 			break;
@@ -686,7 +682,7 @@ int catalog_member_id(struct catalog *c, const char *name, int64_t *ret_id)
 {
 	sqlite3_stmt *s = stmt(c, ST_MEMBER_ID);
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
-	int r = step_row(c, s, "member lookup");
+	int r = catalog_step_row(c, s, "member lookup");
 	if (r == 1)
 		*ret_id = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
@@ -697,9 +693,9 @@ int catalog_member_name(struct catalog *c, int64_t id, char *out)
 {
 	sqlite3_stmt *s = stmt(c, ST_MEMBER_NAME);
 	sqlite3_bind_int64(s, 1, id);
-	int r = step_row(c, s, "member lookup");
+	int r = catalog_step_row(c, s, "member lookup");
 	if (r == 1)
-		column_text(s, 0, out, MEMBER_NAME_MAX + 1);
+		catalog_column_text(s, 0, out, MEMBER_NAME_MAX + 1);
 	sqlite3_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }
@@ -709,13 +705,13 @@ int catalog_member_name(struct catalog *c, int64_t id, char *out)
 static int pack_rowid(struct catalog *c, const uint8_t pack_id[HASH_LEN], int64_t *ret)
 {
 	sqlite3_stmt *s = stmt(c, ST_PACK_INSERT);
-	bind_hash(s, 1, pack_id);
-	int r = step_done(c, s, "pack insert");
+	catalog_bind_hash(s, 1, pack_id);
+	int r = catalog_step_done(c, s, "pack insert");
 	if (r < 0)
 		return r;
 	s = stmt(c, ST_PACK_ID);
-	bind_hash(s, 1, pack_id);
-	r = step_row(c, s, "pack lookup");
+	catalog_bind_hash(s, 1, pack_id);
+	r = catalog_step_row(c, s, "pack lookup");
 	if (r == 1)
 		*ret = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
@@ -726,19 +722,19 @@ static int chunk_rowid(struct catalog *c, const uint8_t hash[HASH_LEN], int64_t 
 		       uint32_t stored_len, uint32_t raw_len, int64_t *ret)
 {
 	sqlite3_stmt *s = stmt(c, ST_CHUNK_INSERT);
-	bind_hash(s, 1, hash);
+	catalog_bind_hash(s, 1, hash);
 	sqlite3_bind_int64(s, 2, pack);
 	sqlite3_bind_int64(s, 3, (int64_t)off);
 	sqlite3_bind_int64(s, 4, stored_len);
 	sqlite3_bind_int64(s, 5, raw_len);
-	int r = step_done(c, s, "chunk insert");
+	int r = catalog_step_done(c, s, "chunk insert");
 	if (r < 0 || !ret)
 		return r;
 	s = stmt(c, ST_CHUNK_ID);
-	bind_hash(s, 1, hash);
+	catalog_bind_hash(s, 1, hash);
 	sqlite3_bind_int64(s, 2, pack);
 	sqlite3_bind_int64(s, 3, (int64_t)off);
-	r = step_row(c, s, "chunk lookup");
+	r = catalog_step_row(c, s, "chunk lookup");
 	if (r == 1)
 		*ret = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
@@ -766,7 +762,7 @@ static int insert_inode(struct catalog *c, const struct tree *t, uint32_t i, uin
 	if (n->type == NODE_SYMLINK)
 		sqlite3_bind_blob(s, 11, tree_str_ptr(t, n->target), (int)n->target.len,
 				  SQLITE_STATIC);
-	return step_done(c, s, "inode insert");
+	return catalog_step_done(c, s, "inode insert");
 }
 
 static int insert_tree(struct catalog *c, const struct cat_snapshot *snap, const struct tree *t)
@@ -796,7 +792,7 @@ static int insert_tree(struct catalog *c, const struct cat_snapshot *snap, const
 					  SQLITE_STATIC);
 			sqlite3_bind_blob(s, 3, tree_str_ptr(t, x->value), (int)x->value.len,
 					  SQLITE_STATIC);
-			r = step_done(c, s, "xattr insert");
+			r = catalog_step_done(c, s, "xattr insert");
 		}
 		for (uint32_t j = 0; r == 0 && j < n->n_extents; j++) {
 			const struct tree_extent *e = &t->extents[n->first_extent + j];
@@ -804,7 +800,7 @@ static int insert_tree(struct catalog *c, const struct cat_snapshot *snap, const
 			sqlite3_bind_int64(s, 1, (int64_t)(base + i));
 			sqlite3_bind_int64(s, 2, (int64_t)e->off);
 			sqlite3_bind_int64(s, 3, chunk_ids[e->chunk]);
-			r = step_done(c, s, "extent insert");
+			r = catalog_step_done(c, s, "extent insert");
 		}
 	}
 	/* Dirents are sorted by (parent, name), so ids ascend in name order
@@ -815,12 +811,12 @@ static int insert_tree(struct catalog *c, const struct cat_snapshot *snap, const
 		sqlite3_bind_int64(s, 1, (int64_t)(base + d->parent));
 		sqlite3_bind_blob(s, 2, tree_str_ptr(t, d->name), (int)d->name.len, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 3, (int64_t)(base + d->inode));
-		r = step_done(c, s, "dirent insert");
+		r = catalog_step_done(c, s, "dirent insert");
 	}
 	if (r == 0) {
 		s = stmt(c, ST_SET_LOADED);
 		sqlite3_bind_int64(s, 1, snap->id);
-		r = step_done(c, s, "snapshot update");
+		r = catalog_step_done(c, s, "snapshot update");
 	}
 	return r;
 }
@@ -869,7 +865,7 @@ int catalog_getattr(struct catalog *c, uint64_t ino, struct cat_attr *ret)
 {
 	sqlite3_stmt *s = stmt(c, ST_GETATTR);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
-	int r = step_row(c, s, "getattr");
+	int r = catalog_step_row(c, s, "getattr");
 	if (r == 1)
 		read_attr(s, 0, ret);
 	sqlite3_reset(s);
@@ -884,7 +880,7 @@ int catalog_lookup(struct catalog *c, uint64_t dir, const void *name, size_t len
 	sqlite3_stmt *s = stmt(c, ST_LOOKUP);
 	sqlite3_bind_int64(s, 1, (int64_t)dir);
 	sqlite3_bind_blob(s, 2, name, (int)len, SQLITE_STATIC);
-	int r = step_row(c, s, "lookup");
+	int r = catalog_step_row(c, s, "lookup");
 	if (r == 1)
 		read_attr(s, 0, ret);
 	sqlite3_reset(s);
@@ -900,7 +896,7 @@ int catalog_readdir(struct catalog *c, uint64_t dir, int64_t after_cookie, bool 
 
 	sqlite3_bind_int64(s, 1, (int64_t)dir);
 	sqlite3_bind_int64(s, 2, after_cookie);
-	while ((r = step_row(c, s, "readdir")) == 1) {
+	while ((r = catalog_step_row(c, s, "readdir")) == 1) {
 		int64_t cookie = sqlite3_column_int64(s, 0);
 		const uint8_t *name = sqlite3_column_blob(s, 1);
 		size_t len = (size_t)sqlite3_column_bytes(s, 1);
@@ -923,7 +919,7 @@ int catalog_readlink(struct catalog *c, uint64_t ino, struct buf *out)
 {
 	sqlite3_stmt *s = stmt(c, ST_READLINK);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
-	int r = step_row(c, s, "readlink");
+	int r = catalog_step_row(c, s, "readlink");
 	if (r == 1) {
 		if (sqlite3_column_type(s, 0) != SQLITE_BLOB)
 			r = -EINVAL;
@@ -941,7 +937,7 @@ int catalog_listxattr(struct catalog *c, uint64_t ino, struct buf *out)
 	int r;
 
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
-	while ((r = step_row(c, s, "listxattr")) == 1) {
+	while ((r = catalog_step_row(c, s, "listxattr")) == 1) {
 		buf_append(out, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
 		buf_append_u8(out, 0);
 	}
@@ -954,7 +950,7 @@ int catalog_getxattr(struct catalog *c, uint64_t ino, const char *name, struct b
 	sqlite3_stmt *s = stmt(c, ST_GETXATTR);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	sqlite3_bind_blob(s, 2, name, (int)strlen(name), SQLITE_STATIC);
-	int r = step_row(c, s, "getxattr");
+	int r = catalog_step_row(c, s, "getxattr");
 	if (r == 1)
 		buf_append(out, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
 	sqlite3_reset(s);
@@ -964,8 +960,8 @@ int catalog_getxattr(struct catalog *c, uint64_t ino, const char *name, struct b
 static void read_extent(sqlite3_stmt *s, struct cat_extent *out)
 {
 	out->file_off = (uint64_t)sqlite3_column_int64(s, 0);
-	column_hash(s, 1, out->loc.hash);
-	column_hash(s, 2, out->loc.pack);
+	catalog_column_hash(s, 1, out->loc.hash);
+	catalog_column_hash(s, 2, out->loc.pack);
 	out->loc.off = (uint64_t)sqlite3_column_int64(s, 3);
 	out->loc.stored_len = (uint32_t)sqlite3_column_int64(s, 4);
 	out->loc.raw_len = (uint32_t)sqlite3_column_int64(s, 5);
@@ -982,7 +978,7 @@ int catalog_extents(struct catalog *c, uint64_t ino, uint64_t off, uint64_t len,
 	sqlite3_stmt *s = stmt(c, ST_EXTENT_AT);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	sqlite3_bind_int64(s, 2, (int64_t)off);
-	r = step_row(c, s, "extent lookup");
+	r = catalog_step_row(c, s, "extent lookup");
 	if (r == 1 && max > 0) {
 		read_extent(s, &out[n]);
 		if (out[n].file_off + out[n].loc.raw_len > off)
@@ -995,7 +991,7 @@ int catalog_extents(struct catalog *c, uint64_t ino, uint64_t off, uint64_t len,
 	s = stmt(c, ST_EXTENTS_FROM);
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	sqlite3_bind_int64(s, 2, (int64_t)off);
-	while (n < max && (r = step_row(c, s, "extent lookup")) == 1) {
+	while (n < max && (r = catalog_step_row(c, s, "extent lookup")) == 1) {
 		read_extent(s, &out[n]);
 		if (out[n].file_off >= end)
 			break;
@@ -1052,11 +1048,11 @@ int catalog_seek(struct catalog *c, uint64_t ino, uint64_t off, int whence, uint
 int catalog_find_chunk(struct catalog *c, const uint8_t hash[HASH_LEN], struct chunk_loc *ret)
 {
 	sqlite3_stmt *s = stmt(c, ST_FIND_CHUNK);
-	bind_hash(s, 1, hash);
-	int r = step_row(c, s, "chunk lookup");
+	catalog_bind_hash(s, 1, hash);
+	int r = catalog_step_row(c, s, "chunk lookup");
 	if (r == 1) {
-		column_hash(s, 0, ret->hash);
-		column_hash(s, 1, ret->pack);
+		catalog_column_hash(s, 0, ret->hash);
+		catalog_column_hash(s, 1, ret->pack);
 		ret->off = (uint64_t)sqlite3_column_int64(s, 2);
 		ret->stored_len = (uint32_t)sqlite3_column_int64(s, 3);
 		ret->raw_len = (uint32_t)sqlite3_column_int64(s, 4);
@@ -1088,8 +1084,8 @@ int catalog_add_pack(struct catalog *c, const uint8_t pack_id[HASH_LEN],
 int catalog_has_index(struct catalog *c, const uint8_t id[HASH_LEN])
 {
 	sqlite3_stmt *s = stmt(c, ST_HAS_INDEX);
-	bind_hash(s, 1, id);
-	int r = step_row(c, s, "index lookup");
+	catalog_bind_hash(s, 1, id);
+	int r = catalog_step_row(c, s, "index lookup");
 	sqlite3_reset(s);
 	return r;
 }
@@ -1097,6 +1093,6 @@ int catalog_has_index(struct catalog *c, const uint8_t id[HASH_LEN])
 int catalog_mark_index(struct catalog *c, const uint8_t id[HASH_LEN])
 {
 	sqlite3_stmt *s = stmt(c, ST_MARK_INDEX);
-	bind_hash(s, 1, id);
-	return step_done(c, s, "index mark");
+	catalog_bind_hash(s, 1, id);
+	return catalog_step_done(c, s, "index mark");
 }
