@@ -4,9 +4,10 @@
  * cairnfs go through this interface and never learn which one it is.
  *
  * Object names are relative paths of [a-z0-9/] such as "config",
- * "snapshots/<hex>", "packs/ab/<hex>". Objects are immutable once written:
- * a name is never rewritten with different content, so readers may cache
- * freely. All functions are thread-safe.
+ * "snapshots/<hex>", "packs/ab/<hex>". Objects are immutable once written
+ * (a name is never rewritten with different content, so readers may cache
+ * freely), except "snapshot-list", which is rewritten whole by each backup.
+ * All functions are thread-safe.
  */
 #ifndef CAIRN_BACKEND_H
 #define CAIRN_BACKEND_H

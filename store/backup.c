@@ -616,8 +616,13 @@ static int write_snapshot(struct backup *b, struct backup_result *ret)
 	if (r < 0)
 		return r;
 
-	/* Committed. Teach the catalog what it now holds; it is a cache, so
-	 * failing here only costs a later sync. */
+	/* Committed. Readers that cannot list learn of it from the published
+	 * snapshot list; a failure there is repaired by the next backup. */
+	if (repo_publish_listing(b->repo) < 0)
+		log_warning("the snapshot is stored, but readers over plain HTTP will not see it "
+			    "until the snapshot list is published again");
+	/* Teach the catalog what it now holds; it is a cache, so failing here
+	 * only costs a later sync. */
 	for (uint32_t i = 0; r >= 0 && i < b->index.n_packs; i++)
 		r = catalog_add_pack(b->cat, b->index.packs[i].id, b->index.packs[i].entries,
 				     b->index.packs[i].n);
@@ -649,6 +654,13 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 		return log_error_errno(-EINVAL, "invalid member name '%s'", o.member);
 	if (o.n_paths == 0)
 		return log_error_errno(-EINVAL, "nothing to back up");
+	if (backend_is_read_only(b.backend)) {
+		log_error("cannot back up into '%s': the backend is read-only",
+			  backend_url(b.backend));
+		log_error("hint: back up into the repository's source (a directory or s3:// URL) "
+			  "and publish it from there");
+		return -EROFS;
+	}
 	if (o.time_sec == 0) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);

@@ -22,6 +22,7 @@ enum object_kind {
 	OBJECT_TREE = 4,
 	OBJECT_SNAPSHOT = 5,
 	OBJECT_INDEX = 6,
+	OBJECT_LISTING = 7,
 };
 
 enum envelope_flags {

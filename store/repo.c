@@ -12,6 +12,12 @@
  *   4     target pack size
  *   4     encryption scheme (0 = none; others reserved)
  *
+ * The snapshot list ("snapshot-list", kind OBJECT_LISTING) is the one
+ * object that is rewritten: format version 4 (1), count 4, then that many
+ * 32-byte snapshot ids, ascending. Static web servers cannot list, so a
+ * reader there finds snapshots through it; backends that can list always
+ * use the real listing and only publish this object for such readers.
+ *
  * Objects other than the config are named by the SHA-256 of their raw
  * payload, and every read checks that name against the envelope's hash, so
  * an object swapped for another valid one is caught as surely as a flipped
@@ -30,6 +36,8 @@
 #define CONFIG_NAME "config"
 #define CONFIG_MAX 4096
 #define SNAPSHOT_HEADER_MAX (1u << 20)
+#define LISTING_NAME "snapshot-list"
+#define LISTING_VERSION 1
 
 struct repo {
 	struct backend *backend;
@@ -88,6 +96,22 @@ static int config_decode(const uint8_t *data, size_t len, struct repo_config *re
 	return 0;
 }
 
+static int put_listing(struct backend *b, const uint8_t (*ids)[HASH_LEN], size_t n)
+{
+	AUTOBUF struct buf raw = BUF_INIT;
+	AUTOBUF struct buf obj = BUF_INIT;
+	int r;
+
+	buf_append_le32(&raw, LISTING_VERSION);
+	buf_append_le32(&raw, (uint32_t)n);
+	for (size_t i = 0; i < n; i++)
+		buf_append(&raw, ids[i], HASH_LEN);
+	r = envelope_encode(OBJECT_LISTING, raw.ptr, raw.len, 3, NULL, &obj, NULL);
+	if (r >= 0)
+		r = backend_put(b, LISTING_NAME, obj.ptr, obj.len);
+	return r < 0 ? r : 0;
+}
+
 static int list_any(void *userdata, const char *name UNUSED, uint64_t size UNUSED)
 {
 	*(bool *)userdata = true;
@@ -106,6 +130,11 @@ int repo_init(const char *url, const struct backend_options *bo, const struct re
 	r = backend_open(url, bo, &b);
 	if (r < 0)
 		return r;
+	if (backend_is_read_only(b)) {
+		r = log_error_errno(-EROFS, "cannot create a repository at '%s' (read-only backend)",
+				    url);
+		goto out;
+	}
 	r = backend_list(b, "", list_any, &any);
 	if (r < 0)
 		goto out;
@@ -125,6 +154,8 @@ int repo_init(const char *url, const struct backend_options *bo, const struct re
 	r = envelope_encode(OBJECT_CONFIG, payload.ptr, payload.len, 0, NULL, &obj, NULL);
 	if (r >= 0)
 		r = backend_put(b, CONFIG_NAME, obj.ptr, obj.len);
+	if (r >= 0)
+		r = put_listing(b, NULL, 0);
 out:
 	backend_free(b);
 	return r < 0 ? r : 0;
@@ -298,6 +329,68 @@ static int hash_cmp(const void *a, const void *b)
 	return memcmp(a, b, HASH_LEN);
 }
 
+/* The ids of all snapshots, sorted: from a listing where the backend can
+ * list, else from the published snapshot list. */
+static int list_snapshot_ids(struct repo *r, struct listed *l)
+{
+	AUTOBUF struct buf obj = BUF_INIT;
+	AUTOBUF struct buf raw = BUF_INIT;
+	int res;
+
+	if (backend_can_list(r->backend)) {
+		res = backend_list(r->backend, "snapshots/", collect_id, l);
+		if (res < 0)
+			return log_error_errno(res, "cannot list the snapshots of '%s'",
+					       backend_url(r->backend));
+		qsort(l->ids, l->n, HASH_LEN, hash_cmp);
+		return 0;
+	}
+	res = backend_get(r->backend, LISTING_NAME, &obj);
+	if (res < 0)
+		return log_error_errno(res, "cannot read the snapshot list '%s' of '%s'",
+				       LISTING_NAME, backend_url(r->backend));
+	res = envelope_decode(obj.ptr, obj.len, OBJECT_LISTING, ENVELOPE_RAW_MAX, &raw, NULL);
+	struct rbuf rb = rbuf_make(raw.ptr, raw.len);
+	uint32_t version = rbuf_le32(&rb), n = rbuf_le32(&rb);
+	if (res < 0 || !rbuf_ok(&rb) || version != LISTING_VERSION ||
+	    rbuf_left(&rb) != (size_t)n * HASH_LEN)
+		return log_error_errno(-EBADMSG, "the snapshot list of '%s' is damaged",
+				       backend_url(r->backend));
+	l->ids = xmalloc((size_t)n * HASH_LEN + 1);
+	l->n = l->cap = n;
+	rbuf_copy(&rb, l->ids, (size_t)n * HASH_LEN);
+	qsort(l->ids, l->n, HASH_LEN, hash_cmp);
+	return 0;
+}
+
+int repo_publish_listing(struct repo *r)
+{
+	int res = 0;
+
+	if (backend_is_read_only(r->backend) || !backend_can_list(r->backend))
+		return 0;
+	/* Another host may add a snapshot between our listing and our write;
+	 * list again after writing and repeat until the two agree. */
+	for (int attempt = 0; attempt < 5; attempt++) {
+		struct listed before = { 0 }, after = { 0 };
+		res = list_snapshot_ids(r, &before);
+		if (res == 0)
+			res = put_listing(r->backend, before.ids, before.n);
+		if (res == 0)
+			res = list_snapshot_ids(r, &after);
+		bool same = res == 0 && before.n == after.n &&
+			    (before.n == 0 || memcmp(before.ids, after.ids, before.n * HASH_LEN) == 0);
+		free(before.ids);
+		free(after.ids);
+		if (res < 0 || same)
+			break;
+	}
+	if (res < 0)
+		return log_error_errno(res, "cannot publish the snapshot list of '%s'",
+				       backend_url(r->backend));
+	return 0;
+}
+
 struct gone {
 	const struct listed *listed;
 	int64_t *ids;
@@ -346,12 +439,9 @@ int repo_sync(struct repo *r, struct catalog *c, unsigned *ret_changes)
 	unsigned changes = 0;
 	int res;
 
-	res = backend_list(r->backend, "snapshots/", collect_id, &l);
-	if (res < 0) {
-		log_error_errno(res, "cannot list the snapshots of '%s'", backend_url(r->backend));
+	res = list_snapshot_ids(r, &l);
+	if (res < 0)
 		goto out;
-	}
-	qsort(l.ids, l.n, HASH_LEN, hash_cmp);
 	res = catalog_list_snapshots(c, NULL, collect_gone, &g);
 	for (size_t i = 0; res == 0 && i < g.n; i++) {
 		res = catalog_remove_snapshot(c, g.ids[i]);

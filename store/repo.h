@@ -60,6 +60,12 @@ int repo_catalog_open(struct repo *r, struct catalog **ret) WARN_UNUSED;
  * and removals. */
 int repo_sync(struct repo *r, struct catalog *c, unsigned *ret_changes) WARN_UNUSED;
 
+/* Rewrites the known-name object "snapshot-list" (the ids of all
+ * snapshots) from a listing of snapshots/, so readers that cannot list
+ * (static HTTP servers) find every snapshot. Called after every change to
+ * the set of snapshots; a no-op on read-only backends. */
+int repo_publish_listing(struct repo *r) WARN_UNUSED;
+
 /* Brings in the chunk locations of every index object the catalog has not
  * merged, so a backup deduplicates against the whole repository. */
 int repo_sync_index(struct repo *r, struct catalog *c) WARN_UNUSED;
