@@ -26,6 +26,7 @@ struct backend {
 	const struct backend_ops *ops;
 	char *url; /* as given, for messages */
 	void *priv; /* the backend's own state */
+	struct backend_stats stats; /* updated atomically by backend.c */
 };
 
 /* Constructors; each fills b->ops and b->priv from the part of the URL after

@@ -96,6 +96,18 @@ static int check_writable(const struct backend *b)
 	return 0;
 }
 
+#define COUNT(b, field, n) __atomic_fetch_add(&(b)->stats.field, (n), __ATOMIC_RELAXED)
+
+void backend_get_stats(const struct backend *b, struct backend_stats *ret)
+{
+	ret->n_requests = __atomic_load_n(&b->stats.n_requests, __ATOMIC_RELAXED);
+	ret->n_get = __atomic_load_n(&b->stats.n_get, __ATOMIC_RELAXED);
+	ret->n_put = __atomic_load_n(&b->stats.n_put, __ATOMIC_RELAXED);
+	ret->n_list = __atomic_load_n(&b->stats.n_list, __ATOMIC_RELAXED);
+	ret->bytes_in = __atomic_load_n(&b->stats.bytes_in, __ATOMIC_RELAXED);
+	ret->bytes_out = __atomic_load_n(&b->stats.bytes_out, __ATOMIC_RELAXED);
+}
+
 int backend_put(struct backend *b, const char *name, const void *data, size_t len)
 {
 	int r = check_writable(b);
@@ -104,6 +116,9 @@ int backend_put(struct backend *b, const char *name, const void *data, size_t le
 	r = check_name(b, name);
 	if (r < 0)
 		return r;
+	COUNT(b, n_requests, 1);
+	COUNT(b, n_put, 1);
+	COUNT(b, bytes_out, len);
 	return b->ops->put(b, name, data, len);
 }
 
@@ -112,7 +127,12 @@ int backend_get(struct backend *b, const char *name, struct buf *out)
 	int r = check_name(b, name);
 	if (r < 0)
 		return r;
-	return b->ops->get(b, name, out);
+	size_t before = out->len;
+	COUNT(b, n_requests, 1);
+	COUNT(b, n_get, 1);
+	r = b->ops->get(b, name, out);
+	COUNT(b, bytes_in, out->len >= before ? out->len - before : 0);
+	return r;
 }
 
 int backend_get_range(struct backend *b, const char *name, uint64_t off, size_t len,
@@ -123,7 +143,12 @@ int backend_get_range(struct backend *b, const char *name, uint64_t off, size_t 
 		return r;
 	if (len == 0)
 		return 0;
-	return b->ops->get_range(b, name, off, len, out);
+	size_t before = out->len;
+	COUNT(b, n_requests, 1);
+	COUNT(b, n_get, 1);
+	r = b->ops->get_range(b, name, off, len, out);
+	COUNT(b, bytes_in, out->len >= before ? out->len - before : 0);
+	return r;
 }
 
 int backend_size(struct backend *b, const char *name, uint64_t *ret_size)
@@ -131,6 +156,7 @@ int backend_size(struct backend *b, const char *name, uint64_t *ret_size)
 	int r = check_name(b, name);
 	if (r < 0)
 		return r;
+	COUNT(b, n_requests, 1);
 	return b->ops->size(b, name, ret_size);
 }
 
@@ -142,6 +168,7 @@ int backend_delete(struct backend *b, const char *name)
 	r = check_name(b, name);
 	if (r < 0)
 		return r;
+	COUNT(b, n_requests, 1);
 	return b->ops->delete(b, name);
 }
 
@@ -152,5 +179,7 @@ int backend_list(struct backend *b, const char *prefix, backend_list_fn fn, void
 	if (!b->ops->can_list || !b->ops->list)
 		return log_error_errno(-EOPNOTSUPP, "repository '%s' cannot be listed (%s backend)",
 				       b->url, b->ops->scheme);
+	COUNT(b, n_requests, 1);
+	COUNT(b, n_list, 1);
 	return b->ops->list(b, prefix, fn, userdata);
 }

@@ -53,6 +53,17 @@ int backend_size(struct backend *b, const char *name, uint64_t *ret_size) WARN_U
 /* Removes an object; removing a missing one is not an error. */
 int backend_delete(struct backend *b, const char *name) WARN_UNUSED;
 
+/* What a backend has done since it was opened, for measurements and -v. */
+struct backend_stats {
+	uint64_t n_requests; /* operations issued (a whole listing counts once) */
+	uint64_t n_get;	     /* whole and ranged reads */
+	uint64_t n_put;
+	uint64_t n_list;
+	uint64_t bytes_in;  /* payload bytes read */
+	uint64_t bytes_out; /* payload bytes written */
+};
+void backend_get_stats(const struct backend *b, struct backend_stats *ret);
+
 /* Called once per object whose name starts with prefix, in no particular
  * order; name is the full object name, borrowed for the call. A negative
  * return stops the listing and is returned by backend_list(). */

@@ -95,6 +95,22 @@ int cmd_open(struct cmd_ctx *ctx, struct repo **ret_repo, struct catalog **ret_c
 	return 0;
 }
 
+void cmd_close(const struct cmd_ctx *ctx, struct repo *repo, struct catalog *cat)
+{
+	if (repo && ctx->verbosity > 0) {
+		struct backend_stats st;
+		char in[16], out[16];
+		backend_get_stats(repo_backend(repo), &st);
+		format_size(st.bytes_in, in);
+		format_size(st.bytes_out, out);
+		log_info("backend: %" PRIu64 " requests (%" PRIu64 " reads, %" PRIu64
+			 " writes, %" PRIu64 " listings), %s in, %s out",
+			 st.n_requests, st.n_get, st.n_put, st.n_list, in, out);
+	}
+	catalog_close(cat);
+	repo_close(repo);
+}
+
 void format_size(uint64_t bytes, char out[16])
 {
 	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };

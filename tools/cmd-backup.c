@@ -114,8 +114,7 @@ int cmd_backup(int argc, char **argv)
 				    "the snapshot",
 				    res.stats.n_errors);
 	}
-	catalog_close(cat);
-	repo_close(repo);
+	cmd_close(&ctx, repo, cat);
 	if (r < 0)
 		return EXIT_FAILURE_;
 	return res.stats.n_errors > 0 ? EXIT_PARTIAL : EXIT_OK;

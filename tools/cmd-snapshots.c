@@ -120,7 +120,6 @@ int cmd_snapshots(int argc, char **argv)
 	if (r == 0 && write_all(STDOUT_FILENO, l.out.ptr, l.out.len) < 0)
 		r = -EIO;
 	buf_release(&l.out);
-	catalog_close(cat);
-	repo_close(repo);
+	cmd_close(&ctx, repo, cat);
 	return r < 0 ? EXIT_FAILURE_ : EXIT_OK;
 }

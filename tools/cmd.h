@@ -61,6 +61,10 @@ int cmd_finish_options(struct cmd_ctx *ctx);
  * up to date. Errors are logged. */
 int cmd_open(struct cmd_ctx *ctx, struct repo **ret_repo, struct catalog **ret_cat);
 
+/* Closes what cmd_open() opened; with -v, first reports the backend
+ * requests and bytes the command cost. */
+void cmd_close(const struct cmd_ctx *ctx, struct repo *repo, struct catalog *cat);
+
 /* Human-readable size, "1.5 GiB", into out (16 bytes). */
 void format_size(uint64_t bytes, char out[16]);
 /* True when stderr is a terminal (progress is shown only then). */
