@@ -162,6 +162,9 @@ int envelope_decode(const uint8_t *data, size_t len, enum object_kind expect, si
 		unsigned long long content = ZSTD_getFrameContentSize(payload, h.stored_len);
 		if (content != h.raw_len)
 			return -EBADMSG;
+		/* Exactly one frame: bytes after it are damage, not data. */
+		if (ZSTD_findFrameCompressedSize(payload, h.stored_len) != h.stored_len)
+			return -EBADMSG;
 		struct zstd_ctxs *z = zstd_ctxs();
 		size_t n = ZSTD_decompressDCtx(z->d, out->ptr + start, h.raw_len, payload,
 					       h.stored_len);

@@ -45,13 +45,14 @@
 #include "envelope.h"
 #include "rbuf.h"
 
+#include <ctype.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #define TREE_VERSION 1
 #define HEADER_VERSION 1
 #define CHUNK_RECORD 52
-#define INODE_RECORD_MIN 57
+#define INODE_RECORD_MIN 53
 #define XATTR_RECORD_MIN 9
 #define EXTENT_RECORD 12
 #define DIRENT_RECORD_MIN 13
@@ -216,6 +217,22 @@ static void append_str(struct buf *out, const struct tree *t, struct tree_str s)
 
 int tree_encode(struct tree *t, struct buf *out)
 {
+	/* Refuse to write what tree_decode() would refuse to read: a bug in
+	 * a builder must fail the backup, not leave an unreadable snapshot. */
+	for (uint32_t i = 0; i < t->n_chunks; i++) {
+		if (t->chunks[i].pack >= t->n_packs)
+			return -EINVAL;
+	}
+	for (uint64_t i = 0; i < t->n_extents; i++) {
+		if (t->extents[i].chunk >= t->n_chunks)
+			return -EINVAL;
+	}
+	for (uint32_t i = 0; i < t->n_dirents; i++) {
+		const struct tree_dirent *d = &t->dirents[i];
+		if (d->parent >= t->n_inodes || d->inode >= t->n_inodes ||
+		    t->inodes[d->parent].type != NODE_DIR)
+			return -EINVAL;
+	}
 	qsort_r(t->dirents, t->n_dirents, sizeof(*t->dirents), dirent_cmp, t);
 	for (uint32_t i = 0; i < t->n_inodes; i++) {
 		struct tree_inode *ino = &t->inodes[i];
@@ -621,14 +638,23 @@ int snapshot_time_parse(const char *s, int64_t *ret_sec)
 		*ret_sec = v;
 		return 0;
 	}
+	/* strptime() skips leading spaces and takes February 30th; a time
+	 * that names a snapshot must be exact, so neither is accepted. */
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
 	for (size_t i = 0; i < ARRAY_SIZE(formats); i++) {
-		struct tm tm = { 0 };
+		struct tm tm = { 0 }, back;
 		const char *end = strptime(s, formats[i], &tm);
 		if (!end || *end)
 			continue;
+		struct tm want = tm;
 		time_t t = timegm(&tm);
-		if (t < 0 || t > TIME_MAX)
+		if (t < 0 || t > TIME_MAX || !gmtime_r(&t, &back))
 			return -EINVAL;
+		if (back.tm_year != want.tm_year || back.tm_mon != want.tm_mon ||
+		    back.tm_mday != want.tm_mday || back.tm_hour != want.tm_hour ||
+		    back.tm_min != want.tm_min || back.tm_sec != want.tm_sec)
+			return -EINVAL; /* a date that does not exist, or a leap second */
 		*ret_sec = t;
 		return 0;
 	}
