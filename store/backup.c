@@ -21,6 +21,7 @@
  * backup never teaches it chunks that prune might later remove.
  */
 #include "backup.h"
+#include "chunk-pool.h"
 #include "envelope.h"
 #include "hmap.h"
 #include "index.h"
@@ -47,11 +48,11 @@ struct backup {
 	struct hmap packs;  /* pack id -> tree pack index */
 	struct hmap links;  /* (dev, ino) -> tree inode index, for nlink > 1 */
 	struct pack_writer *pw;
+	struct chunk_pool *pool; /* compresses new chunks in parallel */
 	uint32_t cur_pack; /* tree pack index of the pack being filled, or NO_PACK */
 	struct index index; /* packs this backup wrote */
 	uint8_t *rbuf;	    /* file read buffer */
 	size_t rbuf_cap;
-	struct buf env;	 /* scratch: one chunk envelope */
 	struct buf path; /* current path, NUL-terminated */
 	struct backup_stats stats;
 	uint64_t last_progress;
@@ -108,12 +109,51 @@ static uint32_t tree_pack_index(struct backup *b, const uint8_t id[HASH_LEN])
 	return i;
 }
 
-/* Stores (or finds) one chunk and returns its index in the tree. */
+enum collect {
+	COLLECT_READY, /* what has finished, without waiting */
+	COLLECT_ONE,   /* wait for the oldest, then what has finished */
+	COLLECT_ALL,   /* wait for everything pending */
+};
+
+/* Puts finished envelopes into the current pack, in submission order, and
+ * records where each landed. */
+static int collect_chunks(struct backup *b, enum collect mode)
+{
+	bool wait = mode != COLLECT_READY;
+	struct chunk_job *job;
+	struct pack_entry e;
+	int r = 0;
+
+	while (r >= 0 && (job = chunk_pool_next(b->pool, wait))) {
+		if (mode == COLLECT_ONE)
+			wait = false;
+		r = job->result;
+		if (r >= 0) {
+			if (b->cur_pack == NO_PACK) {
+				static const uint8_t pending[HASH_LEN]; /* set by flush_pack */
+				b->cur_pack = tree_add_pack(b->tree, pending);
+			}
+			pack_writer_add(b->pw, job->hash, job->data.ptr, job->data.len,
+					job->raw_len, &e);
+			struct tree_chunk *tc = &b->tree->chunks[job->tag];
+			tc->pack = b->cur_pack;
+			tc->off = e.off;
+			tc->stored_len = e.stored_len;
+		}
+		chunk_pool_release(b->pool, job);
+		if (r >= 0 && pack_writer_size(b->pw) >= b->cfg->pack_size)
+			r = flush_pack(b);
+	}
+	return r < 0 ? r : 0;
+}
+
+/* Stores (or finds) one chunk and returns its index in the tree. A new
+ * chunk's place in a pack is filled in when its compression finishes. */
 static int add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t *ret)
 {
 	struct tree_chunk tc = { .raw_len = (uint32_t)len };
 	struct chunk_loc loc;
-	struct pack_entry e;
+	bool is_new = false;
 	int r;
 
 	crypto_sha256(data, len, tc.hash);
@@ -129,30 +169,22 @@ static int add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t
 		tc.off = loc.off;
 		tc.stored_len = loc.stored_len;
 	} else if (r == -ENOENT) {
-		buf_reset(&b->env);
-		r = envelope_encode(OBJECT_CHUNK, data, len, b->cfg->zstd_level, tc.hash, &b->env,
-				    NULL);
-		if (r < 0)
-			return r;
-		if (b->cur_pack == NO_PACK) {
-			static const uint8_t pending[HASH_LEN]; /* filled in by flush_pack */
-			b->cur_pack = tree_add_pack(b->tree, pending);
-		}
-		pack_writer_add(b->pw, tc.hash, b->env.ptr, b->env.len, (uint32_t)len, &e);
-		tc.pack = b->cur_pack;
-		tc.off = e.off;
-		tc.stored_len = e.stored_len;
-		b->stats.n_new++;
-		b->stats.n_new_bytes += len;
+		tc.pack = NO_PACK;
+		is_new = true;
 	} else {
 		return r;
 	}
 	uint32_t idx = tree_add_chunk(b->tree, &tc);
 	hmap_put(&b->chunks, tc.hash, idx);
-	if (pack_writer_size(b->pw) >= b->cfg->pack_size) {
-		r = flush_pack(b);
+	if (is_new) {
+		r = collect_chunks(b, COLLECT_READY);
+		while (r == 0 && chunk_pool_full(b->pool))
+			r = collect_chunks(b, COLLECT_ONE);
 		if (r < 0)
 			return r;
+		chunk_pool_submit(b->pool, tc.hash, data, len, idx);
+		b->stats.n_new++;
+		b->stats.n_new_bytes += len;
 	}
 	*ret = idx;
 	return 0;
@@ -572,7 +604,9 @@ static int write_snapshot(struct backup *b, struct backup_result *ret)
 	uint8_t index_id[HASH_LEN];
 	int r;
 
-	r = flush_pack(b);
+	r = collect_chunks(b, COLLECT_ALL);
+	if (r == 0)
+		r = flush_pack(b);
 	if (r < 0)
 		return r;
 	if (b->index.n_packs > 0) {
@@ -673,6 +707,9 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 
 	b.tree = tree_new();
 	b.pw = pack_writer_new();
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned workers = cpus < 1 ? 1 : cpus > 8 ? 8 : (unsigned)cpus;
+	b.pool = chunk_pool_new(workers, 4 * workers, b.cfg->zstd_level);
 	b.rbuf_cap = MAX((size_t)b.cfg->chunker.max_size * 4, (size_t)8 << 20);
 	b.rbuf = xmalloc(b.rbuf_cap);
 	hmap_init(&b.chunks);
@@ -693,7 +730,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	hmap_release(&b.packs);
 	hmap_release(&b.links);
 	index_release(&b.index);
-	buf_release(&b.env);
+	chunk_pool_free(b.pool);
 	buf_release(&b.path);
 	if (rc < 0)
 		return rc;
