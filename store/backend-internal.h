@@ -19,6 +19,9 @@ struct backend_ops {
 	int (*size)(struct backend *b, const char *name, uint64_t *ret_size);
 	int (*delete)(struct backend *b, const char *name);
 	int (*list)(struct backend *b, const char *prefix, backend_list_fn fn, void *userdata);
+	/* Optional: lays out a new repository's directories (local only;
+	 * object stores have no directories). */
+	int (*create_layout)(struct backend *b);
 	void (*free)(struct backend *b);
 };
 

@@ -220,6 +220,18 @@ static void local_free(struct backend *b)
 	free(l);
 }
 
+static int local_create_layout(struct backend *b)
+{
+	static const char *const dirs[] = { "packs", "index", "trees", "snapshots" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		AUTOFREE char *path = local_path(b, dirs[i]);
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return log_error_errno(-errno, "cannot create '%s'", path);
+	}
+	return 0;
+}
+
 static const struct backend_ops local_ops = {
 	.scheme = "local",
 	.read_only = false,
@@ -230,6 +242,7 @@ static const struct backend_ops local_ops = {
 	.size = local_size,
 	.delete = local_delete,
 	.list = local_list,
+	.create_layout = local_create_layout,
 	.free = local_free,
 };
 

@@ -76,6 +76,13 @@ bool backend_is_read_only(const struct backend *b)
 	return b->ops->read_only;
 }
 
+int backend_create_layout(struct backend *b)
+{
+	if (b->ops->read_only)
+		return -EROFS;
+	return b->ops->create_layout ? b->ops->create_layout(b) : 0;
+}
+
 bool backend_can_list(const struct backend *b)
 {
 	return b->ops->can_list;

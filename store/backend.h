@@ -36,6 +36,9 @@ void backend_free(struct backend *b);
  * Valid until backend_free(). */
 const char *backend_url(const struct backend *b);
 bool backend_is_read_only(const struct backend *b);
+/* Creates the top-level directories of a new repository where the backend
+ * has directories, so that an empty repository already shows its layout. */
+int backend_create_layout(struct backend *b) WARN_UNUSED;
 /* True when backend_list() works (static HTTP servers cannot list). */
 bool backend_can_list(const struct backend *b);
 

@@ -156,6 +156,8 @@ int repo_init(const char *url, const struct backend_options *bo, const struct re
 		r = backend_put(b, CONFIG_NAME, obj.ptr, obj.len);
 	if (r >= 0)
 		r = put_listing(b, NULL, 0);
+	if (r >= 0)
+		r = backend_create_layout(b);
 out:
 	backend_free(b);
 	return r < 0 ? r : 0;
@@ -583,6 +585,12 @@ int repo_read_chunk(struct repo *r, const struct chunk_loc *loc, struct buf *out
 		return log_error_errno(-EBADMSG, "pack '%s': chunk at %" PRIu64 " has a bad length",
 				       name, loc->off);
 	res = backend_get_range(r->backend, name, loc->off, loc->stored_len, &obj);
+	if (res == -ENOENT) {
+		/* A missing pack is damage, not a missing file: callers turn
+		 * ENOENT into "no such file", so say EIO. */
+		log_error("pack '%s' is missing from the repository", name);
+		return -EIO;
+	}
 	if (res < 0)
 		return log_error_errno(res, "cannot fetch a chunk from pack '%s'", name);
 	res = envelope_decode(obj.ptr, obj.len, OBJECT_CHUNK, loc->raw_len, out, got);
