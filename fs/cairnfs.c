@@ -1,0 +1,282 @@
+/*
+ * cairnfs.c - main() of the FUSE daemon: mounts a cairn repository
+ * read-only at MOUNTPOINT.
+ *
+ *   cairnfs REPO MOUNTPOINT [-f] [-d] [-s] [-o allow_other,cache_size=SIZE,refresh=SECONDS,...]
+ *
+ * Startup is ordered so that every error a user can fix is printed on the
+ * terminal, with a hint, before anything is mounted, and so that nothing
+ * that cannot survive fork() exists when fuse_daemonize() forks: parse the
+ * command line (usage errors exit 2), create the session (which checks
+ * FUSE's own options), check the mountpoint, open the repository and sync
+ * its snapshot list into the catalog, mount, daemonize (the command returns
+ * only now, with the mount ready), switch logging to syslog unless -f, then
+ * start the threads and serve. SIGINT and SIGTERM (even when inherited as
+ * ignored, as a shell does for background jobs), SIGHUP unless ignored, and
+ * `fusermount3 -u` end the loop; the daemon then stops its
+ * threads, unmounts and exits 0. A failure after daemonizing is logged
+ * and exits 1.
+ *
+ * Local repository paths and cache directories are made absolute first,
+ * because fuse_daemonize() changes to the root directory.
+ */
+#include "fs-ops.h"
+#include "fs.h"
+#include "log.h"
+#include "parse.h"
+
+#include <fuse_opt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+#define EXIT_USAGE 2
+
+struct cmdline {
+	char *repo;	  /* first non-option argument */
+	char *cache_size; /* -o cache_size= */
+	char *refresh;	  /* -o refresh= */
+};
+
+static const struct fuse_opt cmdline_spec[] = {
+	{ "cache_size=%s", offsetof(struct cmdline, cache_size), 0 },
+	{ "refresh=%s", offsetof(struct cmdline, refresh), 0 },
+	FUSE_OPT_END,
+};
+
+static int take_repo(void *data, const char *arg, int key, struct fuse_args *outargs UNUSED)
+{
+	struct cmdline *cl = data;
+
+	if (key == FUSE_OPT_KEY_NONOPT && !cl->repo) {
+		cl->repo = xstrdup(arg);
+		return 0; /* consumed; the next non-option is the mountpoint */
+	}
+	return 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: cairnfs REPO MOUNTPOINT [-f] [-d] [-s] [-o OPTION[,OPTION...]]\n"
+		"\n"
+		"Mounts the cairn repository REPO read-only at MOUNTPOINT.\n"
+		"\n"
+		"cairnfs options:\n"
+		"    -o cache_size=SIZE     memory for decoded chunks (default 256M)\n"
+		"    -o refresh=SECONDS     look for new snapshots this often (default 60, 0 never)\n"
+		"    -o allow_other         let other users in (owners and modes are enforced)\n"
+		"\n");
+}
+
+/* Makes a relative local path absolute (fuse_daemonize() changes to /).
+ * URLs and absolute paths come back unchanged; a path that does not resolve
+ * too, so that repo_open() can say what is wrong with it. */
+static char *absolute_repo(const char *repo)
+{
+	const char *path = repo;
+	char resolved[PATH_MAX];
+
+	if (strncmp(repo, "file://", 7) == 0)
+		path = repo + 7;
+	else if (strstr(repo, "://"))
+		return xstrdup(repo);
+	if (path[0] == '/' || !realpath(path, resolved))
+		return xstrdup(repo);
+	return path == repo ? xstrdup(resolved) : xasprintf("file://%s", resolved);
+}
+
+static void absolute_env(const char *name)
+{
+	const char *v = getenv(name);
+	char resolved[PATH_MAX];
+
+	if (v && *v && v[0] != '/' && realpath(v, resolved))
+		setenv(name, resolved, 1);
+}
+
+static int check_mountpoint(const char *mountpoint)
+{
+	struct stat st;
+
+	if (stat(mountpoint, &st) < 0) {
+		int r = -errno;
+		log_error_errno(r, "cannot mount on '%s'", mountpoint);
+		if (r == -ENOENT)
+			log_error("hint: create it first: mkdir -p '%s'", mountpoint);
+		else if (r == -ENOTCONN)
+			log_error("hint: a dead mount is in the way: fusermount3 -u '%s'",
+				  mountpoint);
+		return r;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		log_error("cannot mount on '%s': not a directory", mountpoint);
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+static int parse_options(const struct cmdline *cl, struct fs_options *ret)
+{
+	uint64_t v;
+
+	*ret = (struct fs_options){ .cache_size = CACHE_BUDGET_DEFAULT,
+				    .refresh_s = FS_REFRESH_DEFAULT };
+	if (cl->cache_size) {
+		if (parse_size(cl->cache_size, &v) < 0 || v < (1u << 20)) {
+			log_error("bad cache_size '%s': want a size of at least 1M, like 256M or 2G",
+				  cl->cache_size);
+			return -EINVAL;
+		}
+		ret->cache_size = v;
+	}
+	if (cl->refresh) {
+		if (parse_duration(cl->refresh, &v) < 0 || v > UINT32_MAX) {
+			log_error("bad refresh '%s': want seconds, like 60 or 5m (0 to never refresh)",
+				  cl->refresh);
+			return -EINVAL;
+		}
+		ret->refresh_s = (unsigned)v;
+	}
+	return 0;
+}
+
+static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *o)
+{
+	struct fuse_loop_config *cfg;
+	int r;
+
+	if (o->singlethread)
+		return fuse_session_loop(se);
+	cfg = fuse_loop_cfg_create();
+	if (!cfg)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(cfg, (unsigned)o->clone_fd);
+	fuse_loop_cfg_set_max_threads(cfg, o->max_threads);
+	if (o->max_idle_threads != UINT_MAX) /* libfuse's "no limit" */
+		fuse_loop_cfg_set_idle_threads(cfg, o->max_idle_threads);
+	r = fuse_session_loop_mt(se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return r;
+}
+
+static void cmdline_release(struct cmdline *cl, struct fuse_cmdline_opts *o,
+			    struct fuse_args *args)
+{
+	free(cl->repo);
+	free(cl->cache_size);
+	free(cl->refresh);
+	free(o->mountpoint);
+	fuse_opt_free_args(args);
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct cmdline cl = { NULL, NULL, NULL };
+	struct fuse_cmdline_opts o;
+	struct fuse_session *se = NULL;
+	struct fs_options fo;
+	struct fs *fs = NULL;
+	AUTOFREE char *repo = NULL;
+	int r, status = 1;
+
+	memset(&o, 0, sizeof(o));
+	log_setup("cairnfs", LOG_TARGET_STDERR, LOG_INFO);
+	/* A copy libfuse may grow; ours first, so the user's -o may override fsname. */
+	r = fuse_opt_add_arg(&args, argv[0]);
+	if (r == 0)
+		r = fuse_opt_add_arg(&args, "-oro,default_permissions,fsname=cairn,subtype=cairn");
+	for (int i = 1; r == 0 && i < argc; i++)
+		r = fuse_opt_add_arg(&args, argv[i]);
+	if (r < 0 || fuse_opt_parse(&args, &cl, cmdline_spec, take_repo) < 0 ||
+	    fuse_parse_cmdline(&args, &o) < 0) {
+		usage(stderr);
+		cmdline_release(&cl, &o, &args);
+		return EXIT_USAGE;
+	}
+	if (o.show_help) {
+		usage(stdout);
+		fuse_cmdline_help();
+		fuse_lowlevel_help();
+		cmdline_release(&cl, &o, &args);
+		return 0;
+	}
+	if (o.show_version) {
+		printf("cairnfs %s\n", CAIRN_VERSION);
+		fuse_lowlevel_version();
+		cmdline_release(&cl, &o, &args);
+		return 0;
+	}
+	if (!cl.repo || !o.mountpoint) {
+		log_error("%s", !cl.repo ? "missing REPO and MOUNTPOINT" : "missing MOUNTPOINT");
+		usage(stderr);
+		cmdline_release(&cl, &o, &args);
+		return EXIT_USAGE;
+	}
+	if (parse_options(&cl, &fo) < 0) {
+		cmdline_release(&cl, &o, &args);
+		return EXIT_USAGE;
+	}
+	if (o.debug)
+		log_setup("cairnfs", LOG_TARGET_STDERR, LOG_DEBUG);
+
+	r = fs_new(&fo, (uint32_t)getuid(), (uint32_t)getgid(), &fs);
+	if (r < 0)
+		goto out;
+	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
+	if (!se) {
+		/* libfuse said which option it did not take */
+		log_error("hint: see 'cairnfs --help' for the options");
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (check_mountpoint(o.mountpoint) < 0)
+		goto out;
+	repo = absolute_repo(cl.repo);
+	absolute_env("CAIRN_CACHE_DIR");
+	absolute_env("XDG_CACHE_HOME");
+	if (fs_open_repo(fs, repo) < 0)
+		goto out;
+	/* A shell starts background jobs with SIGINT ignored, and libfuse only
+	 * takes over signals left at their default: SIGINT and SIGTERM must
+	 * unmount however cairnfs was started. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	if (fuse_set_signal_handlers(se) < 0) {
+		log_error("cannot install signal handlers");
+		goto out;
+	}
+	if (fuse_session_mount(se, o.mountpoint) < 0) {
+		/* libfuse printed why */
+		log_error("cannot mount '%s' on '%s'", repo, o.mountpoint);
+		log_error("hint: is /dev/fuse there and fusermount3 installed? "
+			  "Is '%s' already a mount?",
+			  o.mountpoint);
+		fuse_remove_signal_handlers(se);
+		goto out;
+	}
+	fuse_daemonize(o.foreground);
+	if (!o.foreground)
+		log_setup("cairnfs", LOG_TARGET_SYSLOG, o.debug ? LOG_DEBUG : LOG_INFO);
+
+	r = fs_start(fs);
+	if (r == 0) {
+		log_info("serving '%s' on '%s'", repo, o.mountpoint);
+		r = serve(se, &o);
+		if (r < 0)
+			log_error_errno(r, "the FUSE session failed");
+		else
+			status = 0; /* unmounted, or a signal: both are a clean end */
+	}
+	fs_stop(fs);
+	fuse_remove_signal_handlers(se);
+	fuse_session_unmount(se);
+out:
+	if (se)
+		fuse_session_destroy(se);
+	fs_free(fs);
+	cmdline_release(&cl, &o, &args);
+	return status;
+}

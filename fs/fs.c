@@ -1,0 +1,228 @@
+/*
+ * fs.c - the life of a mount's shared state.
+ *
+ * Threads: libfuse's workers run the handlers, each with its own catalog
+ * connection (SQLite connections are not shared), opened on first use and
+ * kept in a pthread key whose destructor closes it when the worker exits.
+ * The refresh thread runs repo_sync() every refresh interval with its own
+ * connection, then updates the newest snapshot time, so new snapshots
+ * appear and vanished ones go without a remount; it sleeps on a condition
+ * variable, so fs_stop() ends it at once unless a sync is running, which
+ * the backend's timeouts bound. The cache's prefetch workers belong to the
+ * cache. Every thread started here starts with all signals blocked, so
+ * SIGINT and SIGTERM reach libfuse's handler on the main thread.
+ *
+ * Nothing here is created before fs_start(), which cairnfs calls after it
+ * daemonized: threads and SQLite connections do not survive fork().
+ *
+ * Errors reach the kernel through fs_errno(), the one place that decides
+ * which errors mean something to a caller and which become EIO.
+ */
+#include "fs.h"
+#include "log.h"
+
+#include <assert.h>
+#include <signal.h>
+#include <time.h>
+
+static void close_thread_catalog(void *c)
+{
+	catalog_close(c);
+}
+
+int fs_new(const struct fs_options *opts, uint32_t uid, uint32_t gid, struct fs **ret)
+{
+	struct fs *fs;
+	pthread_condattr_t ca;
+	int r;
+
+	fs = xcalloc(1, sizeof(*fs));
+	fs->opts = *opts;
+	fs->tree.uid = uid;
+	fs->tree.gid = gid;
+	fs->synthetic_timeout = opts->refresh_s ? (double)opts->refresh_s : FS_CONTENT_TIMEOUT;
+	r = -pthread_key_create(&fs->catalog_key, close_thread_catalog);
+	if (r < 0) {
+		free(fs);
+		return log_error_errno(r, "cannot create a thread key");
+	}
+	pthread_mutex_init(&fs->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&fs->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	*ret = fs;
+	return 0;
+}
+
+int fs_open_repo(struct fs *fs, const char *url)
+{
+	static const struct backend_options bo = { 0 };
+	struct catalog *c = NULL;
+	unsigned changes = 0;
+	int r;
+
+	assert(!fs->repo);
+	r = repo_open(url, &bo, &fs->repo);
+	if (r < 0)
+		return r; /* repo_open() said what and how to fix it */
+	fs->tree.repo = fs->repo;
+	r = repo_catalog_open(fs->repo, &c);
+	if (r < 0)
+		return r;
+	r = repo_sync(fs->repo, c, &changes);
+	catalog_close(c);
+	if (r < 0)
+		return r; /* repo_sync() or the catalog said what failed */
+	log_debug("catalog synced with '%s': %u change%s", url, changes, changes == 1 ? "" : "s");
+	return 0;
+}
+
+int fs_catalog(struct fs *fs, struct catalog **ret)
+{
+	struct catalog *c = pthread_getspecific(fs->catalog_key);
+	int r;
+
+	if (!c) {
+		r = repo_catalog_open(fs->repo, &c);
+		if (r < 0)
+			return r;
+		r = -pthread_setspecific(fs->catalog_key, c);
+		if (r < 0) {
+			catalog_close(c);
+			return log_error_errno(r, "cannot keep a catalog connection");
+		}
+	}
+	*ret = c;
+	return 0;
+}
+
+int fs_errno(int r)
+{
+	assert(r < 0);
+	switch (-r) {
+	case ENOENT:
+	case ENOTDIR:
+	case EISDIR:
+	case EROFS:
+	case ENODATA:
+	case ERANGE:
+	case ENXIO:
+	case EINVAL:
+	case ENAMETOOLONG:
+	case ENOMEM:
+	case EPERM:
+	case ENOSYS:
+	case EOPNOTSUPP:
+		return -r;
+	default:
+		/* Damage (EBADMSG), backend trouble, refused credentials
+		 * (EACCES, which the kernel would read as a permission problem
+		 * of the file), catalog errors. */
+		return EIO;
+	}
+}
+
+static void *refresh_main(void *arg)
+{
+	struct fs *fs = arg;
+	bool failing = false;
+
+	pthread_mutex_lock(&fs->lock);
+	while (!fs->stopping) {
+		struct timespec deadline;
+		unsigned changes = 0;
+		int r;
+
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += fs->opts.refresh_s;
+		while (!fs->stopping &&
+		       pthread_cond_timedwait(&fs->wake, &fs->lock, &deadline) != ETIMEDOUT)
+			;
+		if (fs->stopping)
+			break;
+		pthread_mutex_unlock(&fs->lock);
+
+		r = repo_sync(fs->repo, fs->refresh_catalog, &changes);
+		if (r == 0 && changes > 0)
+			r = fs_tree_refresh(&fs->tree, fs->refresh_catalog);
+		if (r < 0 && !failing)
+			log_warning_errno(r, "cannot refresh the snapshot list; retrying every %u s",
+					  fs->opts.refresh_s);
+		else if (r == 0 && failing)
+			log_info("the snapshot list refreshes again");
+		else if (r == 0 && changes > 0)
+			log_info("snapshot list refreshed: %u change%s", changes,
+				 changes == 1 ? "" : "s");
+		failing = r < 0;
+
+		pthread_mutex_lock(&fs->lock);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return NULL;
+}
+
+static int fetch_chunk(void *userdata, const struct chunk_loc *loc, struct buf *out)
+{
+	return repo_read_chunk(userdata, loc, out);
+}
+
+int fs_start(struct fs *fs)
+{
+	struct cache_options co = {
+		.budget = fs->opts.cache_size,
+		.n_workers = FS_PREFETCH_WORKERS,
+		.fetch = fetch_chunk,
+		.userdata = fs->repo,
+	};
+	sigset_t all, old;
+	int r;
+
+	r = cache_new(&co, &fs->cache);
+	if (r < 0)
+		return r;
+	r = repo_catalog_open(fs->repo, &fs->refresh_catalog);
+	if (r < 0)
+		return r;
+	r = fs_tree_refresh(&fs->tree, fs->refresh_catalog);
+	if (r < 0)
+		return r;
+	if (fs->opts.refresh_s == 0)
+		return 0;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = -pthread_create(&fs->refresh_thread, NULL, refresh_main, fs);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0)
+		return log_error_errno(r, "cannot start the refresh thread");
+	fs->has_refresh_thread = true;
+	return 0;
+}
+
+void fs_stop(struct fs *fs)
+{
+	if (!fs->has_refresh_thread)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	fs->stopping = true;
+	pthread_cond_signal(&fs->wake);
+	pthread_mutex_unlock(&fs->lock);
+	pthread_join(fs->refresh_thread, NULL);
+	fs->has_refresh_thread = false;
+}
+
+void fs_free(struct fs *fs)
+{
+	if (!fs)
+		return;
+	fs_stop(fs);
+	catalog_close(fs->refresh_catalog);
+	catalog_close(pthread_getspecific(fs->catalog_key));
+	pthread_setspecific(fs->catalog_key, NULL);
+	pthread_key_delete(fs->catalog_key);
+	cache_free(fs->cache);
+	repo_close(fs->repo);
+	pthread_cond_destroy(&fs->wake);
+	pthread_mutex_destroy(&fs->lock);
+	free(fs);
+}
