@@ -7,6 +7,8 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <sys/stat.h>
+#include <time.h>
 
 int cmd_common_option(struct cmd_ctx *ctx, int opt, const char *arg)
 {
@@ -130,4 +132,160 @@ void format_size(uint64_t bytes, char out[16])
 bool progress_wanted(void)
 {
 	return isatty(STDERR_FILENO) == 1;
+}
+
+void format_iso_time(int64_t sec, uint32_t nsec, char out[40])
+{
+	struct tm tm;
+	time_t t = (time_t)sec;
+	gmtime_r(&t, &tm);
+	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 40 - n, ".%09uZ", nsec);
+}
+
+/* Length of the printable UTF-8 character at s (well-formed, not a C1
+ * control), or 0. */
+static size_t utf8_printable(const uint8_t *s, size_t len)
+{
+	uint32_t cp;
+	size_t n;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (n > len)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	static const uint32_t min_cp[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp < 0xa0)
+		return 0;
+	return n;
+}
+
+/* The letter of a C escape for ch ("\n" -> 'n'), or 0. */
+static char c_escape(uint8_t ch)
+{
+	switch (ch) {
+	case '\a':
+		return 'a';
+	case '\b':
+		return 'b';
+	case '\t':
+		return 't';
+	case '\n':
+		return 'n';
+	case '\v':
+		return 'v';
+	case '\f':
+		return 'f';
+	case '\r':
+		return 'r';
+	case '\\':
+		return '\\';
+	case ' ':
+		return ' ';
+	default:
+		return 0;
+	}
+}
+
+void append_escaped(struct buf *out, const uint8_t *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		uint8_t ch = s[i];
+		char e = c_escape(ch);
+		size_t n;
+		if (e) {
+			buf_append_u8(out, '\\');
+			buf_append_u8(out, (uint8_t)e);
+			i++;
+		} else if (ch > ' ' && ch < 0x7f) {
+			buf_append_u8(out, ch);
+			i++;
+		} else if (ch >= 0x80 && (n = utf8_printable(s + i, len - i)) > 0) {
+			buf_append(out, s + i, n);
+			i += n;
+		} else {
+			buf_printf(out, "\\%03o", ch);
+			i++;
+		}
+	}
+}
+
+const char *mode_type_name(uint32_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "file";
+	case S_IFDIR:
+		return "dir";
+	case S_IFLNK:
+		return "symlink";
+	case S_IFIFO:
+		return "fifo";
+	case S_IFCHR:
+		return "char";
+	case S_IFBLK:
+		return "block";
+	case S_IFSOCK:
+		return "socket";
+	default:
+		return "unknown";
+	}
+}
+
+struct snapshot_array {
+	struct cat_snapshot *v;
+	size_t n, cap;
+};
+
+static int add_snapshot(void *userdata, const struct cat_snapshot *s)
+{
+	struct snapshot_array *a = userdata;
+	if (a->n == a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 16;
+		a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
+	}
+	a->v[a->n++] = *s;
+	return 0;
+}
+
+int cmd_list_snapshots(struct catalog *cat, const char *member, struct cat_snapshot **ret,
+		       size_t *ret_n)
+{
+	struct snapshot_array a = { 0 };
+	int r = catalog_list_snapshots(cat, member, add_snapshot, &a);
+	if (r < 0) {
+		free(a.v);
+		return r;
+	}
+	*ret = a.v;
+	*ret_n = a.n;
+	return 0;
+}
+
+int cmd_load_trees(struct repo *repo, struct catalog *cat, struct cat_snapshot *snaps, size_t n)
+{
+	size_t missing = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++)
+		missing += !snaps[i].loaded;
+	if (missing)
+		log_info("loading %zu snapshot tree%s into the local catalog (fetched from the "
+			 "repository once)", missing, missing == 1 ? "" : "s");
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = repo_ensure_tree(repo, cat, &snaps[i]);
+	return r;
 }

@@ -5,8 +5,6 @@
 #include "cmd.h"
 #include "log.h"
 
-#include <time.h>
-
 enum { OPT_MEMBER = OPT_FIRST_COMMAND_OPTION, OPT_JSON };
 
 struct listing {
@@ -14,15 +12,6 @@ struct listing {
 	unsigned n;
 	struct buf out;
 };
-
-static void iso_time(int64_t sec, uint32_t nsec, char out[40])
-{
-	struct tm tm;
-	time_t t = (time_t)sec;
-	gmtime_r(&t, &tm);
-	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 40 - n, ".%09uZ", nsec);
-}
 
 static int print_snapshot(void *userdata, const struct cat_snapshot *s)
 {
@@ -39,7 +28,7 @@ static int print_snapshot(void *userdata, const struct cat_snapshot *s)
 			   s->name, hex, s->n_files, size, s->tags);
 		return 0;
 	}
-	iso_time(s->time_sec, s->time_nsec, when);
+	format_iso_time(s->time_sec, s->time_nsec, when);
 	buf_printf(&l->out, "%s\n  {\"member\": ", l->n++ ? "," : "");
 	buf_append_json_string(&l->out, s->member, strlen(s->member));
 	buf_printf(&l->out,
