@@ -61,10 +61,11 @@ static const char *const query_sql[CQ_LAST_] = {
     [CQ_USAGE_UNIQUE] = "SELECT count(*), coalesce(sum(r), 0) FROM (SELECT max(raw_len) AS r"
                         " FROM chunks WHERE id IN (SELECT e.chunk" SELECTED_EXTENTS SELECTED_WHERE
                         ") GROUP BY hash)",
-    [CQ_PACKS] = "SELECT p.pack_id, count(*), sum(x.used), sum(x.stored_len),"
+    [CQ_PACKS] = "WITH x AS MATERIALIZED (SELECT pack, stored_len,"
+                 " id IN (SELECT chunk FROM extents) AS used FROM chunks)"
+                 " SELECT p.pack_id, count(*), sum(x.used), sum(x.stored_len),"
                  " sum(CASE WHEN x.used THEN 0 ELSE x.stored_len END)"
-                 " FROM (SELECT pack, stored_len, id IN (SELECT chunk FROM extents) AS used"
-                 " FROM chunks) x JOIN packs p ON p.id = x.pack GROUP BY x.pack",
+                 " FROM x JOIN packs p ON p.id = x.pack GROUP BY x.pack",
 };
 
 static sqlite3_stmt *query(struct catalog *c, enum catalog_extra_stmt id)
