@@ -27,8 +27,9 @@ typedef int (*catalog_found_fn)(void *userdata, const struct cat_found *f);
  * fnmatch(3) pattern (no flags: '*' also matches '/' and a leading '.'),
  * in byte order of paths. With whole_path the pattern is matched against
  * the entry's path inside the snapshot ("etc/passwd"), else against its
- * name. The root itself never matches. A non-zero return from fn stops the
- * walk and is returned; otherwise returns the number of matches.
+ * name. The root itself never matches. fn returns 0 to go on or a
+ * negative errno, which stops the search and is returned; otherwise
+ * returns the number of matches.
  */
 int catalog_find(struct catalog *c, const struct cat_snapshot *s, const char *pattern,
                  bool whole_path, catalog_found_fn fn, void *userdata) WARN_UNUSED;

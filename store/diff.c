@@ -31,6 +31,7 @@
 #include "chunker.h"
 #include "log.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -672,6 +673,7 @@ static int run(struct differ *d, const struct entry *ra, const struct entry *rb,
 	r = visit(d, ra, rb);
 	if (r == 0)
 		r = walk(d);
+	assert(r <= 0); /* callbacks return 0 or -errno */
 	if (r < 0)
 		return r;
 	if (ret)

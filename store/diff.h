@@ -43,8 +43,8 @@ struct diff_entry {
 };
 
 /* Called for each difference, in path order (depth first, names of a
- * directory in byte order, a directory before its contents). A non-zero
- * return stops the comparison and is returned. */
+ * directory in byte order, a directory before its contents). Returns 0 to
+ * go on; a negative errno stops the comparison and is returned. */
 typedef int (*diff_fn)(void *userdata, const struct diff_entry *e);
 
 struct diff_options {
