@@ -161,7 +161,8 @@ static int dir_map_load(struct catalog *c, const struct cat_snapshot *s, struct 
 	sqlite3_reset(st);
 	if (r < 0)
 		return r;
-	qsort(m->v, m->n, sizeof(*m->v), dir_rec_cmp);
+	if (m->n > 0) /* qsort and bsearch want a base even for nothing */
+		qsort(m->v, m->n, sizeof(*m->v), dir_rec_cmp);
 	m->root = s->ino_base;
 	m->loaded = true;
 	return 0;
@@ -170,6 +171,8 @@ static int dir_map_load(struct catalog *c, const struct cat_snapshot *s, struct 
 static struct dir_rec *dir_map_get(struct dir_map *m, uint64_t ino)
 {
 	struct dir_rec key = {.ino = ino};
+	if (m->n == 0)
+		return NULL;
 	return bsearch(&key, m->v, m->n, sizeof(*m->v), dir_rec_cmp);
 }
 
@@ -374,8 +377,9 @@ int catalog_find(struct catalog *c, const struct cat_snapshot *s, const char *pa
 		log_error("catalog '%s': the tree of snapshot %s/%s is damaged (an entry's parent "
 		          "does not lead to the root)",
 		          c->path, s->member, s->name);
-	if (r == 0) {
+	if (r == 0 && ms.n > 0)
 		qsort_r(ms.v, ms.n, sizeof(*ms.v), match_cmp, &ms.paths);
+	if (r == 0) {
 		for (size_t i = 0; r == 0 && i < ms.n; i++) {
 			struct cat_found f = {
 			    .path = ms.paths.ptr + ms.v[i].path_off,

@@ -128,7 +128,8 @@ static int entry_cmp(const void *pa, const void *pb, void *arg)
 
 static void list_sort(struct list *l)
 {
-	qsort_r(l->v, l->n, sizeof(*l->v), entry_cmp, l);
+	if (l->n > 0) /* qsort wants a base even for nothing */
+		qsort_r(l->v, l->n, sizeof(*l->v), entry_cmp, l);
 }
 
 static int add_cat_entry(void *userdata, int64_t cookie UNUSED, const uint8_t *name, size_t len,

@@ -73,7 +73,9 @@ static int add_pack(void *userdata, const struct cat_pack_usage *p)
 	if (s->listing) {
 		struct listed_pack key, *l;
 		memcpy(key.id, p->pack_id, HASH_LEN);
-		l = bsearch(&key, s->listing->v, s->listing->n, sizeof(key), listed_cmp);
+		l = s->listing->n == 0
+		        ? NULL
+		        : bsearch(&key, s->listing->v, s->listing->n, sizeof(key), listed_cmp);
 		if (!l)
 			return 0; /* gone from the repository */
 		l->known = true;
@@ -160,7 +162,8 @@ int stats_compute(struct repo *r, struct catalog *c, const char *member, struct 
 			return log_error_errno(res, "cannot list the packs of '%s'",
 			                       backend_url(b));
 		}
-		qsort(listing.v, listing.n, sizeof(*listing.v), listed_cmp);
+		if (listing.n > 0)
+			qsort(listing.v, listing.n, sizeof(*listing.v), listed_cmp);
 		sums.listing = &listing;
 		st.packs_listed = true;
 	}
