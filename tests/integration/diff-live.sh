@@ -121,3 +121,20 @@ assert_contains "$ERR" "no-such-dir"
 expect_status 2 cairn diff -r "$T/repo" m/latest no-such-thing
 assert_contains "$ERR" "no-such-thing"
 assert_contains "$ERR" "directory"
+
+info "every kind of entry: a snapshot equals its source, data included"
+FULL_TREE_BIG=0 make_full_tree "$T/full"
+cairn backup -r "$T/repo" --member full --time 2026-02-01T000000Z "$T/full"
+expect_status 0 cairn diff -r "$T/repo" --content full/latest "$T/full"
+assert_eq "" "$OUT" "full tree against its source"
+cairn backup -r "$T/repo" --member full --time 2026-02-02T000000Z "$T/full"
+expect_status 0 cairn diff -r "$T/repo" full/2026-02-01T000000Z full/latest
+assert_eq "" "$OUT" "two snapshots of the full tree"
+setfattr -n user.color -v red "$T/full/xattrs/file"
+printf '\x01' | dd of="$T/full/sparse.img" bs=1 seek=$((600 * 1048576)) conv=notrunc status=none
+touch -d '2001-01-01' "$T/full/names/-leading-dash" "$T/full/names/"$'with\nnewline and  spaces '
+expect_status 1 cairn diff -r "$T/repo" --content full/latest "$T/full"
+assert_eq 'M  /names/-leading-dash  (mtime)  5 B
+M  /names/with\nnewline\ and\ \ spaces\   (mtime)  3 B
+M  /sparse.img  (content, mtime)  1.0 GiB
+M  /xattrs/file  (xattrs)  17 B' "$OUT"
