@@ -143,86 +143,6 @@ void format_iso_time(int64_t sec, uint32_t nsec, char out[40])
 	snprintf(out + n, 40 - n, ".%09uZ", nsec);
 }
 
-/* Length of the printable UTF-8 character at s (well-formed, not a C1
- * control), or 0. */
-static size_t utf8_printable(const uint8_t *s, size_t len)
-{
-	uint32_t cp;
-	size_t n;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (n > len)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	static const uint32_t min_cp[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp < 0xa0)
-		return 0;
-	return n;
-}
-
-/* The letter of a C escape for ch ("\n" -> 'n'), or 0. */
-static char c_escape(uint8_t ch)
-{
-	switch (ch) {
-	case '\a':
-		return 'a';
-	case '\b':
-		return 'b';
-	case '\t':
-		return 't';
-	case '\n':
-		return 'n';
-	case '\v':
-		return 'v';
-	case '\f':
-		return 'f';
-	case '\r':
-		return 'r';
-	case '\\':
-		return '\\';
-	case ' ':
-		return ' ';
-	default:
-		return 0;
-	}
-}
-
-void append_escaped(struct buf *out, const uint8_t *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		uint8_t ch = s[i];
-		char e = c_escape(ch);
-		size_t n;
-		if (e) {
-			buf_append_u8(out, '\\');
-			buf_append_u8(out, (uint8_t)e);
-			i++;
-		} else if (ch > ' ' && ch < 0x7f) {
-			buf_append_u8(out, ch);
-			i++;
-		} else if (ch >= 0x80 && (n = utf8_printable(s + i, len - i)) > 0) {
-			buf_append(out, s + i, n);
-			i += n;
-		} else {
-			buf_printf(out, "\\%03o", ch);
-			i++;
-		}
-	}
-}
-
 const char *mode_type_name(uint32_t mode)
 {
 	switch (mode & S_IFMT) {
@@ -243,6 +163,18 @@ const char *mode_type_name(uint32_t mode)
 	default:
 		return "unknown";
 	}
+}
+
+int cmd_check_member(struct repo *repo, struct catalog *cat, const char *member)
+{
+	struct cat_snapshot s;
+	int64_t id;
+	int r = catalog_member_id(cat, member, &id);
+	if (r != -ENOENT)
+		return r;
+	AUTOFREE char *ref = xasprintf("%s/latest", member);
+	r = repo_resolve_snapshot(repo, cat, ref, &s); /* fails, naming the members */
+	return r < 0 ? r : -ENOENT;
 }
 
 struct snapshot_array {

@@ -48,7 +48,7 @@ static void print_text(struct printer *p, const struct diff_entry *e)
 	char old[16], new[16];
 
 	buf_printf(&p->out, "%c  ", e->kind);
-	append_escaped(&p->out, e->path, e->path_len);
+	buf_append_escaped(&p->out, e->path, e->path_len);
 	if (e->kind != DIFF_CHANGED) {
 		describe(e->old ? e->old : e->new, old);
 		buf_printf(&p->out, "  %s\n", old);

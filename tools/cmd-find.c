@@ -53,7 +53,7 @@ static int print_found(void *userdata, const struct cat_found *m)
 
 	if (!f->json) {
 		buf_printf(&f->out, "%s/%s/", s->member, s->name);
-		append_escaped(&f->out, m->path, m->path_len);
+		buf_append_escaped(&f->out, m->path, m->path_len);
 		buf_append_u8(&f->out, '\n');
 	} else {
 		char hex[HASH_HEX_LEN + 1], when[40];
@@ -72,19 +72,6 @@ static int print_found(void *userdata, const struct cat_found *m)
 	}
 	f->n_found++;
 	return f->out.len >= FLUSH_AT ? flush(f) : 0;
-}
-
-/* Fails, listing the members, unless member has a snapshot. */
-static int check_member(struct repo *repo, struct catalog *cat, const char *member)
-{
-	struct cat_snapshot s;
-	int64_t id;
-	int r = catalog_member_id(cat, member, &id);
-	if (r != -ENOENT)
-		return r;
-	AUTOFREE char *ref = xasprintf("%s/latest", member);
-	r = repo_resolve_snapshot(repo, cat, ref, &s); /* says which members exist */
-	return r < 0 ? r : -ENOENT;
 }
 
 static int parse_time(const struct cmd_ctx *ctx, const char *opt, const char *arg, int64_t *ret)
@@ -157,7 +144,7 @@ int cmd_find(int argc, char **argv)
 	if (r < 0)
 		return FIND_TROUBLE;
 	if (member)
-		r = check_member(repo, cat, member);
+		r = cmd_check_member(repo, cat, member);
 	if (r == 0)
 		r = cmd_list_snapshots(cat, member, &f.snaps, &f.n);
 	if (r == 0) {

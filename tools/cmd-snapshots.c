@@ -88,17 +88,8 @@ int cmd_snapshots(int argc, char **argv)
 	r = cmd_open(&ctx, &repo, &cat);
 	if (r < 0)
 		return EXIT_FAILURE_;
-	if (member) {
-		int64_t id;
-		if (catalog_member_id(cat, member, &id) == -ENOENT) {
-			AUTOFREE char *ref = xasprintf("%s/latest", member);
-			struct cat_snapshot s;
-			/* fails, and says which members exist */
-			r = repo_resolve_snapshot(repo, cat, ref, &s);
-			if (r == 0)
-				r = -ENOENT;
-		}
-	}
+	if (member)
+		r = cmd_check_member(repo, cat, member);
 	if (r == 0) {
 		if (l.json)
 			buf_printf(&l.out, "[");

@@ -119,15 +119,8 @@ int cmd_stats(int argc, char **argv)
 	r = cmd_open(&ctx, &repo, &cat);
 	if (r < 0)
 		return EXIT_FAILURE_;
-	if (member) {
-		int64_t id;
-		struct cat_snapshot s;
-		AUTOFREE char *ref = xasprintf("%s/latest", member);
-		if (catalog_member_id(cat, member, &id) == -ENOENT) {
-			r = repo_resolve_snapshot(repo, cat, ref, &s); /* lists the members */
-			r = r < 0 ? r : -ENOENT;
-		}
-	}
+	if (member)
+		r = cmd_check_member(repo, cat, member);
 	if (r == 0) {
 		struct cat_snapshot *all = NULL;
 		size_t n = 0;

@@ -71,13 +71,11 @@ void format_size(uint64_t bytes, char out[16]);
 bool progress_wanted(void);
 /* "2026-11-22T20:53:28.000000000Z" into out (40 bytes). */
 void format_iso_time(int64_t sec, uint32_t nsec, char out[40]);
-/* Appends a name or path as ls -b writes it: backslash escapes for
- * backslash, space and control characters (\n, \t, ..., else \ooo), and
- * \ooo for every byte that is not part of printable UTF-8, so a printed
- * path holds no whitespace and names in any bytes stay readable. */
-void append_escaped(struct buf *out, const uint8_t *s, size_t len);
 /* "file", "dir", "symlink", "fifo", "char", "block" or "socket" for st_mode. */
 const char *mode_type_name(uint32_t mode);
+/* 0 when member has a snapshot; else logs that it does not, naming the
+ * members that exist, and returns -ENOENT. */
+int cmd_check_member(struct repo *repo, struct catalog *cat, const char *member);
 /* The snapshots of member (all when NULL) in catalog order, as a malloc'd
  * array the caller frees. */
 int cmd_list_snapshots(struct catalog *cat, const char *member, struct cat_snapshot **ret,
