@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=../lib-s3.sh
 . "$SRC/tests/lib-s3.sh"
-trap 'st=$?; http_stop; (exit $st); cleanup' EXIT
+trap 'st=$?; set +e; http_stop; (exit $st); cleanup' EXIT
 
 mkdir -p "$T/src/etc"
 echo one >"$T/src/etc/a.conf"
