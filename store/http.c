@@ -375,7 +375,7 @@ void http_range_value(uint64_t off, size_t len, char out[HTTP_RANGE_MAX])
 char *http_response_header(const struct http_response *resp, const char *name)
 {
 	const char *p = (const char *)resp->headers.ptr;
-	const char *end = p + resp->headers.len;
+	const char *end = p ? p + resp->headers.len : NULL; /* NULL: no headers */
 	size_t nlen = strlen(name);
 
 	while (p && p < end) {
