@@ -386,8 +386,12 @@ char *http_response_header(const struct http_response *resp, const char *name)
 			const char *v = p + nlen + 1;
 			while (v < line_end && (*v == ' ' || *v == '\t'))
 				v++;
-			while (line_end > v && strchr(" \t\r", line_end[-1]))
+			/* not strchr(): it would find the NUL too */
+			while (line_end > v && (line_end[-1] == ' ' || line_end[-1] == '\t' ||
+						line_end[-1] == '\r'))
 				line_end--;
+			if (memchr(v, '\0', (size_t)(line_end - v)))
+				return NULL; /* a NUL is never valid in a field value */
 			return strndup(v, (size_t)(line_end - v));
 		}
 		p = eol ? eol + 1 : NULL;
