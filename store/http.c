@@ -390,9 +390,15 @@ char *http_response_header(const struct http_response *resp, const char *name)
 			while (line_end > v && (line_end[-1] == ' ' || line_end[-1] == '\t' ||
 						line_end[-1] == '\r'))
 				line_end--;
-			if (memchr(v, '\0', (size_t)(line_end - v)))
+			size_t len = (size_t)(line_end - v);
+			if (memchr(v, '\0', len))
 				return NULL; /* a NUL is never valid in a field value */
-			return strndup(v, (size_t)(line_end - v));
+			/* not strndup(): the block has no NUL at its end to stop
+			 * ASan's strict string checks */
+			char *value = xmalloc(len + 1);
+			memcpy(value, v, len);
+			value[len] = '\0';
+			return value;
 		}
 		p = eol ? eol + 1 : NULL;
 	}
