@@ -23,10 +23,10 @@ BUILD=$(cd "${1:-$SRC/build}" && pwd)
 CORPUS=$SRC/tests/fuzz/corpus
 TARGETS="envelope tree snapshot-header pack-trailer index config listing s3-list http-headers"
 
-[ -x "$BUILD/cairn" ] && [ -f "$BUILD/libcairn.a" ] || {
+if [ ! -x "$BUILD/cairn" ] || [ ! -f "$BUILD/libcairn.a" ]; then
 	echo "make-corpus: no $BUILD/cairn or $BUILD/libcairn.a (run make first)" >&2
 	exit 1
-}
+fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/cairn-corpus.XXXXXX")
 trap 'rm -rf "$T"' EXIT
@@ -34,7 +34,7 @@ export CAIRN_CACHE_DIR="$T/cache" LC_ALL=C TZ=UTC
 unset CAIRN_REPO
 
 PKGS="fuse3 sqlite3 libzstd libcurl libcrypto libarchive"
-# shellcheck disable=SC2046 # pkg-config output is a list of flags
+# shellcheck disable=SC2046,SC2086 # lists of flags and packages
 ${CC:-cc} -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread -O1 -g -I"$SRC/store" \
 	-o "$T/unwrap" "$SRC/tests/fuzz/unwrap.c" "$BUILD/libcairn.a" $(pkg-config --libs $PKGS)
 unwrap() { "$T/unwrap" "$@"; }
@@ -46,6 +46,7 @@ for t in $TARGETS; do
 done
 
 # --- little-endian bytes for handmade inputs ---------------------------------
+# shellcheck disable=SC2059 # the format is the escaped bytes
 le32() {
 	local v=$1
 	printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $((v & 255)) $(((v >> 8) & 255)) \
@@ -147,6 +148,7 @@ unwrap seal 2 3 "$T/text" "$E/edge-zstd-chunk"
 unwrap seal 2 0 "$T/text" "$E/edge-raw-chunk"
 # header fields: unknown kind, flags, version, reserved byte, encrypted,
 # a zstd frame claiming the largest raw length, raw != stored uncompressed
+# shellcheck disable=SC2059 # $1 is escaped bytes
 hdr() { printf 'CRN\x1e'; printf "$1"; le32 "$2"; le32 "$3"; zeros 32; }
 { hdr '\x01\x08\x00\x00' 0 0; } >"$E/edge-kind-8"
 { hdr '\x01\x02\x04\x00' 0 0; } >"$E/edge-unknown-flag"
