@@ -1,7 +1,9 @@
 /*
  * backend-internal.h - the operations table each backend implements. Only
- * backend*.c include this. The generic layer (backend.c) checks names and
- * read-only-ness before calling an op, so ops may assume a valid name.
+ * backend*.c include this, and tests, which build fake backends. The
+ * generic layer (backend.c) checks names and read-only-ness before calling
+ * an op, so ops may assume a valid name; it also checks the names an op's
+ * listing reports.
  */
 #ifndef CAIRN_BACKEND_INTERNAL_H
 #define CAIRN_BACKEND_INTERNAL_H
@@ -38,5 +40,13 @@ int backend_local_open(struct backend *b, const char *path);
 int backend_s3_open(struct backend *b, const char *bucket_and_prefix,
 		    const struct backend_options *opts);
 int backend_http_open(struct backend *b, const char *url, const struct backend_options *opts);
+
+/* Reports every <Contents> of one S3 ListObjectsV2 reply page (untrusted) to
+ * fn, with key_prefix (the repository's prefix in the bucket) cut off and
+ * keys outside it skipped. Sets *ret_token to the next continuation token
+ * (malloc'd), or NULL on the last page. -EPROTO (logged, naming display) for
+ * a malformed page; fn's negative return stops it and is returned. */
+int backend_s3_list_page(const char *display, const char *key_prefix, const struct buf *page,
+			 backend_list_fn fn, void *userdata, char **ret_token) WARN_UNUSED;
 
 #endif

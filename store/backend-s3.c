@@ -374,21 +374,19 @@ static int s3_delete(struct backend *b, const char *name)
 	return r == -ENOENT ? 0 : r;
 }
 
-/* Reports every <Contents> of one ListObjectsV2 page to fn. Sets *ret_token
- * to the next continuation token, or NULL on the last page. */
-static int list_page(struct s3 *s3, const struct buf *page, backend_list_fn fn, void *userdata,
-		     char **ret_token)
+int backend_s3_list_page(const char *display, const char *key_prefix, const struct buf *page,
+			 backend_list_fn fn, void *userdata, char **ret_token)
 {
 	const char *xml = (const char *)page->ptr;
-	const char *end = xml + page->len;
-	size_t plen = strlen(s3->prefix);
+	size_t plen = strlen(key_prefix);
 	AUTOFREE char *truncated = NULL;
 	AUTOFREE char *token = NULL;
 	int r;
 
 	if (!xml || !memmem(xml, page->len, "<ListBucketResult", 17))
 		return log_error_errno(-EPROTO, "s3: list '%s': the reply is not a listing",
-				       s3->display);
+				       display);
+	const char *end = xml + page->len;
 	for (const char *p = xml; (p = memmem(p, (size_t)(end - p), "<Contents>", 10));) {
 		const char *stop = memmem(p, (size_t)(end - p), "</Contents>", 11);
 		AUTOFREE char *key = NULL;
@@ -397,16 +395,16 @@ static int list_page(struct s3 *s3, const struct buf *page, backend_list_fn fn, 
 
 		if (!stop)
 			return log_error_errno(-EPROTO, "s3: list '%s': unterminated <Contents>",
-					       s3->display);
+					       display);
 		key = xml_text(p, (size_t)(stop - p), "Key");
 		size_text = xml_text(p, (size_t)(stop - p), "Size");
 		if (!key || !size_text || parse_uint(size_text, &size) < 0)
 			return log_error_errno(-EPROTO, "s3: list '%s': an entry without a valid "
-							"key or size", s3->display);
+							"key or size", display);
 		p = stop + 11;
-		if (strncmp(key, s3->prefix, plen) != 0 || key[plen] == '\0') {
+		if (strncmp(key, key_prefix, plen) != 0 || key[plen] == '\0') {
 			log_debug("s3: list '%s': skipping key '%s' outside the prefix",
-				  s3->display, key);
+				  display, key);
 			continue;
 		}
 		r = fn(userdata, key + plen, size);
@@ -419,7 +417,7 @@ static int list_page(struct s3 *s3, const struct buf *page, backend_list_fn fn, 
 		if (!token || !*token || strlen(token) > S3_TOKEN_MAX)
 			return log_error_errno(-EPROTO, "s3: list '%s': a truncated listing "
 							"without a valid continuation token",
-					       s3->display);
+					       display);
 		*ret_token = TAKE(token);
 	} else {
 		*ret_token = NULL;
@@ -452,7 +450,7 @@ static int s3_list(struct backend *b, const char *prefix, backend_list_fn fn, vo
 		r = s3_simple(s3, &call, &page);
 		if (r < 0)
 			return r;
-		r = list_page(s3, &page, fn, userdata, &next);
+		r = backend_s3_list_page(s3->display, s3->prefix, &page, fn, userdata, &next);
 		if (r < 0)
 			return r;
 		if (next && token && strcmp(next, token) == 0) {

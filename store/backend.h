@@ -68,8 +68,10 @@ struct backend_stats {
 void backend_get_stats(const struct backend *b, struct backend_stats *ret);
 
 /* Called once per object whose name starts with prefix, in no particular
- * order; name is the full object name, borrowed for the call. A negative
- * return stops the listing and is returned by backend_list(). */
+ * order; name is the full object name, borrowed for the call, and always a
+ * valid object name (names a server reports outside prefix, or with other
+ * bytes, are skipped). A negative return stops the listing and is returned
+ * by backend_list(). */
 typedef int (*backend_list_fn)(void *userdata, const char *name, uint64_t size);
 int backend_list(struct backend *b, const char *prefix, backend_list_fn fn, void *userdata)
 	WARN_UNUSED;

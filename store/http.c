@@ -375,7 +375,7 @@ void http_range_value(uint64_t off, size_t len, char out[HTTP_RANGE_MAX])
 char *http_response_header(const struct http_response *resp, const char *name)
 {
 	const char *p = (const char *)resp->headers.ptr;
-	const char *end = p + resp->headers.len;
+	const char *end = p ? p + resp->headers.len : NULL; /* NULL: no headers */
 	size_t nlen = strlen(name);
 
 	while (p && p < end) {
@@ -386,13 +386,18 @@ char *http_response_header(const struct http_response *resp, const char *name)
 			const char *v = p + nlen + 1;
 			while (v < line_end && (*v == ' ' || *v == '\t'))
 				v++;
-			while (line_end > v && strchr(" \t\r", line_end[-1]))
+			/* not strchr(): it would find the NUL too */
+			while (line_end > v && (line_end[-1] == ' ' || line_end[-1] == '\t' ||
+						line_end[-1] == '\r'))
 				line_end--;
-			/* the headers are not NUL-terminated: no strndup() */
-			size_t n = (size_t)(line_end - v);
-			char *value = xmalloc(n + 1);
-			memcpy(value, v, n);
-			value[n] = '\0';
+			size_t len = (size_t)(line_end - v);
+			if (memchr(v, '\0', len))
+				return NULL; /* a NUL is never valid in a field value */
+			/* not strndup(): the block has no NUL at its end to stop
+			 * ASan's strict string checks */
+			char *value = xmalloc(len + 1);
+			memcpy(value, v, len);
+			value[len] = '\0';
 			return value;
 		}
 		p = eol ? eol + 1 : NULL;

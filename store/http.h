@@ -81,7 +81,7 @@ int http_request(struct http *h, const struct http_request *req, struct buf *out
 void http_response_release(struct http_response *resp);
 
 /* The value of the first header called name (any case) in the reply, trimmed,
- * as a new string the caller frees; NULL when absent. */
+ * as a new string the caller frees; NULL when absent or holding a NUL byte. */
 char *http_response_header(const struct http_response *resp, const char *name);
 
 /* Parses a Content-Range value "bytes FIRST-LAST/TOTAL" or "bytes * /TOTAL"

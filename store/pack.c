@@ -120,8 +120,13 @@ int pack_parse_trailer(const uint8_t *pack, size_t len, struct pack_entry **ret_
 	if (tlen > len - PACK_FOOTER_SIZE)
 		return -EBADMSG;
 	size_t tstart = len - PACK_FOOTER_SIZE - tlen;
-	r = envelope_decode(pack + tstart, tlen, OBJECT_PACK_TRAILER, ENVELOPE_RAW_MAX, &payload,
-			    NULL);
+	/* The chunk envelopes before the trailer are disjoint and at least a
+	 * header long, so there are at most tstart / 48 entries: a trailer
+	 * claiming a larger payload is damaged, and is refused before it is
+	 * inflated (it could otherwise ask for ENVELOPE_RAW_MAX bytes). */
+	size_t max_raw = 4 + MIN(tstart / ENVELOPE_HEADER_SIZE * PACK_ENTRY_SIZE,
+				 (size_t)ENVELOPE_RAW_MAX - 4);
+	r = envelope_decode(pack + tstart, tlen, OBJECT_PACK_TRAILER, max_raw, &payload, NULL);
 	if (r < 0)
 		return r;
 

@@ -58,7 +58,7 @@ struct repo_config repo_config_default(void)
 	};
 }
 
-static void config_encode(const struct repo_config *cfg, struct buf *out)
+void repo_config_encode(const struct repo_config *cfg, struct buf *out)
 {
 	buf_append_le32(out, cfg->version);
 	buf_append(out, cfg->id, REPO_ID_LEN);
@@ -70,7 +70,7 @@ static void config_encode(const struct repo_config *cfg, struct buf *out)
 	buf_append_le32(out, 0);
 }
 
-static int config_decode(const uint8_t *data, size_t len, struct repo_config *ret)
+int repo_config_decode(const uint8_t *data, size_t len, struct repo_config *ret)
 {
 	struct rbuf r = rbuf_make(data, len);
 	struct repo_config cfg;
@@ -96,16 +96,42 @@ static int config_decode(const uint8_t *data, size_t len, struct repo_config *re
 	return 0;
 }
 
+void repo_listing_encode(const uint8_t (*ids)[HASH_LEN], size_t n, struct buf *out)
+{
+	buf_append_le32(out, LISTING_VERSION);
+	buf_append_le32(out, (uint32_t)n);
+	for (size_t i = 0; i < n; i++)
+		buf_append(out, ids[i], HASH_LEN);
+}
+
+static int hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, HASH_LEN);
+}
+
+int repo_listing_decode(const uint8_t *data, size_t len, uint8_t (**ret_ids)[HASH_LEN],
+			size_t *ret_n)
+{
+	struct rbuf rb = rbuf_make(data, len);
+	uint32_t version = rbuf_le32(&rb), n = rbuf_le32(&rb);
+
+	if (!rbuf_ok(&rb) || version != LISTING_VERSION || rbuf_left(&rb) != (size_t)n * HASH_LEN)
+		return -EBADMSG;
+	uint8_t(*ids)[HASH_LEN] = xmalloc((size_t)n * HASH_LEN + 1);
+	rbuf_copy(&rb, ids, (size_t)n * HASH_LEN);
+	qsort(ids, n, HASH_LEN, hash_cmp);
+	*ret_ids = ids;
+	*ret_n = n;
+	return 0;
+}
+
 static int put_listing(struct backend *b, const uint8_t (*ids)[HASH_LEN], size_t n)
 {
 	AUTOBUF struct buf raw = BUF_INIT;
 	AUTOBUF struct buf obj = BUF_INIT;
 	int r;
 
-	buf_append_le32(&raw, LISTING_VERSION);
-	buf_append_le32(&raw, (uint32_t)n);
-	for (size_t i = 0; i < n; i++)
-		buf_append(&raw, ids[i], HASH_LEN);
+	repo_listing_encode(ids, n, &raw);
 	r = envelope_encode(OBJECT_LISTING, raw.ptr, raw.len, 3, NULL, &obj, NULL);
 	if (r >= 0)
 		r = backend_put(b, LISTING_NAME, obj.ptr, obj.len);
@@ -150,7 +176,7 @@ int repo_init(const char *url, const struct backend_options *bo, const struct re
 	r = crypto_random(c.id, REPO_ID_LEN);
 	if (r < 0)
 		goto out;
-	config_encode(&c, &payload);
+	repo_config_encode(&c, &payload);
 	r = envelope_encode(OBJECT_CONFIG, payload.ptr, payload.len, 0, NULL, &obj, NULL);
 	if (r >= 0)
 		r = backend_put(b, CONFIG_NAME, obj.ptr, obj.len);
@@ -217,7 +243,7 @@ int repo_open(const char *url, const struct backend_options *bo, struct repo **r
 	}
 	r = envelope_decode(obj.ptr, obj.len, OBJECT_CONFIG, CONFIG_MAX, &payload, NULL);
 	if (r == 0)
-		r = config_decode(payload.ptr, payload.len, &repo->config);
+		r = repo_config_decode(payload.ptr, payload.len, &repo->config);
 	if (r == -EPROTONOSUPPORT) {
 		log_error("repository '%s' has a format version this cairn does not know", url);
 		log_error("hint: upgrade cairn");
@@ -326,11 +352,6 @@ static int collect_id(void *userdata, const char *name, uint64_t size UNUSED)
 	return 0;
 }
 
-static int hash_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, HASH_LEN);
-}
-
 /* The ids of all snapshots, sorted: from a listing where the backend can
  * list, else from the published snapshot list. */
 static int list_snapshot_ids(struct repo *r, struct listed *l)
@@ -353,16 +374,12 @@ static int list_snapshot_ids(struct repo *r, struct listed *l)
 		return log_error_errno(res, "cannot read the snapshot list '%s' of '%s'",
 				       LISTING_NAME, backend_url(r->backend));
 	res = envelope_decode(obj.ptr, obj.len, OBJECT_LISTING, ENVELOPE_RAW_MAX, &raw, NULL);
-	struct rbuf rb = rbuf_make(raw.ptr, raw.len);
-	uint32_t version = rbuf_le32(&rb), n = rbuf_le32(&rb);
-	if (res < 0 || !rbuf_ok(&rb) || version != LISTING_VERSION ||
-	    rbuf_left(&rb) != (size_t)n * HASH_LEN)
+	if (res == 0)
+		res = repo_listing_decode(raw.ptr, raw.len, &l->ids, &l->n);
+	if (res < 0)
 		return log_error_errno(-EBADMSG, "the snapshot list of '%s' is damaged",
 				       backend_url(r->backend));
-	l->ids = xmalloc((size_t)n * HASH_LEN + 1);
-	l->n = l->cap = n;
-	rbuf_copy(&rb, l->ids, (size_t)n * HASH_LEN);
-	qsort(l->ids, l->n, HASH_LEN, hash_cmp);
+	l->cap = l->n;
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "backend.h"
 #include "catalog.h"
 #include "chunker.h"
+#include "crypto.h"
 
 #define REPO_FORMAT_VERSION 1
 #define REPO_ID_LEN 16
@@ -34,6 +35,19 @@ struct repo;
 
 /* The defaults for init: 1 MiB average chunks, zstd level 3, 16 MiB packs. */
 struct repo_config repo_config_default(void);
+
+/* The raw payload of the config object (layout in repo.c). Decoding an
+ * untrusted payload returns -EBADMSG when it is malformed or out of range,
+ * -EPROTONOSUPPORT for another format version, -EKEYREJECTED when it names
+ * an encryption scheme. */
+void repo_config_encode(const struct repo_config *cfg, struct buf *out);
+int repo_config_decode(const uint8_t *data, size_t len, struct repo_config *ret) WARN_UNUSED;
+
+/* The raw payload of the "snapshot-list" object: n snapshot ids. Decoding
+ * returns a malloc'd array of the ids, sorted; -EBADMSG when malformed. */
+void repo_listing_encode(const uint8_t (*ids)[HASH_LEN], size_t n, struct buf *out);
+int repo_listing_decode(const uint8_t *data, size_t len, uint8_t (**ret_ids)[HASH_LEN],
+			size_t *ret_n) WARN_UNUSED;
 
 /* Creates a repository at url with cfg (a fresh random id is drawn).
  * -EEXIST (logged) when url already holds one. */

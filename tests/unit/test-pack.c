@@ -416,6 +416,47 @@ static void test_trailer_entries_are_checked(void **state)
 	assert_int_equal(parse_copy((const uint8_t *)"\0\0\0\0CPK1", 8), -EBADMSG);
 }
 
+/* The chunk envelopes before a trailer are disjoint and at least a header
+ * long each, so a trailer may list at most (bytes before it) / 48 entries;
+ * one that claims more is refused before it is inflated, however small it
+ * compresses. */
+static void test_trailer_claiming_more_entries_than_fit_rejected(void **state)
+{
+	(void)state;
+	AUTOBUF struct buf pack = BUF_INIT;
+	AUTOBUF struct buf t = BUF_INIT;
+	AUTOBUF struct buf env = BUF_INIT;
+	uint8_t foot[8];
+
+	/* Two headers' worth of bytes hold two entries, not three. */
+	buf_append_le32(&t, 2);
+	entry(&t, 0, 48, 1);
+	entry(&t, 48, 48, 1);
+	handmade(&pack, 96, t.ptr, t.len, OBJECT_PACK_TRAILER);
+	assert_int_equal(parse_copy(pack.ptr, pack.len), 0);
+	buf_reset(&t);
+	buf_append_le32(&t, 3);
+	for (int i = 0; i < 3; i++)
+		entry(&t, 0, 48, 1);
+	handmade(&pack, 96, t.ptr, t.len, OBJECT_PACK_TRAILER);
+	assert_int_equal(parse_copy(pack.ptr, pack.len), -EBADMSG);
+
+	/* 100,000 entries (4.8 MB) that zstd packs into a few hundred bytes. */
+	buf_reset(&t);
+	buf_append_le32(&t, 100000);
+	for (int i = 0; i < 100000; i++)
+		entry(&t, 0, 48, 1);
+	buf_reset(&pack);
+	buf_append_zero(&pack, 96);
+	int n = envelope_encode(OBJECT_PACK_TRAILER, t.ptr, t.len, 19, NULL, &env, NULL);
+	assert_true(n > 0 && n < 2000);
+	buf_append(&pack, env.ptr, env.len);
+	put_le32(foot, (uint32_t)env.len);
+	memcpy(foot + 4, "CPK1", 4);
+	buf_append(&pack, foot, sizeof(foot));
+	assert_int_equal(parse_copy(pack.ptr, pack.len), -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +467,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_pack_rejected),
 		cmocka_unit_test(test_damaged_trailer_rejected),
 		cmocka_unit_test(test_trailer_entries_are_checked),
+		cmocka_unit_test(test_trailer_claiming_more_entries_than_fit_rejected),
 	};
 	return cmocka_run_group_tests_name("pack", tests, group_setup, group_teardown);
 }
