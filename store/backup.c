@@ -11,7 +11,15 @@
  * Deduplication looks a chunk's SHA-256 up first among the chunks of this
  * backup, then in the catalog, which knows every chunk of every index
  * object (repo_sync_index() runs first), so identical data is stored once
- * across members, snapshots and hosts.
+ * across members, snapshots and hosts. Packs that prune has marked for
+ * deletion ("prune-pending") are never reused.
+ *
+ * A backup holds a shared lock (lock.h) from before it reads the index
+ * objects until its snapshot is written: prune defers deleting whatever it
+ * found unreferenced after this backup started, so neither the packs this
+ * backup writes nor the ones it deduplicates against can vanish under it.
+ * If the lock could not be refreshed for long, the backup fails before
+ * committing rather than risk a snapshot that refers to deleted packs.
  *
  * Order of writes, each durable before the next: packs, the index object
  * naming them, the tree, and last the snapshot header. A crash at any point
@@ -25,6 +33,7 @@
 #include "envelope.h"
 #include "hmap.h"
 #include "index.h"
+#include "lock.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -41,6 +50,7 @@ struct backup {
 	struct repo *repo;
 	struct catalog *cat;
 	struct backend *backend;
+	struct repo_lock *lock; /* shared, held for the whole backup */
 	const struct repo_config *cfg;
 	const struct backup_options *opts;
 	struct tree *tree;
@@ -163,7 +173,7 @@ static int add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t
 		*ret = (uint32_t)*known;
 		return 0;
 	}
-	r = catalog_find_chunk(b->cat, tc.hash, &loc);
+	r = catalog_find_dedup_chunk(b->cat, tc.hash, &loc);
 	if (r == 0) {
 		tc.pack = tree_pack_index(b, loc.pack);
 		tc.off = loc.off;
@@ -647,6 +657,11 @@ static int write_snapshot(struct backup *b, struct backup_result *ret)
 			h.root_nlink++;
 	buf_reset(&raw);
 	snapshot_header_encode(&h, &raw);
+	r = lock_verify(b->lock);
+	if (r < 0) {
+		log_error("hint: run the backup again; it stores only what is missing");
+		return r;
+	}
 	r = put_object(b, "snapshots", OBJECT_SNAPSHOT, &raw, 0, ret->snap_id);
 	if (r < 0)
 		return r;
@@ -658,11 +673,8 @@ static int write_snapshot(struct backup *b, struct backup_result *ret)
 			    "until the snapshot list is published again");
 	/* Teach the catalog what it now holds; it is a cache, so failing here
 	 * only costs a later sync. */
-	for (uint32_t i = 0; r >= 0 && i < b->index.n_packs; i++)
-		r = catalog_add_pack(b->cat, b->index.packs[i].id, b->index.packs[i].entries,
-				     b->index.packs[i].n);
-	if (r >= 0 && b->index.n_packs > 0)
-		r = catalog_mark_index(b->cat, index_id);
+	if (b->index.n_packs > 0)
+		r = catalog_add_index(b->cat, index_id, &b->index);
 	if (r >= 0)
 		r = catalog_add_snapshot(b->cat, ret->snap_id, &h);
 	if (r < 0)
@@ -702,9 +714,14 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 		o.time_sec = ts.tv_sec;
 		o.time_nsec = (uint32_t)ts.tv_nsec;
 	}
-	rc = repo_sync_index(r, c);
+	rc = lock_acquire(b.backend, LOCK_SHARED, "back up", &b.lock);
 	if (rc < 0)
 		return rc;
+	rc = repo_sync_index(r, c);
+	if (rc < 0) {
+		lock_release(b.lock);
+		return rc;
+	}
 
 	b.tree = tree_new();
 	b.pw = pack_writer_new();
@@ -733,6 +750,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	index_release(&b.index);
 	chunk_pool_free(b.pool);
 	buf_release(&b.path);
+	lock_release(b.lock);
 	if (rc < 0)
 		return rc;
 	*ret = res;

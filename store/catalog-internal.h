@@ -13,6 +13,14 @@
 
 /* Statement slots for queries defined outside catalog.c. Add names here. */
 enum catalog_extra_stmt {
+	CX_INDEX_HAS,	     /* catalog-packs.c */
+	CX_INDEX_LINK,
+	CX_INDEX_REMOVE,
+	CX_INDEX_LIST,
+	CX_PACK_ID,
+	CX_PENDING_CLEAR,
+	CX_PENDING_ADD,
+	CX_DEDUP_CHUNK,
 	CATALOG_EXTRA_STMTS = 64
 };
 

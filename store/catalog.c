@@ -12,7 +12,8 @@
  *   extents    (ino, off) -> chunk           the chunk covering [off, off + raw_len)
  *   chunks     id, hash, pack, off, stored_len, raw_len     unique (hash, pack, off)
  *   packs      id, pack_id
- *   seen_index id of each index object already merged
+ *   index_packs (index id, pack)             the packs each merged index object names
+ *   pending_packs pack                        packs prune may delete: never deduplicated against
  *   meta       key -> value: schema version, next free inode number
  *
  * Every query the mount makes is one indexed lookup: a directory entry by
@@ -62,7 +63,10 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS chunks(id INTEGER PRIMARY KEY, hash BLOB NOT NULL,"
 	" pack INTEGER NOT NULL, off INTEGER NOT NULL, stored_len INTEGER NOT NULL,"
 	" raw_len INTEGER NOT NULL, UNIQUE(hash, pack, off));"
-	"CREATE TABLE IF NOT EXISTS seen_index(id BLOB PRIMARY KEY) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS index_packs(index_id BLOB NOT NULL, pack INTEGER NOT NULL,"
+	" PRIMARY KEY(index_id, pack)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS index_packs_by_pack ON index_packs(pack);"
+	"CREATE TABLE IF NOT EXISTS pending_packs(pack INTEGER PRIMARY KEY);"
 	"INSERT OR IGNORE INTO meta VALUES('schema', 1);"
 	"INSERT OR IGNORE INTO meta VALUES('next_ino', 16);";
 
@@ -120,8 +124,6 @@ enum stmt_id {
 	ST_EXTENT_AT,
 	ST_EXTENTS_FROM,
 	ST_FIND_CHUNK,
-	ST_HAS_INDEX,
-	ST_MARK_INDEX,
 	ST_COUNT
 };
 
@@ -198,8 +200,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 			    " WHERE e.ino = ?1 AND e.off > ?2 ORDER BY e.off",
 	[ST_FIND_CHUNK] = "SELECT " LOC_COLUMNS " FROM chunks c JOIN packs p ON p.id = c.pack"
 			  " WHERE c.hash = ?1 LIMIT 1",
-	[ST_HAS_INDEX] = "SELECT 1 FROM seen_index WHERE id = ?1",
-	[ST_MARK_INDEX] = "INSERT OR IGNORE INTO seen_index VALUES(?1)",
 };
 
 int catalog_sqlite_err(struct catalog *c, int rc, const char *what)
@@ -1079,20 +1079,4 @@ int catalog_add_pack(struct catalog *c, const uint8_t pack_id[HASH_LEN],
 		return r;
 	}
 	return catalog_commit(c);
-}
-
-int catalog_has_index(struct catalog *c, const uint8_t id[HASH_LEN])
-{
-	sqlite3_stmt *s = stmt(c, ST_HAS_INDEX);
-	catalog_bind_hash(s, 1, id);
-	int r = catalog_step_row(c, s, "index lookup");
-	sqlite3_reset(s);
-	return r;
-}
-
-int catalog_mark_index(struct catalog *c, const uint8_t id[HASH_LEN])
-{
-	sqlite3_stmt *s = stmt(c, ST_MARK_INDEX);
-	catalog_bind_hash(s, 1, id);
-	return catalog_step_done(c, s, "index mark");
 }

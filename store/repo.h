@@ -66,8 +66,11 @@ int repo_sync(struct repo *r, struct catalog *c, unsigned *ret_changes) WARN_UNU
  * the set of snapshots; a no-op on read-only backends. */
 int repo_publish_listing(struct repo *r) WARN_UNUSED;
 
-/* Brings in the chunk locations of every index object the catalog has not
- * merged, so a backup deduplicates against the whole repository. */
+/* Brings the catalog's deduplication data in step with the repository:
+ * the packs "prune-pending" lists (never to be deduplicated against), the
+ * chunk locations of every index object it has not merged, and forgets
+ * merged index objects that are gone. A backup calls it after taking its
+ * lock. -EBADMSG (logged) when "prune-pending" is damaged. */
 int repo_sync_index(struct repo *r, struct catalog *c) WARN_UNUSED;
 
 /* Makes sure snapshot s's tree is in the catalog, fetching and checking it
