@@ -76,7 +76,7 @@ int catalog_list_indexes(struct catalog *c, catalog_index_fn fn, void *userdata)
 {
 	sqlite3_stmt *s =
 		xstmt(c, CX_INDEX_LIST, "SELECT DISTINCT index_id FROM index_packs ORDER BY 1");
-	uint8_t (*ids)[HASH_LEN] = NULL;
+	uint8_t(*ids)[HASH_LEN] = NULL;
 	size_t n = 0, cap = 0;
 	int r;
 
@@ -113,8 +113,8 @@ int catalog_set_pending_packs(struct catalog *c, const uint8_t (*ids)[HASH_LEN],
 		}
 		if (r < 0)
 			break;
-		sqlite3_stmt *s = xstmt(c, CX_PENDING_ADD,
-					"INSERT OR IGNORE INTO pending_packs VALUES(?1)");
+		sqlite3_stmt *s =
+			xstmt(c, CX_PENDING_ADD, "INSERT OR IGNORE INTO pending_packs VALUES(?1)");
 		sqlite3_bind_int64(s, 1, rowid);
 		r = catalog_step_done(c, s, "pending pack");
 	}
@@ -125,16 +125,16 @@ int catalog_set_pending_packs(struct catalog *c, const uint8_t (*ids)[HASH_LEN],
 	return catalog_commit(c);
 }
 
-int catalog_find_dedup_chunk(struct catalog *c, const uint8_t hash[HASH_LEN],
-			     struct chunk_loc *ret)
+int catalog_find_dedup_chunk(struct catalog *c, const uint8_t hash[HASH_LEN], struct chunk_loc *ret)
 {
-	sqlite3_stmt *s = xstmt(c, CX_DEDUP_CHUNK,
-				"SELECT c.hash, p.pack_id, c.off, c.stored_len, c.raw_len"
-				" FROM chunks c JOIN packs p ON p.id = c.pack"
-				" WHERE c.hash = ?1"
-				" AND EXISTS(SELECT 1 FROM index_packs i WHERE i.pack = c.pack)"
-				" AND NOT EXISTS(SELECT 1 FROM pending_packs q WHERE q.pack = c.pack)"
-				" LIMIT 1");
+	sqlite3_stmt *s =
+		xstmt(c, CX_DEDUP_CHUNK,
+		      "SELECT c.hash, p.pack_id, c.off, c.stored_len, c.raw_len"
+		      " FROM chunks c JOIN packs p ON p.id = c.pack"
+		      " WHERE c.hash = ?1"
+		      " AND EXISTS(SELECT 1 FROM index_packs i WHERE i.pack = c.pack)"
+		      " AND NOT EXISTS(SELECT 1 FROM pending_packs q WHERE q.pack = c.pack)"
+		      " LIMIT 1");
 	catalog_bind_hash(s, 1, hash);
 	int r = catalog_step_row(c, s, "chunk lookup");
 	if (r == 1) {

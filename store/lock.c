@@ -40,14 +40,14 @@
 
 struct repo_lock {
 	struct backend *backend; /* borrowed; outlives the lock */
-	struct lock_info info;	 /* info.refreshed guarded by lock */
+	struct lock_info info;   /* info.refreshed guarded by lock */
 	char machine[MACHINE_KEY_MAX + 1];
 	pthread_t thread;
 	bool has_thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	bool stop;	      /* guarded by lock */
-	uint64_t last_ok_ns;  /* monotonic time of the last successful write; guarded by lock */
+	bool stop;           /* guarded by lock */
+	uint64_t last_ok_ns; /* monotonic time of the last successful write; guarded by lock */
 };
 
 int64_t lock_now(void)
@@ -148,7 +148,8 @@ static void *refresh_main(void *arg)
 			l->last_ok_ns = now_ns();
 			wait_s = LOCK_REFRESH_S;
 		} else {
-			log_warning_errno(r, "cannot refresh lock '%s'; trying again", l->info.name);
+			log_warning_errno(r, "cannot refresh lock '%s'; trying again",
+					  l->info.name);
 			wait_s = LOCK_RETRY_S;
 		}
 	}
@@ -223,7 +224,7 @@ int lock_acquire(struct backend *b, enum lock_kind kind, const char *what, struc
 	l->last_ok_ns = now_ns();
 
 	if (kind == LOCK_EXCLUSIVE) {
-		struct exclusive_scan s = { .own = l->info.name };
+		struct exclusive_scan s = {.own = l->info.name};
 		r = lock_list(b, find_exclusive, &s);
 		if (r >= 0 && s.found) {
 			char when[SNAPSHOT_TIME_NAME_LEN];
@@ -231,7 +232,8 @@ int lock_acquire(struct backend *b, enum lock_kind kind, const char *what, struc
 			log_error("cannot %s: the repository is locked by another forget or prune "
 				  "(host '%s', pid %u, since %s, lock '%s')",
 				  what, s.holder.host, s.holder.pid, when, s.holder.name);
-			log_error("hint: wait for it to finish; a lock its holder stops refreshing is "
+			log_error("hint: wait for it to finish; a lock its holder stops refreshing "
+				  "is "
 				  "ignored %d minutes after its last refresh",
 				  LOCK_STALE_S / 60);
 			r = -EBUSY;
@@ -344,7 +346,7 @@ static int read_lock(struct backend *b, const char *name, const char *own_machin
 
 int lock_list(struct backend *b, lock_list_fn fn, void *userdata)
 {
-	struct lock_names l = { 0 };
+	struct lock_names l = {0};
 	char machine[MACHINE_KEY_MAX + 1];
 	int r;
 

@@ -41,7 +41,7 @@ struct lock_info {
 	uint32_t pid;
 	int64_t created;   /* UTC seconds, by the holder's clock */
 	int64_t refreshed; /* UTC seconds, by the holder's clock */
-	bool is_stale;	   /* not refreshed for LOCK_STALE_S, or its process is gone */
+	bool is_stale;     /* not refreshed for LOCK_STALE_S, or its process is gone */
 	bool is_damaged;   /* unreadable: treated as a live shared lock created at 0 */
 };
 
@@ -52,8 +52,8 @@ struct repo_lock;
  * exists, removes its own and returns -EBUSY, having logged who holds it
  * and a hint. what ("prune", "backup") is for those messages. -EROFS on a
  * read-only backend. */
-int lock_acquire(struct backend *b, enum lock_kind kind, const char *what, struct repo_lock **ret)
-	WARN_UNUSED;
+int lock_acquire(struct backend *b, enum lock_kind kind, const char *what,
+		 struct repo_lock **ret) WARN_UNUSED;
 /* Stops refreshing and deletes the lock object. Accepts NULL. */
 void lock_release(struct repo_lock *l);
 /* 0 while the lock has been refreshed in time, else -ESTALE (logged): others

@@ -108,20 +108,26 @@ void pack_name(const uint8_t id[HASH_LEN], char out[PACK_NAME_LEN])
 	snprintf(out, PACK_NAME_LEN, "packs/%.2s/%s", hex, hex);
 }
 
-int pack_parse_trailer(const uint8_t *pack, size_t len, struct pack_entry **ret_entries,
-		       uint32_t *ret_n)
+int pack_parse_trailer_tail(const uint8_t *tail, size_t tail_len, uint64_t pack_size,
+			    struct pack_entry **ret_entries, uint32_t *ret_n, size_t *ret_need)
 {
 	AUTOBUF struct buf payload = BUF_INIT;
 	int r;
 
-	if (len < PACK_FOOTER_SIZE || memcmp(pack + len - 4, pack_magic, 4) != 0)
+	if (tail_len > pack_size || tail_len < PACK_FOOTER_SIZE ||
+	    memcmp(tail + tail_len - 4, pack_magic, 4) != 0)
 		return -EBADMSG;
-	uint32_t tlen = get_le32(pack + len - PACK_FOOTER_SIZE);
-	if (tlen > len - PACK_FOOTER_SIZE)
+	uint32_t tlen = get_le32(tail + tail_len - PACK_FOOTER_SIZE);
+	if (tlen > pack_size - PACK_FOOTER_SIZE)
 		return -EBADMSG;
-	size_t tstart = len - PACK_FOOTER_SIZE - tlen;
-	r = envelope_decode(pack + tstart, tlen, OBJECT_PACK_TRAILER, ENVELOPE_RAW_MAX, &payload,
-			    NULL);
+	if (tlen > tail_len - PACK_FOOTER_SIZE) {
+		if (ret_need)
+			*ret_need = (size_t)tlen + PACK_FOOTER_SIZE;
+		return -EAGAIN;
+	}
+	uint64_t tstart = pack_size - PACK_FOOTER_SIZE - tlen;
+	const uint8_t *trailer = tail + tail_len - PACK_FOOTER_SIZE - tlen;
+	r = envelope_decode(trailer, tlen, OBJECT_PACK_TRAILER, ENVELOPE_RAW_MAX, &payload, NULL);
 	if (r < 0)
 		return r;
 
@@ -143,4 +149,11 @@ int pack_parse_trailer(const uint8_t *pack, size_t len, struct pack_entry **ret_
 	*ret_entries = TAKE(entries);
 	*ret_n = n;
 	return 0;
+}
+
+int pack_parse_trailer(const uint8_t *pack, size_t len, struct pack_entry **ret_entries,
+		       uint32_t *ret_n)
+{
+	int r = pack_parse_trailer_tail(pack, len, len, ret_entries, ret_n, NULL);
+	return r == -EAGAIN ? -EBADMSG : r;
 }

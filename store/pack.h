@@ -47,5 +47,12 @@ void pack_name(const uint8_t id[HASH_LEN], char out[PACK_NAME_LEN]);
  * -EBADMSG when the pack is truncated or the trailer damaged. */
 int pack_parse_trailer(const uint8_t *pack, size_t len, struct pack_entry **ret_entries,
 		       uint32_t *ret_n) WARN_UNUSED;
+/* The same from only the last tail_len bytes of a pack of pack_size bytes,
+ * so a checker reads a trailer with a range request. When the trailer is
+ * longer than the tail, returns -EAGAIN and sets *ret_need (may be NULL) to
+ * the tail length that holds it. */
+int pack_parse_trailer_tail(const uint8_t *tail, size_t tail_len, uint64_t pack_size,
+			    struct pack_entry **ret_entries, uint32_t *ret_n, size_t *ret_need)
+	WARN_UNUSED;
 
 #endif

@@ -332,23 +332,13 @@ static int hash_cmp(const void *a, const void *b)
 	return memcmp(a, b, HASH_LEN);
 }
 
-/* The ids of all snapshots, sorted: from a listing where the backend can
- * list, else from the published snapshot list. */
-static int list_snapshot_ids(struct repo *r, struct listed *l)
+/* The ids in the published snapshot list, sorted. */
+static int read_listing(struct repo *r, struct listed *l)
 {
 	AUTOBUF struct buf obj = BUF_INIT;
 	AUTOBUF struct buf raw = BUF_INIT;
 	int res;
 
-	if (backend_can_list(r->backend)) {
-		res = backend_list(r->backend, "snapshots/", collect_id, l);
-		if (res < 0)
-			return log_error_errno(res, "cannot list the snapshots of '%s'",
-					       backend_url(r->backend));
-		if (l->n > 0)
-			qsort(l->ids, l->n, HASH_LEN, hash_cmp);
-		return 0;
-	}
 	res = backend_get(r->backend, LISTING_NAME, &obj);
 	if (res < 0)
 		return log_error_errno(res, "cannot read the snapshot list '%s' of '%s'",
@@ -364,6 +354,36 @@ static int list_snapshot_ids(struct repo *r, struct listed *l)
 	l->n = l->cap = n;
 	rbuf_copy(&rb, l->ids, (size_t)n * HASH_LEN);
 	qsort(l->ids, l->n, HASH_LEN, hash_cmp);
+	return 0;
+}
+
+/* The ids of all snapshots, sorted: from a listing where the backend can
+ * list, else from the published snapshot list. */
+static int list_snapshot_ids(struct repo *r, struct listed *l)
+{
+	int res;
+
+	if (!backend_can_list(r->backend))
+		return read_listing(r, l);
+	res = backend_list(r->backend, "snapshots/", collect_id, l);
+	if (res < 0)
+		return log_error_errno(res, "cannot list the snapshots of '%s'",
+				       backend_url(r->backend));
+	if (l->n > 0)
+		qsort(l->ids, l->n, HASH_LEN, hash_cmp);
+	return 0;
+}
+
+int repo_read_snapshot_list(struct repo *r, uint8_t (**ret_ids)[HASH_LEN], size_t *ret_n)
+{
+	struct listed l = { 0 };
+	int res = read_listing(r, &l);
+	if (res < 0) {
+		free(l.ids);
+		return res;
+	}
+	*ret_ids = l.ids;
+	*ret_n = l.n;
 	return 0;
 }
 

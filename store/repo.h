@@ -66,6 +66,11 @@ int repo_sync(struct repo *r, struct catalog *c, unsigned *ret_changes) WARN_UNU
  * the set of snapshots; a no-op on read-only backends. */
 int repo_publish_listing(struct repo *r) WARN_UNUSED;
 
+/* Reads the published snapshot list (not a listing): a malloc'd array of
+ * sorted snapshot ids. Errors are logged. */
+int repo_read_snapshot_list(struct repo *r, uint8_t (**ret_ids)[HASH_LEN], size_t *ret_n)
+	WARN_UNUSED;
+
 /* Brings the catalog's deduplication data in step with the repository:
  * the packs "prune-pending" lists (never to be deduplicated against), the
  * chunk locations of every index object it has not merged, and forgets

@@ -17,6 +17,9 @@ static const struct command commands[] = {
 	{ "backup", cmd_backup, "store a snapshot of a member" },
 	{ "snapshots", cmd_snapshots, "list snapshots" },
 	{ "mount", cmd_mount, "mount the repository read-only (runs cairnfs)" },
+	{ "check", cmd_check, "verify the repository (--read-data: its data too)" },
+	{ "forget", cmd_forget, "remove snapshots by a retention policy" },
+	{ "prune", cmd_prune, "delete data no snapshot references" },
 };
 
 static void usage(FILE *f)
