@@ -20,6 +20,10 @@
  * backup writes nor the ones it deduplicates against can vanish under it.
  * If the lock could not be refreshed for long, the backup fails before
  * committing rather than risk a snapshot that refers to deleted packs.
+ * Objects are named by their content, so a pack or tree this backup writes
+ * could have the very name of a pending one, which prune would then delete;
+ * such a pack gets one extra chunk of random bytes, such a tree one unused
+ * random pack id, which gives them names of their own.
  *
  * Order of writes, each durable before the next: packs, the index object
  * naming them, the tree, and last the snapshot header. A crash at any point
@@ -51,6 +55,7 @@ struct backup {
 	struct catalog *cat;
 	struct backend *backend;
 	struct repo_lock *lock; /* shared, held for the whole backup */
+	struct pending pending; /* what prune may delete, read after taking the lock */
 	const struct repo_config *cfg;
 	const struct backup_options *opts;
 	struct tree *tree;
@@ -97,6 +102,11 @@ static int flush_pack(struct backup *b)
 	AUTOFREE struct pack_entry *entries = xmalloc(n * sizeof(*entries));
 	memcpy(entries, pack_writer_entries(b->pw), n * sizeof(*entries));
 	pack_writer_finish(b->pw, &bytes, id);
+	if (pending_find(&b->pending, PENDING_PACK, id)) {
+		r = pack_add_salt(&bytes, &entries, &n, id);
+		if (r < 0)
+			return log_error_errno(r, "cannot give a pack a name of its own");
+	}
 	pack_name(id, name);
 	r = backend_put(b->backend, name, bytes.ptr, bytes.len);
 	if (r < 0)
@@ -606,6 +616,24 @@ static int put_object(struct backup *b, const char *dir, enum object_kind kind, 
 	return 0;
 }
 
+/* A tree identical to one prune marked for deletion would share its name
+ * and go with it: one random pack id that no chunk uses makes it differ. */
+static int unclash_tree(struct backup *b, struct buf *raw)
+{
+	uint8_t id[HASH_LEN], salt[HASH_LEN];
+	int r;
+
+	crypto_sha256(raw->ptr, raw->len, id);
+	if (!pending_find(&b->pending, PENDING_TREE, id))
+		return 0;
+	r = crypto_random(salt, sizeof(salt));
+	if (r < 0)
+		return r;
+	tree_add_pack(b->tree, salt);
+	buf_reset(raw);
+	return tree_encode(b->tree, raw);
+}
+
 static int write_snapshot(struct backup *b, struct backup_result *ret)
 {
 	const struct backup_options *o = b->opts;
@@ -628,6 +656,8 @@ static int write_snapshot(struct backup *b, struct backup_result *ret)
 	}
 	buf_reset(&raw);
 	r = tree_encode(t, &raw);
+	if (r == 0)
+		r = unclash_tree(b, &raw);
 	if (r < 0)
 		return log_error_errno(r, "cannot encode the tree");
 	r = put_object(b, "trees", OBJECT_TREE, &raw, MAX(b->cfg->zstd_level, 1), h.tree_id);
@@ -717,7 +747,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	rc = lock_acquire(b.backend, LOCK_SHARED, "back up", &b.lock);
 	if (rc < 0)
 		return rc;
-	rc = repo_sync_index(r, c);
+	rc = repo_sync_index(r, c, &b.pending);
 	if (rc < 0) {
 		lock_release(b.lock);
 		return rc;
@@ -751,6 +781,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	chunk_pool_free(b.pool);
 	buf_release(&b.path);
 	lock_release(b.lock);
+	pending_release(&b.pending);
 	if (rc < 0)
 		return rc;
 	*ret = res;

@@ -135,7 +135,7 @@ static uint32_t PRINTF_LIKE(3, 4)
 		k->problems = xrealloc(k->problems, k->cap_problems * sizeof(*k->problems));
 	}
 	struct problem *p = &k->problems[k->n_problems++];
-	*p = (struct problem){.level = level, .text = s, .affected = BUF_INIT};
+	*p = (struct problem){ .level = level, .text = s, .affected = BUF_INIT };
 	uint32_t mark = (uint32_t)k->n_problems;
 	pthread_mutex_unlock(&k->lock);
 	return mark;
@@ -195,7 +195,7 @@ static void progress(struct check *k, const char *phase, uint64_t done, uint64_t
 	if (!k->o->progress)
 		return;
 	pthread_mutex_lock(&k->lock);
-	k->prog = (struct check_progress){phase, done, total, bytes};
+	k->prog = (struct check_progress){ phase, done, total, bytes };
 	uint64_t now = now_ns();
 	if (force || now - k->last_progress >= PROGRESS_INTERVAL_NS) {
 		k->last_progress = now;
@@ -365,7 +365,7 @@ static int check_index(void *userdata, size_t i)
 		return 0;
 	}
 	for (uint32_t j = 0; j < ix.n_packs; j++) {
-		struct claim c = {.index = (uint32_t)i, .n = ix.packs[j].n};
+		struct claim c = { .index = (uint32_t)i, .n = ix.packs[j].n };
 		entries_digest(ix.packs[j].entries, ix.packs[j].n, c.digest);
 		pthread_mutex_lock(&k->lock);
 		c.pack = usage_pack(&k->u, ix.packs[j].id);
@@ -430,7 +430,7 @@ static int entry_off_cmp(const void *a, const void *b)
 
 static const struct pack_entry *entry_at(const struct pack_entry *sorted, uint32_t n, uint64_t off)
 {
-	struct pack_entry key = {.off = off};
+	struct pack_entry key = { .off = off };
 	return n ? bsearch(&key, sorted, n, sizeof(*sorted), entry_off_cmp) : NULL;
 }
 
@@ -877,7 +877,7 @@ static void find_affected(struct check *k)
 
 static void check_trees(struct check *k)
 {
-	struct id_list used = {0};
+	struct id_list used = { 0 };
 
 	if (k->trees_incomplete)
 		return;
@@ -918,7 +918,7 @@ static void check_listing(struct check *k)
 			"it");
 		return;
 	}
-	struct id_list published = {0};
+	struct id_list published = { 0 };
 	for (size_t i = 0; i < n; i++)
 		id_list_add(&published, ids[i], 0);
 	id_list_sort(&published);
@@ -1000,7 +1000,7 @@ static int problem_cmp(const void *a, const void *b)
 
 static void emit(struct check *k)
 {
-	static const char *const levels[] = {"error", "warning", "info"};
+	static const char *const levels[] = { "error", "warning", "info" };
 	AUTOBUF struct buf text = BUF_INIT;
 
 	if (k->n_problems > 1)
@@ -1043,7 +1043,7 @@ static void check_free(struct check *k)
 int check_run(struct repo *r, struct catalog *c, const struct check_options *o,
 	      struct check_result *ret)
 {
-	struct check k = {.repo = r, .b = repo_backend(r), .o = o};
+	struct check k = { .repo = r, .b = repo_backend(r), .o = o };
 	struct repo_lock *lock = NULL;
 	unsigned threads = o->n_threads ? o->n_threads : CHECK_THREADS;
 	int res;

@@ -77,9 +77,9 @@ static bool has_tag(const char *tags, const char *tag)
 void forget_apply(const struct forget_policy *p, struct forget_item *items, size_t n)
 {
 	struct rule rules[] = {
-		{KEEP_LAST, p->last, "", false},       {KEEP_HOURLY, p->hourly, "", false},
-		{KEEP_DAILY, p->daily, "", false},     {KEEP_WEEKLY, p->weekly, "", false},
-		{KEEP_MONTHLY, p->monthly, "", false}, {KEEP_YEARLY, p->yearly, "", false},
+		{ KEEP_LAST, p->last, "", false },       { KEEP_HOURLY, p->hourly, "", false },
+		{ KEEP_DAILY, p->daily, "", false },     { KEEP_WEEKLY, p->weekly, "", false },
+		{ KEEP_MONTHLY, p->monthly, "", false }, { KEEP_YEARLY, p->yearly, "", false },
 	};
 
 	for (size_t i = 0; i < n; i++) {
@@ -113,8 +113,8 @@ void forget_apply(const struct forget_policy *p, struct forget_item *items, size
 
 void forget_reasons_text(unsigned reasons, char *out, size_t size)
 {
-	static const char *const names[] = {"last",    "hourly", "daily",  "weekly",
-					    "monthly", "yearly", "within", "tag"};
+	static const char *const names[] = { "last",    "hourly", "daily",  "weekly",
+					     "monthly", "yearly", "within", "tag" };
 	size_t len = 0;
 
 	out[0] = '\0';
@@ -173,7 +173,7 @@ static int delete_snapshot(struct repo *r, struct catalog *c, const struct cat_s
 static int forget_member(struct repo *r, struct catalog *c, const struct forget_options *o,
 			 const char *member, struct forget_result *res)
 {
-	struct member_snaps m = {0};
+	struct member_snaps m = { 0 };
 	int rc;
 
 	rc = catalog_list_snapshots(c, member, collect_snapshot, &m);
@@ -186,7 +186,7 @@ static int forget_member(struct repo *r, struct catalog *c, const struct forget_
 	struct forget_decision *d = xcalloc(m.n, sizeof(*d));
 	for (size_t i = 0; i < m.n; i++) {
 		const struct cat_snapshot *s = &m.snaps[m.n - 1 - i];
-		items[i] = (struct forget_item){s->time_sec, s->time_nsec, s->tags, 0};
+		items[i] = (struct forget_item){ s->time_sec, s->time_nsec, s->tags, 0 };
 	}
 	forget_apply(&o->policy, items, m.n);
 	for (size_t i = 0; i < m.n; i++) {
@@ -214,8 +214,8 @@ static int forget_member(struct repo *r, struct catalog *c, const struct forget_
 int forget_run(struct repo *r, struct catalog *c, const struct forget_options *o,
 	       struct forget_result *ret)
 {
-	struct member_names members = {0};
-	struct forget_result res = {0};
+	struct member_names members = { 0 };
+	struct forget_result res = { 0 };
 	struct repo_lock *lock = NULL;
 	int rc;
 

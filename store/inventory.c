@@ -17,7 +17,7 @@ void id_list_release(struct id_list *l)
 {
 	free(l->ids);
 	free(l->sizes);
-	*l = (struct id_list){0};
+	*l = (struct id_list){ 0 };
 }
 
 void id_list_add(struct id_list *l, const uint8_t id[HASH_LEN], uint64_t size)
@@ -137,7 +137,7 @@ static int sort_name(void *userdata, const char *name, uint64_t size)
 int inventory_list(struct repo *r, struct inventory *ret)
 {
 	struct backend *b = repo_backend(r);
-	struct inventory inv = {.can_list = backend_can_list(b)};
+	struct inventory inv = { .can_list = backend_can_list(b) };
 	int res;
 
 	if (inv.can_list) {
@@ -174,7 +174,7 @@ void inventory_release(struct inventory *inv)
 	for (size_t i = 0; i < inv->n_strays; i++)
 		free(inv->strays[i]);
 	free(inv->strays);
-	*inv = (struct inventory){0};
+	*inv = (struct inventory){ 0 };
 }
 
 int object_fetch(struct backend *b, const char *name, enum object_kind kind, size_t max,

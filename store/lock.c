@@ -224,7 +224,7 @@ int lock_acquire(struct backend *b, enum lock_kind kind, const char *what, struc
 	l->last_ok_ns = now_ns();
 
 	if (kind == LOCK_EXCLUSIVE) {
-		struct exclusive_scan s = {.own = l->info.name};
+		struct exclusive_scan s = { .own = l->info.name };
 		r = lock_list(b, find_exclusive, &s);
 		if (r >= 0 && s.found) {
 			char when[SNAPSHOT_TIME_NAME_LEN];
@@ -346,7 +346,7 @@ static int read_lock(struct backend *b, const char *name, const char *own_machin
 
 int lock_list(struct backend *b, lock_list_fn fn, void *userdata)
 {
-	struct lock_names l = {0};
+	struct lock_names l = { 0 };
 	char machine[MACHINE_KEY_MAX + 1];
 	int r;
 

@@ -108,6 +108,38 @@ void pack_name(const uint8_t id[HASH_LEN], char out[PACK_NAME_LEN])
 	snprintf(out, PACK_NAME_LEN, "packs/%.2s/%s", hex, hex);
 }
 
+int pack_add_salt(struct buf *bytes, struct pack_entry **entries, uint32_t *n,
+		  uint8_t ret_id[HASH_LEN])
+{
+	struct pack_writer *w = pack_writer_new();
+	AUTOBUF struct buf env = BUF_INIT;
+	uint8_t salt[32], hash[HASH_LEN];
+	int r;
+
+	r = crypto_random(salt, sizeof(salt));
+	if (r < 0) {
+		pack_writer_free(w);
+		return r;
+	}
+	for (uint32_t i = 0; i < *n; i++) {
+		const struct pack_entry *e = &(*entries)[i];
+		pack_writer_add(w, e->hash, bytes->ptr + e->off, e->stored_len, e->raw_len, NULL);
+	}
+	r = envelope_encode(OBJECT_CHUNK, salt, sizeof(salt), 0, NULL, &env, hash);
+	if (r < 0) {
+		pack_writer_free(w);
+		return r;
+	}
+	pack_writer_add(w, hash, env.ptr, env.len, sizeof(salt), NULL);
+	*entries = xrealloc(*entries, ((size_t)*n + 1) * sizeof(**entries));
+	memcpy(*entries, pack_writer_entries(w), ((size_t)*n + 1) * sizeof(**entries));
+	(*n)++;
+	buf_reset(bytes);
+	pack_writer_finish(w, bytes, ret_id);
+	pack_writer_free(w);
+	return 0;
+}
+
 int pack_parse_trailer_tail(const uint8_t *tail, size_t tail_len, uint64_t pack_size,
 			    struct pack_entry **ret_entries, uint32_t *ret_n, size_t *ret_need)
 {

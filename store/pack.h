@@ -39,6 +39,14 @@ void pack_writer_finish(struct pack_writer *w, struct buf *out, uint8_t ret_id[H
 /* The entries of the pack being built (valid until the next add/finish). */
 const struct pack_entry *pack_writer_entries(const struct pack_writer *w);
 
+/* Rebuilds the finished pack in bytes, whose n entries are *entries, with
+ * one more chunk of 32 random bytes at its end, so that it gets a new id
+ * (written to ret_id) while every other chunk keeps its offset. *entries
+ * grows by that chunk's entry. A backup does this when its pack would
+ * otherwise have the name of one prune is about to delete. */
+int pack_add_salt(struct buf *bytes, struct pack_entry **entries, uint32_t *n,
+		  uint8_t ret_id[HASH_LEN]) WARN_UNUSED;
+
 /* Writes "packs/ab/<hex>" for id. */
 void pack_name(const uint8_t id[HASH_LEN], char out[PACK_NAME_LEN]);
 

@@ -43,7 +43,7 @@ static void *worker(void *arg)
 
 int parallel_for(size_t n, unsigned n_threads, parallel_fn fn, void *userdata)
 {
-	struct parallel p = {.fn = fn, .userdata = userdata, .n = n};
+	struct parallel p = { .fn = fn, .userdata = userdata, .n = n };
 	pthread_t threads[PARALLEL_MAX_THREADS];
 	unsigned started = 0;
 	sigset_t all, old;

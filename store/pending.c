@@ -19,7 +19,7 @@
 void pending_release(struct pending *p)
 {
 	free(p->entries);
-	*p = (struct pending){0};
+	*p = (struct pending){ 0 };
 }
 
 void pending_add(struct pending *p, enum pending_kind kind, const uint8_t id[HASH_LEN],
@@ -52,7 +52,7 @@ void pending_sort(struct pending *p)
 const struct pending_entry *pending_find(const struct pending *p, enum pending_kind kind,
 					 const uint8_t id[HASH_LEN])
 {
-	struct pending_entry key = {.kind = kind};
+	struct pending_entry key = { .kind = kind };
 	memcpy(key.id, id, HASH_LEN);
 	if (p->n == 0)
 		return NULL;
@@ -63,7 +63,7 @@ int pending_read(struct backend *b, struct pending *ret)
 {
 	AUTOBUF struct buf obj = BUF_INIT;
 	AUTOBUF struct buf raw = BUF_INIT;
-	struct pending p = {0};
+	struct pending p = { 0 };
 	int r;
 
 	r = backend_get(b, PENDING_NAME, &obj);

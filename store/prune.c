@@ -105,7 +105,7 @@ static void progress(struct prune *p, const char *phase, uint64_t done, uint64_t
 	if (!p->o->progress)
 		return;
 	pthread_mutex_lock(&p->lock);
-	p->prog = (struct prune_progress){phase, done, total, bytes};
+	p->prog = (struct prune_progress){ phase, done, total, bytes };
 	uint64_t now = now_ns();
 	if (done == total || now - p->last_progress >= PROGRESS_INTERVAL_NS) {
 		p->last_progress = now;
@@ -394,7 +394,7 @@ static int rewrite_snapshot(struct prune *p, struct psnap *s)
 {
 	const struct repo_config *cfg = repo_get_config(p->repo);
 	AUTOBUF struct buf raw = BUF_INIT;
-	struct snapshot_header h = {0};
+	struct snapshot_header h = { 0 };
 	struct tree *t = NULL;
 	struct hmap ids;
 	char name[INVENTORY_NAME_MAX];
@@ -493,10 +493,17 @@ static int repack(struct prune *p)
 		if (uses)
 			r = rewrite_snapshot(p, s);
 	}
-	/* What was copied is garbage now, like any unreferenced pack. */
+	/* What was copied is garbage now, like any unreferenced pack. A new
+	 * pack can have the name of an old garbage one (an interrupted prune
+	 * wrote the same copy before): it is in use now. */
 	for (uint32_t k = 0; r == 0 && k < p->u.n_packs; k++)
 		if (p->pp[k].is_repacked)
 			p->pp[k].is_garbage = true;
+	for (size_t i = 0; r == 0 && i < p->n_new; i++) {
+		uint32_t k = usage_find_pack(&p->u, p->new_packs[i]);
+		if (k != USAGE_NONE && k < p->u.n_packs)
+			p->pp[k].is_garbage = false;
+	}
 	return r;
 }
 
@@ -504,7 +511,7 @@ static int repack(struct prune *p)
 
 static void collect_garbage(struct prune *p)
 {
-	struct id_list used = {0};
+	struct id_list used = { 0 };
 
 	for (uint32_t k = 0; k < p->u.n_packs; k++)
 		if (p->pp[k].is_garbage)
@@ -561,8 +568,8 @@ static bool may_delete(const struct blockers *bl, int64_t since)
  * Returns false when one cannot be read (then nothing may be deleted). */
 static bool spare_new_snapshots(struct prune *p)
 {
-	struct inventory now = {0};
-	struct id_list known = {0};
+	struct inventory now = { 0 };
+	struct id_list known = { 0 };
 	bool ok = true;
 
 	if (inventory_list(p->repo, &now) < 0)
@@ -571,7 +578,7 @@ static bool spare_new_snapshots(struct prune *p)
 		id_list_add(&known, p->snaps[i].id, 0);
 	id_list_sort(&known);
 	for (size_t i = 0; ok && i < now.snapshots.n; i++) {
-		struct psnap s = {0};
+		struct psnap s = { 0 };
 		if (id_list_find(&known, now.snapshots.ids[i]) >= 0)
 			continue;
 		if (load_snapshot(p, now.snapshots.ids[i], &s) < 0) {
@@ -606,18 +613,18 @@ struct deletions {
  * already gone) by one without it. */
 static int rewrite_indexes(struct prune *p, const struct deletions *d)
 {
-	struct id_list present = {0};
+	struct id_list present = { 0 };
 	AUTOBUF struct buf raw = BUF_INIT;
 	int r;
 
 	/* Listed now, after the index objects were: a pack an index named
 	 * then that is not here now is gone for good. */
-	struct inventory now = {0};
+	struct inventory now = { 0 };
 	r = inventory_list(p->repo, &now);
 	if (r < 0)
 		return r;
 	present = now.packs;
-	now.packs = (struct id_list){0};
+	now.packs = (struct id_list){ 0 };
 	inventory_release(&now);
 
 	for (size_t i = 0; r == 0 && i < p->n_indexes; i++) {
@@ -702,9 +709,9 @@ static uint64_t size_of(const struct prune *p, const struct pending_entry *e)
  * deletes. */
 static int sweep(struct prune *p, struct repo_lock *lock)
 {
-	struct blockers bl = {.own = lock ? lock_self(lock)->name : "", .text = BUF_INIT};
-	struct deletions d = {0};
-	struct pending left = {0};
+	struct blockers bl = { .own = lock ? lock_self(lock)->name : "", .text = BUF_INIT };
+	struct deletions d = { 0 };
+	struct pending left = { 0 };
 	int r;
 
 	if (!p->o->dry_run) {
@@ -798,7 +805,7 @@ static void prune_free(struct prune *p)
 int prune_run(struct repo *r, struct catalog *c, const struct prune_options *o,
 	      struct prune_result *ret)
 {
-	struct prune p = {.repo = r, .b = repo_backend(r), .o = o, .now = lock_now()};
+	struct prune p = { .repo = r, .b = repo_backend(r), .o = o, .now = lock_now() };
 	struct repo_lock *lock = NULL;
 	int res;
 
@@ -853,6 +860,10 @@ int prune_run(struct repo *r, struct catalog *c, const struct prune_options *o,
 		if (res < 0)
 			goto out;
 	}
+	/* New garbage counts from now, just before prune-pending holds it:
+	 * a backup whose lock is younger than that (plus the skew margin)
+	 * has read it there. */
+	p.now = lock_now();
 	collect_garbage(&p);
 	res = sweep(&p, lock);
 	if (res < 0)
@@ -863,7 +874,7 @@ int prune_run(struct repo *r, struct catalog *c, const struct prune_options *o,
 				    "published again");
 		/* The catalog learns of the rewritten snapshots and index
 		 * objects; it is a cache, so failing here costs a later sync. */
-		if (repo_sync(r, c, NULL) < 0 || repo_sync_index(r, c) < 0)
+		if (repo_sync(r, c, NULL) < 0 || repo_sync_index(r, c, NULL) < 0)
 			log_warning("the repository is pruned, but the local catalog could not be "
 				    "updated");
 	}

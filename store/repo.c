@@ -570,7 +570,7 @@ static int apply_pending(struct catalog *c, const struct pending *p)
 	return res;
 }
 
-int repo_sync_index(struct repo *r, struct catalog *c)
+int repo_sync_index(struct repo *r, struct catalog *c, struct pending *ret_pending)
 {
 	struct index_names l = { 0 };
 	struct pending p = { 0 };
@@ -597,7 +597,10 @@ int repo_sync_index(struct repo *r, struct catalog *c)
 	}
 	if (res >= 0)
 		res = apply_pending(c, &p);
-	pending_release(&p);
+	if (res >= 0 && ret_pending)
+		*ret_pending = p;
+	else
+		pending_release(&p);
 	for (size_t i = 0; i < l.n; i++)
 		free(l.names[i]);
 	free(l.names);

@@ -18,6 +18,7 @@
 #include "backend.h"
 #include "catalog.h"
 #include "chunker.h"
+#include "pending.h"
 
 #define REPO_FORMAT_VERSION 1
 #define REPO_ID_LEN 16
@@ -75,8 +76,9 @@ int repo_read_snapshot_list(struct repo *r, uint8_t (**ret_ids)[HASH_LEN], size_
  * the packs "prune-pending" lists (never to be deduplicated against), the
  * chunk locations of every index object it has not merged, and forgets
  * merged index objects that are gone. A backup calls it after taking its
- * lock. -EBADMSG (logged) when "prune-pending" is damaged. */
-int repo_sync_index(struct repo *r, struct catalog *c) WARN_UNUSED;
+ * lock. The pending set it read goes to *ret_pending (may be NULL; the
+ * caller releases it). -EBADMSG (logged) when "prune-pending" is damaged. */
+int repo_sync_index(struct repo *r, struct catalog *c, struct pending *ret_pending) WARN_UNUSED;
 
 /* Makes sure snapshot s's tree is in the catalog, fetching and checking it
  * when it is not. Concurrent callers for one snapshot fetch it once. On

@@ -11,7 +11,7 @@
 
 void usage_init(struct usage *u)
 {
-	*u = (struct usage){0};
+	*u = (struct usage){ 0 };
 	hmap_init(&u->pack_by_id);
 	hmap_init(&u->ref_by_hash);
 }
@@ -22,7 +22,7 @@ void usage_release(struct usage *u)
 	free(u->refs);
 	hmap_release(&u->pack_by_id);
 	hmap_release(&u->ref_by_hash);
-	*u = (struct usage){0};
+	*u = (struct usage){ 0 };
 }
 
 uint32_t usage_find_pack(const struct usage *u, const uint8_t id[HASH_LEN])
@@ -41,7 +41,7 @@ uint32_t usage_pack(struct usage *u, const uint8_t id[HASH_LEN])
 		u->packs = xrealloc(u->packs, u->cap_packs * sizeof(*u->packs));
 	}
 	i = u->n_packs++;
-	u->packs[i] = (struct usage_pack){.first_ref = USAGE_NONE};
+	u->packs[i] = (struct usage_pack){ .first_ref = USAGE_NONE };
 	memcpy(u->packs[i].id, id, HASH_LEN);
 	hmap_put(&u->pack_by_id, id, i);
 	return i;

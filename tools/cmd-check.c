@@ -66,16 +66,16 @@ static int parse_percent(const char *s, unsigned *ret)
 int cmd_check(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"read-data", optional_argument, NULL, OPT_READ_DATA},
+		{ "read-data", optional_argument, NULL, OPT_READ_DATA },
 		COMMON_OPTIONS,
 	};
 	struct cmd_ctx ctx = {
 		.prog = "cairn check",
 		.usage = "cairn check -r REPO [--read-data[=PERCENT]]",
 	};
-	struct check_cli cli = {.start_ns = now_ns()};
-	struct check_options o = {.report = print_problem, .report_data = &cli};
-	struct check_result res = {0};
+	struct check_cli cli = { .start_ns = now_ns() };
+	struct check_options o = { .report = print_problem, .report_data = &cli };
+	struct check_result res = { 0 };
 	struct repo *repo = NULL;
 	struct catalog *cat = NULL;
 	int opt, r;

@@ -61,18 +61,18 @@ static int parse_count(const char *arg, unsigned *ret)
 int cmd_forget(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"keep-last", required_argument, NULL, OPT_KEEP_LAST},
-		{"keep-hourly", required_argument, NULL, OPT_KEEP_HOURLY},
-		{"keep-daily", required_argument, NULL, OPT_KEEP_DAILY},
-		{"keep-weekly", required_argument, NULL, OPT_KEEP_WEEKLY},
-		{"keep-monthly", required_argument, NULL, OPT_KEEP_MONTHLY},
-		{"keep-yearly", required_argument, NULL, OPT_KEEP_YEARLY},
-		{"keep-within", required_argument, NULL, OPT_KEEP_WITHIN},
-		{"keep-tag", required_argument, NULL, OPT_KEEP_TAG},
-		{"member", required_argument, NULL, OPT_MEMBER},
-		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
-		{"prune", no_argument, NULL, OPT_PRUNE},
-		{"repack-threshold", required_argument, NULL, OPT_REPACK},
+		{ "keep-last", required_argument, NULL, OPT_KEEP_LAST },
+		{ "keep-hourly", required_argument, NULL, OPT_KEEP_HOURLY },
+		{ "keep-daily", required_argument, NULL, OPT_KEEP_DAILY },
+		{ "keep-weekly", required_argument, NULL, OPT_KEEP_WEEKLY },
+		{ "keep-monthly", required_argument, NULL, OPT_KEEP_MONTHLY },
+		{ "keep-yearly", required_argument, NULL, OPT_KEEP_YEARLY },
+		{ "keep-within", required_argument, NULL, OPT_KEEP_WITHIN },
+		{ "keep-tag", required_argument, NULL, OPT_KEEP_TAG },
+		{ "member", required_argument, NULL, OPT_MEMBER },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "prune", no_argument, NULL, OPT_PRUNE },
+		{ "repack-threshold", required_argument, NULL, OPT_REPACK },
 		COMMON_OPTIONS,
 	};
 	struct cmd_ctx ctx = {
@@ -85,10 +85,10 @@ int cmd_forget(int argc, char **argv)
 			 "PERCENT]]",
 	};
 	AUTOFREE const char **tags = xcalloc((size_t)argc + 1, sizeof(char *));
-	struct forget_options o = {0};
-	struct prune_options po = {0};
-	struct report rep = {.out = BUF_INIT};
-	struct forget_result res = {0};
+	struct forget_options o = { 0 };
+	struct prune_options po = { 0 };
+	struct report rep = { .out = BUF_INIT };
+	struct forget_result res = { 0 };
 	struct repo *repo = NULL;
 	struct catalog *cat = NULL;
 	bool prune = false;
@@ -187,7 +187,7 @@ int cmd_forget(int argc, char **argv)
 				 ? "; 'cairn prune' deletes the data only they used"
 				 : "");
 	if (r == 0 && prune) {
-		struct prune_result pr = {0};
+		struct prune_result pr = { 0 };
 		po.dry_run = o.dry_run;
 		r = prune_run(repo, cat, &po, &pr);
 		if (r == 0)

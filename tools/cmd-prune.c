@@ -73,17 +73,17 @@ void prune_report(const struct prune_result *res, bool dry_run)
 int cmd_prune(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
-		{"repack-threshold", required_argument, NULL, OPT_REPACK},
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "repack-threshold", required_argument, NULL, OPT_REPACK },
 		COMMON_OPTIONS,
 	};
 	struct cmd_ctx ctx = {
 		.prog = "cairn prune",
 		.usage = "cairn prune -r REPO [--dry-run] [--repack-threshold PERCENT]",
 	};
-	struct progress_state ps = {0};
-	struct prune_options o = {0};
-	struct prune_result res = {0};
+	struct progress_state ps = { 0 };
+	struct prune_options o = { 0 };
+	struct prune_result res = { 0 };
 	struct repo *repo = NULL;
 	struct catalog *cat = NULL;
 	int opt, r;
