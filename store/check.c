@@ -411,7 +411,12 @@ static void pack_missing(struct check *k, uint32_t i, const char *name)
 		mark_all(k, i, problem_add(k, CHECK_ERROR, "pack '%s' is missing", name));
 	for (uint32_t c = k->ps[i].first_claim; c != USAGE_NONE; c = k->claims[c].next) {
 		char iname[INVENTORY_NAME_MAX];
+		uint64_t size;
 		object_name("index", k->inv.indexes.ids[k->claims[c].index], iname);
+		/* A prune elsewhere rewrites index objects before it deletes
+		 * packs: an index that is gone now was replaced meanwhile. */
+		if (backend_size(k->b, iname, &size) == -ENOENT)
+			continue;
 		uint32_t m = problem_add(k, CHECK_ERROR,
 					 "index object '%s' names pack '%s', which is "
 					 "missing",
