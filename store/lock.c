@@ -232,9 +232,8 @@ int lock_acquire(struct backend *b, enum lock_kind kind, const char *what, struc
 			log_error("cannot %s: the repository is locked by another forget or prune "
 				  "(host '%s', pid %u, since %s, lock '%s')",
 				  what, s.holder.host, s.holder.pid, when, s.holder.name);
-			log_error("hint: wait for it to finish; a lock its holder stops refreshing "
-				  "is "
-				  "ignored %d minutes after its last refresh",
+			log_error("hint: wait for it to finish; a lock that its holder stops "
+				  "refreshing is ignored %d minutes after its last refresh",
 				  LOCK_STALE_S / 60);
 			r = -EBUSY;
 		}

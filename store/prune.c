@@ -415,10 +415,18 @@ static int rewrite_snapshot(struct prune *p, struct psnap *s)
 		struct tree_chunk *c = &t->chunks[i];
 		const uint8_t *id = t->packs[c->pack];
 		uint32_t k = usage_find_pack(&p->u, id);
-		if (k != USAGE_NONE && p->pp[k].is_repacked) {
-			const struct usage_ref *ref = &p->u.refs[usage_find_ref(&p->u, t, c)];
-			id = p->new_packs[ref->mark - 1];
-			c->off = ref->new_off;
+		if (k != USAGE_NONE && k < p->u.n_packs && p->pp[k].is_repacked) {
+			uint32_t ri = usage_find_ref(&p->u, t, c);
+			if (ri == USAGE_NONE || p->u.refs[ri].mark == 0 ||
+			    p->u.refs[ri].mark > p->n_new) {
+				r = log_error_errno(-EIO,
+						    "snapshot %s refers to a chunk prune did not "
+						    "copy",
+						    s->label);
+				break;
+			}
+			id = p->new_packs[p->u.refs[ri].mark - 1];
+			c->off = p->u.refs[ri].new_off;
 		}
 		uint64_t *v = hmap_get(&ids, id);
 		if (!v) {
@@ -433,9 +441,11 @@ static int rewrite_snapshot(struct prune *p, struct psnap *s)
 	free(t->packs);
 	t->packs = packs;
 	t->n_packs = t->cap_packs = n_packs;
-	r = tree_encode(t, &raw);
-	if (r < 0)
-		log_error_errno(r, "cannot encode the new tree of %s", s->label);
+	if (r == 0) {
+		r = tree_encode(t, &raw);
+		if (r < 0)
+			log_error_errno(r, "cannot encode the new tree of %s", s->label);
+	}
 	if (r == 0)
 		r = put_object(p, "trees", OBJECT_TREE, &raw, MAX(cfg->zstd_level, 1), h.tree_id);
 	if (r == 0) {
@@ -533,6 +543,8 @@ struct blockers {
 	int64_t *created; /* of each live backup lock */
 	size_t n;
 	struct buf text; /* who they are, for the report */
+	char **stale;    /* names of stale locks, removed at the end */
+	size_t n_stale;
 };
 
 static int add_blocker(void *userdata, const struct lock_info *li)
@@ -540,8 +552,13 @@ static int add_blocker(void *userdata, const struct lock_info *li)
 	struct blockers *bl = userdata;
 	char when[SNAPSHOT_TIME_NAME_LEN];
 
-	if (strcmp(li->name, bl->own) == 0 || li->is_stale)
+	if (strcmp(li->name, bl->own) == 0)
 		return 0;
+	if (li->is_stale) {
+		bl->stale = xrealloc(bl->stale, (bl->n_stale + 1) * sizeof(char *));
+		bl->stale[bl->n_stale++] = xstrdup(li->name);
+		return 0;
+	}
 	bl->created = xrealloc(bl->created, (bl->n + 1) * sizeof(int64_t));
 	bl->created[bl->n++] = li->created;
 	snapshot_time_name(li->created, when);
@@ -772,7 +789,15 @@ static int sweep(struct prune *p, struct repo_lock *lock)
 		r = delete_objects(p, &d);
 	if (r == 0)
 		r = pending_write(p->b, &left);
+	/* Housekeeping: locks of processes that died. A backup that is only
+	 * cut off would rewrite its lock, but refuses to commit anyway. */
+	for (size_t i = 0; r == 0 && i < bl.n_stale; i++)
+		if (backend_delete(p->b, bl.stale[i]) == 0)
+			log_info("removed the stale lock '%s'", bl.stale[i]);
 out:
+	for (size_t i = 0; i < bl.n_stale; i++)
+		free(bl.stale[i]);
+	free(bl.stale);
 	free(bl.created);
 	buf_release(&bl.text);
 	id_list_release(&d.packs);

@@ -95,3 +95,32 @@ export CAIRN_CACHE_DIR="$T/cache-fresh"
 mount_repo "$R" "$T/mnt"
 tree_equal "$T/src" "$T/mnt/snapshots/m/2026-02-01T000000Z"
 unmount_repo "$T/mnt"
+
+info "a backup killed mid-way: its lock is stale at once, prune removes it and its packs"
+rm -f "$T/reached" "$T/release"
+mkdir "$T/src2"
+random_bytes 64M new-3 >"$T/src2/bbb-new"
+cp "$T/src/gate-file" "$T/src2/gate-file"
+GATE_REACHED="$T/reached" GATE_RELEASE="$T/release" LD_PRELOAD="$preload" ASAN_OPTIONS="$asan" \
+	"$BUILD/cairn" backup -r "$R" --member killed --time 2026-02-02T000000Z "$T/src2" \
+	>"$T/backup2.out" 2>"$T/backup2.err" </dev/null &
+BPID=$!
+until=$(deadline_in 120)
+while [ ! -e "$T/reached" ]; do
+	kill -0 "$BPID" 2>/dev/null || fail "the second backup exited before the gate: $(cat "$T/backup2.err")"
+	[ "$(now)" -lt "$until" ] || fail "the second backup did not reach the gate within 120 s"
+	sleep 0.05
+done
+kill -9 "$BPID"
+wait "$BPID" 2>/dev/null || true
+BPID=
+[ -n "$(ls "$R/locks")" ] || fail "the killed backup left no lock"
+expect_status 0 cairn check -r "$R" -v
+assert_contains "$OUT" "referenced by no snapshot" # what the killed backup wrote
+expect_status 0 cairn prune -r "$R"
+assert_contains "$ERR" "removed the stale lock"
+! grep -q "running backups" <<<"$ERR" || fail "prune waits for a killed backup: $ERR"
+[ -z "$(ls "$R/locks")" ] || fail "locks left behind: $(ls "$R/locks")"
+expect_status 0 cairn check -r "$R" --read-data -v
+! grep -q "referenced by no snapshot" <<<"$OUT" || fail "prune left garbage: $OUT"
+assert_eq "m 2026-02-01T000000Z" "$(cairn snapshots -r "$R" | awk 'NR > 1 { print $1, $2 }')" "snapshots at the end"
