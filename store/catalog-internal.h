@@ -44,5 +44,8 @@ int catalog_step_row(struct catalog *c, sqlite3_stmt *s, const char *what);
 void catalog_bind_hash(sqlite3_stmt *s, int col, const uint8_t *hash);
 void catalog_column_hash(sqlite3_stmt *s, int col, uint8_t *out);
 void catalog_column_text(sqlite3_stmt *s, int col, char *out, size_t size);
+/* Reads a chunk location from the five columns hash, pack id, offset,
+ * stored length, raw length starting at col. */
+void catalog_column_loc(sqlite3_stmt *s, int col, struct chunk_loc *out);
 
 #endif

@@ -137,13 +137,8 @@ int catalog_find_dedup_chunk(struct catalog *c, const uint8_t hash[HASH_LEN], st
 		      " LIMIT 1");
 	catalog_bind_hash(s, 1, hash);
 	int r = catalog_step_row(c, s, "chunk lookup");
-	if (r == 1) {
-		catalog_column_hash(s, 0, ret->hash);
-		catalog_column_hash(s, 1, ret->pack);
-		ret->off = (uint64_t)sqlite3_column_int64(s, 2);
-		ret->stored_len = (uint32_t)sqlite3_column_int64(s, 3);
-		ret->raw_len = (uint32_t)sqlite3_column_int64(s, 4);
-	}
+	if (r == 1)
+		catalog_column_loc(s, 0, ret);
 	sqlite3_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }

@@ -292,6 +292,15 @@ void catalog_column_hash(sqlite3_stmt *s, int col, uint8_t *out)
 		memset(out, 0, HASH_LEN);
 }
 
+void catalog_column_loc(sqlite3_stmt *s, int col, struct chunk_loc *out)
+{
+	catalog_column_hash(s, col, out->hash);
+	catalog_column_hash(s, col + 1, out->pack);
+	out->off = (uint64_t)sqlite3_column_int64(s, col + 2);
+	out->stored_len = (uint32_t)sqlite3_column_int64(s, col + 3);
+	out->raw_len = (uint32_t)sqlite3_column_int64(s, col + 4);
+}
+
 void catalog_column_text(sqlite3_stmt *s, int col, char *out, size_t size)
 {
 	const unsigned char *p = sqlite3_column_text(s, col);
@@ -1050,13 +1059,8 @@ int catalog_find_chunk(struct catalog *c, const uint8_t hash[HASH_LEN], struct c
 	sqlite3_stmt *s = stmt(c, ST_FIND_CHUNK);
 	catalog_bind_hash(s, 1, hash);
 	int r = catalog_step_row(c, s, "chunk lookup");
-	if (r == 1) {
-		catalog_column_hash(s, 0, ret->hash);
-		catalog_column_hash(s, 1, ret->pack);
-		ret->off = (uint64_t)sqlite3_column_int64(s, 2);
-		ret->stored_len = (uint32_t)sqlite3_column_int64(s, 3);
-		ret->raw_len = (uint32_t)sqlite3_column_int64(s, 4);
-	}
+	if (r == 1)
+		catalog_column_loc(s, 0, ret);
 	sqlite3_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }

@@ -49,20 +49,6 @@ static void show_progress(void *userdata, const struct check_progress *p)
 	cli->progress_shown = true;
 }
 
-static int parse_percent(const char *s, unsigned *ret)
-{
-	AUTOFREE char *copy = xstrdup(s);
-	size_t len = strlen(copy);
-	uint64_t v;
-
-	if (len > 0 && copy[len - 1] == '%')
-		copy[len - 1] = '\0';
-	if (parse_uint(copy, &v) < 0 || v < 1 || v > 100)
-		return -EINVAL;
-	*ret = (unsigned)v;
-	return 0;
-}
-
 int cmd_check(int argc, char **argv)
 {
 	static const struct option options[] = {

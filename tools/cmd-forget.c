@@ -139,7 +139,7 @@ int cmd_forget(int argc, char **argv)
 			prune = true;
 			continue;
 		case OPT_REPACK:
-			if (prune_parse_repack(optarg, &po.repack_percent) < 0)
+			if (parse_percent(optarg, &po.repack_percent) < 0)
 				return cmd_usage_error(&ctx,
 						       "invalid --repack-threshold '%s' (a "
 						       "percentage, 1 to 100)",

@@ -21,20 +21,6 @@ static void show_progress(void *userdata, const struct prune_progress *p)
 	ps->shown = true;
 }
 
-int prune_parse_repack(const char *arg, unsigned *ret)
-{
-	AUTOFREE char *copy = xstrdup(arg);
-	size_t len = strlen(copy);
-	uint64_t v;
-
-	if (len > 0 && copy[len - 1] == '%')
-		copy[len - 1] = '\0';
-	if (parse_uint(copy, &v) < 0 || v < 1 || v > 100)
-		return -EINVAL;
-	*ret = (unsigned)v;
-	return 0;
-}
-
 void prune_report(const struct prune_result *res, bool dry_run)
 {
 	const char *would = dry_run ? "would " : "";
@@ -97,7 +83,7 @@ int cmd_prune(int argc, char **argv)
 			o.dry_run = true;
 			break;
 		case OPT_REPACK:
-			if (prune_parse_repack(optarg, &o.repack_percent) < 0)
+			if (parse_percent(optarg, &o.repack_percent) < 0)
 				return cmd_usage_error(&ctx,
 						       "invalid --repack-threshold '%s' (a "
 						       "percentage, 1 to 100; 100 never repacks)",

@@ -74,7 +74,6 @@ int cmd_snapshots(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
 /* Shared by cairn prune and cairn forget --prune (cmd-prune.c). */
 struct prune_result;
-int prune_parse_repack(const char *arg, unsigned *ret);
 void prune_report(const struct prune_result *res, bool dry_run);
 
 int cmd_check(int argc, char **argv);

@@ -45,20 +45,26 @@ mkdir "$T/src/dir"
 echo "small" >"$T/src/dir/small"
 (cd "$R" && find packs -type f | sort) >"$T/packs.1"
 
+# gated_backup MEMBER TIME DIR: starts a backup in the background (BPID)
+# and returns once it is held at DIR/gate-file, within 120 s.
+gated_backup() {
+	local asan=${ASAN_OPTIONS:-} until
+	[ -z "$asan" ] || asan="$asan:verify_asan_link_order=0"
+	rm -f "$T/reached" "$T/release"
+	GATE_REACHED="$T/reached" GATE_RELEASE="$T/release" LD_PRELOAD="$T/open-gate.so" \
+		ASAN_OPTIONS="$asan" "$BUILD/cairn" backup -r "$R" --member "$1" --time "$2" "$3" \
+		>"$T/backup.out" 2>"$T/backup.err" </dev/null &
+	BPID=$!
+	until=$(deadline_in 120)
+	while [ ! -e "$T/reached" ]; do
+		kill -0 "$BPID" 2>/dev/null || fail "the backup exited before the gate: $(cat "$T/backup.err")"
+		[ "$(now)" -lt "$until" ] || fail "the backup did not reach the gate within 120 s"
+		sleep 0.05
+	done
+}
+
 info "start the backup; it stops at gate-file"
-preload="$T/open-gate.so"
-asan=${ASAN_OPTIONS:-}
-[ -z "$asan" ] || asan="$asan:verify_asan_link_order=0"
-GATE_REACHED="$T/reached" GATE_RELEASE="$T/release" LD_PRELOAD="$preload" ASAN_OPTIONS="$asan" \
-	"$BUILD/cairn" backup -r "$R" --member m --time 2026-02-01T000000Z "$T/src" \
-	>"$T/backup.out" 2>"$T/backup.err" </dev/null &
-BPID=$!
-until=$(deadline_in 120)
-while [ ! -e "$T/reached" ]; do
-	kill -0 "$BPID" 2>/dev/null || fail "the backup exited before reaching the gate: $(cat "$T/backup.err")"
-	[ "$(now)" -lt "$until" ] || fail "the backup did not reach the gate within 120 s"
-	sleep 0.05
-done
+gated_backup m 2026-02-01T000000Z "$T/src"
 # It has written packs of bbb-new and holds a shared lock.
 pack_of "$T/packs.1" >"$T/packs.new"
 [ -s "$T/packs.new" ] || fail "the held backup has written no pack yet"
@@ -97,20 +103,10 @@ tree_equal "$T/src" "$T/mnt/snapshots/m/2026-02-01T000000Z"
 unmount_repo "$T/mnt"
 
 info "a backup killed mid-way: its lock is stale at once, prune removes it and its packs"
-rm -f "$T/reached" "$T/release"
 mkdir "$T/src2"
 random_bytes 64M new-3 >"$T/src2/bbb-new"
 cp "$T/src/gate-file" "$T/src2/gate-file"
-GATE_REACHED="$T/reached" GATE_RELEASE="$T/release" LD_PRELOAD="$preload" ASAN_OPTIONS="$asan" \
-	"$BUILD/cairn" backup -r "$R" --member killed --time 2026-02-02T000000Z "$T/src2" \
-	>"$T/backup2.out" 2>"$T/backup2.err" </dev/null &
-BPID=$!
-until=$(deadline_in 120)
-while [ ! -e "$T/reached" ]; do
-	kill -0 "$BPID" 2>/dev/null || fail "the second backup exited before the gate: $(cat "$T/backup2.err")"
-	[ "$(now)" -lt "$until" ] || fail "the second backup did not reach the gate within 120 s"
-	sleep 0.05
-done
+gated_backup killed 2026-02-02T000000Z "$T/src2"
 kill -9 "$BPID"
 wait "$BPID" 2>/dev/null || true
 BPID=
