@@ -15,7 +15,13 @@
 
 R="$T/repo"
 BPID=
-trap 'st=$?; touch "$T/release"; [ -z "$BPID" ] || kill "$BPID" 2>/dev/null; (exit $st); cleanup' EXIT
+# Besides lib.sh's cleanup: release and stop a backup still held at the gate.
+stop_backup() {
+	touch "$T/release"
+	[ -z "$BPID" ] || { kill "$BPID" 2>/dev/null; wait "$BPID" 2>/dev/null; }
+	return 0
+}
+trap 'st=$?; stop_backup; (exit $st); cleanup' EXIT
 
 cc -shared -fPIC -o "$T/open-gate.so" "$SRC/tests/integration/open-gate.c" -ldl
 cairn init -r "$R" --no-encryption
