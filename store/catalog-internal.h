@@ -25,6 +25,15 @@ enum catalog_extra_stmt {
 	CQ_USAGE_UNIQUE,
 	CQ_PACKS,
 	CQ_LAST_,
+	CX_FIRST_ = CQ_LAST_,
+	CX_INDEX_HAS = CX_FIRST_,	     /* catalog-packs.c */
+	CX_INDEX_LINK,
+	CX_INDEX_REMOVE,
+	CX_INDEX_LIST,
+	CX_PACK_ID,
+	CX_PENDING_CLEAR,
+	CX_PENDING_ADD,
+	CX_DEDUP_CHUNK,
 	CATALOG_EXTRA_STMTS = 64
 };
 
@@ -49,6 +58,9 @@ int catalog_step_row(struct catalog *c, sqlite3_stmt *s, const char *what);
 void catalog_bind_hash(sqlite3_stmt *s, int col, const uint8_t *hash);
 void catalog_column_hash(sqlite3_stmt *s, int col, uint8_t *out);
 void catalog_column_text(sqlite3_stmt *s, int col, char *out, size_t size);
+/* Reads a chunk location from the five columns hash, pack id, offset,
+ * stored length, raw length starting at col. */
+void catalog_column_loc(sqlite3_stmt *s, int col, struct chunk_loc *out);
 
 /* The inode columns, in the order catalog_column_attr() reads them from col
  * on; the inodes table is aliased "i". */

@@ -12,7 +12,8 @@
  *   extents    (ino, off) -> chunk           the chunk covering [off, off + raw_len)
  *   chunks     id, hash, pack, off, stored_len, raw_len     unique (hash, pack, off)
  *   packs      id, pack_id
- *   seen_index id of each index object already merged
+ *   index_packs (index id, pack)             the packs each merged index object names
+ *   pending_packs pack                        packs prune may delete: never deduplicated against
  *   meta       key -> value: schema version, next free inode number
  *
  * Every query the mount makes is one indexed lookup: a directory entry by
@@ -62,7 +63,10 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS chunks(id INTEGER PRIMARY KEY, hash BLOB NOT NULL,"
 	" pack INTEGER NOT NULL, off INTEGER NOT NULL, stored_len INTEGER NOT NULL,"
 	" raw_len INTEGER NOT NULL, UNIQUE(hash, pack, off));"
-	"CREATE TABLE IF NOT EXISTS seen_index(id BLOB PRIMARY KEY) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS index_packs(index_id BLOB NOT NULL, pack INTEGER NOT NULL,"
+	" PRIMARY KEY(index_id, pack)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS index_packs_by_pack ON index_packs(pack);"
+	"CREATE TABLE IF NOT EXISTS pending_packs(pack INTEGER PRIMARY KEY);"
 	"INSERT OR IGNORE INTO meta VALUES('schema', 1);"
 	"INSERT OR IGNORE INTO meta VALUES('next_ino', 16);";
 
@@ -118,8 +122,6 @@ enum stmt_id {
 	ST_EXTENT_AT,
 	ST_EXTENTS_FROM,
 	ST_FIND_CHUNK,
-	ST_HAS_INDEX,
-	ST_MARK_INDEX,
 	ST_COUNT
 };
 
@@ -196,8 +198,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 			    " WHERE e.ino = ?1 AND e.off > ?2 ORDER BY e.off",
 	[ST_FIND_CHUNK] = "SELECT " LOC_COLUMNS " FROM chunks c JOIN packs p ON p.id = c.pack"
 			  " WHERE c.hash = ?1 LIMIT 1",
-	[ST_HAS_INDEX] = "SELECT 1 FROM seen_index WHERE id = ?1",
-	[ST_MARK_INDEX] = "INSERT OR IGNORE INTO seen_index VALUES(?1)",
 };
 
 int catalog_sqlite_err(struct catalog *c, int rc, const char *what)
@@ -288,6 +288,15 @@ void catalog_column_hash(sqlite3_stmt *s, int col, uint8_t *out)
 		memcpy(out, p, HASH_LEN);
 	else
 		memset(out, 0, HASH_LEN);
+}
+
+void catalog_column_loc(sqlite3_stmt *s, int col, struct chunk_loc *out)
+{
+	catalog_column_hash(s, col, out->hash);
+	catalog_column_hash(s, col + 1, out->pack);
+	out->off = (uint64_t)sqlite3_column_int64(s, col + 2);
+	out->stored_len = (uint32_t)sqlite3_column_int64(s, col + 3);
+	out->raw_len = (uint32_t)sqlite3_column_int64(s, col + 4);
 }
 
 void catalog_column_text(sqlite3_stmt *s, int col, char *out, size_t size)
@@ -1048,13 +1057,8 @@ int catalog_find_chunk(struct catalog *c, const uint8_t hash[HASH_LEN], struct c
 	sqlite3_stmt *s = stmt(c, ST_FIND_CHUNK);
 	catalog_bind_hash(s, 1, hash);
 	int r = catalog_step_row(c, s, "chunk lookup");
-	if (r == 1) {
-		catalog_column_hash(s, 0, ret->hash);
-		catalog_column_hash(s, 1, ret->pack);
-		ret->off = (uint64_t)sqlite3_column_int64(s, 2);
-		ret->stored_len = (uint32_t)sqlite3_column_int64(s, 3);
-		ret->raw_len = (uint32_t)sqlite3_column_int64(s, 4);
-	}
+	if (r == 1)
+		catalog_column_loc(s, 0, ret);
 	sqlite3_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }
@@ -1077,20 +1081,4 @@ int catalog_add_pack(struct catalog *c, const uint8_t pack_id[HASH_LEN],
 		return r;
 	}
 	return catalog_commit(c);
-}
-
-int catalog_has_index(struct catalog *c, const uint8_t id[HASH_LEN])
-{
-	sqlite3_stmt *s = stmt(c, ST_HAS_INDEX);
-	catalog_bind_hash(s, 1, id);
-	int r = catalog_step_row(c, s, "index lookup");
-	sqlite3_reset(s);
-	return r;
-}
-
-int catalog_mark_index(struct catalog *c, const uint8_t id[HASH_LEN])
-{
-	sqlite3_stmt *s = stmt(c, ST_MARK_INDEX);
-	catalog_bind_hash(s, 1, id);
-	return catalog_step_done(c, s, "index mark");
 }

@@ -119,7 +119,7 @@ int envelope_parse_header(const uint8_t *data, size_t len, struct envelope_heade
 		return -EBADMSG;
 	if (data[4] != ENVELOPE_VERSION || data[7] != 0)
 		return -EBADMSG;
-	if (data[5] < OBJECT_CONFIG || data[5] > OBJECT_LISTING)
+	if (data[5] < OBJECT_CONFIG || data[5] > OBJECT_KIND_MAX)
 		return -EBADMSG;
 	if (data[6] & ~(ENVELOPE_ZSTD | ENVELOPE_ENCRYPTED))
 		return -EBADMSG;

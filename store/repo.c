@@ -28,6 +28,7 @@
 #include "envelope.h"
 #include "index.h"
 #include "log.h"
+#include "pending.h"
 #include "rbuf.h"
 
 #include <pthread.h>
@@ -352,23 +353,13 @@ static int collect_id(void *userdata, const char *name, uint64_t size UNUSED)
 	return 0;
 }
 
-/* The ids of all snapshots, sorted: from a listing where the backend can
- * list, else from the published snapshot list. */
-static int list_snapshot_ids(struct repo *r, struct listed *l)
+/* The ids in the published snapshot list, sorted. */
+static int read_listing(struct repo *r, struct listed *l)
 {
 	AUTOBUF struct buf obj = BUF_INIT;
 	AUTOBUF struct buf raw = BUF_INIT;
 	int res;
 
-	if (backend_can_list(r->backend)) {
-		res = backend_list(r->backend, "snapshots/", collect_id, l);
-		if (res < 0)
-			return log_error_errno(res, "cannot list the snapshots of '%s'",
-					       backend_url(r->backend));
-		if (l->n > 0)
-			qsort(l->ids, l->n, HASH_LEN, hash_cmp);
-		return 0;
-	}
 	res = backend_get(r->backend, LISTING_NAME, &obj);
 	if (res < 0)
 		return log_error_errno(res, "cannot read the snapshot list '%s' of '%s'",
@@ -380,6 +371,36 @@ static int list_snapshot_ids(struct repo *r, struct listed *l)
 		return log_error_errno(-EBADMSG, "the snapshot list of '%s' is damaged",
 				       backend_url(r->backend));
 	l->cap = l->n;
+	return 0;
+}
+
+/* The ids of all snapshots, sorted: from a listing where the backend can
+ * list, else from the published snapshot list. */
+static int list_snapshot_ids(struct repo *r, struct listed *l)
+{
+	int res;
+
+	if (!backend_can_list(r->backend))
+		return read_listing(r, l);
+	res = backend_list(r->backend, "snapshots/", collect_id, l);
+	if (res < 0)
+		return log_error_errno(res, "cannot list the snapshots of '%s'",
+				       backend_url(r->backend));
+	if (l->n > 0)
+		qsort(l->ids, l->n, HASH_LEN, hash_cmp);
+	return 0;
+}
+
+int repo_read_snapshot_list(struct repo *r, uint8_t (**ret_ids)[HASH_LEN], size_t *ret_n)
+{
+	struct listed l = { 0 };
+	int res = read_listing(r, &l);
+	if (res < 0) {
+		free(l.ids);
+		return res;
+	}
+	*ret_ids = l.ids;
+	*ret_n = l.n;
 	return 0;
 }
 
@@ -523,31 +544,80 @@ static int merge_index(struct repo *r, struct catalog *c, const char *name)
 	res = index_decode(payload.ptr, payload.len, &ix);
 	if (res < 0)
 		return log_error_errno(res, "index object '%s' is malformed", name);
-	res = catalog_begin(c);
-	for (uint32_t i = 0; res == 0 && i < ix.n_packs; i++)
-		res = catalog_add_pack(c, ix.packs[i].id, ix.packs[i].entries, ix.packs[i].n);
-	if (res == 0)
-		res = catalog_mark_index(c, id);
-	if (res == 0)
-		res = catalog_commit(c);
-	else
-		catalog_rollback(c);
+	res = catalog_add_index(c, id, &ix);
 	index_release(&ix);
 	return res;
 }
 
-int repo_sync_index(struct repo *r, struct catalog *c)
+static int name_cmp(const void *a, const void *b)
 {
-	struct index_names l = { 0 };
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Forgets a merged index object that is no longer in the listing l (prune
+ * rewrote or removed it, and may have deleted packs it named). */
+static int drop_vanished(void *userdata, const uint8_t id[HASH_LEN])
+{
+	void **args = userdata;
+	const struct index_names *l = args[0];
+	struct catalog *c = args[1];
+	char name[7 + HASH_HEX_LEN];
+
+	memcpy(name, "index/", 6);
+	hex_encode(id, HASH_LEN, name + 6);
+	const char *key = name;
+	if (l->n > 0 && bsearch(&key, l->names, l->n, sizeof(char *), name_cmp))
+		return 0;
+	return catalog_remove_index(c, id);
+}
+
+/* Tells the catalog which packs prune may delete (p, read before the
+ * index objects were listed), so that they are never deduplicated against. */
+static int apply_pending(struct catalog *c, const struct pending *p)
+{
+	uint8_t(*ids)[HASH_LEN] = xmalloc((p->n + 1) * HASH_LEN);
+	size_t n = 0;
 	int res;
 
-	res = backend_list(r->backend, "index/", collect_name, &l);
+	for (size_t i = 0; i < p->n; i++)
+		if (p->entries[i].kind == PENDING_PACK)
+			memcpy(ids[n++], p->entries[i].id, HASH_LEN);
+	res = catalog_set_pending_packs(c, (const uint8_t(*)[HASH_LEN])ids, n);
+	free(ids);
+	return res;
+}
+
+int repo_sync_index(struct repo *r, struct catalog *c, struct pending *ret_pending)
+{
+	struct index_names l = { 0 };
+	struct pending p = { 0 };
+	int res;
+
+	/* The pending set first: a pack prune marks after this read belongs to
+	 * a prune that saw this backup's lock (taken before), and waits for it. */
+	res = pending_read(r->backend, &p);
+	if (res == -EBADMSG)
+		log_error("hint: 'cairn prune' rewrites it");
+	if (res == 0)
+		res = backend_list(r->backend, "index/", collect_name, &l);
 	for (size_t i = 0; res >= 0 && i < l.n; i++) {
 		res = merge_index(r, c, l.names[i]);
 		/* A damaged index only costs deduplication. */
 		if (res == -EBADMSG)
 			res = 0;
 	}
+	if (res >= 0) {
+		if (l.n > 0)
+			qsort(l.names, l.n, sizeof(char *), name_cmp);
+		void *args[2] = { &l, c };
+		res = catalog_list_indexes(c, drop_vanished, args);
+	}
+	if (res >= 0)
+		res = apply_pending(c, &p);
+	if (res >= 0 && ret_pending)
+		*ret_pending = p;
+	else
+		pending_release(&p);
 	for (size_t i = 0; i < l.n; i++)
 		free(l.names[i]);
 	free(l.names);

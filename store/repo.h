@@ -19,6 +19,7 @@
 #include "catalog.h"
 #include "chunker.h"
 #include "crypto.h"
+#include "pending.h"
 
 #define REPO_FORMAT_VERSION 1
 #define REPO_ID_LEN 16
@@ -80,9 +81,18 @@ int repo_sync(struct repo *r, struct catalog *c, unsigned *ret_changes) WARN_UNU
  * the set of snapshots; a no-op on read-only backends. */
 int repo_publish_listing(struct repo *r) WARN_UNUSED;
 
-/* Brings in the chunk locations of every index object the catalog has not
- * merged, so a backup deduplicates against the whole repository. */
-int repo_sync_index(struct repo *r, struct catalog *c) WARN_UNUSED;
+/* Reads the published snapshot list (not a listing): a malloc'd array of
+ * sorted snapshot ids. Errors are logged. */
+int repo_read_snapshot_list(struct repo *r, uint8_t (**ret_ids)[HASH_LEN], size_t *ret_n)
+	WARN_UNUSED;
+
+/* Brings the catalog's deduplication data in step with the repository:
+ * the packs "prune-pending" lists (never to be deduplicated against), the
+ * chunk locations of every index object it has not merged, and forgets
+ * merged index objects that are gone. A backup calls it after taking its
+ * lock. The pending set it read goes to *ret_pending (may be NULL; the
+ * caller releases it). -EBADMSG (logged) when "prune-pending" is damaged. */
+int repo_sync_index(struct repo *r, struct catalog *c, struct pending *ret_pending) WARN_UNUSED;
 
 /* Makes sure snapshot s's tree is in the catalog, fetching and checking it
  * when it is not. Concurrent callers for one snapshot fetch it once. On

@@ -133,7 +133,7 @@ int stats_compute(struct repo *r, struct catalog *c, const char *member, struct 
 	int res;
 
 	if (backend_can_list(b)) {
-		res = repo_sync_index(r, c);
+		res = repo_sync_index(r, c, NULL);
 		if (res < 0)
 			return res;
 	}

@@ -20,6 +20,9 @@ static const struct command commands[] = {
 	{ "diff", cmd_diff, "compare two snapshots, or a snapshot with a directory" },
 	{ "stats", cmd_stats, "sizes, deduplication, compression and reclaimable space" },
 	{ "mount", cmd_mount, "mount the repository read-only (runs cairnfs)" },
+	{ "check", cmd_check, "verify the repository (--read-data: its data too)" },
+	{ "forget", cmd_forget, "remove snapshots by a retention policy" },
+	{ "prune", cmd_prune, "delete data no snapshot references" },
 };
 
 static void usage(FILE *f)

@@ -113,22 +113,6 @@ void cmd_close(const struct cmd_ctx *ctx, struct repo *repo, struct catalog *cat
 	repo_close(repo);
 }
 
-void format_size(uint64_t bytes, char out[16])
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double v = (double)bytes;
-	size_t u = 0;
-
-	while (v >= 1024 && u + 1 < ARRAY_SIZE(units)) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(out, 16, "%" PRIu64 " B", bytes);
-	else
-		snprintf(out, 16, "%.1f %s", v, units[u]);
-}
-
 bool progress_wanted(void)
 {
 	return isatty(STDERR_FILENO) == 1;

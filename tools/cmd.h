@@ -65,8 +65,6 @@ int cmd_open(struct cmd_ctx *ctx, struct repo **ret_repo, struct catalog **ret_c
  * requests and bytes the command cost. */
 void cmd_close(const struct cmd_ctx *ctx, struct repo *repo, struct catalog *cat);
 
-/* Human-readable size, "1.5 GiB", into out (16 bytes). */
-void format_size(uint64_t bytes, char out[16]);
 /* True when stderr is a terminal (progress is shown only then). */
 bool progress_wanted(void);
 /* "2026-11-22T20:53:28.000000000Z" into out (40 bytes). */
@@ -91,5 +89,12 @@ int cmd_mount(int argc, char **argv);
 int cmd_find(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+/* Shared by cairn prune and cairn forget --prune (cmd-prune.c). */
+struct prune_result;
+void prune_report(const struct prune_result *res, bool dry_run);
+
+int cmd_check(int argc, char **argv);
+int cmd_forget(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 
 #endif

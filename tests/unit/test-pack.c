@@ -457,6 +457,49 @@ static void test_trailer_claiming_more_entries_than_fit_rejected(void **state)
 	assert_int_equal(parse_copy(pack.ptr, pack.len), -EBADMSG);
 }
 
+/* A checker reads a trailer from the end of a pack by range: from a tail
+ * that holds it, the entries are those of the whole pack; from a shorter
+ * tail, the parser asks for exactly the length it needs. */
+static void test_trailer_from_tail(void **state)
+{
+	struct fixture *f = *state;
+	struct pack_writer *w = pack_writer_new();
+	AUTOBUF struct buf pack = BUF_INIT;
+	struct pack_entry want[N_CHUNKS], *got = NULL;
+	uint8_t id[HASH_LEN];
+	uint32_t n = 0;
+	size_t need = 0;
+
+	build(f, w, &pack, want, id);
+	size_t trailer_end = want[N_CHUNKS - 1].off + want[N_CHUNKS - 1].stored_len;
+	size_t tail_need = pack.len - trailer_end;
+
+	/* 8 bytes: the footer only. */
+	assert_int_equal(pack_parse_trailer_tail(pack.ptr + pack.len - 8, 8, pack.len, &got, &n,
+						 &need),
+			 -EAGAIN);
+	assert_int_equal(need, tail_need);
+	/* Exactly the trailer and the footer. */
+	assert_int_equal(pack_parse_trailer_tail(pack.ptr + pack.len - need, need, pack.len, &got,
+						 &n, NULL),
+			 0);
+	assert_int_equal(n, N_CHUNKS);
+	for (uint32_t i = 0; i < n; i++) {
+		assert_memory_equal(got[i].hash, want[i].hash, HASH_LEN);
+		assert_int_equal(got[i].off, want[i].off);
+		assert_int_equal(got[i].stored_len, want[i].stored_len);
+	}
+	free(got);
+	/* A tail claimed to be of a pack too small to hold its entries. */
+	assert_int_equal(pack_parse_trailer_tail(pack.ptr + pack.len - need, need, need, &got, &n,
+						 NULL),
+			 -EBADMSG);
+	/* A tail longer than the pack it is said to end. */
+	assert_int_equal(pack_parse_trailer_tail(pack.ptr, pack.len, pack.len - 1, &got, &n, NULL),
+			 -EBADMSG);
+	pack_writer_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_damaged_trailer_rejected),
 		cmocka_unit_test(test_trailer_entries_are_checked),
 		cmocka_unit_test(test_trailer_claiming_more_entries_than_fit_rejected),
+		cmocka_unit_test(test_trailer_from_tail),
 	};
 	return cmocka_run_group_tests_name("pack", tests, group_setup, group_teardown);
 }
