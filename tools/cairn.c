@@ -20,6 +20,9 @@ static const struct command commands[] = {
 	{ "diff", cmd_diff, "compare two snapshots, or a snapshot with a directory" },
 	{ "stats", cmd_stats, "sizes, deduplication, compression and reclaimable space" },
 	{ "mount", cmd_mount, "mount the repository read-only (runs cairnfs)" },
+	{ "ls", cmd_ls, "list a directory of a snapshot" },
+	{ "restore", cmd_restore, "recreate a snapshot in a local directory" },
+	{ "export", cmd_export, "write a snapshot to stdout as a tar archive" },
 };
 
 static void usage(FILE *f)
