@@ -281,6 +281,17 @@ static int open_dir_at(int dirfd, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Opens a directory that an earlier restore may have left with a mode
+ * that keeps its (unprivileged) owner out: 0700 first, the final mode
+ * comes at the end. */
+static int open_dir_owned(int dirfd, const char *name)
+{
+	int fd = open_dir_at(dirfd, name);
+	if (fd == -EACCES && fchmodat(dirfd, name, 0700, AT_SYMLINK_NOFOLLOW) == 0)
+		fd = open_dir_at(dirfd, name);
+	return fd;
+}
+
 /* Opens the directory holding node (the first `skip_last` = 1) or node
  * itself (0), one component at a time from the target, following no
  * symlink. *ret_name (may be NULL) gets node's own name. */
@@ -330,7 +341,7 @@ static int remove_tree(int dirfd, const char *name)
 		return 0;
 	if (errno != EISDIR && errno != EPERM)
 		return -errno;
-	fd = open_dir_at(dirfd, name);
+	fd = open_dir_owned(dirfd, name);
 	if (fd < 0)
 		return fd;
 	(void)fchmod(fd, 0700); /* so that an unprivileged user may empty it */
@@ -938,7 +949,7 @@ static int make_dir(struct restore *rs, const struct walk_entry *e)
 				return -errno;
 		}
 	}
-	fd = open_dir_at(pfd, e->name);
+	fd = open_dir_owned(pfd, e->name);
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) == 0 && (st.st_mode & 0700) != 0700)
