@@ -1094,10 +1094,10 @@ static int make_link(struct restore *rs, const struct rlink *l)
 
 	pthread_mutex_lock(&rs->lock);
 	bool failed = rs->nodes[l->src].failed;
-	name = strndup((const char *)rs->names.ptr + l->name_off, l->name_len);
+	name = xmalloc(l->name_len + 1);
+	memcpy(name, rs->names.ptr + l->name_off, l->name_len);
+	name[l->name_len] = '\0';
 	pthread_mutex_unlock(&rs->lock);
-	if (!name)
-		return -ENOMEM;
 	dir_path = node_path(rs, l->dir);
 	path = xasprintf("%s%s%s", dir_path, *dir_path ? "/" : "", name);
 	if (failed)
