@@ -35,6 +35,7 @@
 #define EXPORT_ZEROS (64u << 10)
 #define EXPORT_WINDOW (32ull << 20)
 #define EXPORT_PROGRESS_NS 250000000ull
+#define EXPORT_FLUSH (1u << 20)
 
 struct exporter {
 	struct repo *repo;
@@ -50,6 +51,9 @@ struct exporter {
 	uint64_t last_progress;
 	uint64_t window;
 	uint8_t *zeros;
+	struct buf out;  /* archive bytes not yet written to o->fd */
+	int write_error; /* the first failed write(2), as -errno */
+	bool discard;    /* after a failure: drop what libarchive still writes */
 };
 
 static void progress(struct exporter *x, bool done)
@@ -62,6 +66,45 @@ static void progress(struct exporter *x, bool done)
 	x->o->progress(x->o->progress_data, &x->stats, done);
 }
 
+static void flush_out(struct exporter *x)
+{
+	if (!x->discard && x->out.len > 0) {
+		int r = write_all(x->o->fd, x->out.ptr, x->out.len);
+		if (r < 0) {
+			x->write_error = r;
+			x->discard = true;
+		}
+	}
+	buf_reset(&x->out);
+}
+
+/* libarchive's output, unblocked and buffered here, so that after a
+ * failure everything libarchive was given can still be written, without
+ * the end-of-archive blocks that only archive_write_close() produces. A
+ * failed write is remembered and reported by the caller; libarchive is told
+ * it succeeded, so that it never enters its fatal state (in which it would
+ * not free its buffers), and what it writes afterwards is dropped. */
+static la_ssize_t write_out(struct archive *a UNUSED, void *userdata, const void *buf, size_t len)
+{
+	struct exporter *x = userdata;
+
+	if (!x->discard) {
+		buf_append(&x->out, buf, len);
+		if (x->out.len >= EXPORT_FLUSH)
+			flush_out(x);
+	}
+	return (la_ssize_t)len;
+}
+
+static int write_failed(struct exporter *x)
+{
+	if (x->write_error == -EPIPE)
+		log_error("cannot write the archive: the reader went away");
+	else
+		log_error_errno(x->write_error, "cannot write the archive");
+	return x->write_error;
+}
+
 static int archive_err(struct exporter *x, const char *path)
 {
 	int e = archive_errno(x->a);
@@ -69,12 +112,10 @@ static int archive_err(struct exporter *x, const char *path)
 	const char *msg = archive_error_string(x->a);
 	AUTOBUF struct buf p = BUF_INIT;
 
+	if (x->write_error)
+		return write_failed(x);
 	buf_append_escaped(&p, path, strlen(path));
 	buf_append_u8(&p, 0);
-	if (r == -EPIPE) {
-		log_error("cannot write the archive: the reader went away");
-		return r;
-	}
 	return log_error_errno(r, "cannot write '%s' to the archive%s%s", (char *)p.ptr,
 	                       msg ? ": " : "", msg ? msg : "");
 }
@@ -85,7 +126,7 @@ static int put_data(struct exporter *x, const uint8_t *data, uint64_t len, const
 	while (len > 0) {
 		size_t n = data ? (size_t)len : (size_t)MIN(len, (uint64_t)EXPORT_ZEROS);
 		la_ssize_t w = archive_write_data(x->a, data ? data : x->zeros, n);
-		if (w < 0)
+		if (w < 0 || x->write_error)
 			return archive_err(x, path);
 		if (w == 0 && data)
 			return log_error_errno(-EIO, "libarchive took no data of '%s'", path);
@@ -279,7 +320,7 @@ static int visit(void *userdata, enum walk_event ev, const struct walk_entry *we
 		if (v) {
 			archive_entry_copy_hardlink(entry, x->links[*v]);
 			archive_entry_set_size(entry, 0);
-			if (archive_write_header(x->a, entry) < ARCHIVE_WARN)
+			if (archive_write_header(x->a, entry) < ARCHIVE_WARN || x->write_error)
 				return archive_err(x, we->path);
 			x->stats.n_entries++;
 			return 0;
@@ -307,7 +348,7 @@ static int visit(void *userdata, enum walk_event ev, const struct walk_entry *we
 	} else {
 		archive_entry_set_size(entry, 0);
 	}
-	if (archive_write_header(x->a, entry) < ARCHIVE_WARN)
+	if (archive_write_header(x->a, entry) < ARCHIVE_WARN || x->write_error)
 		return archive_err(x, we->path);
 	x->stats.n_entries++;
 	if (is_reg) {
@@ -360,7 +401,9 @@ static int run(struct exporter *x, struct cat_snapshot *s, const char *path)
 		r = archive_write_set_format_gnutar(x->a);
 	}
 	if (r == ARCHIVE_OK)
-		r = archive_write_open_fd(x->a, x->o->fd);
+		r = archive_write_set_bytes_per_block(x->a, 0);
+	if (r == ARCHIVE_OK)
+		r = archive_write_open(x->a, x, NULL, write_out, NULL);
 	if (r != ARCHIVE_OK)
 		return archive_err(x, "");
 	r = walk_subtree(x->cat, &root, S_ISDIR(root.mode) ? "" : root_name, visit, x);
@@ -368,6 +411,9 @@ static int run(struct exporter *x, struct cat_snapshot *s, const char *path)
 		return r;
 	if (archive_write_close(x->a) != ARCHIVE_OK)
 		return archive_err(x, "");
+	flush_out(x);
+	if (x->write_error)
+		return write_failed(x);
 	progress(x, true);
 	return 0;
 }
@@ -380,6 +426,7 @@ int export_run(struct repo *r, struct catalog *c, struct cat_snapshot *s, const 
 	    .cat = c,
 	    .o = opts,
 	    .name = BUF_INIT,
+	    .out = BUF_INIT,
 	};
 	int res;
 
@@ -388,11 +435,16 @@ int export_run(struct repo *r, struct catalog *c, struct cat_snapshot *s, const 
 	res = run(&x, s, path);
 	if (x.a) {
 		/* After a failure, end the stream without the end-of-archive
-		 * blocks, so a reader sees a truncated archive, not a short one. */
-		if (res < 0)
-			archive_write_fail(x.a);
+		 * blocks (or what libarchive still buffers), so that a reader sees
+		 * a truncated archive, not a short one. */
+		if (res < 0) {
+			/* the entry that failed stays visibly cut short */
+			flush_out(&x);
+			x.discard = true;
+		}
 		archive_write_free(x.a);
 	}
+	buf_release(&x.out);
 	cache_free(x.cache);
 	for (size_t i = 0; i < x.n_links; i++)
 		free(x.links[i]);

@@ -28,3 +28,26 @@ bsdtar -tvf "$T/all.tar" >"$T/list"
 assert_contains "$(cat "$T/list")" "./links/b/c/three-too link to ./links/a/three"
 assert_contains "$(cat "$T/list")" "./symlinks/relative -> ../small.txt"
 grep -q '^p.* \./special/fifo$' "$T/list" || fail "no fifo entry: $(grep fifo "$T/list")"
+
+info "a chunk that cannot be read ends the archive without its end blocks, exit 1"
+cp -a "$T/repo" "$T/damaged"
+python3 - "$T/damaged/packs" <<'PY'
+import os, sys
+for d, _, files in os.walk(sys.argv[1]):
+    for f in files:
+        p = os.path.join(d, f)
+        size = os.path.getsize(p)
+        with open(p, "r+b") as fp:
+            for off in range(64, size, 4096):
+                fp.seek(off)
+                b = fp.read(1)
+                fp.seek(off)
+                fp.write(bytes([b[0] ^ 0xff]))
+PY
+st=0
+cairn export -r "$T/damaged" m1/latest >"$T/damaged.tar" 2>"$T/damaged.err" || st=$?
+assert_eq 1 "$st" "export of a damaged repository"
+assert_matches "$(cat "$T/damaged.err")" "damaged|cannot read"
+if tar -tf "$T/damaged.tar" >/dev/null 2>&1; then
+	fail "the archive of a failed export reads as complete"
+fi
