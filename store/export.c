@@ -360,11 +360,6 @@ static int visit(void *userdata, enum walk_event ev, const struct walk_entry *we
 	return 0;
 }
 
-static int fetch_chunk(void *userdata, const struct chunk_loc *loc, struct buf *out)
-{
-	return repo_read_chunk(userdata, loc, out);
-}
-
 static int run(struct exporter *x, struct cat_snapshot *s, const char *path)
 {
 	AUTOFREE char *root_name = NULL;
@@ -379,13 +374,7 @@ static int run(struct exporter *x, struct cat_snapshot *s, const char *path)
 	else if (S_ISREG(root.mode))
 		x->stats.total_bytes = root.size;
 
-	struct cache_options co = {
-	    .budget = x->o->cache_size,
-	    .n_workers = 4,
-	    .fetch = fetch_chunk,
-	    .userdata = x->repo,
-	};
-	r = cache_new(&co, &x->cache);
+	r = walk_cache_new(x->repo, x->o->cache_size, &x->cache);
 	if (r < 0)
 		return r;
 	x->window = MIN(EXPORT_WINDOW, cache_budget(x->cache) / 4);

@@ -408,11 +408,6 @@ static void probe_tmpfile(struct restore *rs)
 	close(fd);
 }
 
-static int fetch_chunk(void *userdata, const struct chunk_loc *loc, struct buf *out)
-{
-	return repo_read_chunk(userdata, loc, out);
-}
-
 static void raise_fd_limit(void)
 {
 	struct rlimit rl;
@@ -471,13 +466,7 @@ static int run(struct restore *rs, struct cat_snapshot *s, const char *path)
 	probe_tmpfile(rs);
 	push_fd(rs, rs->root_fd, restore_node_add(rs, NO_NODE, "", 0));
 
-	struct cache_options co = {
-	    .budget = rs->o->cache_size,
-	    .n_workers = 4,
-	    .fetch = fetch_chunk,
-	    .userdata = rs->repo,
-	};
-	r = cache_new(&co, &rs->cache);
+	r = walk_cache_new(rs->repo, rs->o->cache_size, &rs->cache);
 	if (r < 0)
 		return r;
 	rs->window = MIN(RESTORE_WINDOW_MAX, cache_budget(rs->cache) / (4 * rs->n_workers));

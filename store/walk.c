@@ -294,6 +294,22 @@ int extent_iter_next(struct extent_iter *it, struct cat_extent *ret)
 	return 1;
 }
 
+static int fetch_chunk(void *userdata, const struct chunk_loc *loc, struct buf *out)
+{
+	return repo_read_chunk(userdata, loc, out);
+}
+
+int walk_cache_new(struct repo *r, uint64_t budget, struct cache **ret)
+{
+	struct cache_options co = {
+	    .budget = budget,
+	    .n_workers = WALK_PREFETCH_WORKERS,
+	    .fetch = fetch_chunk,
+	    .userdata = r,
+	};
+	return cache_new(&co, ret);
+}
+
 const char *walk_type_name(uint32_t mode)
 {
 	switch (mode & S_IFMT) {

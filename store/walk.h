@@ -88,6 +88,14 @@ void extent_iter_init(struct extent_iter *it, struct catalog *c, struct cache *c
  * past the end of the file. */
 int extent_iter_next(struct extent_iter *it, struct cat_extent *ret) WARN_UNUSED;
 
+/* Threads that fetch chunks ahead of a reader (see cache_prefetch()). */
+#define WALK_PREFETCH_WORKERS 4
+
+/* A chunk cache of budget bytes (0: CACHE_BUDGET_DEFAULT) that fetches
+ * from r (repo_read_chunk()), with WALK_PREFETCH_WORKERS prefetch threads,
+ * for readers of many files (restore, export). r must outlive it. */
+int walk_cache_new(struct repo *r, uint64_t budget, struct cache **ret) WARN_UNUSED;
+
 /* The st_mode type bits as a word: "dir", "file", "symlink", "fifo",
  * "chr", "blk", "sock", or "unknown". */
 const char *walk_type_name(uint32_t mode);

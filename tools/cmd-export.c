@@ -17,19 +17,9 @@ struct progress_state {
 
 static void show_progress(void *userdata, const struct export_stats *s, bool done)
 {
-	struct progress_state *p = userdata;
-	double secs = (double)(now_ns() - p->start_ns) / 1e9;
-	double rate = secs > 0 ? (double)s->n_bytes / secs : 0;
-	char bytes[16], total[16], eta[32] = "";
-
-	format_size(s->n_bytes, bytes);
-	format_size(s->total_bytes, total);
-	if (s->total_bytes > s->n_bytes && rate > 0 && !done)
-		snprintf(eta, sizeof(eta), ", ETA %.0fs",
-		         (double)(s->total_bytes - s->n_bytes) / rate);
-	fprintf(stderr, "\r\033[K%" PRIu64 " entries, %s%s%s (%.0f MiB/s), %.0fs%s%s", s->n_entries,
-	        bytes, s->total_bytes ? "/" : "", s->total_bytes ? total : "", rate / 1048576, secs,
-	        eta, done ? "\n" : "");
+	const struct progress_state *p = userdata;
+	cmd_progress_line(p->start_ns, "entries", s->n_entries, 0, s->n_bytes, s->total_bytes,
+	                  done);
 }
 
 int cmd_export(int argc, char **argv)
@@ -70,11 +60,10 @@ int cmd_export(int argc, char **argv)
 	r = cmd_finish_options(&ctx);
 	if (r != EXIT_OK)
 		return r;
-	if (optind >= argc)
-		return cmd_usage_error(&ctx, "no SNAP given");
-	if (argc - optind > 2)
-		return cmd_usage_error(&ctx, "unexpected argument '%s'", argv[optind + 2]);
-	const char *path = argc - optind == 2 ? argv[optind + 1] : "";
+	const char *ref, *path;
+	r = cmd_snap_operands(&ctx, argc, argv, &ref, &path);
+	if (r != EXIT_OK)
+		return r;
 	if (isatty(STDOUT_FILENO)) {
 		log_error("refusing to write a tar archive to a terminal");
 		log_error("hint: redirect it ('> out.tar') or pipe it ('| tar xf - -C DIR')");
@@ -91,7 +80,7 @@ int cmd_export(int argc, char **argv)
 	r = cmd_open(&ctx, &repo, &cat);
 	if (r < 0)
 		return EXIT_FAILURE_;
-	r = repo_resolve_snapshot(repo, cat, argv[optind], &snap);
+	r = repo_resolve_snapshot(repo, cat, ref, &snap);
 	if (r == 0)
 		r = export_run(repo, cat, &snap, path, &eo, &st);
 	if (r == 0 && st.n_xattrs_lost)

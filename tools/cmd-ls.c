@@ -251,17 +251,16 @@ int cmd_ls(int argc, char **argv)
 	r = cmd_finish_options(&ctx);
 	if (r != EXIT_OK)
 		return r;
-	if (optind >= argc)
-		return cmd_usage_error(&ctx, "no SNAP given");
-	if (argc - optind > 2)
-		return cmd_usage_error(&ctx, "unexpected argument '%s'", argv[optind + 2]);
-	const char *path = argc - optind == 2 ? argv[optind + 1] : "";
+	const char *ref, *path;
+	r = cmd_snap_operands(&ctx, argc, argv, &ref, &path);
+	if (r != EXIT_OK)
+		return r;
 
 	r = cmd_open(&ctx, &repo, &cat);
 	if (r < 0)
 		return EXIT_FAILURE_;
 	l.cat = cat;
-	r = repo_resolve_snapshot(repo, cat, argv[optind], &snap);
+	r = repo_resolve_snapshot(repo, cat, ref, &snap);
 	if (r == 0)
 		r = walk_resolve(repo, cat, &snap, path, &root, &name);
 	if (r == 0) {

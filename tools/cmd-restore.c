@@ -15,24 +15,9 @@ struct progress_state {
 
 static void show_progress(void *userdata, const struct restore_stats *s, bool done)
 {
-	struct progress_state *p = userdata;
-	double secs = (double)(now_ns() - p->start_ns) / 1e9;
-	double rate = secs > 0 ? (double)s->n_bytes / secs : 0;
-	char bytes[16], total[16], eta[32] = "";
-
-	format_size(s->n_bytes, bytes);
-	format_size(s->total_bytes, total);
-	if (s->total_bytes > s->n_bytes && rate > 0 && !done)
-		snprintf(eta, sizeof(eta), ", ETA %.0fs",
-		         (double)(s->total_bytes - s->n_bytes) / rate);
-	if (s->total_files)
-		fprintf(stderr,
-		        "\r\033[K%" PRIu64 "/%" PRIu64 " files, %s/%s (%.0f MiB/s), %.0fs%s%s",
-		        s->n_files, s->total_files, bytes, total, rate / 1048576, secs, eta,
-		        done ? "\n" : "");
-	else
-		fprintf(stderr, "\r\033[K%" PRIu64 " files, %s (%.0f MiB/s), %.0fs%s", s->n_files,
-		        bytes, rate / 1048576, secs, done ? "\n" : "");
+	const struct progress_state *p = userdata;
+	cmd_progress_line(p->start_ns, "files", s->n_files, s->total_files, s->n_bytes,
+	                  s->total_bytes, done);
 }
 
 int cmd_restore(int argc, char **argv)
@@ -92,14 +77,12 @@ int cmd_restore(int argc, char **argv)
 	r = cmd_finish_options(&ctx);
 	if (r != EXIT_OK)
 		return r;
-	if (optind >= argc)
-		return cmd_usage_error(&ctx, "no SNAP given");
-	if (argc - optind > 2)
-		return cmd_usage_error(&ctx, "unexpected argument '%s'", argv[optind + 2]);
+	const char *ref, *path;
+	r = cmd_snap_operands(&ctx, argc, argv, &ref, &path);
+	if (r != EXIT_OK)
+		return r;
 	if (!ro.target || !*ro.target)
 		return cmd_usage_error(&ctx, "--target DIR is required");
-	const char *ref = argv[optind];
-	const char *path = argc - optind == 2 ? argv[optind + 1] : "";
 	if (progress_wanted() && ctx.verbosity >= 0) {
 		ro.progress = show_progress;
 		ro.progress_data = &ps;

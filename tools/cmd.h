@@ -65,6 +65,17 @@ int cmd_open(struct cmd_ctx *ctx, struct repo **ret_repo, struct catalog **ret_c
  * requests and bytes the command cost. */
 void cmd_close(const struct cmd_ctx *ctx, struct repo *repo, struct catalog *cat);
 
+/* Takes the operands SNAP [PATH] (PATH "" when absent) of ls, restore and
+ * export: EXIT_OK, or EXIT_USAGE (reported). */
+int cmd_snap_operands(const struct cmd_ctx *ctx, int argc, char **argv, const char **ret_snap,
+		      const char **ret_path);
+
+/* Redraws the progress line on stderr: "N[/TOTAL] WHAT, BYTES[/TOTAL]
+ * (RATE), SECONDS[, ETA]" (totals and ETA when total_bytes is known), and
+ * ends it when done. */
+void cmd_progress_line(uint64_t start_ns, const char *what, uint64_t n, uint64_t total_n,
+		       uint64_t bytes, uint64_t total_bytes, bool done);
+
 /* Human-readable size, "1.5 GiB", into out (16 bytes). */
 void format_size(uint64_t bytes, char out[16]);
 /* True when stderr is a terminal (progress is shown only then). */
