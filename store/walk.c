@@ -309,25 +309,3 @@ int walk_cache_new(struct repo *r, uint64_t budget, struct cache **ret)
 	};
 	return cache_new(&co, ret);
 }
-
-const char *walk_type_name(uint32_t mode)
-{
-	switch (mode & S_IFMT) {
-	case S_IFDIR:
-		return "dir";
-	case S_IFREG:
-		return "file";
-	case S_IFLNK:
-		return "symlink";
-	case S_IFIFO:
-		return "fifo";
-	case S_IFCHR:
-		return "chr";
-	case S_IFBLK:
-		return "blk";
-	case S_IFSOCK:
-		return "sock";
-	default:
-		return "unknown";
-	}
-}

@@ -96,8 +96,4 @@ int extent_iter_next(struct extent_iter *it, struct cat_extent *ret) WARN_UNUSED
  * for readers of many files (restore, export). r must outlive it. */
 int walk_cache_new(struct repo *r, uint64_t budget, struct cache **ret) WARN_UNUSED;
 
-/* The st_mode type bits as a word: "dir", "file", "symlink", "fifo",
- * "chr", "blk", "sock", or "unknown". */
-const char *walk_type_name(uint32_t mode);
-
 #endif

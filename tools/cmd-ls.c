@@ -69,21 +69,14 @@ static void mode_string(uint32_t mode, char out[11])
 	out[10] = '\0';
 }
 
-static void format_time(int64_t sec, uint32_t nsec, bool iso, char out[48])
+/* "2026-11-22 20:53:28" (UTC) into out, for -l. */
+static void format_time(int64_t sec, char out[40])
 {
 	struct tm tm;
 	time_t t = (time_t)sec;
 
-	if (!gmtime_r(&t, &tm)) {
-		snprintf(out, 48, "@%" PRId64, sec);
-		return;
-	}
-	if (!iso) {
-		strftime(out, 48, "%Y-%m-%d %H:%M:%S", &tm);
-		return;
-	}
-	size_t n = strftime(out, 48, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 48 - n, ".%09uZ", nsec);
+	if (!gmtime_r(&t, &tm) || strftime(out, 40, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(out, 40, "@%" PRId64, sec);
 }
 
 static void flush(struct ls *l, bool force)
@@ -112,21 +105,21 @@ static int json_entry(struct ls *l, const struct walk_entry *e, const struct buf
 	AUTOBUF struct buf value = BUF_INIT;
 	const struct cat_attr *a = &e->attr;
 	struct buf *b = &l->out;
-	char mode[11], when[48];
+	char mode[11], when[40];
 	int r;
 
 	mode_string(a->mode, mode);
-	format_time(a->mtime_sec, a->mtime_nsec, true, when);
-	buf_printf(b, "%s\n  {\"type\": \"%s\"", l->n++ ? "," : "", walk_type_name(a->mode));
+	format_iso_time(a->mtime_sec, a->mtime_nsec, when);
+	buf_printf(b, "%s\n  {\"type\": \"%s\"", l->n++ ? "," : "", mode_type_name(a->mode));
 	json_bytes(b, "name", e->name, e->name_len);
 	json_bytes(b, "path", e->path, strlen(e->path));
 	buf_printf(b,
-	           ", \"mode\": %u, \"perm\": \"%04o\", \"mode_string\": \"%s\", \"nlink\": %u, "
+	           ", \"mode\": \"%04o\", \"mode_string\": \"%s\", \"nlink\": %u, "
 	           "\"uid\": %u, \"gid\": %u, \"size\": %" PRIu64 ", \"blocks\": %" PRIu64
 	           ", \"mtime\": \"%s\", \"mtime_sec\": %" PRId64 ", \"mtime_nsec\": %u, "
 	           "\"inode\": %" PRIu64,
-	           a->mode, a->mode & 07777, mode, a->nlink, a->uid, a->gid, a->size, a->blocks,
-	           when, a->mtime_sec, a->mtime_nsec, a->ino);
+	           a->mode & 07777, mode, a->nlink, a->uid, a->gid, a->size, a->blocks, when,
+	           a->mtime_sec, a->mtime_nsec, a->ino);
 	if (S_ISCHR(a->mode) || S_ISBLK(a->mode))
 		buf_printf(b, ", \"rdev_major\": %u, \"rdev_minor\": %u", major((dev_t)a->rdev),
 		           minor((dev_t)a->rdev));
@@ -163,9 +156,9 @@ static void text_entry(struct ls *l, const struct walk_entry *e, const struct bu
 	struct buf *b = &l->out;
 
 	if (l->long_format) {
-		char mode[11], when[48];
+		char mode[11], when[40];
 		mode_string(a->mode, mode);
-		format_time(a->mtime_sec, a->mtime_nsec, false, when);
+		format_time(a->mtime_sec, when);
 		buf_printf(b, "%s %3u %5u %5u ", mode, a->nlink, a->uid, a->gid);
 		if (S_ISCHR(a->mode) || S_ISBLK(a->mode))
 			buf_printf(b, "%5u, %5u", major((dev_t)a->rdev), minor((dev_t)a->rdev));
