@@ -288,6 +288,10 @@ static int visit(void *userdata, enum walk_event ev, const struct walk_entry *we
 	if (ev == WALK_LEAVE)
 		return 0;
 	progress(x, false);
+	if (S_ISSOCK(a->mode)) {
+		x->stats.n_sockets++; /* no tar format has them; GNU tar skips them too */
+		return 0;
+	}
 	/* A directory's root is "./", the rest "./path"; a lone entry its name. */
 	buf_reset(&x->name);
 	if (is_dir || we->depth > 0 || *we->path == '\0')

@@ -19,6 +19,7 @@ struct export_stats {
 	uint64_t n_data;        /* bytes of file data (holes excluded) */
 	uint64_t n_xattrs_lost; /* entries whose xattrs the format cannot hold */
 	uint64_t n_sparse_lost; /* sparse files written with their holes as zeros */
+	uint64_t n_sockets;     /* sockets left out (tar has no such entry) */
 };
 
 typedef void (*export_progress_fn)(void *userdata, const struct export_stats *s, bool done);

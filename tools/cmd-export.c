@@ -87,6 +87,8 @@ int cmd_export(int argc, char **argv)
 		log_warning("the tar format keeps no xattrs: %" PRIu64 " entries lost theirs "
 		            "(use --format pax)",
 		            st.n_xattrs_lost);
+	if (r == 0 && st.n_sockets)
+		log_warning("tar cannot hold sockets: %" PRIu64 " left out", st.n_sockets);
 	if (r == 0 && st.n_sparse_lost)
 		log_warning("the tar format keeps no holes: %" PRIu64 " sparse files were written "
 		            "in full (use --format pax)",

@@ -17,6 +17,7 @@ ln "$s/a.txt" "$s/hard"
 echo bad >"$s/bad"$'\xff'"name"
 echo nl >"$s/nl"$'\n'"name"
 mkfifo "$s/fifo"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$s/sock"
 mknod "$s/chr" c 1 3
 truncate -s 1G "$s/sparse"
 touch -h -d '2021-03-04 05:06:07.123456789' "$s/a.txt" "$s/link" "$s/dir"
@@ -25,7 +26,7 @@ cairn backup -r "$T/repo" --member m1 --time 2026-11-22T205328Z "$s"
 
 info "names, sorted by bytes, escaped"
 expect_status 0 cairn ls -r "$T/repo" m1/latest
-assert_eq "$(printf '%s\n' a.txt 'bad\377name' chr dir fifo hard link 'nl\nname' sparse)" "$OUT"
+assert_eq "$(printf '%s\n' a.txt 'bad\377name' chr dir fifo hard link 'nl\nname' sock sparse)" "$OUT"
 
 info "-l"
 expect_status 0 cairn ls -r "$T/repo" m1/latest -l
@@ -35,7 +36,8 @@ assert_contains "$OUT" "drwxr-xr-x   3     0     0"
 assert_matches "$OUT" "^crw-r--r--   1     0     0     1,     3 .* chr$"
 assert_matches "$OUT" "^prw-r--r-- .* fifo$"
 assert_matches "$OUT" " 1073741824 .* sparse$"
-assert_eq 9 "$(wc -l <<<"$OUT")" "one line per entry"
+assert_matches "$OUT" "^srwxr-xr-x .* sock$"
+assert_eq 10 "$(wc -l <<<"$OUT")" "one line per entry"
 
 info "-R, a subdirectory, a single file"
 expect_status 0 cairn ls -r "$T/repo" m1/latest dir -R
@@ -45,7 +47,7 @@ assert_eq "x" "$OUT"
 expect_status 0 cairn ls -r "$T/repo" m1/latest a.txt -l
 assert_matches "$OUT" "^-rw-r----- .* a\\.txt$"
 expect_status 0 cairn ls -r "$T/repo" m1/latest -R
-assert_eq 11 "$(wc -l <<<"$OUT")" "-R lists every entry below the root"
+assert_eq 12 "$(wc -l <<<"$OUT")" "-R lists every entry below the root"
 
 info "--json"
 expect_status 0 cairn ls -r "$T/repo" m1/latest --json
@@ -68,12 +70,23 @@ c = entries["chr"]
 assert c["type"] == "char" and c["rdev_major"] == 1 and c["rdev_minor"] == 3, c
 assert entries["dir"]["type"] == "dir" and entries["fifo"]["type"] == "fifo"
 assert entries["sparse"]["size"] == 1 << 30 and entries["sparse"]["blocks"] == 0
-assert len(entries) == 9, sorted(entries)
+assert entries["sock"]["type"] == "socket"
+assert len(entries) == 10, sorted(entries)
 PY
 expect_status 0 cairn ls -r "$T/repo" m1/latest dir/sub --json
 assert_eq "x" "$(python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["name"])' <<<"$OUT")"
 expect_status 0 cairn ls -r "$T/repo" m1/latest dir/sub/x --json -R
 assert_eq "x 2" "$(python3 -c 'import json,sys; l = json.load(sys.stdin); print(len(l) * "x", l[0]["size"])' <<<"$OUT")"
+
+info "restore recreates a socket; export leaves it out and says so"
+expect_status 0 cairn restore -r "$T/repo" m1/latest --target "$T/out"
+[ -S "$T/out/sock" ] || fail "the socket was not restored"
+tree_equal "$s" "$T/out"
+cairn export -r "$T/repo" m1/latest 2>"$T/export.err" >"$T/all.tar" || fail "export failed: $(cat "$T/export.err")"
+assert_contains "$(cat "$T/export.err")" "tar cannot hold sockets: 1 left out"
+tar -tf "$T/all.tar" >"$T/list"
+assert_contains "$(cat "$T/list")" "./fifo"
+! grep -q sock "$T/list" || fail "a socket entry in the archive"
 
 info "errors"
 expect_status 1 cairn ls -r "$T/repo" m1/latest nope
