@@ -4,6 +4,7 @@
  */
 #include "buf.h"
 
+#include <openssl/evp.h>
 #include <stdarg.h>
 
 void buf_init(struct buf *b)
@@ -218,6 +219,33 @@ void buf_append_escaped(struct buf *b, const void *data, size_t len)
 			buf_printf(b, "\\%03o", c);
 			i++;
 		}
+	}
+}
+
+bool buf_is_utf8(const void *data, size_t len)
+{
+	const uint8_t *s = data;
+
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_seq_len(s + i, len - i);
+		if (n == 0)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+void buf_append_base64(struct buf *b, const void *data, size_t len)
+{
+	const uint8_t *s = data;
+
+	/* EVP_EncodeBlock takes an int length; go in slices of whole triples. */
+	for (size_t off = 0; off < len;) {
+		size_t n = MIN(len - off, (size_t)3 << 20);
+		buf_reserve(b, 4 * ((n + 2) / 3) + 1);
+		int w = EVP_EncodeBlock(b->ptr + b->len, s + off, (int)n);
+		b->len += (size_t)w;
+		off += n;
 	}
 }
 

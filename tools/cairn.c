@@ -23,6 +23,9 @@ static const struct command commands[] = {
 	{ "check", cmd_check, "verify the repository (--read-data: its data too)" },
 	{ "forget", cmd_forget, "remove snapshots by a retention policy" },
 	{ "prune", cmd_prune, "delete data no snapshot references" },
+	{ "ls", cmd_ls, "list a directory of a snapshot" },
+	{ "restore", cmd_restore, "recreate a snapshot in a local directory" },
+	{ "export", cmd_export, "write a snapshot to stdout as a tar archive" },
 };
 
 static void usage(FILE *f)

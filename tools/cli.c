@@ -113,6 +113,36 @@ void cmd_close(const struct cmd_ctx *ctx, struct repo *repo, struct catalog *cat
 	repo_close(repo);
 }
 
+int cmd_snap_operands(const struct cmd_ctx *ctx, int argc, char **argv, const char **ret_snap,
+		      const char **ret_path)
+{
+	if (optind >= argc)
+		return cmd_usage_error(ctx, "no SNAP given");
+	if (argc - optind > 2)
+		return cmd_usage_error(ctx, "unexpected argument '%s'", argv[optind + 2]);
+	*ret_snap = argv[optind];
+	*ret_path = argc - optind == 2 ? argv[optind + 1] : "";
+	return EXIT_OK;
+}
+
+void cmd_progress_line(uint64_t start_ns, const char *what, uint64_t n, uint64_t total_n,
+		       uint64_t bytes, uint64_t total_bytes, bool done)
+{
+	double secs = (double)(now_ns() - start_ns) / 1e9;
+	double rate = secs > 0 ? (double)bytes / secs : 0;
+	char b[16], tb[16], count[48] = "", eta[32] = "";
+
+	format_size(bytes, b);
+	format_size(total_bytes, tb);
+	if (total_n)
+		snprintf(count, sizeof(count), "/%" PRIu64, total_n);
+	if (total_bytes > bytes && rate > 0 && !done)
+		snprintf(eta, sizeof(eta), ", ETA %.0fs", (double)(total_bytes - bytes) / rate);
+	fprintf(stderr, "\r\033[K%" PRIu64 "%s %s, %s%s%s (%.0f MiB/s), %.0fs%s%s", n, count, what,
+		b, total_bytes ? "/" : "", total_bytes ? tb : "", rate / 1048576, secs, eta,
+		done ? "\n" : "");
+}
+
 bool progress_wanted(void)
 {
 	return isatty(STDERR_FILENO) == 1;

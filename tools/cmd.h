@@ -65,6 +65,16 @@ int cmd_open(struct cmd_ctx *ctx, struct repo **ret_repo, struct catalog **ret_c
  * requests and bytes the command cost. */
 void cmd_close(const struct cmd_ctx *ctx, struct repo *repo, struct catalog *cat);
 
+/* Takes the operands SNAP [PATH] (PATH "" when absent) of ls, restore and
+ * export: EXIT_OK, or EXIT_USAGE (reported). */
+int cmd_snap_operands(const struct cmd_ctx *ctx, int argc, char **argv, const char **ret_snap,
+		      const char **ret_path);
+
+/* Redraws the progress line on stderr: "N[/TOTAL] WHAT, BYTES[/TOTAL]
+ * (RATE), SECONDS[, ETA]" (totals and ETA when total_bytes is known), and
+ * ends it when done. */
+void cmd_progress_line(uint64_t start_ns, const char *what, uint64_t n, uint64_t total_n,
+		       uint64_t bytes, uint64_t total_bytes, bool done);
 /* True when stderr is a terminal (progress is shown only then). */
 bool progress_wanted(void);
 /* "2026-11-22T20:53:28.000000000Z" into out (40 bytes). */
@@ -96,5 +106,8 @@ void prune_report(const struct prune_result *res, bool dry_run);
 int cmd_check(int argc, char **argv);
 int cmd_forget(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif
