@@ -12,6 +12,7 @@ struct backend_ops {
 	const char *scheme; /* for messages: "local", "s3", "http" */
 	bool read_only;
 	bool can_list;
+	unsigned put_parallelism; /* puts worth running at once; 0 means 1 */
 	int (*put)(struct backend *b, const char *name, const void *data, size_t len);
 	int (*get)(struct backend *b, const char *name, struct buf *out);
 	int (*get_range)(struct backend *b, const char *name, uint64_t off, size_t len,

@@ -34,6 +34,7 @@
 #include <time.h>
 
 #define S3_TOKEN_MAX 4096 /* longest continuation token accepted */
+#define S3_PUT_PARALLELISM 4 /* uploads worth running at once (each waits on round trips) */
 
 struct s3 {
 	struct http *http;
@@ -46,6 +47,7 @@ struct s3 {
 	char *access_key_id;
 	char *secret_access_key; /* wiped on free */
 	char *session_token;	 /* NULL when there is none; wiped on free */
+	char *profile;		 /* the AWS profile read, for messages */
 };
 
 static struct s3 *s3_of(struct backend *b)
@@ -77,6 +79,7 @@ static void s3_free(struct backend *b)
 	free(s3->access_key_id);
 	free_secret(s3->secret_access_key);
 	free_secret(s3->session_token);
+	free(s3->profile);
 	free(s3);
 	b->priv = NULL;
 }
@@ -188,17 +191,22 @@ static int s3_fail(struct s3 *s3, const char *what, const struct http_response *
 		return r;
 	}
 	if (resp->status == 401 || resp->status == 403) {
+		/* what names the operation and the key; never the credentials */
 		if (code && strcmp(code, "AccessDenied") == 0) {
-			log_error("s3: access to '%s' denied (%s)", s3->display, why);
+			log_error("s3: %s: access denied (HTTP %ld %s)", what, resp->status, why);
 			log_error("hint: the credentials were accepted but lack permission "
 				  "for this bucket");
 		} else if (code && strcmp(code, "RequestTimeTooSkewed") == 0) {
-			log_error("s3: credentials refused for '%s' (%s)", s3->display, why);
+			log_error("s3: %s: credentials refused (HTTP %ld %s)", what, resp->status,
+				  why);
 			log_error("hint: this machine's clock is off; synchronise it");
 		} else {
-			log_error("s3: credentials refused for '%s' (%s)", s3->display, why);
-			log_error("hint: check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY%s",
-				  s3->session_token ? "/AWS_SESSION_TOKEN" : "");
+			log_error("s3: %s: credentials refused (HTTP %ld %s)", what, resp->status,
+				  why);
+			log_error("hint: check the access key id and secret (AWS_ACCESS_KEY_ID, "
+				  "AWS_SECRET_ACCESS_KEY%s, or the profile '%s' of the AWS "
+				  "credentials file)",
+				  s3->session_token ? ", AWS_SESSION_TOKEN" : "", s3->profile);
 		}
 		return -EACCES;
 	}
@@ -470,6 +478,7 @@ static const struct backend_ops s3_ops = {
 	.scheme = "s3",
 	.read_only = false,
 	.can_list = true,
+	.put_parallelism = S3_PUT_PARALLELISM,
 	.put = s3_put,
 	.get = s3_get,
 	.get_range = s3_get_range,
@@ -496,13 +505,46 @@ static char *trim(char *s)
 	return s;
 }
 
-/* Reads aws_access_key_id, aws_secret_access_key and aws_session_token of
- * [profile] from an AWS shared credentials file. A missing file or profile
- * leaves s3 untouched. */
-static int read_credentials_file(struct s3 *s3, const char *path, const char *profile)
+/* What one profile of the AWS shared files says; strings are owned. */
+struct aws_profile {
+	char *access_key_id;
+	char *secret_access_key; /* wiped on release */
+	char *session_token;	 /* wiped on release */
+	char *region;
+	char *endpoint_url;
+	char *addressing_style; /* "path", "virtual" or "auto" (s3 = ... subsection) */
+	bool found;		/* the file had the profile's section */
+};
+
+static void aws_profile_release(struct aws_profile *p)
+{
+	free(p->access_key_id);
+	free_secret(p->secret_access_key);
+	free_secret(p->session_token);
+	free(p->region);
+	free(p->endpoint_url);
+	free(p->addressing_style);
+	*p = (struct aws_profile){ 0 };
+}
+
+static void set_string(char **slot, const char *v)
+{
+	free_secret(*slot); /* any of them may be a secret */
+	*slot = xstrdup(v);
+}
+
+/* Reads one profile of an AWS shared credentials or config file (INI, with
+ * "key = value" lines, '#' and ';' comments, and indented lines under a
+ * "key =" line forming a subsection such as "s3 =\n  addressing_style =
+ * path"). In a credentials file the section is "[NAME]"; in a config file
+ * "[profile NAME]", or "[default]" for the default profile. A missing file
+ * is no error. */
+static int read_aws_file(const char *path, const char *profile, bool is_config,
+			 struct aws_profile *ret)
 {
 	AUTOFCLOSE FILE *f = fopen(path, "re");
 	AUTOFREE char *line = NULL;
+	AUTOFREE char *sub = NULL; /* the subsection being read, or NULL */
 	size_t cap = 0;
 	bool in_profile = false;
 
@@ -510,38 +552,75 @@ static int read_credentials_file(struct s3 *s3, const char *path, const char *pr
 		return errno == ENOENT ? 0
 				       : log_error_errno(-errno, "s3: cannot read '%s'", path);
 	while (getline(&line, &cap, f) >= 0) {
+		bool indented = line[0] == ' ' || line[0] == '\t';
 		char *l = trim(line), *eq;
 		size_t len = strlen(l);
 
-		if (l[0] == '[' && len >= 2 && l[len - 1] == ']') {
+		if (l[0] == '#' || l[0] == ';' || len == 0)
+			continue;
+		if (l[0] == '[' && l[len - 1] == ']') {
+			char *name;
+
 			l[len - 1] = '\0';
-			in_profile = strcmp(trim(l + 1), profile) == 0;
+			name = trim(l + 1);
+			if (is_config && strncmp(name, "profile", 7) == 0 &&
+			    (name[7] == ' ' || name[7] == '\t'))
+				name = trim(name + 8);
+			else if (is_config && strcmp(name, "default") != 0)
+				name = NULL; /* "[sso-session x]", "[services x]", ... */
+			in_profile = name && strcmp(name, profile) == 0;
+			ret->found = ret->found || in_profile;
+			free(TAKE(sub));
 			continue;
 		}
-		if (!in_profile || l[0] == '#' || l[0] == ';' || !(eq = strchr(l, '=')))
+		if (!in_profile || !(eq = strchr(l, '=')))
 			continue;
 		*eq = '\0';
 		char *k = trim(l), *v = trim(eq + 1);
-		char **slot = strcmp(k, "aws_access_key_id") == 0       ? &s3->access_key_id
-			      : strcmp(k, "aws_secret_access_key") == 0 ? &s3->secret_access_key
-			      : strcmp(k, "aws_session_token") == 0     ? &s3->session_token
-								       : NULL;
-		if (slot && *v) {
-			free_secret(*slot);
-			*slot = xstrdup(v);
+		if (!indented)
+			free(TAKE(sub));
+		if (!indented && !*v) {
+			sub = xstrdup(k); /* "s3 =": indented lines follow */
+			continue;
 		}
+		if (sub) {
+			if (strcmp(sub, "s3") == 0 && strcmp(k, "addressing_style") == 0)
+				set_string(&ret->addressing_style, v);
+			else if (strcmp(sub, "s3") == 0 && strcmp(k, "endpoint_url") == 0)
+				set_string(&ret->endpoint_url, v);
+			continue;
+		}
+		char **slot = strcmp(k, "aws_access_key_id") == 0       ? &ret->access_key_id
+			      : strcmp(k, "aws_secret_access_key") == 0 ? &ret->secret_access_key
+			      : strcmp(k, "aws_session_token") == 0     ? &ret->session_token
+			      : strcmp(k, "region") == 0		? &ret->region
+			      : strcmp(k, "endpoint_url") == 0		? &ret->endpoint_url
+									: NULL;
+		if (slot && *v)
+			set_string(slot, v);
 	}
 	OPENSSL_cleanse(line, cap);
 	return 0;
 }
 
-static int load_credentials(struct s3 *s3)
+static char *aws_file_path(const char *env_name, const char *file)
+{
+	const char *home = env("HOME");
+
+	if (env(env_name))
+		return xstrdup(env(env_name));
+	return home ? xasprintf("%s/.aws/%s", home, file) : NULL;
+}
+
+/* Credentials: both of $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY (with
+ * $AWS_SESSION_TOKEN), else the profile in the credentials file, else in the
+ * config file. */
+static int load_credentials(struct s3 *s3, const struct aws_profile *cred_file,
+			    const struct aws_profile *config_file, const char *cred_path,
+			    const char *config_path)
 {
 	const char *id = env("AWS_ACCESS_KEY_ID"), *secret = env("AWS_SECRET_ACCESS_KEY");
-	const char *profile = env("AWS_PROFILE") ? env("AWS_PROFILE") : "default";
-	const char *home = env("HOME");
-	AUTOFREE char *path = NULL;
-	int r;
+	const struct aws_profile *from = NULL;
 
 	if (id && secret) {
 		s3->access_key_id = xstrdup(id);
@@ -554,25 +633,29 @@ static int load_credentials(struct s3 *s3)
 		log_error("s3: %s is set but %s is not", id ? "AWS_ACCESS_KEY_ID"
 							     : "AWS_SECRET_ACCESS_KEY",
 			  id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
-		log_error("hint: set both, or neither to use ~/.aws/credentials");
+		log_error("hint: set both, or neither to use the AWS credentials file");
 		return -EINVAL;
 	}
-	if (env("AWS_SHARED_CREDENTIALS_FILE"))
-		path = xstrdup(env("AWS_SHARED_CREDENTIALS_FILE"));
-	else if (home)
-		path = xasprintf("%s/.aws/credentials", home);
-	if (path) {
-		r = read_credentials_file(s3, path, profile);
-		if (r < 0)
-			return r;
-	}
-	if (!s3->access_key_id || !s3->secret_access_key) {
-		log_error("s3: no credentials for '%s'", s3->display);
-		log_error("hint: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add profile "
-			  "'%s' to %s",
-			  profile, path ? path : "~/.aws/credentials");
+	if (cred_file->access_key_id && cred_file->secret_access_key)
+		from = cred_file;
+	else if (config_file->access_key_id && config_file->secret_access_key)
+		from = config_file;
+	if (!from) {
+		if (env("AWS_PROFILE") && !cred_file->found && !config_file->found)
+			log_error("s3: profile '%s' (AWS_PROFILE) is in neither %s nor %s",
+				  s3->profile, cred_path ? cred_path : "~/.aws/credentials",
+				  config_path ? config_path : "~/.aws/config");
+		else
+			log_error("s3: no credentials for '%s'", s3->display);
+		log_error("hint: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give "
+			  "profile '%s' aws_access_key_id and aws_secret_access_key in %s",
+			  s3->profile, cred_path ? cred_path : "~/.aws/credentials");
 		return -ENOKEY;
 	}
+	s3->access_key_id = xstrdup(from->access_key_id);
+	s3->secret_access_key = xstrdup(from->secret_access_key);
+	if (from->session_token)
+		s3->session_token = xstrdup(from->session_token);
 	return 0;
 }
 
@@ -589,22 +672,33 @@ static bool bucket_is_valid(const char *bucket)
 	return true;
 }
 
+enum addressing {
+	ADDRESSING_AUTO, /* virtual-hosted on AWS, path-style with an endpoint */
+	ADDRESSING_PATH,
+	ADDRESSING_VIRTUAL,
+	ADDRESSING_INVALID,
+};
+
 /* Splits "http(s)://authority[/path]" and picks the addressing style. */
 static int set_endpoint(struct s3 *s3, const char *endpoint, const char *bucket,
-			bool path_style)
+			enum addressing addressing)
 {
 	AUTOFREE char *own = NULL;
 	const char *rest, *slash;
+	bool path_style = addressing == ADDRESSING_PATH;
 	size_t plen;
 
 	if (!endpoint) {
 		own = xasprintf("https://s3.%s.amazonaws.com", s3->region);
 		endpoint = own;
 		/* a dotted bucket name does not match the wildcard certificate */
-		path_style = path_style || strchr(bucket, '.');
-	} else {
+		if (addressing == ADDRESSING_AUTO)
+			path_style = strchr(bucket, '.') != NULL;
+	} else if (addressing == ADDRESSING_AUTO) {
 		path_style = true;
 	}
+	if (!path_style && strspn(bucket, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(bucket))
+		path_style = true; /* the bucket name cannot be part of a host name */
 	if (strncmp(endpoint, "http://", 7) == 0)
 		s3->scheme = xstrdup("http");
 	else if (strncmp(endpoint, "https://", 8) == 0)
@@ -629,27 +723,30 @@ static int set_endpoint(struct s3 *s3, const char *endpoint, const char *bucket,
 	return 0;
 }
 
-/* Endpoint: opts->s3_endpoint, $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, else
- * AWS in the region. Region: $AWS_REGION, $AWS_DEFAULT_REGION, us-east-1.
- * Credentials: $AWS_ACCESS_KEY_ID + $AWS_SECRET_ACCESS_KEY (+
- * $AWS_SESSION_TOKEN), else profile $AWS_PROFILE ("default") of
- * $AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials. */
+/* Endpoint: opts->s3_endpoint, $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, the
+ * profile's endpoint_url, else AWS in the region. Region: $AWS_REGION,
+ * $AWS_DEFAULT_REGION, the profile's region, us-east-1. Credentials: see
+ * load_credentials(). The profile is $AWS_PROFILE, else "default", read
+ * from $AWS_SHARED_CREDENTIALS_FILE (~/.aws/credentials) and
+ * $AWS_CONFIG_FILE (~/.aws/config). */
 int backend_s3_open(struct backend *b, const char *bucket_and_prefix,
 		    const struct backend_options *opts)
 {
 	AUTOFREE char *bucket = NULL;
+	AUTOFREE char *cred_path = aws_file_path("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+	AUTOFREE char *config_path = aws_file_path("AWS_CONFIG_FILE", "config");
+	struct aws_profile cred_file = { 0 }, config_file = { 0 };
 	const char *slash = strchr(bucket_and_prefix, '/');
 	const char *prefix = slash ? slash + 1 : "";
-	const char *endpoint = opts->s3_endpoint ? opts->s3_endpoint
-			       : env("AWS_ENDPOINT_URL_S3") ? env("AWS_ENDPOINT_URL_S3")
-							    : env("AWS_ENDPOINT_URL");
-	const char *region = env("AWS_REGION") ? env("AWS_REGION") : env("AWS_DEFAULT_REGION");
+	const char *endpoint, *region, *style;
 	struct http_options hopts = {
 		.insecure_tls = opts->insecure_tls,
 		.cacert = opts->cacert,
-		.timeout_s = opts->timeout_s,
+		.connect_timeout_s = opts->connect_timeout_s,
+		.deadline_s = opts->timeout_s,
 		.retries = opts->retries,
 	};
+	enum addressing addressing;
 	struct s3 *s3;
 	size_t plen;
 	int r;
@@ -672,12 +769,41 @@ int backend_s3_open(struct backend *b, const char *bucket_and_prefix,
 	b->ops = &s3_ops;
 	s3->prefix = plen ? xasprintf("%.*s/", (int)plen, prefix) : xstrdup("");
 	s3->display = xasprintf("s3://%s%s%.*s", bucket, plen ? "/" : "", (int)plen, prefix);
-	s3->region = xstrdup(region ? region : "us-east-1");
-	r = set_endpoint(s3, endpoint, bucket, opts->s3_path_style);
+	s3->profile = xstrdup(env("AWS_PROFILE") ? env("AWS_PROFILE") : "default");
+	r = cred_path ? read_aws_file(cred_path, s3->profile, false, &cred_file) : 0;
+	if (r == 0 && config_path)
+		r = read_aws_file(config_path, s3->profile, true, &config_file);
+	if (r < 0)
+		goto fail;
+
+	region = env("AWS_REGION")	       ? env("AWS_REGION")
+		 : env("AWS_DEFAULT_REGION") ? env("AWS_DEFAULT_REGION")
+		 : config_file.region	       ? config_file.region
+					       : "us-east-1";
+	s3->region = xstrdup(region);
+	endpoint = opts->s3_endpoint		 ? opts->s3_endpoint
+		   : env("AWS_ENDPOINT_URL_S3") ? env("AWS_ENDPOINT_URL_S3")
+		   : env("AWS_ENDPOINT_URL")	 ? env("AWS_ENDPOINT_URL")
+						 : config_file.endpoint_url;
+	style = config_file.addressing_style;
+	addressing = opts->s3_path_style			  ? ADDRESSING_PATH
+		     : !style || strcmp(style, "auto") == 0 ? ADDRESSING_AUTO
+		     : strcmp(style, "path") == 0		  ? ADDRESSING_PATH
+		     : strcmp(style, "virtual") == 0	  ? ADDRESSING_VIRTUAL
+							  : ADDRESSING_INVALID;
+	if (addressing == ADDRESSING_INVALID) {
+		r = log_error_errno(-EINVAL, "s3: addressing_style '%s' in %s is not path, "
+					     "virtual or auto", style, config_path);
+		goto fail;
+	}
+	r = set_endpoint(s3, endpoint, bucket, addressing);
 	if (r == 0)
-		r = load_credentials(s3);
+		r = load_credentials(s3, &cred_file, &config_file, cred_path, config_path);
 	if (r == 0)
 		r = http_new(&hopts, &s3->http);
+fail:
+	aws_profile_release(&cred_file);
+	aws_profile_release(&config_file);
 	if (r < 0) {
 		s3_free(b);
 		b->ops = NULL;

@@ -88,6 +88,11 @@ bool backend_can_list(const struct backend *b)
 	return b->ops->can_list;
 }
 
+unsigned backend_put_parallelism(const struct backend *b)
+{
+	return b->ops->put_parallelism ? b->ops->put_parallelism : 1;
+}
+
 static int check_name(const struct backend *b, const char *name)
 {
 	if (!name_is_valid(name, false))

@@ -21,8 +21,12 @@ struct backend_options {
 	bool s3_path_style;	 /* force path-style addressing */
 	bool insecure_tls;	 /* do not verify TLS certificates */
 	const char *cacert;	 /* extra CA bundle file, or NULL */
-	unsigned timeout_s;	 /* whole-request bound for one attempt; 0 = default */
-	unsigned retries;	 /* attempts after the first; 0 = default */
+	/* Bound on one backend operation with all its retries, in seconds; 0 =
+	 * the defaults of a command: each attempt within 300 s, no retry
+	 * started after 60 s. cairnfs sets it so a read fails in bounded time. */
+	unsigned timeout_s;
+	unsigned connect_timeout_s; /* for one connection attempt; 0 = 10 s */
+	unsigned retries;	    /* attempts after the first; 0 = 4 */
 };
 
 /* Opens the backend that url names: "/path", "file:///path", "s3://bucket/prefix",
@@ -41,6 +45,9 @@ bool backend_is_read_only(const struct backend *b);
 int backend_create_layout(struct backend *b) WARN_UNUSED;
 /* True when backend_list() works (static HTTP servers cannot list). */
 bool backend_can_list(const struct backend *b);
+/* How many puts are worth running at once: more than one where each put
+ * waits on a round trip (object stores). */
+unsigned backend_put_parallelism(const struct backend *b);
 
 /* Stores len bytes under name, atomically and durably: after a crash the name
  * either holds all of data or does not exist. */
