@@ -17,7 +17,7 @@
 #define FS_PREFETCH_WORKERS 4	    /* threads fetching a sequential reader's next chunks */
 #define FS_PREFETCH_WINDOW (16u << 20) /* bytes ahead of a sequential reader, at most */
 
-#define FS_TIMEOUT_DEFAULT 60	    /* seconds one fetch from the store may take, retries included */
+#define FS_TIMEOUT_DEFAULT 30	    /* seconds one fetch from the store may take, retries included */
 
 struct fs_options {
 	uint64_t cache_size; /* bytes of decoded chunks; 0: CACHE_BUDGET_DEFAULT */

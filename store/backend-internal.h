@@ -8,6 +8,8 @@
 
 #include "backend.h"
 
+#define BACKEND_DELETE_BATCH 1000 /* names per delete_many call (S3's limit) */
+
 struct backend_ops {
 	const char *scheme; /* for messages: "local", "s3", "http" */
 	bool read_only;
@@ -19,6 +21,8 @@ struct backend_ops {
 			 struct buf *out);
 	int (*size)(struct backend *b, const char *name, uint64_t *ret_size);
 	int (*delete)(struct backend *b, const char *name);
+	/* Optional: removes n <= BACKEND_DELETE_BATCH objects in one request. */
+	int (*delete_many)(struct backend *b, const char *const *names, size_t n);
 	int (*list)(struct backend *b, const char *prefix, backend_list_fn fn, void *userdata);
 	/* Optional: lays out a new repository's directories (local only;
 	 * object stores have no directories). */

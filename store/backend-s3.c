@@ -31,6 +31,7 @@
 #include <ctype.h>
 #include <inttypes.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <time.h>
 
 #define S3_TOKEN_MAX 4096 /* longest continuation token accepted */
@@ -95,6 +96,7 @@ struct s3_call {
 	bool has_range;
 	uint64_t off;
 	size_t len;
+	const char *content_md5; /* base64 MD5 of the body, sent and signed; or NULL */
 };
 
 /* The text of the first <tag>...</tag> in xml[0..len), entity-decoded into a
@@ -210,8 +212,13 @@ static int s3_fail(struct s3 *s3, const char *what, const struct http_response *
 		}
 		return -EACCES;
 	}
-	log_error_errno(r, "s3: %s: HTTP %ld (%s%s%s)", what, resp->status,
-			code ? code : "no error code", msg ? ": " : "", msg ? msg : "");
+	if (resp->attempts > 1)
+		log_error_errno(r, "s3: %s: HTTP %ld (%s%s%s) after %u attempts", what,
+				resp->status, code ? code : "no error code", msg ? ": " : "",
+				msg ? msg : "", resp->attempts);
+	else
+		log_error_errno(r, "s3: %s: HTTP %ld (%s%s%s)", what, resp->status,
+				code ? code : "no error code", msg ? ": " : "", msg ? msg : "");
 	if (code && (strcmp(code, "AuthorizationHeaderMalformed") == 0 ||
 		     strcmp(code, "PermanentRedirect") == 0))
 		log_error("hint: the bucket may be in another region than '%s'; set AWS_REGION",
@@ -231,8 +238,9 @@ static int s3_call(struct s3 *s3, const struct s3_call *call, struct buf *out,
 	uint8_t digest[HASH_LEN];
 	char payload_hash[HASH_HEX_LEN + 1];
 	char range[HTTP_RANGE_MAX];
-	struct sigv4_header sig_headers[3];
-	const char *lines[5];
+	AUTOFREE char *h_md5 = NULL;
+	struct sigv4_header sig_headers[4];
+	const char *lines[6];
 	size_t n_sig = 0, n_lines = 0;
 	struct sigv4_result sig;
 	int r;
@@ -255,6 +263,8 @@ static int s3_call(struct s3 *s3, const struct s3_call *call, struct buf *out,
 		http_range_value(call->off, call->len, range);
 		sig_headers[n_sig++] = (struct sigv4_header){ "range", range };
 	}
+	if (call->content_md5)
+		sig_headers[n_sig++] = (struct sigv4_header){ "content-md5", call->content_md5 };
 	struct sigv4_request sreq = {
 		.method = call->method == HTTP_GET	? "GET"
 			  : call->method == HTTP_HEAD	? "HEAD"
@@ -283,6 +293,8 @@ static int s3_call(struct s3 *s3, const struct s3_call *call, struct buf *out,
 	if (s3->session_token)
 		lines[n_lines++] = h_token =
 			xasprintf("X-Amz-Security-Token: %s", s3->session_token);
+	if (call->content_md5)
+		lines[n_lines++] = h_md5 = xasprintf("Content-MD5: %s", call->content_md5);
 	sigv4_result_release(&sig);
 
 	url = xasprintf("%s://%s%s%s%s", s3->scheme, s3->host, (const char *)path.ptr,
@@ -380,6 +392,58 @@ static int s3_delete(struct backend *b, const char *name)
 	int r = s3_simple(s3, &call, NULL);
 
 	return r == -ENOENT ? 0 : r;
+}
+
+/* Removes up to 1,000 keys with one DeleteObjects request (POST ?delete,
+ * quiet: the reply lists only the keys that could not be removed). S3
+ * requires a Content-MD5 of the body. */
+static int s3_delete_many(struct backend *b, const char *const *names, size_t n)
+{
+	struct s3 *s3 = s3_of(b);
+	AUTOBUF struct buf body = BUF_INIT;
+	AUTOBUF struct buf reply = BUF_INIT;
+	unsigned char md5[EVP_MAX_MD_SIZE];
+	unsigned int md5_len = 0;
+	char md5_b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+	int r;
+
+	buf_printf(&body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+			  "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+			  "<Quiet>true</Quiet>");
+	for (size_t i = 0; i < n; i++) /* names are [a-z0-9/._-]: nothing to escape */
+		buf_printf(&body, "<Object><Key>%s%s</Key></Object>", s3->prefix, names[i]);
+	buf_printf(&body, "</Delete>");
+	if (EVP_Digest(body.ptr, body.len, md5, &md5_len, EVP_md5(), NULL) != 1)
+		return log_error_errno(-ENOMEM, "s3: cannot compute an MD5");
+	EVP_EncodeBlock((unsigned char *)md5_b64, md5, (int)md5_len);
+
+	struct s3_call call = { .method = HTTP_POST, .verb = "delete objects of",
+				.query = "delete=", .body = body.ptr, .body_len = body.len,
+				.content_md5 = md5_b64 };
+	r = s3_simple(s3, &call, &reply);
+	if (r < 0)
+		return r;
+	/* <Error><Key>k</Key><Code>c</Code>...</Error> for each key not removed */
+	const char *xml = (const char *)reply.ptr, *end = xml + reply.len;
+	for (const char *p = xml; p && (p = memmem(p, (size_t)(end - p), "<Error>", 7));) {
+		const char *stop = memmem(p, (size_t)(end - p), "</Error>", 8);
+		size_t len = stop ? (size_t)(stop - p) : (size_t)(end - p);
+		AUTOFREE char *key = xml_text(p, len, "Key");
+		AUTOFREE char *code = xml_text(p, len, "Code");
+
+		if (code && strcmp(code, "NoSuchKey") == 0) {
+			p = stop;
+			continue;
+		}
+		log_error("s3: delete '%s/%s': %s", s3->display,
+			  key && strncmp(key, s3->prefix, strlen(s3->prefix)) == 0
+				  ? key + strlen(s3->prefix)
+				  : "?",
+			  code ? code : "refused");
+		r = code && strcmp(code, "AccessDenied") == 0 ? -EACCES : -EIO;
+		p = stop;
+	}
+	return r;
 }
 
 /* Reports every <Contents> of one ListObjectsV2 page to fn. Sets *ret_token
@@ -484,6 +548,7 @@ static const struct backend_ops s3_ops = {
 	.get_range = s3_get_range,
 	.size = s3_size,
 	.delete = s3_delete,
+	.delete_many = s3_delete_many,
 	.list = s3_list,
 	.free = s3_free,
 };

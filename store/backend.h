@@ -62,6 +62,10 @@ int backend_get_range(struct backend *b, const char *name, uint64_t off, size_t 
 int backend_size(struct backend *b, const char *name, uint64_t *ret_size) WARN_UNUSED;
 /* Removes an object; removing a missing one is not an error. */
 int backend_delete(struct backend *b, const char *name) WARN_UNUSED;
+/* Removes n objects, as few requests as the backend allows (S3: one
+ * multi-object delete per 1,000 names); missing ones are not an error. On
+ * failure some of them may be gone already. */
+int backend_delete_many(struct backend *b, const char *const *names, size_t n) WARN_UNUSED;
 
 /* What a backend has done since it was opened, for measurements and -v. */
 struct backend_stats {

@@ -624,6 +624,7 @@ int http_request(struct http *h, const struct http_request *req, struct buf *out
 				 delay);
 		sleep_ms(delay);
 	}
+	resp->attempts = attempt + 1;
 	curl_easy_reset(c); /* drop pointers to this call's header list and error buffer */
 	pool_give(h, c);
 	curl_slist_free_all(headers);

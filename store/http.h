@@ -51,11 +51,12 @@ struct http_request {
 /* The final reply to a request, successful or not. */
 struct http_response {
 	long status;	       /* 0 when no reply came */
+	unsigned attempts;     /* how many times the request was sent */
 	struct buf headers;    /* the reply's header block, at most 64 KiB */
 	struct buf error_body; /* body of a non-2xx reply, at most 64 KiB */
 };
 
-#define HTTP_RESPONSE_INIT ((struct http_response){ 0, BUF_INIT, BUF_INIT })
+#define HTTP_RESPONSE_INIT ((struct http_response){ 0, 0, BUF_INIT, BUF_INIT })
 
 /* Creates a client; its handles (and their connections) are reused by
  * every thread that calls http_request(). Returns 0 or -ENOMEM. */

@@ -14,6 +14,12 @@
 #                   answers S3 requests (SIGSTOP it to make the store hang).
 #   s3tool ARGS     tests/s3tool.py: an independent S3 client (ls, get, put, rm,
 #                   mirror) against the running server.
+#   proxy_start UPSTREAM_PORT [--tls-cert F --tls-key F]
+#                   starts tests/fault-proxy.py in front of 127.0.0.1:UPSTREAM_PORT
+#                   on a free port; sets PROXY_PORT and PROXY_PID.
+#   proxy_ctl PATH  asks the proxy (e.g. "arm?mode=status-503&count=2",
+#                   "clear", "stats"), printing its answer.
+#   proxy_stop      stops it; safe when it never started, and twice.
 #   http_start DIR  serves DIR read-only with byte ranges (tests/http-range-server.py)
 #                   on a free loopback port; exports HTTP_URL=http://127.0.0.1:PORT.
 #   http_stop       stops it; safe when it never started, and twice.
@@ -139,5 +145,52 @@ http_stop() {
 	if [ -n "$HTTP_STATE" ]; then
 		rm -rf "$HTTP_STATE"
 		HTTP_STATE=
+	fi
+}
+
+PROXY_PID=
+PROXY_STATE=
+PROXY_SCHEME=http
+
+proxy_start() {
+	local upstream=$1 i
+	shift
+	PROXY_STATE=$(mktemp -d "${TMPDIR:-/tmp}/cairn-proxy.XXXXXX") || return 1
+	PROXY_SCHEME=http
+	case " $* " in *" --tls-cert "*) PROXY_SCHEME=https ;; esac
+	python3 "$LIB_S3_DIR/fault-proxy.py" --upstream "127.0.0.1:$upstream" \
+		--port-file "$PROXY_STATE/port" "$@" ${PROXY_PORT_WANTED:-0} 2>"$PROXY_STATE/log" &
+	PROXY_PID=$!
+	for i in $(seq 200); do
+		[ -s "$PROXY_STATE/port" ] && break
+		if ! kill -0 "$PROXY_PID" 2>/dev/null; then
+			echo "lib-s3: the fault proxy died:" >&2
+			cat "$PROXY_STATE/log" >&2
+			PROXY_PID=
+			return 1
+		fi
+		sleep 0.05
+	done
+	[ -s "$PROXY_STATE/port" ] || {
+		echo "lib-s3: the fault proxy did not start within 10 s" >&2
+		return 1
+	}
+	PROXY_PORT=$(cat "$PROXY_STATE/port")
+}
+
+proxy_ctl() {
+	curl -sfk --max-time 30 "$PROXY_SCHEME://127.0.0.1:$PROXY_PORT/__fault/$1"
+}
+
+proxy_stop() {
+	if [ -n "$PROXY_PID" ]; then
+		kill -CONT "$PROXY_PID" 2>/dev/null || true
+		kill "$PROXY_PID" 2>/dev/null || true
+		wait "$PROXY_PID" 2>/dev/null || true
+		PROXY_PID=
+	fi
+	if [ -n "$PROXY_STATE" ]; then
+		rm -rf "$PROXY_STATE"
+		PROXY_STATE=
 	fi
 }

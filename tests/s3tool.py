@@ -13,6 +13,8 @@ Usage:
   s3tool.py get BUCKET KEY > FILE
   s3tool.py put BUCKET KEY < FILE
   s3tool.py rm BUCKET KEY
+  s3tool.py sync DIR BUCKET PREFIX      uploads every file under DIR as
+      PREFIX/<path under DIR> (what `aws s3 sync` does to publish a copy)
   s3tool.py mirror BUCKET PREFIX DIR [--skip SUBPREFIX]...
       makes DIR hold the objects under PREFIX/ (as files named by the rest of
       the key), leaving out keys under PREFIX/SUBPREFIX; files in DIR that are
@@ -132,6 +134,17 @@ def mirror(bucket, prefix, dest, skips):
                 os.remove(os.path.join(root, name))
 
 
+def sync(src, bucket, prefix):
+    prefix = prefix.strip("/") + "/"
+    for root, _, files in os.walk(src):
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            key = prefix + os.path.relpath(path, src)
+            with open(path, "rb") as f:
+                status, data = request("PUT", bucket, key, body=f.read())
+            check(f"put {key}", status, data)
+
+
 def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__)
@@ -152,6 +165,8 @@ def main(argv):
     elif cmd == "rm" and len(args) == 2:
         status, data = request("DELETE", args[0], args[1])
         check(f"delete {args[1]}", status, data, ok=(200, 204, 404))
+    elif cmd == "sync" and len(args) == 3:
+        sync(args[0], args[1], args[2])
     elif cmd == "mirror" and len(args) >= 3:
         skips = [args[i + 1] for i in range(3, len(args) - 1) if args[i] == "--skip"]
         mirror(args[0], args[1], args[2], skips)
