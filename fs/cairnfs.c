@@ -4,6 +4,13 @@
  *
  *   cairnfs REPO MOUNTPOINT [-f] [-d] [-s] [-o allow_other,cache_size=SIZE,refresh=SECONDS,...]
  *
+ * For remote repositories -o also takes timeout=, connect_timeout=,
+ * retries=, s3_endpoint=, s3_path_style, cacert= and insecure_tls (the
+ * struct backend_options of store/backend.h); a fetch from the store gives
+ * up after timeout seconds (FS_TIMEOUT_DEFAULT), so a read of a store that
+ * stopped answering fails with EIO instead of hanging. When it ends the
+ * daemon logs how many backend requests and bytes the mount cost.
+ *
  * Startup is ordered so that every error a user can fix is printed on the
  * terminal, with a hint, before anything is mounted, and so that nothing
  * that cannot survive fork() exists when fuse_daemonize() forks: parse the

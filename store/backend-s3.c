@@ -12,12 +12,14 @@
  * (a '<' never appears unescaped inside XML text, so searching for a tag
  * cannot be fooled by a key).
  *
- * Endpoint, credentials and region come from the options and the usual AWS
- * environment variables or ~/.aws/credentials; see backend_s3_open(). With an
- * explicit endpoint (MinIO, Swift, Ceph, ...) requests are path-style
- * ("endpoint/bucket/key"), against AWS virtual-hosted ("bucket.s3.<region>.
- * amazonaws.com/key"). Nothing talks to the server until the first
- * operation. The state is read-only after open, so any number of threads
+ * Endpoint, credentials and region come from the options, the usual AWS
+ * environment variables and the profile in the AWS shared credentials and
+ * config files; see backend_s3_open(). With an explicit endpoint (MinIO,
+ * Swift, Ceph, ...) requests are path-style ("endpoint/bucket/key"), against
+ * AWS virtual-hosted ("bucket.s3.<region>.amazonaws.com/key"), unless
+ * --s3-path-style or the profile's s3.addressing_style says otherwise.
+ * Deleting many objects uses DeleteObjects, 1,000 keys a request. Nothing
+ * talks to the server until the first operation. The state is read-only after open, so any number of threads
  * may call the operations at once. Secrets never reach a log: messages name
  * "s3://bucket/prefix", the key, and the HTTP status with S3's error code.
  */
