@@ -291,12 +291,12 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->keep_cache = 1; /* the contents never change */
 	fi->noflush = 1;
 	if (fuse_reply_open(req, fi) != 0)
-		fs_file_close(f); /* interrupted: no release will come */
+		fs_file_close(fs, f); /* interrupted: no release will come */
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino UNUSED, struct fuse_file_info *fi)
 {
-	fs_file_close((struct fs_file *)(uintptr_t)fi->fh);
+	fs_file_close(fs_of(req), (struct fs_file *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 

@@ -44,12 +44,26 @@ int fs_file_open(struct fs *fs, struct catalog *c, uint64_t ino, struct fs_file 
 	f = xcalloc(1, sizeof(*f));
 	f->ino = ino;
 	f->size = attr.size;
+	pthread_mutex_lock(&fs->lock);
+	f->next = fs->open_files;
+	if (f->next)
+		f->next->prev = f;
+	fs->open_files = f;
+	pthread_mutex_unlock(&fs->lock);
 	*ret = f;
 	return 0;
 }
 
-void fs_file_close(struct fs_file *f)
+void fs_file_close(struct fs *fs, struct fs_file *f)
 {
+	pthread_mutex_lock(&fs->lock);
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		fs->open_files = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	pthread_mutex_unlock(&fs->lock);
 	free(f);
 }
 

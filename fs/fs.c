@@ -215,6 +215,10 @@ void fs_free(struct fs *fs)
 	if (!fs)
 		return;
 	fs_stop(fs);
+	/* Files still open when the session ended (a signal while a reader
+	 * held one) get no release. */
+	while (fs->open_files)
+		fs_file_close(fs, fs->open_files);
 	catalog_close(fs->refresh_catalog);
 	catalog_close(pthread_getspecific(fs->catalog_key));
 	pthread_setspecific(fs->catalog_key, NULL);

@@ -39,6 +39,8 @@ struct fs {
 	bool has_refresh_thread;	 /* only touched by fs_start()/fs_stop() */
 	pthread_t refresh_thread;	 /* only touched by fs_start()/fs_stop() */
 	struct catalog *refresh_catalog; /* used by the refresh thread alone */
+	struct fs_file *open_files;	 /* guarded by lock; freed by fs_free() when
+					  * the session ended before their release */
 };
 
 /* Sets up the state of a mount; uid and gid own the synthetic
@@ -72,6 +74,7 @@ int fs_errno(int r);
 
 /* A regular file opened for reading. */
 struct fs_file {
+	struct fs_file *prev, *next; /* in fs->open_files, guarded by fs->lock */
 	uint64_t ino;
 	uint64_t size;	     /* apparent size; immutable */
 	uint64_t next_off;   /* where a sequential reader goes next; __atomic, a hint */
@@ -82,7 +85,7 @@ struct fs_file {
  * -EINVAL for other non-regular files. */
 int fs_file_open(struct fs *fs, struct catalog *c, uint64_t ino, struct fs_file **ret)
 	WARN_UNUSED;
-void fs_file_close(struct fs_file *f);
+void fs_file_close(struct fs *fs, struct fs_file *f);
 /* Appends to out the bytes of [off, off + size) that lie before the end of
  * the file, zeros for holes; on a sequential read, asks the cache to
  * prefetch the chunks that follow. A chunk that cannot be fetched or fails

@@ -490,7 +490,8 @@ static int backup_dir_entries(struct backup *b, uint32_t dir)
 	closedir(d);
 	/* Sorted, so chunks of neighbouring files land in packs in a stable
 	 * order and restores read packs sequentially. */
-	qsort(names, n, sizeof(char *), name_cmp);
+	if (n > 0)
+		qsort(names, n, sizeof(char *), name_cmp);
 	for (size_t i = 0; i < n && r >= 0; i++)
 		r = backup_child(b, dir, names[i]);
 	for (size_t i = 0; i < n; i++)

@@ -71,8 +71,6 @@ static const char schema[] =
 	" s.tags, s.n_files, s.n_dirs, s.n_bytes, s.n_stored, s.ino_base, s.n_inodes, s.loaded,"   \
 	" s.root_perm, s.root_uid, s.root_gid, s.root_nlink, s.root_mtime_sec, s.root_mtime_nsec"  \
 	" FROM snapshots s JOIN members m ON m.id = s.member"
-#define INODE_COLUMNS "i.ino, i.mode, i.uid, i.gid, i.nlink, i.size, i.rdev, i.blocks," \
-		      " i.mtime_sec, i.mtime_nsec"
 #define LOC_COLUMNS "c.hash, p.pack_id, c.off, c.stored_len, c.raw_len"
 
 enum stmt_id {
@@ -847,7 +845,7 @@ int catalog_load_tree(struct catalog *c, int64_t snapshot_id, const struct tree 
 
 /* --- tree queries --- */
 
-static void read_attr(sqlite3_stmt *s, int col, struct cat_attr *out)
+void catalog_column_attr(sqlite3_stmt *s, int col, struct cat_attr *out)
 {
 	out->ino = (uint64_t)sqlite3_column_int64(s, col);
 	out->mode = (uint32_t)sqlite3_column_int64(s, col + 1);
@@ -867,7 +865,7 @@ int catalog_getattr(struct catalog *c, uint64_t ino, struct cat_attr *ret)
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	int r = catalog_step_row(c, s, "getattr");
 	if (r == 1)
-		read_attr(s, 0, ret);
+		catalog_column_attr(s, 0, ret);
 	sqlite3_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }
@@ -882,7 +880,7 @@ int catalog_lookup(struct catalog *c, uint64_t dir, const void *name, size_t len
 	sqlite3_bind_blob(s, 2, name, (int)len, SQLITE_STATIC);
 	int r = catalog_step_row(c, s, "lookup");
 	if (r == 1)
-		read_attr(s, 0, ret);
+		catalog_column_attr(s, 0, ret);
 	sqlite3_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }
@@ -901,7 +899,7 @@ int catalog_readdir(struct catalog *c, uint64_t dir, int64_t after_cookie, bool 
 		const uint8_t *name = sqlite3_column_blob(s, 1);
 		size_t len = (size_t)sqlite3_column_bytes(s, 1);
 		if (with_attr) {
-			read_attr(s, 2, &attr);
+			catalog_column_attr(s, 2, &attr);
 		} else {
 			memset(&attr, 0, sizeof(attr));
 			attr.ino = (uint64_t)sqlite3_column_int64(s, 2);

@@ -399,7 +399,12 @@ char *http_response_header(const struct http_response *resp, const char *name)
 				v++;
 			while (line_end > v && strchr(" \t\r", line_end[-1]))
 				line_end--;
-			return strndup(v, (size_t)(line_end - v));
+			/* the headers are not NUL-terminated: no strndup() */
+			size_t n = (size_t)(line_end - v);
+			char *value = xmalloc(n + 1);
+			memcpy(value, v, n);
+			value[n] = '\0';
+			return value;
 		}
 		p = eol ? eol + 1 : NULL;
 	}

@@ -344,7 +344,8 @@ static int list_snapshot_ids(struct repo *r, struct listed *l)
 		if (res < 0)
 			return log_error_errno(res, "cannot list the snapshots of '%s'",
 					       backend_url(r->backend));
-		qsort(l->ids, l->n, HASH_LEN, hash_cmp);
+		if (l->n > 0)
+			qsort(l->ids, l->n, HASH_LEN, hash_cmp);
 		return 0;
 	}
 	res = backend_get(r->backend, LISTING_NAME, &obj);

@@ -16,6 +16,9 @@ static const struct command commands[] = {
 	{ "init", cmd_init, "create a repository" },
 	{ "backup", cmd_backup, "store a snapshot of a member" },
 	{ "snapshots", cmd_snapshots, "list snapshots" },
+	{ "find", cmd_find, "find paths by name in every snapshot" },
+	{ "diff", cmd_diff, "compare two snapshots, or a snapshot with a directory" },
+	{ "stats", cmd_stats, "sizes, deduplication, compression and reclaimable space" },
 	{ "mount", cmd_mount, "mount the repository read-only (runs cairnfs)" },
 };
 

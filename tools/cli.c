@@ -7,6 +7,8 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <sys/stat.h>
+#include <time.h>
 
 int cmd_common_option(struct cmd_ctx *ctx, int opt, const char *arg)
 {
@@ -130,4 +132,92 @@ void format_size(uint64_t bytes, char out[16])
 bool progress_wanted(void)
 {
 	return isatty(STDERR_FILENO) == 1;
+}
+
+void format_iso_time(int64_t sec, uint32_t nsec, char out[40])
+{
+	struct tm tm;
+	time_t t = (time_t)sec;
+	gmtime_r(&t, &tm);
+	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 40 - n, ".%09uZ", nsec);
+}
+
+const char *mode_type_name(uint32_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "file";
+	case S_IFDIR:
+		return "dir";
+	case S_IFLNK:
+		return "symlink";
+	case S_IFIFO:
+		return "fifo";
+	case S_IFCHR:
+		return "char";
+	case S_IFBLK:
+		return "block";
+	case S_IFSOCK:
+		return "socket";
+	default:
+		return "unknown";
+	}
+}
+
+int cmd_check_member(struct repo *repo, struct catalog *cat, const char *member)
+{
+	struct cat_snapshot s;
+	int64_t id;
+	int r = catalog_member_id(cat, member, &id);
+	if (r != -ENOENT)
+		return r;
+	AUTOFREE char *ref = xasprintf("%s/latest", member);
+	r = repo_resolve_snapshot(repo, cat, ref, &s); /* fails, naming the members */
+	return r < 0 ? r : -ENOENT;
+}
+
+struct snapshot_array {
+	struct cat_snapshot *v;
+	size_t n, cap;
+};
+
+static int add_snapshot(void *userdata, const struct cat_snapshot *s)
+{
+	struct snapshot_array *a = userdata;
+	if (a->n == a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 16;
+		a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
+	}
+	a->v[a->n++] = *s;
+	return 0;
+}
+
+int cmd_list_snapshots(struct catalog *cat, const char *member, struct cat_snapshot **ret,
+		       size_t *ret_n)
+{
+	struct snapshot_array a = { 0 };
+	int r = catalog_list_snapshots(cat, member, add_snapshot, &a);
+	if (r < 0) {
+		free(a.v);
+		return r;
+	}
+	*ret = a.v;
+	*ret_n = a.n;
+	return 0;
+}
+
+int cmd_load_trees(struct repo *repo, struct catalog *cat, struct cat_snapshot *snaps, size_t n)
+{
+	size_t missing = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++)
+		missing += !snaps[i].loaded;
+	if (missing)
+		log_info("loading %zu snapshot tree%s into the local catalog (fetched from the "
+			 "repository once)", missing, missing == 1 ? "" : "s");
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = repo_ensure_tree(repo, cat, &snaps[i]);
+	return r;
 }
