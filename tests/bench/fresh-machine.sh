@@ -115,8 +115,10 @@ for backend in s3 http; do
 	t0=$EPOCHREALTIME
 	"$BUILD/cairn" snapshots -v -r "$url" >"$W/snapshots.out" 2>"$W/snapshots.err"
 	t1=$EPOCHREALTIME
-	[ "$(grep -c Z "$W/snapshots.out")" -eq 101 ] || {
-		echo "cairn snapshots did not list 101 snapshots" >&2
+	n=$(grep -cE ' [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{6}Z ' "$W/snapshots.out" || true)
+	[ "$n" -eq 101 ] || {
+		echo "cairn snapshots listed $n snapshots, not 101:" >&2
+		cat "$W/snapshots.out" "$W/snapshots.err" >&2
 		exit 1
 	}
 	printf '%-5s %-34s %s, %s\n' $backend "fresh cairn snapshots" \

@@ -12,7 +12,7 @@
 #
 # CAIRN_TEST_BACKEND picks where the repositories a test names as local paths
 # under $T really live, so the same test runs unchanged against each backend
-# (tests/integration/remote-backends.sh does that):
+# (tests/remote-backends.sh, run by integration/remote-s3.sh and remote-http.sh):
 #   local  (the default) they are those directories.
 #   s3     they are s3://$S3_BUCKET/<test>-<random>/<path under $T>, on the
 #          Swift server of a runner that exported CAIRN_TEST_S3_RUNNING=1 and
