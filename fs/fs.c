@@ -57,13 +57,12 @@ int fs_new(const struct fs_options *opts, uint32_t uid, uint32_t gid, struct fs 
 
 int fs_open_repo(struct fs *fs, const char *url)
 {
-	static const struct backend_options bo = { 0 };
 	struct catalog *c = NULL;
 	unsigned changes = 0;
 	int r;
 
 	assert(!fs->repo);
-	r = repo_open(url, &bo, &fs->repo);
+	r = repo_open(url, &fs->opts.backend, &fs->repo);
 	if (r < 0)
 		return r; /* repo_open() said what and how to fix it */
 	fs->tree.repo = fs->repo;

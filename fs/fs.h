@@ -17,9 +17,12 @@
 #define FS_PREFETCH_WORKERS 4	    /* threads fetching a sequential reader's next chunks */
 #define FS_PREFETCH_WINDOW (16u << 20) /* bytes ahead of a sequential reader, at most */
 
+#define FS_TIMEOUT_DEFAULT 30	    /* seconds one fetch from the store may take, retries included */
+
 struct fs_options {
 	uint64_t cache_size; /* bytes of decoded chunks; 0: CACHE_BUDGET_DEFAULT */
 	unsigned refresh_s;  /* seconds between refreshes; 0: never refresh */
+	struct backend_options backend; /* strings borrowed until fs_free() */
 };
 
 struct fs {
@@ -45,7 +48,7 @@ struct fs {
  * fork(). */
 int fs_new(const struct fs_options *opts, uint32_t uid, uint32_t gid, struct fs **ret)
 	WARN_UNUSED;
-/* Opens the repository at url (default backend options) and brings the
+/* Opens the repository at url (with opts.backend) and brings the
  * catalog's snapshot list up to date, so that the first listing of the
  * mount needs no backend access. Keeps no catalog connection open, so it
  * may run before fork(). Errors are logged, with a hint where one helps. */

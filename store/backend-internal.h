@@ -10,16 +10,21 @@
 
 #include "backend.h"
 
+#define BACKEND_DELETE_BATCH 1000 /* names per delete_many call (S3's limit) */
+
 struct backend_ops {
 	const char *scheme; /* for messages: "local", "s3", "http" */
 	bool read_only;
 	bool can_list;
+	unsigned put_parallelism; /* puts worth running at once; 0 means 1 */
 	int (*put)(struct backend *b, const char *name, const void *data, size_t len);
 	int (*get)(struct backend *b, const char *name, struct buf *out);
 	int (*get_range)(struct backend *b, const char *name, uint64_t off, size_t len,
 			 struct buf *out);
 	int (*size)(struct backend *b, const char *name, uint64_t *ret_size);
 	int (*delete)(struct backend *b, const char *name);
+	/* Optional: removes n <= BACKEND_DELETE_BATCH objects in one request. */
+	int (*delete_many)(struct backend *b, const char *const *names, size_t n);
 	int (*list)(struct backend *b, const char *prefix, backend_list_fn fn, void *userdata);
 	/* Optional: lays out a new repository's directories (local only;
 	 * object stores have no directories). */

@@ -88,6 +88,11 @@ bool backend_can_list(const struct backend *b)
 	return b->ops->can_list;
 }
 
+unsigned backend_put_parallelism(const struct backend *b)
+{
+	return b->ops->put_parallelism ? b->ops->put_parallelism : 1;
+}
+
 static int check_name(const struct backend *b, const char *name)
 {
 	if (!name_is_valid(name, false))
@@ -201,6 +206,34 @@ static int list_filter_one(void *userdata, const char *name, uint64_t size)
 		return 0;
 	}
 	return f->fn(f->userdata, name, size);
+}
+
+int backend_delete_many(struct backend *b, const char *const *names, size_t n)
+{
+	int r = check_writable(b);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		r = check_name(b, names[i]);
+		if (r < 0)
+			return r;
+	}
+	if (!b->ops->delete_many) {
+		for (size_t i = 0; i < n; i++) {
+			COUNT(b, n_requests, 1);
+			r = b->ops->delete(b, names[i]);
+			if (r < 0)
+				return r;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < n; i += BACKEND_DELETE_BATCH) {
+		COUNT(b, n_requests, 1);
+		r = b->ops->delete_many(b, names + i, MIN(n - i, (size_t)BACKEND_DELETE_BATCH));
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 int backend_list(struct backend *b, const char *prefix, backend_list_fn fn, void *userdata)

@@ -26,7 +26,9 @@
  * random pack id, which gives them names of their own.
  *
  * Order of writes, each durable before the next: packs, the index object
- * naming them, the tree, and last the snapshot header. A crash at any point
+ * naming them, the tree, and last the snapshot header. Packs are stored on
+ * an upload pool (as many at once as the backend says is worth it) while
+ * the walk goes on; the index waits until every one of them is stored. A crash at any point
  * leaves at most packs and an index no snapshot references, which prune
  * collects; it never leaves a snapshot pointing at missing data. The catalog
  * learns of the new packs only after the header is written, so a failed
@@ -39,6 +41,7 @@
 #include "index.h"
 #include "lock.h"
 #include "log.h"
+#include "upload-pool.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -64,6 +67,7 @@ struct backup {
 	struct hmap links;  /* (dev, ino) -> tree inode index, for nlink > 1 */
 	struct pack_writer *pw;
 	struct chunk_pool *pool; /* compresses new chunks in parallel */
+	struct upload_pool *uploads; /* stores finished packs in parallel */
 	uint32_t cur_pack; /* tree pack index of the pack being filled, or NO_PACK */
 	struct index index; /* packs this backup wrote */
 	uint8_t *rbuf;	    /* file read buffer */
@@ -108,13 +112,15 @@ static int flush_pack(struct backup *b)
 			return log_error_errno(r, "cannot give a pack a name of its own");
 	}
 	pack_name(id, name);
-	r = backend_put(b->backend, name, bytes.ptr, bytes.len);
+	b->stats.n_stored += bytes.len;
+	/* Stored in the background; write_snapshot() waits for every pack
+	 * before it writes anything that refers to one. */
+	r = upload_pool_submit(b->uploads, name, &bytes);
 	if (r < 0)
-		return log_error_errno(r, "cannot store pack '%s'", name);
+		return r;
 	memcpy(b->tree->packs[b->cur_pack], id, HASH_LEN);
 	hmap_put(&b->packs, id, b->cur_pack);
 	index_add(&b->index, id, entries, n);
-	b->stats.n_stored += bytes.len;
 	b->cur_pack = NO_PACK;
 	return 0;
 }
@@ -646,6 +652,8 @@ static int write_snapshot(struct backup *b, struct backup_result *ret)
 	r = collect_chunks(b, COLLECT_ALL);
 	if (r == 0)
 		r = flush_pack(b);
+	if (r == 0)
+		r = upload_pool_wait(b->uploads); /* every pack durable before the index */
 	if (r < 0)
 		return r;
 	if (b->index.n_packs > 0) {
@@ -758,6 +766,10 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned workers = cpus < 1 ? 1 : cpus > 8 ? 8 : (unsigned)cpus;
 	b.pool = chunk_pool_new(workers, 4 * workers, b.cfg->zstd_level);
+	/* One pack queued per uploading thread, besides those being stored:
+	 * memory for packs stays within 2 * n * pack_size. */
+	unsigned uploaders = backend_put_parallelism(b.backend);
+	b.uploads = upload_pool_new(b.backend, uploaders, uploaders);
 	b.rbuf_cap = MAX((size_t)b.cfg->chunker.max_size * 4, (size_t)8 << 20);
 	b.rbuf = xmalloc(b.rbuf_cap);
 	hmap_init(&b.chunks);
@@ -779,6 +791,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	hmap_release(&b.links);
 	index_release(&b.index);
 	chunk_pool_free(b.pool);
+	upload_pool_free(b.uploads);
 	buf_release(&b.path);
 	lock_release(b.lock);
 	pending_release(&b.pending);

@@ -451,25 +451,86 @@ static int collect_gone(void *userdata, const struct cat_snapshot *s)
 	return 0;
 }
 
-static int add_snapshot(struct repo *r, struct catalog *c, const uint8_t id[HASH_LEN])
-{
-	AUTOBUF struct buf payload = BUF_INIT;
-	struct snapshot_header h;
-	char hex[HASH_HEX_LEN + 1];
-	int res;
+/* The headers a sync must fetch, fetched by a few threads at once: each
+ * fetch is a round trip, and a fresh machine fetches one per snapshot. */
+#define SYNC_FETCH_THREADS 8
 
-	hex_encode(id, HASH_LEN, hex);
-	AUTOFREE char *name = xasprintf("snapshots/%s", hex);
-	res = fetch_object(r, name, OBJECT_SNAPSHOT, SNAPSHOT_HEADER_MAX, id, &payload);
-	if (res == 0) {
-		res = snapshot_header_decode(payload.ptr, payload.len, &h);
-		if (res < 0)
-			return log_error_errno(res, "snapshot header '%s' is malformed", name);
+struct header_fetch {
+	struct repo *repo;
+	const uint8_t (*ids)[HASH_LEN];
+	struct buf *payloads; /* [i]: the header of ids[i], once fetched */
+	int *results;	      /* [i]: fetch_object()'s result */
+	size_t n;
+	size_t next; /* __atomic: the next index to fetch */
+};
+
+static void *fetch_headers(void *arg)
+{
+	struct header_fetch *f = arg;
+	size_t i;
+
+	while ((i = __atomic_fetch_add(&f->next, 1, __ATOMIC_RELAXED)) < f->n) {
+		char hex[HASH_HEX_LEN + 1];
+		hex_encode(f->ids[i], HASH_LEN, hex);
+		AUTOFREE char *name = xasprintf("snapshots/%s", hex);
+		f->results[i] = fetch_object(f->repo, name, OBJECT_SNAPSHOT, SNAPSHOT_HEADER_MAX,
+					     f->ids[i], &f->payloads[i]);
 	}
-	if (res < 0)
-		return res;
-	res = catalog_add_snapshot(c, id, &h);
-	snapshot_header_release(&h);
+	return NULL;
+}
+
+/* Adds the snapshots ids[0..n) to the catalog, in that order, fetching their
+ * headers in parallel. A damaged or vanished header hides one snapshot, not
+ * the repository: it was logged, and check reports it. *ret_added counts
+ * the snapshots added. */
+static int add_snapshots(struct repo *r, struct catalog *c, const uint8_t (*ids)[HASH_LEN],
+			 size_t n, unsigned *ret_added)
+{
+	struct header_fetch f = {
+		.repo = r,
+		.ids = ids,
+		.payloads = xcalloc(n, sizeof(struct buf)),
+		.results = xcalloc(n, sizeof(int)),
+		.n = n,
+	};
+	pthread_t threads[SYNC_FETCH_THREADS];
+	size_t n_threads = 0;
+	int res = 0;
+
+	/* this thread fetches too, so a thread that cannot start costs speed only */
+	while (n_threads < MIN((size_t)SYNC_FETCH_THREADS - 1, n > 0 ? n - 1 : 0) &&
+	       pthread_create(&threads[n_threads], NULL, fetch_headers, &f) == 0)
+		n_threads++;
+	fetch_headers(&f);
+	for (size_t i = 0; i < n_threads; i++)
+		pthread_join(threads[i], NULL);
+
+	for (size_t i = 0; res >= 0 && i < n; i++) {
+		struct snapshot_header h;
+
+		res = f.results[i];
+		if (res == 0) {
+			res = snapshot_header_decode(f.payloads[i].ptr, f.payloads[i].len, &h);
+			if (res < 0) {
+				char hex[HASH_HEX_LEN + 1];
+				hex_encode(ids[i], HASH_LEN, hex);
+				log_error_errno(res, "snapshot header 'snapshots/%s' is malformed",
+						hex);
+			}
+		}
+		if (res == 0) {
+			res = catalog_add_snapshot(c, ids[i], &h);
+			snapshot_header_release(&h);
+			if (res == 0)
+				(*ret_added)++;
+		}
+		if (res == -EBADMSG || res == -ENOENT)
+			res = 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		buf_release(&f.payloads[i]);
+	free(f.payloads);
+	free(f.results);
 	return res;
 }
 
@@ -477,6 +538,8 @@ int repo_sync(struct repo *r, struct catalog *c, unsigned *ret_changes)
 {
 	struct listed l = { 0 };
 	struct gone g = { .listed = &l };
+	uint8_t (*missing)[HASH_LEN] = NULL;
+	size_t n_missing = 0;
 	unsigned changes = 0;
 	int res;
 
@@ -488,19 +551,18 @@ int repo_sync(struct repo *r, struct catalog *c, unsigned *ret_changes)
 		res = catalog_remove_snapshot(c, g.ids[i]);
 		changes++;
 	}
+	missing = xmalloc((l.n + 1) * HASH_LEN);
 	for (size_t i = 0; res >= 0 && i < l.n; i++) {
 		res = catalog_has_snapshot(c, l.ids[i]);
-		if (res != 0)
-			continue;
-		/* A damaged header hides one snapshot, not the repository:
-		 * it was logged, and check reports it. */
-		res = add_snapshot(r, c, l.ids[i]);
-		if (res == -EBADMSG || res == -ENOENT)
+		if (res == 0)
+			memcpy(missing[n_missing++], l.ids[i], HASH_LEN);
+		if (res > 0)
 			res = 0;
-		else if (res == 0)
-			changes++;
 	}
+	if (res >= 0 && n_missing > 0)
+		res = add_snapshots(r, c, (const uint8_t(*)[HASH_LEN])missing, n_missing, &changes);
 out:
+	free(missing);
 	free(l.ids);
 	free(g.ids);
 	if (res < 0)
