@@ -27,11 +27,13 @@
 
 #include <fuse_opt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
 #define EXIT_USAGE 2
+#define FS_MALLOC_ARENAS 2
 
 struct cmdline {
 	char *repo;	  /* first non-option argument */
@@ -122,7 +124,8 @@ static int parse_options(const struct cmdline *cl, struct fs_options *ret)
 	uint64_t v;
 
 	*ret = (struct fs_options){ .cache_size = CACHE_BUDGET_DEFAULT,
-				    .refresh_s = FS_REFRESH_DEFAULT };
+				    .refresh_s = FS_REFRESH_DEFAULT,
+				    .readahead = FS_READAHEAD_DEFAULT };
 	if (cl->cache_size) {
 		if (parse_size(cl->cache_size, &v) < 0 || v < (1u << 20)) {
 			log_error("bad cache_size '%s': want a size of at least 1M, like 256M or 2G",
@@ -140,6 +143,15 @@ static int parse_options(const struct cmdline *cl, struct fs_options *ret)
 		ret->refresh_s = (unsigned)v;
 	}
 	return 0;
+}
+
+/* Keeps the heap small: glibc would give each of the many threads an arena
+ * of its own, where memory freed by other threads (a chunk fetched by a
+ * worker and evicted by a reader) stays. The cache maps its chunk buffers
+ * itself, so what remains in the heap is small and short-lived. */
+static void limit_malloc(void)
+{
+	mallopt(M_ARENA_MAX, FS_MALLOC_ARENAS);
 }
 
 static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *o)
@@ -180,10 +192,12 @@ int main(int argc, char *argv[])
 	struct fs_options fo;
 	struct fs *fs = NULL;
 	AUTOFREE char *repo = NULL;
+	char mountpoint[PATH_MAX];
 	int r, status = 1;
 
 	memset(&o, 0, sizeof(o));
 	log_setup("cairnfs", LOG_TARGET_STDERR, LOG_INFO);
+	limit_malloc();
 	/* A copy libfuse may grow; ours first, so the user's -o may override fsname. */
 	r = fuse_opt_add_arg(&args, argv[0]);
 	if (r == 0)
@@ -257,6 +271,8 @@ int main(int argc, char *argv[])
 		fuse_remove_signal_handlers(se);
 		goto out;
 	}
+	if (realpath(o.mountpoint, mountpoint))
+		fs_find_device(fs, mountpoint);
 	fuse_daemonize(o.foreground);
 	if (!o.foreground)
 		log_setup("cairnfs", LOG_TARGET_SYSLOG, o.debug ? LOG_DEBUG : LOG_INFO);

@@ -327,6 +327,16 @@ int catalog_open(const char *path, struct catalog **ret)
 	return 0;
 }
 
+int catalog_set_cache_size(struct catalog *c, unsigned kib)
+{
+	char sql[64];
+	int rc;
+
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%u", kib);
+	rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : catalog_sqlite_err(c, rc, "setting the cache size");
+}
+
 void catalog_close(struct catalog *c)
 {
 	if (!c)
