@@ -2,7 +2,8 @@
  * cairnfs.c - main() of the FUSE daemon: mounts a cairn repository
  * read-only at MOUNTPOINT.
  *
- *   cairnfs REPO MOUNTPOINT [-f] [-d] [-s] [-o allow_other,cache_size=SIZE,refresh=SECONDS,...]
+ *   cairnfs REPO MOUNTPOINT [-f] [-d] [-s] [-o allow_other,cache_size=SIZE,refresh=SECONDS,
+ *                                             readahead=SIZE,...]
  *
  * Startup is ordered so that every error a user can fix is printed on the
  * terminal, with a hint, before anything is mounted, and so that nothing
@@ -39,11 +40,13 @@ struct cmdline {
 	char *repo;	  /* first non-option argument */
 	char *cache_size; /* -o cache_size= */
 	char *refresh;	  /* -o refresh= */
+	char *readahead;  /* -o readahead= */
 };
 
 static const struct fuse_opt cmdline_spec[] = {
 	{ "cache_size=%s", offsetof(struct cmdline, cache_size), 0 },
 	{ "refresh=%s", offsetof(struct cmdline, refresh), 0 },
+	{ "readahead=%s", offsetof(struct cmdline, readahead), 0 },
 	FUSE_OPT_END,
 };
 
@@ -68,6 +71,8 @@ static void usage(FILE *out)
 		"cairnfs options:\n"
 		"    -o cache_size=SIZE     memory for decoded chunks (default 256M)\n"
 		"    -o refresh=SECONDS     look for new snapshots this often (default 60, 0 never)\n"
+		"    -o readahead=SIZE      prefetch up to this far ahead of a sequential reader\n"
+		"                           (default 32M, at most a quarter of cache_size, 0 off)\n"
 		"    -o allow_other         let other users in (owners and modes are enforced)\n"
 		"\n");
 }
@@ -142,6 +147,14 @@ static int parse_options(const struct cmdline *cl, struct fs_options *ret)
 		}
 		ret->refresh_s = (unsigned)v;
 	}
+	if (cl->readahead) {
+		if (parse_size(cl->readahead, &v) < 0 || v > (1ull << 40)) {
+			log_error("bad readahead '%s': want a size, like 32M (0 turns prefetching off)",
+				  cl->readahead);
+			return -EINVAL;
+		}
+		ret->readahead = v;
+	}
 	return 0;
 }
 
@@ -179,6 +192,7 @@ static void cmdline_release(struct cmdline *cl, struct fuse_cmdline_opts *o,
 	free(cl->repo);
 	free(cl->cache_size);
 	free(cl->refresh);
+	free(cl->readahead);
 	free(o->mountpoint);
 	fuse_opt_free_args(args);
 }
@@ -186,7 +200,7 @@ static void cmdline_release(struct cmdline *cl, struct fuse_cmdline_opts *o,
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct cmdline cl = { NULL, NULL, NULL };
+	struct cmdline cl = { NULL, NULL, NULL, NULL };
 	struct fuse_cmdline_opts o;
 	struct fuse_session *se = NULL;
 	struct fs_options fo;

@@ -185,7 +185,7 @@ int fs_file_read(struct fs *fs, struct catalog *c, uint64_t ino, uint64_t off, s
 		return 0;
 	}
 	end = off + MIN((uint64_t)size, fsize - off);
-	max = MIN(fs->opts.readahead, cache_budget(fs->cache) / 4);
+	max = fs_readahead_max(fs);
 	ahead = fs_ra_advance(&f->ra, off, end, fsize, max, &from, &to);
 	pthread_mutex_unlock(&fs->files_lock);
 	if (ahead)

@@ -159,9 +159,14 @@ void fs_find_device(struct fs *fs, const char *mountpoint)
 		log_debug("'%s' is not in /proc/self/mountinfo", mountpoint);
 }
 
+uint64_t fs_readahead_max(const struct fs *fs)
+{
+	return MIN(fs->opts.readahead, cache_budget(fs->cache) / 4);
+}
+
 void fs_tune_kernel_readahead(struct fs *fs)
 {
-	uint64_t kib = MIN(fs->opts.readahead / 2, (uint64_t)FS_KERNEL_RA_MAX) >> 10;
+	uint64_t kib = MIN(fs_readahead_max(fs) / 2, (uint64_t)FS_KERNEL_RA_MAX) >> 10;
 	char path[64], value[32];
 	AUTOCLOSE int fd = -1;
 	int n;

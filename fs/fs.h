@@ -104,10 +104,14 @@ void fs_free(struct fs *fs);
  * in the mount, so it is safe before the session serves requests. Failing
  * only costs the tuning (logged at debug level). */
 void fs_find_device(struct fs *fs, const char *mountpoint);
+/* The largest prefetch window: opts.readahead, but at most a quarter of the
+ * cache, so that prefetching cannot evict what is being read. */
+uint64_t fs_readahead_max(const struct fs *fs);
 /* Once, on the first request after FUSE init (whose reply would undo it):
  * raises the kernel's readahead for the mount (the bdi's read_ahead_kb) to
- * MIN(opts.readahead / 2, FS_KERNEL_RA_MAX), so sequential reads arrive as
- * large requests, several at a time. Best effort; thread-safe. */
+ * MIN(fs_readahead_max() / 2, FS_KERNEL_RA_MAX), so sequential reads arrive
+ * as large requests, several at a time, while our prefetch stays ahead of
+ * them. Best effort; thread-safe. */
 void fs_tune_kernel_readahead(struct fs *fs);
 
 /* The calling thread's catalog connection, opened on first use and closed

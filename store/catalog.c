@@ -8,7 +8,7 @@
  *              ino_base, n_inodes, loaded, root attributes
  *   inodes     ino (primary key), mode, uid, gid, nlink, size, rdev, blocks, mtime, target
  *   dirents    id, parent, name, ino         unique (parent, name); ids ascend in name order
- *   xattrs     (ino, name) -> value
+ *   xattrs     (ino, name) -> value           also indexed by (name, ino)
  *   extents    (ino, off) -> chunk           the chunk covering [off, off + raw_len)
  *   chunks     id, hash, pack, off, stored_len, raw_len     unique (hash, pack, off)
  *   packs      id, pack_id
@@ -56,6 +56,7 @@ static const char schema[] =
 	"CREATE INDEX IF NOT EXISTS dirents_by_parent ON dirents(parent);"
 	"CREATE TABLE IF NOT EXISTS xattrs(ino INTEGER NOT NULL, name BLOB NOT NULL,"
 	" value BLOB NOT NULL, PRIMARY KEY(ino, name)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS xattrs_by_name ON xattrs(name, ino);"
 	"CREATE TABLE IF NOT EXISTS extents(ino INTEGER NOT NULL, off INTEGER NOT NULL,"
 	" chunk INTEGER NOT NULL, PRIMARY KEY(ino, off)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS packs(id INTEGER PRIMARY KEY, pack_id BLOB UNIQUE NOT NULL);"
@@ -122,6 +123,7 @@ enum stmt_id {
 	ST_FIND_CHUNK,
 	ST_HAS_INDEX,
 	ST_MARK_INDEX,
+	ST_HAS_XATTR_NAMED,
 	ST_COUNT
 };
 
@@ -200,6 +202,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 			  " WHERE c.hash = ?1 LIMIT 1",
 	[ST_HAS_INDEX] = "SELECT 1 FROM seen_index WHERE id = ?1",
 	[ST_MARK_INDEX] = "INSERT OR IGNORE INTO seen_index VALUES(?1)",
+	[ST_HAS_XATTR_NAMED] = "SELECT 1 FROM xattrs WHERE name = ?1 AND ino >= ?2 AND ino < ?3"
+			       " LIMIT 1",
 };
 
 int catalog_sqlite_err(struct catalog *c, int rc, const char *what)
@@ -965,6 +969,17 @@ int catalog_getxattr(struct catalog *c, uint64_t ino, const char *name, struct b
 		buf_append(out, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
 	sqlite3_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENODATA : r;
+}
+
+int catalog_has_xattr_named(struct catalog *c, const char *name, uint64_t ino_lo, uint64_t ino_hi)
+{
+	sqlite3_stmt *s = stmt(c, ST_HAS_XATTR_NAMED);
+	sqlite3_bind_blob(s, 1, name, (int)strlen(name), SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (int64_t)ino_lo);
+	sqlite3_bind_int64(s, 3, (int64_t)ino_hi);
+	int r = catalog_step_row(c, s, "xattr name lookup");
+	sqlite3_reset(s);
+	return r;
 }
 
 static void read_extent(sqlite3_stmt *s, struct cat_extent *out)

@@ -153,6 +153,10 @@ int catalog_listxattr(struct catalog *c, uint64_t ino, struct buf *out) WARN_UNU
 /* Appends the value of xattr name; -ENODATA if ino has no such xattr. */
 int catalog_getxattr(struct catalog *c, uint64_t ino, const char *name, struct buf *out)
 	WARN_UNUSED;
+/* 1 when some inode in [ino_lo, ino_hi) has an xattr called name, else 0
+ * (one lookup in an index by name). */
+int catalog_has_xattr_named(struct catalog *c, const char *name, uint64_t ino_lo, uint64_t ino_hi)
+	WARN_UNUSED;
 /* Fills out[0..max) with the extents of file ino that intersect
  * [off, off + len), in file order; *ret_n is how many. Gaps are holes. */
 int catalog_extents(struct catalog *c, uint64_t ino, uint64_t off, uint64_t len,
