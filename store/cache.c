@@ -881,6 +881,8 @@ void cache_free(struct cache *c)
 			entry_free(e);
 		}
 	}
+	for (size_t i = 0; i < c->n_spares; i++)
+		free(c->spares[i].data);
 	free(c->buckets);
 	free(c->workers);
 	pthread_cond_destroy(&c->work);
