@@ -2,7 +2,8 @@
  * cairnfs.c - main() of the FUSE daemon: mounts a cairn repository
  * read-only at MOUNTPOINT.
  *
- *   cairnfs REPO MOUNTPOINT [-f] [-d] [-s] [-o allow_other,cache_size=SIZE,refresh=SECONDS,...]
+ *   cairnfs REPO MOUNTPOINT [-f] [-d] [-s] [-o allow_other,cache_size=SIZE,refresh=SECONDS,
+ *                                             readahead=SIZE,...]
  *
  * For remote repositories -o also takes timeout=, connect_timeout=,
  * retries=, s3_endpoint=, s3_path_style, cacert= and insecure_tls (the
@@ -35,11 +36,13 @@
 #include <fuse_opt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
 #define EXIT_USAGE 2
+#define FS_MALLOC_ARENAS 2
 
 struct cmdline {
 	char *repo;	       /* first non-option argument */
@@ -52,6 +55,7 @@ struct cmdline {
 	char *cacert;	       /* -o cacert= */
 	int s3_path_style;     /* -o s3_path_style */
 	int insecure_tls;      /* -o insecure_tls */
+	char *readahead;	       /* -o readahead= */
 };
 
 #define OPT(templ, field, value) { templ, offsetof(struct cmdline, field), value }
@@ -65,6 +69,7 @@ static const struct fuse_opt cmdline_spec[] = {
 	OPT("cacert=%s", cacert, 0),
 	OPT("s3_path_style", s3_path_style, 1),
 	OPT("insecure_tls", insecure_tls, 1),
+	OPT("readahead=%s", readahead, 0),
 	FUSE_OPT_END,
 };
 #undef OPT
@@ -90,6 +95,8 @@ static void usage(FILE *out)
 		"cairnfs options:\n"
 		"    -o cache_size=SIZE     memory for decoded chunks (default 256M)\n"
 		"    -o refresh=SECONDS     look for new snapshots this often (default 60, 0 never)\n"
+		"    -o readahead=SIZE      prefetch up to this far ahead of a sequential reader\n"
+		"                           (default 32M, at most a quarter of cache_size, 0 off)\n"
 		"    -o allow_other         let other users in (owners and modes are enforced)\n"
 		"\n"
 		"remote repositories (s3://, http://, https://):\n"
@@ -179,7 +186,8 @@ static int parse_options(const struct cmdline *cl, struct fs_options *ret)
 					    .insecure_tls = cl->insecure_tls,
 					    .cacert = cl->cacert,
 					    .timeout_s = FS_TIMEOUT_DEFAULT,
-				    } };
+				    },
+				    .readahead = FS_READAHEAD_DEFAULT };
 	if (parse_seconds("timeout", cl->timeout, &ret->backend.timeout_s) < 0 ||
 	    parse_seconds("connect_timeout", cl->connect_timeout,
 			  &ret->backend.connect_timeout_s) < 0)
@@ -207,6 +215,14 @@ static int parse_options(const struct cmdline *cl, struct fs_options *ret)
 		}
 		ret->refresh_s = (unsigned)v;
 	}
+	if (cl->readahead) {
+		if (parse_size(cl->readahead, &v) < 0 || v > (1ull << 40)) {
+			log_error("bad readahead '%s': want a size, like 32M (0 turns prefetching off)",
+				  cl->readahead);
+			return -EINVAL;
+		}
+		ret->readahead = v;
+	}
 	return 0;
 }
 
@@ -221,6 +237,15 @@ static void log_backend_stats(struct fs *fs)
 	log_info("backend: %" PRIu64 " requests (%" PRIu64 " reads, %" PRIu64
 		 " listings), %" PRIu64 " bytes in",
 		 st.n_requests, st.n_get, st.n_list, st.bytes_in);
+}
+
+/* Keeps the heap small: glibc would give each of the many threads an arena
+ * of its own, where memory freed by other threads (a chunk fetched by a
+ * worker and evicted by a reader) stays. The cache maps its chunk buffers
+ * itself, so what remains in the heap is small and short-lived. */
+static void limit_malloc(void)
+{
+	mallopt(M_ARENA_MAX, FS_MALLOC_ARENAS);
 }
 
 static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *o)
@@ -253,6 +278,7 @@ static void cmdline_release(struct cmdline *cl, struct fuse_cmdline_opts *o,
 	free(cl->retries);
 	free(cl->s3_endpoint);
 	free(cl->cacert);
+	free(cl->readahead);
 	free(o->mountpoint);
 	fuse_opt_free_args(args);
 }
@@ -266,10 +292,12 @@ int main(int argc, char *argv[])
 	struct fs_options fo;
 	struct fs *fs = NULL;
 	AUTOFREE char *repo = NULL;
+	char mountpoint[PATH_MAX];
 	int r, status = 1;
 
 	memset(&o, 0, sizeof(o));
 	log_setup("cairnfs", LOG_TARGET_STDERR, LOG_INFO);
+	limit_malloc();
 	/* A copy libfuse may grow; ours first, so the user's -o may override fsname. */
 	r = fuse_opt_add_arg(&args, argv[0]);
 	if (r == 0)
@@ -353,6 +381,8 @@ int main(int argc, char *argv[])
 		fuse_remove_signal_handlers(se);
 		goto out;
 	}
+	if (realpath(o.mountpoint, mountpoint))
+		fs_find_device(fs, mountpoint);
 	fuse_daemonize(o.foreground);
 	if (!o.foreground)
 		log_setup("cairnfs", LOG_TARGET_SYSLOG, o.debug ? LOG_DEBUG : LOG_INFO);

@@ -8,7 +8,7 @@
  *              ino_base, n_inodes, loaded, root attributes
  *   inodes     ino (primary key), mode, uid, gid, nlink, size, rdev, blocks, mtime, target
  *   dirents    id, parent, name, ino         unique (parent, name); ids ascend in name order
- *   xattrs     (ino, name) -> value
+ *   xattrs     (ino, name) -> value           also indexed by (name, ino)
  *   extents    (ino, off) -> chunk           the chunk covering [off, off + raw_len)
  *   chunks     id, hash, pack, off, stored_len, raw_len     unique (hash, pack, off)
  *   packs      id, pack_id
@@ -57,6 +57,7 @@ static const char schema[] =
 	"CREATE INDEX IF NOT EXISTS dirents_by_parent ON dirents(parent);"
 	"CREATE TABLE IF NOT EXISTS xattrs(ino INTEGER NOT NULL, name BLOB NOT NULL,"
 	" value BLOB NOT NULL, PRIMARY KEY(ino, name)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS xattrs_by_name ON xattrs(name, ino);"
 	"CREATE TABLE IF NOT EXISTS extents(ino INTEGER NOT NULL, off INTEGER NOT NULL,"
 	" chunk INTEGER NOT NULL, PRIMARY KEY(ino, off)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS packs(id INTEGER PRIMARY KEY, pack_id BLOB UNIQUE NOT NULL);"
@@ -122,6 +123,7 @@ enum stmt_id {
 	ST_EXTENT_AT,
 	ST_EXTENTS_FROM,
 	ST_FIND_CHUNK,
+	ST_HAS_XATTR_NAMED,
 	ST_COUNT
 };
 
@@ -198,6 +200,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 			    " WHERE e.ino = ?1 AND e.off > ?2 ORDER BY e.off",
 	[ST_FIND_CHUNK] = "SELECT " LOC_COLUMNS " FROM chunks c JOIN packs p ON p.id = c.pack"
 			  " WHERE c.hash = ?1 LIMIT 1",
+	[ST_HAS_XATTR_NAMED] = "SELECT 1 FROM xattrs WHERE name = ?1 AND ino >= ?2 AND ino < ?3"
+			       " LIMIT 1",
 };
 
 int catalog_sqlite_err(struct catalog *c, int rc, const char *what)
@@ -332,6 +336,16 @@ int catalog_open(const char *path, struct catalog **ret)
 	}
 	*ret = c;
 	return 0;
+}
+
+int catalog_set_cache_size(struct catalog *c, unsigned kib)
+{
+	char sql[64];
+	int rc;
+
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%u", kib);
+	rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : catalog_sqlite_err(c, rc, "setting the cache size");
 }
 
 void catalog_close(struct catalog *c)
@@ -962,6 +976,17 @@ int catalog_getxattr(struct catalog *c, uint64_t ino, const char *name, struct b
 		buf_append(out, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
 	sqlite3_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENODATA : r;
+}
+
+int catalog_has_xattr_named(struct catalog *c, const char *name, uint64_t ino_lo, uint64_t ino_hi)
+{
+	sqlite3_stmt *s = stmt(c, ST_HAS_XATTR_NAMED);
+	sqlite3_bind_blob(s, 1, name, (int)strlen(name), SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (int64_t)ino_lo);
+	sqlite3_bind_int64(s, 3, (int64_t)ino_hi);
+	int r = catalog_step_row(c, s, "xattr name lookup");
+	sqlite3_reset(s);
+	return r;
 }
 
 static void read_extent(sqlite3_stmt *s, struct cat_extent *out)

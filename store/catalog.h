@@ -77,6 +77,10 @@ struct cat_extent {
 /* Opens (creating if needed) the catalog database at path. */
 int catalog_open(const char *path, struct catalog **ret) WARN_UNUSED;
 void catalog_close(struct catalog *c);
+/* Bounds the connection's page cache to kib KiB (the default is 16 MiB, for
+ * writers). A mount keeps one connection per thread and sets a small one:
+ * pages that miss come from the kernel's page cache, which is shared. */
+int catalog_set_cache_size(struct catalog *c, unsigned kib) WARN_UNUSED;
 
 /* Batches writes; nest freely (only the outermost pair takes effect). */
 int catalog_begin(struct catalog *c) WARN_UNUSED;
@@ -149,6 +153,10 @@ int catalog_readlink(struct catalog *c, uint64_t ino, struct buf *out) WARN_UNUS
 int catalog_listxattr(struct catalog *c, uint64_t ino, struct buf *out) WARN_UNUSED;
 /* Appends the value of xattr name; -ENODATA if ino has no such xattr. */
 int catalog_getxattr(struct catalog *c, uint64_t ino, const char *name, struct buf *out)
+	WARN_UNUSED;
+/* 1 when some inode in [ino_lo, ino_hi) has an xattr called name, else 0
+ * (one lookup in an index by name). */
+int catalog_has_xattr_named(struct catalog *c, const char *name, uint64_t ino_lo, uint64_t ino_hi)
 	WARN_UNUSED;
 /* Fills out[0..max) with the extents of file ino that intersect
  * [off, off + len), in file order; *ret_n is how many. Gaps are holes. */

@@ -31,6 +31,7 @@
 #include "pending.h"
 #include "rbuf.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -722,19 +723,31 @@ out:
 	return res;
 }
 
-int repo_read_chunk(struct repo *r, const struct chunk_loc *loc, struct buf *out)
+int repo_fetch_chunks(struct repo *r, const struct chunk_loc *locs, size_t n, struct buf *out)
 {
-	AUTOBUF struct buf obj = BUF_INIT;
 	char name[PACK_NAME_LEN];
-	uint8_t got[HASH_LEN];
+	uint64_t first, end;
 	size_t start = out->len;
 	int res;
 
-	pack_name(loc->pack, name);
-	if (loc->stored_len < ENVELOPE_HEADER_SIZE || loc->raw_len > CHUNK_SIZE_MAX_LIMIT)
-		return log_error_errno(-EBADMSG, "pack '%s': chunk at %" PRIu64 " has a bad length",
-				       name, loc->off);
-	res = backend_get_range(r->backend, name, loc->off, loc->stored_len, &obj);
+	assert(n >= 1);
+	pack_name(locs[0].pack, name);
+	first = locs[0].off;
+	end = first;
+	for (size_t i = 0; i < n; i++) {
+		const struct chunk_loc *l = &locs[i];
+		if (l->stored_len < ENVELOPE_HEADER_SIZE || l->raw_len > CHUNK_SIZE_MAX_LIMIT ||
+		    l->off > UINT64_MAX - l->stored_len)
+			return log_error_errno(-EBADMSG, "pack '%s': chunk at %" PRIu64
+					       " has a bad length", name, l->off);
+		/* The caller's promise: one pack, ascending, no overlap. */
+		assert(memcmp(l->pack, locs[0].pack, HASH_LEN) == 0 && l->off >= end);
+		end = l->off + l->stored_len;
+	}
+	if (end - first > REPO_FETCH_MAX)
+		return log_error_errno(-EINVAL, "pack '%s': a fetch of %" PRIu64 " bytes is too large",
+				       name, end - first);
+	res = backend_get_range(r->backend, name, first, (size_t)(end - first), out);
 	if (res == -ENOENT) {
 		/* A missing pack is damage, not a missing file: callers turn
 		 * ENOENT into "no such file", so say EIO. */
@@ -742,16 +755,44 @@ int repo_read_chunk(struct repo *r, const struct chunk_loc *loc, struct buf *out
 		return -EIO;
 	}
 	if (res < 0)
-		return log_error_errno(res, "cannot fetch a chunk from pack '%s'", name);
-	res = envelope_decode(obj.ptr, obj.len, OBJECT_CHUNK, loc->raw_len, out, got);
+		return log_error_errno(res, "cannot fetch %zu chunk%s from pack '%s'", n,
+				       n == 1 ? "" : "s", name);
+	if (out->len - start != end - first) {
+		out->len = start;
+		return log_error_errno(-EBADMSG, "pack '%s' is shorter than its index says", name);
+	}
+	return 0;
+}
+
+int repo_decode_chunk(struct repo *r UNUSED, const struct chunk_loc *loc, const uint8_t *stored,
+		      struct buf *out)
+{
+	uint8_t got[HASH_LEN];
+	size_t start = out->len;
+	int res;
+
+	res = envelope_decode(stored, loc->stored_len, OBJECT_CHUNK, loc->raw_len, out, got);
 	if (res == 0 && (memcmp(got, loc->hash, HASH_LEN) != 0 || out->len - start != loc->raw_len))
 		res = -EBADMSG;
 	if (res < 0) {
+		char name[PACK_NAME_LEN];
+		pack_name(loc->pack, name);
 		out->len = start;
 		return log_error_errno(res, "pack '%s': chunk at offset %" PRIu64 " is damaged", name,
 				       loc->off);
 	}
 	return 0;
+}
+
+int repo_read_chunk(struct repo *r, const struct chunk_loc *loc, struct buf *out)
+{
+	AUTOBUF struct buf obj = BUF_INIT;
+	int res;
+
+	res = repo_fetch_chunks(r, loc, 1, &obj);
+	if (res < 0)
+		return res;
+	return repo_decode_chunk(r, loc, obj.ptr, out);
 }
 
 /* --- resolving snapshot references --- */

@@ -104,6 +104,23 @@ int repo_ensure_tree(struct repo *r, struct catalog *c, struct cat_snapshot *s) 
  * the pack) when it is damaged, a backend error when it cannot be fetched. */
 int repo_read_chunk(struct repo *r, const struct chunk_loc *loc, struct buf *out) WARN_UNUSED;
 
+/* The most bytes one repo_fetch_chunks() may span. */
+#define REPO_FETCH_MAX (64u << 20)
+/* Fetches the envelopes of chunks locs[0..n), n >= 1, which must lie in one
+ * pack in ascending order without overlapping, with one range request:
+ * appends the pack's bytes from the first envelope to the end of the last,
+ * gaps included, to out. -EBADMSG (logged) for an implausible length or a
+ * pack shorter than the catalog says, -EIO (logged) for a missing pack,
+ * -EINVAL when the span exceeds REPO_FETCH_MAX, else the backend's error
+ * (logged). Thread-safe. */
+int repo_fetch_chunks(struct repo *r, const struct chunk_loc *locs, size_t n, struct buf *out)
+	WARN_UNUSED;
+/* Decodes the chunk loc from its loc->stored_len envelope bytes at stored
+ * and checks that its SHA-256 is loc->hash; appends the data to out.
+ * -EBADMSG (logged, naming the pack) when it is damaged. Thread-safe. */
+int repo_decode_chunk(struct repo *r, const struct chunk_loc *loc, const uint8_t *stored,
+		      struct buf *out) WARN_UNUSED;
+
 /* Resolves a snapshot reference: "MEMBER/TIMESTAMP", "MEMBER/latest", or a
  * unique prefix of a snapshot id (at least 4 hex digits). When nothing
  * matches, logs what does exist (members, or the member's snapshots) and

@@ -257,11 +257,18 @@ static void prefetch(struct extent_iter *it, uint64_t from)
 {
 	if (!it->cache)
 		return;
+	struct chunk_loc locs[ARRAY_SIZE(it->batch)];
+	size_t n = 0;
+
+	/* One call for the whole run, so that the cache can coalesce
+	 * neighbours in a pack into one range request. */
 	while (it->prefetched < it->n && it->batch[it->prefetched].file_off < from + it->window) {
 		const struct cat_extent *e = &it->batch[it->prefetched++];
 		if (!it->skip_prefetch || !it->skip_prefetch(it->userdata, e))
-			cache_prefetch(it->cache, &e->loc);
+			locs[n++] = e->loc;
 	}
+	if (n > 0)
+		cache_prefetch(it->cache, locs, n);
 }
 
 int extent_iter_next(struct extent_iter *it, struct cat_extent *ret)
@@ -294,9 +301,15 @@ int extent_iter_next(struct extent_iter *it, struct cat_extent *ret)
 	return 1;
 }
 
-static int fetch_chunk(void *userdata, const struct chunk_loc *loc, struct buf *out)
+static int fetch_chunks(void *userdata, const struct chunk_loc *locs, size_t n, struct buf *out)
 {
-	return repo_read_chunk(userdata, loc, out);
+	return repo_fetch_chunks(userdata, locs, n, out);
+}
+
+static int decode_chunk(void *userdata, const struct chunk_loc *loc, const uint8_t *stored,
+			struct buf *out)
+{
+	return repo_decode_chunk(userdata, loc, stored, out);
 }
 
 int walk_cache_new(struct repo *r, uint64_t budget, struct cache **ret)
@@ -304,7 +317,8 @@ int walk_cache_new(struct repo *r, uint64_t budget, struct cache **ret)
 	struct cache_options co = {
 	    .budget = budget,
 	    .n_workers = WALK_PREFETCH_WORKERS,
-	    .fetch = fetch_chunk,
+	    .fetch = fetch_chunks,
+	    .decode = decode_chunk,
 	    .userdata = r,
 	};
 	return cache_new(&co, ret);
