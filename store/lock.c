@@ -33,8 +33,7 @@
 #include <time.h>
 
 #define LOCK_VERSION 1
-#define LOCK_PAYLOAD_MAX 4096
-#define MACHINE_KEY_MAX 128
+#define MACHINE_KEY_MAX LOCK_MACHINE_MAX
 /* After a failed refresh, try again this soon. */
 #define LOCK_RETRY_S 30
 
@@ -86,8 +85,8 @@ static void lock_encode(const struct lock_info *li, const char *machine, struct 
 	buf_append_blob32(out, machine, strlen(machine));
 }
 
-static int lock_decode(const uint8_t *data, size_t len, struct lock_info *li,
-		       char machine[MACHINE_KEY_MAX + 1])
+int lock_decode(const uint8_t *data, size_t len, struct lock_info *li,
+		char machine[LOCK_MACHINE_MAX + 1])
 {
 	struct rbuf r = rbuf_make(data, len);
 	uint32_t hlen, mlen;

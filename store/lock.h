@@ -45,6 +45,16 @@ struct lock_info {
 	bool is_damaged;   /* unreadable: treated as a live shared lock created at 0 */
 };
 
+/* The largest payload of a lock object, and of the machine key in it. */
+#define LOCK_PAYLOAD_MAX 4096
+#define LOCK_MACHINE_MAX 128
+
+/* Parses a lock object's payload (untrusted) into li (kind, pid, times,
+ * host; not the name or the flags) and machine, its holder's machine key.
+ * 0 or -EBADMSG. */
+int lock_decode(const uint8_t *data, size_t len, struct lock_info *li,
+		char machine[LOCK_MACHINE_MAX + 1]) WARN_UNUSED;
+
 struct repo_lock;
 
 /* Writes a new lock of kind to b and starts refreshing it. For an

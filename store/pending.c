@@ -59,6 +59,31 @@ const struct pending_entry *pending_find(const struct pending *p, enum pending_k
 	return bsearch(&key, p->entries, p->n, sizeof(*p->entries), entry_cmp);
 }
 
+int pending_decode(const uint8_t *data, size_t len, struct pending *ret)
+{
+	struct pending p = { 0 };
+	struct rbuf rb = rbuf_make(data, len);
+	uint32_t version = rbuf_le32(&rb), n = rbuf_le32(&rb);
+
+	if (!rbuf_ok(&rb) || version != PENDING_VERSION ||
+	    rbuf_left(&rb) != (size_t)n * PENDING_ENTRY_SIZE)
+		return -EBADMSG;
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t kind = rbuf_u8(&rb);
+		uint8_t id[HASH_LEN];
+		rbuf_copy(&rb, id, HASH_LEN);
+		int64_t since = (int64_t)rbuf_le64(&rb);
+		if (kind != PENDING_PACK && kind != PENDING_TREE) {
+			pending_release(&p);
+			return -EBADMSG;
+		}
+		pending_add(&p, (enum pending_kind)kind, id, since);
+	}
+	pending_sort(&p);
+	*ret = p;
+	return 0;
+}
+
 int pending_read(struct backend *b, struct pending *ret)
 {
 	AUTOBUF struct buf obj = BUF_INIT;
@@ -74,24 +99,10 @@ int pending_read(struct backend *b, struct pending *ret)
 	if (r < 0)
 		return log_error_errno(r, "cannot read '%s'", PENDING_NAME);
 	r = envelope_decode(obj.ptr, obj.len, OBJECT_PENDING, ENVELOPE_RAW_MAX, &raw, NULL);
-	struct rbuf rb = rbuf_make(raw.ptr, raw.len);
-	uint32_t version = rbuf_le32(&rb), n = rbuf_le32(&rb);
-	if (r < 0 || !rbuf_ok(&rb) || version != PENDING_VERSION ||
-	    rbuf_left(&rb) != (size_t)n * PENDING_ENTRY_SIZE)
+	if (r == 0)
+		r = pending_decode(raw.ptr, raw.len, ret);
+	if (r < 0)
 		return log_error_errno(-EBADMSG, "'%s' is damaged", PENDING_NAME);
-	for (uint32_t i = 0; i < n; i++) {
-		uint8_t kind = rbuf_u8(&rb);
-		uint8_t id[HASH_LEN];
-		rbuf_copy(&rb, id, HASH_LEN);
-		int64_t since = (int64_t)rbuf_le64(&rb);
-		if (kind != PENDING_PACK && kind != PENDING_TREE) {
-			pending_release(&p);
-			return log_error_errno(-EBADMSG, "'%s' is damaged", PENDING_NAME);
-		}
-		pending_add(&p, (enum pending_kind)kind, id, since);
-	}
-	pending_sort(&p);
-	*ret = p;
 	return 0;
 }
 

@@ -37,6 +37,9 @@ const struct pending_entry *pending_find(const struct pending *p, enum pending_k
 					 const uint8_t id[HASH_LEN]);
 void pending_sort(struct pending *p);
 
+/* Parses the payload of a prune-pending object (untrusted) into *ret,
+ * sorted. 0 or -EBADMSG. */
+int pending_decode(const uint8_t *data, size_t len, struct pending *ret) WARN_UNUSED;
 /* Reads the object (an empty set when there is none). -EBADMSG (logged)
  * when it is damaged. */
 int pending_read(struct backend *b, struct pending *ret) WARN_UNUSED;

@@ -9,7 +9,7 @@
  * as a reader would send it.
  *
  * Inputs: whole objects as stored (config, snapshots/, trees/, index/,
- * snapshot-list, chunk envelopes cut out of packs).
+ * snapshot-list, locks/, prune-pending, chunk envelopes cut out of packs).
  */
 #include <errno.h>
 #include <string.h>
@@ -19,7 +19,9 @@
 #include "chunker.h"
 #include "envelope.h"
 #include "index.h"
+#include "lock.h"
 #include "manifest.h"
+#include "pending.h"
 #include "repo.h"
 
 /* The largest payload each reader accepts (repo.c, cache.c). */
@@ -32,10 +34,13 @@ static size_t max_raw(enum object_kind kind)
 		return CHUNK_SIZE_MAX_LIMIT;
 	case OBJECT_SNAPSHOT:
 		return 1u << 20;
+	case OBJECT_LOCK:
+		return LOCK_PAYLOAD_MAX;
 	case OBJECT_PACK_TRAILER:
 	case OBJECT_TREE:
 	case OBJECT_INDEX:
 	case OBJECT_LISTING:
+	case OBJECT_PENDING:
 		break;
 	}
 	return ENVELOPE_RAW_MAX;
@@ -76,6 +81,27 @@ static void decode_payload(enum object_kind kind, const uint8_t *p, size_t len)
 			free(ids);
 		break;
 	}
+	case OBJECT_LOCK: {
+		struct lock_info li;
+		char machine[LOCK_MACHINE_MAX + 1];
+		if (lock_decode(p, len, &li, machine) == 0)
+			FUZZ_CHECK((li.kind == LOCK_SHARED || li.kind == LOCK_EXCLUSIVE) &&
+				   strlen(li.host) <= HOST_LEN_MAX &&
+				   strlen(machine) <= LOCK_MACHINE_MAX);
+		break;
+	}
+	case OBJECT_PENDING: {
+		struct pending pd;
+		if (pending_decode(p, len, &pd) == 0) {
+			for (size_t i = 1; i < pd.n; i++)
+				FUZZ_CHECK(pd.entries[i - 1].kind < pd.entries[i].kind ||
+					   (pd.entries[i - 1].kind == pd.entries[i].kind &&
+					    memcmp(pd.entries[i - 1].id, pd.entries[i].id,
+						   HASH_LEN) <= 0));
+			pending_release(&pd);
+		}
+		break;
+	}
 	case OBJECT_CHUNK:
 	case OBJECT_PACK_TRAILER:
 		break; /* chunk bytes are opaque; trailers have fuzz-pack-trailer */
@@ -88,10 +114,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int parsed = envelope_parse_header(data, size, &h);
 
 	FUZZ_CHECK(parsed == 0 || parsed == -EBADMSG);
-	FUZZ_CHECK(parsed < 0 || (h.kind >= OBJECT_CONFIG && h.kind <= OBJECT_LISTING &&
+	FUZZ_CHECK(parsed < 0 || (h.kind >= OBJECT_CONFIG && h.kind <= OBJECT_KIND_MAX &&
 				  h.raw_len <= ENVELOPE_RAW_MAX));
 
-	for (int k = OBJECT_CONFIG; k <= OBJECT_LISTING; k++) {
+	for (int k = OBJECT_CONFIG; k <= OBJECT_KIND_MAX; k++) {
 		enum object_kind kind = (enum object_kind)k;
 		AUTOBUF struct buf out = BUF_INIT;
 		uint8_t hash[HASH_LEN], check[HASH_LEN];

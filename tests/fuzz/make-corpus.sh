@@ -146,6 +146,27 @@ done
 seq 1 2000 >"$T/text"
 unwrap seal 2 3 "$T/text" "$E/edge-zstd-chunk"
 unwrap seal 2 0 "$T/text" "$E/edge-raw-chunk"
+# A lock (version 1, shared, pid, created, refreshed, host, machine key) and
+# one with empty names; prune-pending sets (version 1, count, then kind, id,
+# since per entry), with three entries and with none. Backups remove their
+# locks and prune-pending exists only mid-prune, so they are written here.
+blob() { le32 ${#1}; printf '%s' "$1"; }
+{ le32 1; printf '\x01'; le32 4242; le64 1795000000; le64 1795000300
+  blob backup-host-1; blob 3f1c0e9a-boot-id/4026531836; } >"$T/lock"
+unwrap seal 8 0 "$T/lock" "$E/repo-lock-shared"
+{ le32 1; printf '\x02'; le32 7; le64 1795000000; le64 1795000000; le32 0; le32 0; } >"$T/lock"
+unwrap seal 8 0 "$T/lock" "$E/edge-lock-empty-names"
+{ le32 1; le32 3
+  for k in 1 2 1; do
+	# shellcheck disable=SC2059 # the formats are escaped bytes
+	printf "\\x0$k"
+	# shellcheck disable=SC2059
+	printf "$(printf '%s' "$k" | sha256sum | cut -c1-64 | sed 's/../\\x&/g')"
+	le64 $((1795000000 + k))
+  done; } >"$T/pending"
+unwrap seal 9 3 "$T/pending" "$E/repo-pending-3"
+{ le32 1; le32 0; } >"$T/pending"
+unwrap seal 9 0 "$T/pending" "$E/edge-pending-empty"
 # header fields: unknown kind, flags, version, reserved byte, encrypted,
 # a zstd frame claiming the largest raw length, raw != stored uncompressed
 # shellcheck disable=SC2059 # $1 is escaped bytes
