@@ -2,7 +2,15 @@
  * cairnfs.c - main() of the FUSE daemon: mounts a cairn repository
  * read-only at MOUNTPOINT.
  *
- *   cairnfs REPO MOUNTPOINT [-f] [-d] [-s] [-o allow_other,cache_size=SIZE,refresh=SECONDS,...]
+ *   cairnfs REPO MOUNTPOINT [-f] [-d] [-s] [-o allow_other,cache_size=SIZE,refresh=SECONDS,
+ *                                             readahead=SIZE,...]
+ *
+ * For remote repositories -o also takes timeout=, connect_timeout=,
+ * retries=, s3_endpoint=, s3_path_style, cacert= and insecure_tls (the
+ * struct backend_options of store/backend.h); a fetch from the store gives
+ * up after timeout seconds (FS_TIMEOUT_DEFAULT), so a read of a store that
+ * stopped answering fails with EIO instead of hanging. When it ends the
+ * daemon logs how many backend requests and bytes the mount cost.
  *
  * Startup is ordered so that every error a user can fix is printed on the
  * terminal, with a hint, before anything is mounted, and so that nothing
@@ -26,24 +34,45 @@
 #include "parse.h"
 
 #include <fuse_opt.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
 #define EXIT_USAGE 2
+#define FS_MALLOC_ARENAS 2
 
 struct cmdline {
-	char *repo;	  /* first non-option argument */
-	char *cache_size; /* -o cache_size= */
-	char *refresh;	  /* -o refresh= */
+	char *repo;	       /* first non-option argument */
+	char *cache_size;      /* -o cache_size= */
+	char *refresh;	       /* -o refresh= */
+	char *timeout;	       /* -o timeout= */
+	char *connect_timeout; /* -o connect_timeout= */
+	char *retries;	       /* -o retries= */
+	char *s3_endpoint;     /* -o s3_endpoint= */
+	char *cacert;	       /* -o cacert= */
+	int s3_path_style;     /* -o s3_path_style */
+	int insecure_tls;      /* -o insecure_tls */
+	char *readahead;	       /* -o readahead= */
 };
 
+#define OPT(templ, field, value) { templ, offsetof(struct cmdline, field), value }
 static const struct fuse_opt cmdline_spec[] = {
-	{ "cache_size=%s", offsetof(struct cmdline, cache_size), 0 },
-	{ "refresh=%s", offsetof(struct cmdline, refresh), 0 },
+	OPT("cache_size=%s", cache_size, 0),
+	OPT("refresh=%s", refresh, 0),
+	OPT("timeout=%s", timeout, 0),
+	OPT("connect_timeout=%s", connect_timeout, 0),
+	OPT("retries=%s", retries, 0),
+	OPT("s3_endpoint=%s", s3_endpoint, 0),
+	OPT("cacert=%s", cacert, 0),
+	OPT("s3_path_style", s3_path_style, 1),
+	OPT("insecure_tls", insecure_tls, 1),
+	OPT("readahead=%s", readahead, 0),
 	FUSE_OPT_END,
 };
+#undef OPT
 
 static int take_repo(void *data, const char *arg, int key, struct fuse_args *outargs UNUSED)
 {
@@ -66,8 +95,21 @@ static void usage(FILE *out)
 		"cairnfs options:\n"
 		"    -o cache_size=SIZE     memory for decoded chunks (default 256M)\n"
 		"    -o refresh=SECONDS     look for new snapshots this often (default 60, 0 never)\n"
+		"    -o readahead=SIZE      prefetch up to this far ahead of a sequential reader\n"
+		"                           (default 32M, at most a quarter of cache_size, 0 off)\n"
 		"    -o allow_other         let other users in (owners and modes are enforced)\n"
-		"\n");
+		"\n"
+		"remote repositories (s3://, http://, https://):\n"
+		"    -o timeout=SECONDS     a read that needs the store fails with EIO after this,\n"
+		"                           retries included (default %d)\n"
+		"    -o connect_timeout=SECONDS  bound on one connection attempt (default 10)\n"
+		"    -o retries=N           attempts after the first for a failed request (default 4)\n"
+		"    -o s3_endpoint=URL     S3 endpoint (else $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL)\n"
+		"    -o s3_path_style       path-style S3 addressing\n"
+		"    -o cacert=FILE         also trust the CA certificates in FILE\n"
+		"    -o insecure_tls        do not verify TLS certificates\n"
+		"\n",
+		FS_TIMEOUT_DEFAULT);
 }
 
 /* Makes a relative local path absolute (fuse_daemonize() changes to /).
@@ -117,12 +159,46 @@ static int check_mountpoint(const char *mountpoint)
 	return 0;
 }
 
+/* Parses -o NAME=SECONDS (1 s up to a day) into *ret. */
+static int parse_seconds(const char *name, const char *value, unsigned *ret)
+{
+	uint64_t v;
+
+	if (!value)
+		return 0;
+	if (parse_duration(value, &v) < 0 || v < 1 || v > 86400) {
+		log_error("bad %s '%s': want seconds from 1 to 86400, like 30 or 2m", name, value);
+		return -EINVAL;
+	}
+	*ret = (unsigned)v;
+	return 0;
+}
+
 static int parse_options(const struct cmdline *cl, struct fs_options *ret)
 {
 	uint64_t v;
 
 	*ret = (struct fs_options){ .cache_size = CACHE_BUDGET_DEFAULT,
-				    .refresh_s = FS_REFRESH_DEFAULT };
+				    .refresh_s = FS_REFRESH_DEFAULT,
+				    .backend = {
+					    .s3_endpoint = cl->s3_endpoint,
+					    .s3_path_style = cl->s3_path_style,
+					    .insecure_tls = cl->insecure_tls,
+					    .cacert = cl->cacert,
+					    .timeout_s = FS_TIMEOUT_DEFAULT,
+				    },
+				    .readahead = FS_READAHEAD_DEFAULT };
+	if (parse_seconds("timeout", cl->timeout, &ret->backend.timeout_s) < 0 ||
+	    parse_seconds("connect_timeout", cl->connect_timeout,
+			  &ret->backend.connect_timeout_s) < 0)
+		return -EINVAL;
+	if (cl->retries) {
+		if (parse_uint(cl->retries, &v) < 0 || v < 1 || v > 20) {
+			log_error("bad retries '%s': want a count from 1 to 20", cl->retries);
+			return -EINVAL;
+		}
+		ret->backend.retries = (unsigned)v;
+	}
 	if (cl->cache_size) {
 		if (parse_size(cl->cache_size, &v) < 0 || v < (1u << 20)) {
 			log_error("bad cache_size '%s': want a size of at least 1M, like 256M or 2G",
@@ -139,7 +215,37 @@ static int parse_options(const struct cmdline *cl, struct fs_options *ret)
 		}
 		ret->refresh_s = (unsigned)v;
 	}
+	if (cl->readahead) {
+		if (parse_size(cl->readahead, &v) < 0 || v > (1ull << 40)) {
+			log_error("bad readahead '%s': want a size, like 32M (0 turns prefetching off)",
+				  cl->readahead);
+			return -EINVAL;
+		}
+		ret->readahead = v;
+	}
 	return 0;
+}
+
+/* What the mount cost in backend requests and bytes, for measurements. */
+static void log_backend_stats(struct fs *fs)
+{
+	struct backend_stats st;
+
+	if (!fs->repo)
+		return;
+	backend_get_stats(repo_backend(fs->repo), &st);
+	log_info("backend: %" PRIu64 " requests (%" PRIu64 " reads, %" PRIu64
+		 " listings), %" PRIu64 " bytes in",
+		 st.n_requests, st.n_get, st.n_list, st.bytes_in);
+}
+
+/* Keeps the heap small: glibc would give each of the many threads an arena
+ * of its own, where memory freed by other threads (a chunk fetched by a
+ * worker and evicted by a reader) stays. The cache maps its chunk buffers
+ * itself, so what remains in the heap is small and short-lived. */
+static void limit_malloc(void)
+{
+	mallopt(M_ARENA_MAX, FS_MALLOC_ARENAS);
 }
 
 static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *o)
@@ -167,6 +273,12 @@ static void cmdline_release(struct cmdline *cl, struct fuse_cmdline_opts *o,
 	free(cl->repo);
 	free(cl->cache_size);
 	free(cl->refresh);
+	free(cl->timeout);
+	free(cl->connect_timeout);
+	free(cl->retries);
+	free(cl->s3_endpoint);
+	free(cl->cacert);
+	free(cl->readahead);
 	free(o->mountpoint);
 	fuse_opt_free_args(args);
 }
@@ -174,16 +286,18 @@ static void cmdline_release(struct cmdline *cl, struct fuse_cmdline_opts *o,
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct cmdline cl = { NULL, NULL, NULL };
+	struct cmdline cl = { 0 };
 	struct fuse_cmdline_opts o;
 	struct fuse_session *se = NULL;
 	struct fs_options fo;
 	struct fs *fs = NULL;
 	AUTOFREE char *repo = NULL;
+	char mountpoint[PATH_MAX];
 	int r, status = 1;
 
 	memset(&o, 0, sizeof(o));
 	log_setup("cairnfs", LOG_TARGET_STDERR, LOG_INFO);
+	limit_malloc();
 	/* A copy libfuse may grow; ours first, so the user's -o may override fsname. */
 	r = fuse_opt_add_arg(&args, argv[0]);
 	if (r == 0)
@@ -215,6 +329,13 @@ int main(int argc, char *argv[])
 		cmdline_release(&cl, &o, &args);
 		return EXIT_USAGE;
 	}
+	if (cl.cacert && cl.cacert[0] != '/') {
+		char resolved[PATH_MAX];
+		if (realpath(cl.cacert, resolved)) {
+			free(cl.cacert);
+			cl.cacert = xstrdup(resolved);
+		}
+	}
 	if (parse_options(&cl, &fo) < 0) {
 		cmdline_release(&cl, &o, &args);
 		return EXIT_USAGE;
@@ -237,6 +358,9 @@ int main(int argc, char *argv[])
 	repo = absolute_repo(cl.repo);
 	absolute_env("CAIRN_CACHE_DIR");
 	absolute_env("XDG_CACHE_HOME");
+	absolute_env("AWS_SHARED_CREDENTIALS_FILE");
+	absolute_env("AWS_CONFIG_FILE");
+
 	if (fs_open_repo(fs, repo) < 0)
 		goto out;
 	/* A shell starts background jobs with SIGINT ignored, and libfuse only
@@ -257,6 +381,8 @@ int main(int argc, char *argv[])
 		fuse_remove_signal_handlers(se);
 		goto out;
 	}
+	if (realpath(o.mountpoint, mountpoint))
+		fs_find_device(fs, mountpoint);
 	fuse_daemonize(o.foreground);
 	if (!o.foreground)
 		log_setup("cairnfs", LOG_TARGET_SYSLOG, o.debug ? LOG_DEBUG : LOG_INFO);
@@ -273,6 +399,7 @@ int main(int argc, char *argv[])
 	fs_stop(fs);
 	fuse_remove_signal_handlers(se);
 	fuse_session_unmount(se);
+	log_backend_stats(fs);
 out:
 	if (se)
 		fuse_session_destroy(se);

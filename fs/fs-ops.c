@@ -76,6 +76,15 @@ static void entry_param(const struct fs *fs, uint64_t parent, const struct cat_a
 	e->entry_timeout = entry_timeout(fs, parent);
 }
 
+/* The thread's catalog; every handler that needs one comes here first, so
+ * this is also where the first request after FUSE init tunes the kernel. */
+static int catalog_of(struct fs *fs, struct catalog **ret)
+{
+	if (!__atomic_load_n(&fs->ra_tuned, __ATOMIC_RELAXED))
+		fs_tune_kernel_readahead(fs);
+	return fs_catalog(fs, ret);
+}
+
 static void reply_error(fuse_req_t req, int r)
 {
 	fuse_reply_err(req, fs_errno(r));
@@ -87,8 +96,10 @@ static void want_if_capable(struct fuse_conn_info *conn, unsigned cap)
 		conn->want |= cap;
 }
 
-static void op_init(void *userdata UNUSED, struct fuse_conn_info *conn)
+static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
+	struct fs *fs = userdata;
+
 	/* max_write also sets max_pages, which bounds reads: ask for all. */
 	conn->max_write = FS_MAX_IO;
 	/* max_readahead starts at the kernel's maximum; keep it. */
@@ -96,13 +107,18 @@ static void op_init(void *userdata UNUSED, struct fuse_conn_info *conn)
 	conn->congestion_threshold = FS_MAX_BACKGROUND * 3 / 4;
 	conn->time_gran = 1;
 	want_if_capable(conn, FUSE_CAP_ASYNC_READ);
-	want_if_capable(conn, FUSE_CAP_SPLICE_WRITE);
-	want_if_capable(conn, FUSE_CAP_SPLICE_MOVE);
 	want_if_capable(conn, FUSE_CAP_READDIRPLUS);
 	want_if_capable(conn, FUSE_CAP_READDIRPLUS_AUTO);
 	want_if_capable(conn, FUSE_CAP_CACHE_SYMLINKS);
 	want_if_capable(conn, FUSE_CAP_PARALLEL_DIROPS);
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	/* Reads are answered from memory with fuse_reply_iov(): one copy,
+	 * into the kernel's pages. Splicing memory would add one (into a
+	 * pipe), so FUSE_CAP_SPLICE_WRITE is left off. */
+	conn->want &= ~(unsigned)(FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+	/* Opens carry no state here: a kernel that can do without them saves
+	 * two round trips (open, release) per file read. */
+	fs->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -113,7 +129,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct cat_attr a;
 	int r;
 
-	r = fs_catalog(fs, &c);
+	r = catalog_of(fs, &c);
 	if (r == 0)
 		r = fs_tree_lookup(&fs->tree, c, parent, name, &a);
 	if (r == -ENOENT && fs_ino_kind(parent, NULL) == FS_INO_KIND_CONTENT) {
@@ -150,7 +166,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct stat st;
 	int r;
 
-	r = fs_catalog(fs, &c);
+	r = catalog_of(fs, &c);
 	if (r == 0)
 		r = fs_tree_getattr(&fs->tree, c, ino, &a);
 	if (r < 0) {
@@ -168,7 +184,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	struct catalog *c;
 	int r;
 
-	r = fs_catalog(fs, &c);
+	r = catalog_of(fs, &c);
 	if (r == 0)
 		r = fs_tree_readlink(&fs->tree, c, ino, &target);
 	if (r < 0) {
@@ -239,7 +255,7 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 	struct catalog *c;
 	int r;
 
-	r = fs_catalog(fs, &c);
+	r = catalog_of(fs, &c);
 	if (r == 0 && off < 0)
 		r = -EINVAL;
 	if (r == 0)
@@ -272,55 +288,60 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino UNUSED, struct fuse_fil
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct fs_file *f = NULL;
 	struct catalog *c;
+	struct cat_attr a;
 	int r;
 
+	if (fs->no_open) {
+		/* The kernel then opens every file itself, keeping its page
+		 * cache, and never sends open or release again. */
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & (O_TRUNC | O_CREAT))) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	r = fs_catalog(fs, &c);
+	r = catalog_of(fs, &c);
 	if (r == 0)
-		r = fs_file_open(fs, c, ino, &f);
+		r = fs_tree_getattr(&fs->tree, c, ino, &a);
+	if (r == 0 && !S_ISREG(a.mode))
+		r = S_ISDIR(a.mode) ? -EISDIR : -EINVAL;
 	if (r < 0) {
 		reply_error(req, r);
 		return;
 	}
-	fi->fh = (uintptr_t)f;
+	fi->fh = 0; /* reads find what they need by inode */
 	fi->keep_cache = 1; /* the contents never change */
 	fi->noflush = 1;
-	if (fuse_reply_open(req, fi) != 0)
-		fs_file_close(f); /* interrupted: no release will come */
-}
-
-static void op_release(fuse_req_t req, fuse_ino_t ino UNUSED, struct fuse_file_info *fi)
-{
-	fs_file_close((struct fs_file *)(uintptr_t)fi->fh);
-	fuse_reply_err(req, 0);
+	fuse_reply_open(req, fi);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		    struct fuse_file_info *fi)
+		    struct fuse_file_info *fi UNUSED)
 {
 	struct fs *fs = fs_of(req);
-	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
-	AUTOBUF struct buf data = BUF_INIT;
+	struct fs_read rd = FS_READ_INIT;
 	struct catalog *c;
 	int r;
 
-	r = fs_catalog(fs, &c);
+	r = catalog_of(fs, &c);
 	if (r == 0 && off < 0)
 		r = -EINVAL;
 	if (r == 0)
-		r = fs_file_read(fs, c, f, (uint64_t)off, size, &data);
+		r = fs_file_read(fs, c, ino, (uint64_t)off, size, &rd);
 	if (r < 0) {
 		log_debug("read of inode %" PRIu64 " at %jd (%zu bytes) failed: %s", (uint64_t)ino,
 			  (intmax_t)off, size, log_strerror(r));
 		reply_error(req, r);
-		return;
+	} else if (rd.n_iov == 0) {
+		fuse_reply_buf(req, NULL, 0);
+	} else {
+		/* Straight from the cache entries rd holds: one copy, the
+		 * kernel's. */
+		fuse_reply_iov(req, rd.iov, (int)rd.n_iov);
 	}
-	fuse_reply_buf(req, (const char *)data.ptr, data.len);
+	fs_read_release(fs, &rd);
 }
 
 static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
@@ -340,7 +361,7 @@ static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	r = fs_catalog(fs, &c);
+	r = catalog_of(fs, &c);
 	if (r == 0)
 		r = fs_tree_seek(&fs->tree, c, ino, (uint64_t)off, whence, &pos);
 	if (r < 0) {
@@ -369,7 +390,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	struct catalog *c;
 	int r;
 
-	r = fs_catalog(fs, &c);
+	r = catalog_of(fs, &c);
 	if (r == 0)
 		r = fs_tree_getxattr(&fs->tree, c, ino, name, &value);
 	if (r < 0) {
@@ -386,7 +407,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	struct catalog *c;
 	int r;
 
-	r = fs_catalog(fs, &c);
+	r = catalog_of(fs, &c);
 	if (r == 0)
 		r = fs_tree_listxattr(&fs->tree, c, ino, &names);
 	if (r < 0) {
@@ -403,7 +424,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino UNUSED)
 	struct catalog *c;
 	int r;
 
-	r = fs_catalog(fs, &c);
+	r = catalog_of(fs, &c);
 	if (r == 0)
 		r = fs_tree_statfs(&fs->tree, c, &sv);
 	if (r < 0) {
@@ -507,7 +528,6 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.readdirplus = op_readdirplus,
 	.releasedir = op_releasedir,
 	.open = op_open,
-	.release = op_release,
 	.read = op_read,
 	.lseek = op_lseek,
 	.getxattr = op_getxattr,

@@ -4,18 +4,26 @@
  * A read of [off, off + size) asks the catalog for the extents that meet
  * it, in file order, a batch at a time. Gaps between extents, and the space
  * after the last one, are holes and read as zeros; each extent's bytes come
- * from the shared chunk cache, held only while they are copied. The first
- * chunk that cannot be had fails the read with its error: the caller turns
- * it into EIO for this read alone, and the next read tries again.
+ * from the shared chunk cache. The reply is built by reference: the pieces
+ * point into cache entries, held until the reply has been sent, and into a
+ * mapping of zeros for holes, so the only copy of the data is the kernel's.
+ * The first chunk that cannot be had fails the read with its error: the
+ * caller turns it into EIO for this read alone, and the next read tries
+ * again.
  *
- * Readahead: a file remembers where its last read ended. A read that starts
- * near there counts as sequential, and the chunks of the next
- * FS_PREFETCH_WINDOW bytes (at most an eighth of the cache, so prefetching
- * cannot evict what is being read) are handed to the cache's prefetch
- * workers, which fetch them in parallel while the kernel is still busy
- * with this read. Both marks are hints kept with atomic loads and stores:
- * concurrent reads of one file may race on them, which costs at most a
- * redundant or a missed prefetch, never a wrong byte.
+ * The mount asks the kernel not to send opens (fs-ops.c), so what a read
+ * needs to know of its file (size, readahead state) is kept per inode in a
+ * small table of the files read most recently; a file that falls out of it
+ * only loses its readahead state.
+ *
+ * Readahead: fs_ra_advance() decides, from where the reads of a file have
+ * reached, whether this read is sequential and which bytes to prefetch. The
+ * window starts at FS_RA_INITIAL and doubles while the reader stays
+ * sequential, up to -o readahead (at most a quarter of the cache, so that
+ * prefetching cannot evict what is being read); a seek closes it. The chunks
+ * of those bytes go to the cache's workers in one batch, so chunks that are
+ * adjacent in a pack are fetched with one request and decoded in parallel,
+ * while the kernel is still busy with this read.
  */
 #include "fs.h"
 #include "log.h"
@@ -24,58 +32,120 @@
 #include <sys/stat.h>
 
 #define FS_EXTENT_BATCH 64
-/* A read starting this close to where the previous one ended is sequential
- * (the kernel's concurrent readahead reaches us slightly out of order). */
-#define FS_SEQUENTIAL_SLACK (4u << 20)
+/* Chunks handed to the prefetch workers per read, at most. */
+#define FS_PREFETCH_BATCH 128
 
-int fs_file_open(struct fs *fs, struct catalog *c, uint64_t ino, struct fs_file **ret)
+bool fs_ra_advance(struct fs_ra *ra, uint64_t off, uint64_t end, uint64_t size, uint64_t max,
+		   uint64_t *ret_from, uint64_t *ret_to)
 {
-	struct cat_attr attr;
-	struct fs_file *f;
+	uint64_t from, to;
+
+	if (off > ra->next + FS_RA_SLACK || off + FS_RA_SLACK < ra->next) {
+		/* A seek: start over, prefetching nothing until the reader
+		 * shows it goes on from here. */
+		ra->next = end;
+		ra->window = 0;
+		ra->ahead = end;
+		return false;
+	}
+	ra->next = MAX(ra->next, end);
+	if (max == 0)
+		return false;
+	if (ra->window == 0) {
+		ra->window = MIN((uint64_t)FS_RA_INITIAL, max);
+	} else {
+		/* Ask again only once the reader has used up half the window. */
+		if (ra->ahead >= ra->next + ra->window / 2)
+			return false;
+		ra->window = MIN(ra->window * 2, max);
+	}
+	from = MAX(ra->ahead, ra->next);
+	to = MIN(ra->next + ra->window, size);
+	ra->ahead = MAX(ra->ahead, to);
+	if (from >= to)
+		return false;
+	*ret_from = from;
+	*ret_to = to;
+	return true;
+}
+
+/* The file ino as the table knows it, entered (with its size from the
+ * catalog) if need be. Returns with files_lock held on success. */
+static int lock_file(struct fs *fs, struct catalog *c, uint64_t ino, struct fs_file **ret)
+{
+	struct fs_file *f, *oldest;
+	struct cat_attr attr = { .ino = 0 }; /* no inode is 0 */
 	int r;
 
-	r = fs_tree_getattr(&fs->tree, c, ino, &attr);
-	if (r < 0)
-		return r;
-	if (S_ISDIR(attr.mode))
-		return -EISDIR;
-	if (!S_ISREG(attr.mode))
-		return -EINVAL;
-	f = xcalloc(1, sizeof(*f));
-	f->ino = ino;
-	f->size = attr.size;
-	*ret = f;
+	pthread_mutex_lock(&fs->files_lock);
+	for (;;) {
+		oldest = &fs->files[0];
+		for (size_t i = 0; i < FS_FILES; i++) {
+			f = &fs->files[i];
+			if (f->ino == ino) {
+				f->tick = ++fs->files_tick;
+				*ret = f;
+				return 0;
+			}
+			if (f->tick < oldest->tick)
+				oldest = f;
+		}
+		if (attr.ino == ino)
+			break; /* looked up below on the previous round */
+		pthread_mutex_unlock(&fs->files_lock);
+		r = fs_tree_getattr(&fs->tree, c, ino, &attr);
+		if (r < 0)
+			return r;
+		if (S_ISDIR(attr.mode))
+			return -EISDIR;
+		if (!S_ISREG(attr.mode))
+			return -EINVAL;
+		attr.ino = ino;
+		pthread_mutex_lock(&fs->files_lock);
+	}
+	*oldest = (struct fs_file){ .ino = ino, .size = attr.size, .tick = ++fs->files_tick };
+	*ret = oldest;
 	return 0;
 }
 
-void fs_file_close(struct fs_file *f)
+static void prefetch(struct fs *fs, struct catalog *c, uint64_t ino, uint64_t from, uint64_t to)
 {
-	free(f);
-}
-
-static void prefetch_after(struct fs *fs, struct catalog *c, struct fs_file *f, uint64_t end)
-{
-	uint64_t window = MIN((uint64_t)FS_PREFETCH_WINDOW, cache_budget(fs->cache) / 8);
-	uint64_t done = __atomic_load_n(&f->prefetched, __ATOMIC_RELAXED);
-	uint64_t from = MAX(end, done), to = MIN(f->size, end + window);
-	struct cat_extent ext[16];
+	struct cat_extent ext[FS_PREFETCH_BATCH];
+	struct chunk_loc locs[FS_PREFETCH_BATCH];
 	size_t n = 0;
 
-	/* Ask again only once the reader has used up half the window. */
-	if (from >= to || done >= end + window / 2)
-		return;
-	if (catalog_extents(c, f->ino, from, to - from, ext, ARRAY_SIZE(ext), &n) < 0)
+	if (catalog_extents(c, ino, from, to - from, ext, ARRAY_SIZE(ext), &n) < 0)
 		return; /* only a hint; the catalog logged it */
 	for (size_t i = 0; i < n; i++)
-		cache_prefetch(fs->cache, &ext[i].loc);
-	if (n == ARRAY_SIZE(ext))
-		to = ext[n - 1].file_off + ext[n - 1].loc.raw_len;
-	__atomic_store_n(&f->prefetched, to, __ATOMIC_RELAXED);
+		locs[i] = ext[i].loc;
+	cache_prefetch(fs->cache, locs, n);
 }
 
-/* Appends bytes [pos, stop) of the file, which extent e covers. */
-static int copy_extent(struct fs *fs, const struct cat_extent *e, uint64_t pos, uint64_t stop,
-		       struct buf *out)
+static void add_piece(struct fs_read *rd, const void *p, size_t len)
+{
+	if (len == 0)
+		return;
+	if (rd->n_iov == FS_READ_SEGS - 1 || rd->spill.len > 0) {
+		/* Out of pieces: copy the rest, which goes out as the last. */
+		buf_append(&rd->spill, p, len);
+	} else {
+		rd->iov[rd->n_iov++] = (struct iovec){ (void *)p, len };
+	}
+	rd->len += len;
+}
+
+static void add_zeros(struct fs *fs, struct fs_read *rd, uint64_t len)
+{
+	while (len > 0) {
+		size_t n = (size_t)MIN(len, (uint64_t)FS_ZEROS_LEN);
+		add_piece(rd, fs->zeros, n);
+		len -= n;
+	}
+}
+
+/* Adds bytes [pos, stop) of the file, which extent e covers. */
+static int add_extent(struct fs *fs, struct fs_read *rd, const struct cat_extent *e, uint64_t pos,
+		      uint64_t stop)
 {
 	struct cache_entry *ent = NULL;
 	const uint8_t *data;
@@ -87,31 +157,44 @@ static int copy_extent(struct fs *fs, const struct cat_extent *e, uint64_t pos, 
 		return r;
 	data = cache_entry_data(ent, &len);
 	assert(stop - e->file_off <= len);
-	buf_append(out, data + (pos - e->file_off), stop - pos);
-	cache_put(fs->cache, ent);
+	add_piece(rd, data + (pos - e->file_off), stop - pos);
+	if (rd->spill.len > 0) {
+		cache_put(fs->cache, ent); /* copied */
+	} else {
+		assert(rd->n_held < FS_READ_SEGS);
+		rd->held[rd->n_held++] = ent;
+	}
 	return 0;
 }
 
-int fs_file_read(struct fs *fs, struct catalog *c, struct fs_file *f, uint64_t off, size_t size,
-		 struct buf *out)
+int fs_file_read(struct fs *fs, struct catalog *c, uint64_t ino, uint64_t off, size_t size,
+		 struct fs_read *rd)
 {
 	struct cat_extent ext[FS_EXTENT_BATCH];
-	uint64_t pos = off, end, prev;
+	uint64_t pos = off, end, from = 0, to = 0, fsize, max;
+	struct fs_file *f;
+	bool ahead;
 	int r;
 
-	if (off >= f->size || size == 0)
+	r = lock_file(fs, c, ino, &f);
+	if (r < 0)
+		return r;
+	fsize = f->size;
+	if (off >= fsize || size == 0) {
+		pthread_mutex_unlock(&fs->files_lock);
 		return 0;
-	end = off + MIN((uint64_t)size, f->size - off);
-	buf_reserve(out, end - off);
-
-	prev = __atomic_exchange_n(&f->next_off, end, __ATOMIC_RELAXED);
-	if (off + FS_SEQUENTIAL_SLACK >= prev && off <= prev + FS_SEQUENTIAL_SLACK)
-		prefetch_after(fs, c, f, end);
+	}
+	end = off + MIN((uint64_t)size, fsize - off);
+	max = fs_readahead_max(fs);
+	ahead = fs_ra_advance(&f->ra, off, end, fsize, max, &from, &to);
+	pthread_mutex_unlock(&fs->files_lock);
+	if (ahead)
+		prefetch(fs, c, ino, from, to);
 
 	while (pos < end) {
 		size_t n = 0;
 
-		r = catalog_extents(c, f->ino, pos, end - pos, ext, ARRAY_SIZE(ext), &n);
+		r = catalog_extents(c, ino, pos, end - pos, ext, ARRAY_SIZE(ext), &n);
 		if (r < 0)
 			return r;
 		for (size_t i = 0; i < n && pos < end; i++) {
@@ -122,23 +205,35 @@ int fs_file_read(struct fs *fs, struct catalog *c, struct fs_file *f, uint64_t o
 				return log_error_errno(-EBADMSG,
 						       "catalog: extents of inode %" PRIu64
 						       " overlap at %" PRIu64,
-						       f->ino, e->file_off);
+						       ino, e->file_off);
 			if (e->file_off >= end)
 				break;
 			if (e->file_off > pos) {
-				buf_append_zero(out, e->file_off - pos);
+				add_zeros(fs, rd, e->file_off - pos);
 				pos = e->file_off;
 			}
 			uint64_t stop = MIN(end, chunk_end);
-			r = copy_extent(fs, e, pos, stop, out);
+			r = add_extent(fs, rd, e, pos, stop);
 			if (r < 0)
 				return r;
 			pos = stop;
 		}
 		if (n < ARRAY_SIZE(ext) && pos < end) {
-			buf_append_zero(out, end - pos); /* a hole up to the end */
+			add_zeros(fs, rd, end - pos); /* a hole up to the end */
 			pos = end;
 		}
 	}
+	if (rd->spill.len > 0)
+		rd->iov[rd->n_iov++] = (struct iovec){ rd->spill.ptr, rd->spill.len };
 	return 0;
+}
+
+void fs_read_release(struct fs *fs, struct fs_read *rd)
+{
+	for (unsigned i = 0; i < rd->n_held; i++)
+		cache_put(fs->cache, rd->held[i]);
+	rd->n_held = 0;
+	rd->n_iov = 0;
+	rd->len = 0;
+	buf_release(&rd->spill);
 }

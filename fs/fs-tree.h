@@ -97,7 +97,10 @@ int fs_tree_readlink(struct fs_tree *t, struct catalog *c, uint64_t ino, struct 
 /* Appends the NUL-terminated xattr names of ino (none for synthetic ones). */
 int fs_tree_listxattr(struct fs_tree *t, struct catalog *c, uint64_t ino, struct buf *out)
 	WARN_UNUSED;
-/* Appends the value of xattr name of ino; -ENODATA when there is none. */
+/* Appends the value of xattr name of ino; -ENODATA when there is none, or
+ * -EOPNOTSUPP when name is an ACL (system.posix_acl_*) or a security label
+ * (security.*) and no inode of ino's snapshot has one by that name, as a
+ * file system without them would answer. */
 int fs_tree_getxattr(struct fs_tree *t, struct catalog *c, uint64_t ino, const char *name,
 		     struct buf *out) WARN_UNUSED;
 /* SEEK_DATA or SEEK_HOLE from off in regular file ino; -ENXIO past the end

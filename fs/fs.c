@@ -22,8 +22,12 @@
 #include "log.h"
 
 #include <assert.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 static void close_thread_catalog(void *c)
 {
@@ -38,15 +42,26 @@ int fs_new(const struct fs_options *opts, uint32_t uid, uint32_t gid, struct fs 
 
 	fs = xcalloc(1, sizeof(*fs));
 	fs->opts = *opts;
+	/* Untouched anonymous memory reads as the shared zero page: holes
+	 * cost no memory. */
+	void *zeros = mmap(NULL, FS_ZEROS_LEN, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (zeros == MAP_FAILED) {
+		r = -errno;
+		free(fs);
+		return log_error_errno(r, "cannot map memory");
+	}
+	fs->zeros = zeros;
 	fs->tree.uid = uid;
 	fs->tree.gid = gid;
 	fs->synthetic_timeout = opts->refresh_s ? (double)opts->refresh_s : FS_CONTENT_TIMEOUT;
 	r = -pthread_key_create(&fs->catalog_key, close_thread_catalog);
 	if (r < 0) {
+		munmap(zeros, FS_ZEROS_LEN);
 		free(fs);
 		return log_error_errno(r, "cannot create a thread key");
 	}
 	pthread_mutex_init(&fs->lock, NULL);
+	pthread_mutex_init(&fs->files_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&fs->wake, &ca);
@@ -57,13 +72,12 @@ int fs_new(const struct fs_options *opts, uint32_t uid, uint32_t gid, struct fs 
 
 int fs_open_repo(struct fs *fs, const char *url)
 {
-	static const struct backend_options bo = { 0 };
 	struct catalog *c = NULL;
 	unsigned changes = 0;
 	int r;
 
 	assert(!fs->repo);
-	r = repo_open(url, &bo, &fs->repo);
+	r = repo_open(url, &fs->opts.backend, &fs->repo);
 	if (r < 0)
 		return r; /* repo_open() said what and how to fix it */
 	fs->tree.repo = fs->repo;
@@ -87,6 +101,11 @@ int fs_catalog(struct fs *fs, struct catalog **ret)
 		r = repo_catalog_open(fs->repo, &c);
 		if (r < 0)
 			return r;
+		r = catalog_set_cache_size(c, FS_CATALOG_CACHE_KIB);
+		if (r < 0) {
+			catalog_close(c);
+			return r;
+		}
 		r = -pthread_setspecific(fs->catalog_key, c);
 		if (r < 0) {
 			catalog_close(c);
@@ -95,6 +114,75 @@ int fs_catalog(struct fs *fs, struct catalog **ret)
 	}
 	*ret = c;
 	return 0;
+}
+
+/* Undoes mountinfo's octal escapes (\040 for a space, ...) in place. */
+static void unescape_mountinfo(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+void fs_find_device(struct fs *fs, const char *mountpoint)
+{
+	AUTOFCLOSE FILE *f = fopen("/proc/self/mountinfo", "re");
+	AUTOFREE char *line = NULL;
+	size_t cap = 0;
+
+	fs->bdi[0] = '\0';
+	if (!f) {
+		log_debug("cannot read /proc/self/mountinfo: %s", log_strerror(-errno));
+		return;
+	}
+	/* "ID PARENT MAJOR:MINOR ROOT MOUNTPOINT ..."; the last match is the
+	 * mount on top. */
+	while (getline(&line, &cap, f) > 0) {
+		char dev[32], point[PATH_MAX + 1];
+		if (sscanf(line, "%*s %*s %31s %*s %4096s", dev, point) != 2)
+			continue;
+		unescape_mountinfo(point);
+		if (strcmp(point, mountpoint) == 0)
+			snprintf(fs->bdi, sizeof(fs->bdi), "%s", dev);
+	}
+	if (!fs->bdi[0])
+		log_debug("'%s' is not in /proc/self/mountinfo", mountpoint);
+}
+
+uint64_t fs_readahead_max(const struct fs *fs)
+{
+	return MIN(fs->opts.readahead, cache_budget(fs->cache) / 4);
+}
+
+void fs_tune_kernel_readahead(struct fs *fs)
+{
+	uint64_t kib = MIN(fs_readahead_max(fs) / 2, (uint64_t)FS_KERNEL_RA_MAX) >> 10;
+	char path[64], value[32];
+	AUTOCLOSE int fd = -1;
+	int n;
+
+	if (__atomic_exchange_n(&fs->ra_tuned, true, __ATOMIC_RELAXED))
+		return;
+	if (!fs->bdi[0] || kib <= 128)
+		return; /* the kernel's default is 128 KiB */
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", fs->bdi);
+	n = snprintf(value, sizeof(value), "%" PRIu64, kib);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, value, (size_t)n) != n) {
+		/* Only root may; the mount works with the default. */
+		log_debug("cannot set '%s' to %s: %s", path, value, log_strerror(-errno));
+		return;
+	}
+	log_debug("kernel readahead for the mount: %" PRIu64 " KiB", kib);
 }
 
 int fs_errno(int r)
@@ -162,9 +250,15 @@ static void *refresh_main(void *arg)
 	return NULL;
 }
 
-static int fetch_chunk(void *userdata, const struct chunk_loc *loc, struct buf *out)
+static int fetch_chunks(void *userdata, const struct chunk_loc *locs, size_t n, struct buf *out)
 {
-	return repo_read_chunk(userdata, loc, out);
+	return repo_fetch_chunks(userdata, locs, n, out);
+}
+
+static int decode_chunk(void *userdata, const struct chunk_loc *loc, const uint8_t *stored,
+			struct buf *out)
+{
+	return repo_decode_chunk(userdata, loc, stored, out);
 }
 
 int fs_start(struct fs *fs)
@@ -172,7 +266,8 @@ int fs_start(struct fs *fs)
 	struct cache_options co = {
 		.budget = fs->opts.cache_size,
 		.n_workers = FS_PREFETCH_WORKERS,
-		.fetch = fetch_chunk,
+		.fetch = fetch_chunks,
+		.decode = decode_chunk,
 		.userdata = fs->repo,
 	};
 	sigset_t all, old;
@@ -182,6 +277,8 @@ int fs_start(struct fs *fs)
 	if (r < 0)
 		return r;
 	r = repo_catalog_open(fs->repo, &fs->refresh_catalog);
+	if (r == 0)
+		r = catalog_set_cache_size(fs->refresh_catalog, FS_CATALOG_CACHE_KIB);
 	if (r < 0)
 		return r;
 	r = fs_tree_refresh(&fs->tree, fs->refresh_catalog);
@@ -220,9 +317,22 @@ void fs_free(struct fs *fs)
 	catalog_close(pthread_getspecific(fs->catalog_key));
 	pthread_setspecific(fs->catalog_key, NULL);
 	pthread_key_delete(fs->catalog_key);
+	if (fs->cache) {
+		struct cache_stats st;
+		cache_get_stats(fs->cache, &st);
+		log_debug("chunk cache: %" PRIu64 " hits, %" PRIu64 " waits, %" PRIu64
+			  " chunks fetched in %" PRIu64 " requests (%" PRIu64 " coalesced), %" PRIu64
+			  " failed, %" PRIu64 " evicted (%" PRIu64 " recycled); prefetch: %" PRIu64 " queued, %" PRIu64
+			  " dropped, %" PRIu64 " evicted unread, %" PRIu64 " decoded by readers",
+			  st.hits, st.waits, st.fetches, st.requests, st.coalesced, st.failures,
+			  st.evictions, st.recycled, st.prefetches, st.prefetch_dropped, st.prefetch_unused,
+			  st.decoded_by_reader);
+	}
 	cache_free(fs->cache);
 	repo_close(fs->repo);
 	pthread_cond_destroy(&fs->wake);
 	pthread_mutex_destroy(&fs->lock);
+	pthread_mutex_destroy(&fs->files_lock);
+	munmap((void *)fs->zeros, FS_ZEROS_LEN);
 	free(fs);
 }

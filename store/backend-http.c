@@ -156,7 +156,8 @@ int backend_http_open(struct backend *b, const char *url, const struct backend_o
 	struct http_options hopts = {
 		.insecure_tls = opts->insecure_tls,
 		.cacert = opts->cacert,
-		.timeout_s = opts->timeout_s,
+		.connect_timeout_s = opts->connect_timeout_s,
+		.deadline_s = opts->timeout_s,
 		.retries = opts->retries,
 		.follow_redirects = true,
 	};

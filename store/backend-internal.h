@@ -1,23 +1,30 @@
 /*
  * backend-internal.h - the operations table each backend implements. Only
- * backend*.c include this. The generic layer (backend.c) checks names and
- * read-only-ness before calling an op, so ops may assume a valid name.
+ * backend*.c include this, and tests, which build fake backends. The
+ * generic layer (backend.c) checks names and read-only-ness before calling
+ * an op, so ops may assume a valid name; it also checks the names an op's
+ * listing reports.
  */
 #ifndef CAIRN_BACKEND_INTERNAL_H
 #define CAIRN_BACKEND_INTERNAL_H
 
 #include "backend.h"
 
+#define BACKEND_DELETE_BATCH 1000 /* names per delete_many call (S3's limit) */
+
 struct backend_ops {
 	const char *scheme; /* for messages: "local", "s3", "http" */
 	bool read_only;
 	bool can_list;
+	unsigned put_parallelism; /* puts worth running at once; 0 means 1 */
 	int (*put)(struct backend *b, const char *name, const void *data, size_t len);
 	int (*get)(struct backend *b, const char *name, struct buf *out);
 	int (*get_range)(struct backend *b, const char *name, uint64_t off, size_t len,
 			 struct buf *out);
 	int (*size)(struct backend *b, const char *name, uint64_t *ret_size);
 	int (*delete)(struct backend *b, const char *name);
+	/* Optional: removes n <= BACKEND_DELETE_BATCH objects in one request. */
+	int (*delete_many)(struct backend *b, const char *const *names, size_t n);
 	int (*list)(struct backend *b, const char *prefix, backend_list_fn fn, void *userdata);
 	/* Optional: lays out a new repository's directories (local only;
 	 * object stores have no directories). */
@@ -38,5 +45,13 @@ int backend_local_open(struct backend *b, const char *path);
 int backend_s3_open(struct backend *b, const char *bucket_and_prefix,
 		    const struct backend_options *opts);
 int backend_http_open(struct backend *b, const char *url, const struct backend_options *opts);
+
+/* Reports every <Contents> of one S3 ListObjectsV2 reply page (untrusted) to
+ * fn, with key_prefix (the repository's prefix in the bucket) cut off and
+ * keys outside it skipped. Sets *ret_token to the next continuation token
+ * (malloc'd), or NULL on the last page. -EPROTO (logged, naming display) for
+ * a malformed page; fn's negative return stops it and is returned. */
+int backend_s3_list_page(const char *display, const char *key_prefix, const struct buf *page,
+			 backend_list_fn fn, void *userdata, char **ret_token) WARN_UNUSED;
 
 #endif

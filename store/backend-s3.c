@@ -12,12 +12,14 @@
  * (a '<' never appears unescaped inside XML text, so searching for a tag
  * cannot be fooled by a key).
  *
- * Endpoint, credentials and region come from the options and the usual AWS
- * environment variables or ~/.aws/credentials; see backend_s3_open(). With an
- * explicit endpoint (MinIO, Swift, Ceph, ...) requests are path-style
- * ("endpoint/bucket/key"), against AWS virtual-hosted ("bucket.s3.<region>.
- * amazonaws.com/key"). Nothing talks to the server until the first
- * operation. The state is read-only after open, so any number of threads
+ * Endpoint, credentials and region come from the options, the usual AWS
+ * environment variables and the profile in the AWS shared credentials and
+ * config files; see backend_s3_open(). With an explicit endpoint (MinIO,
+ * Swift, Ceph, ...) requests are path-style ("endpoint/bucket/key"), against
+ * AWS virtual-hosted ("bucket.s3.<region>.amazonaws.com/key"), unless
+ * --s3-path-style or the profile's s3.addressing_style says otherwise.
+ * Deleting many objects uses DeleteObjects, 1,000 keys a request. Nothing
+ * talks to the server until the first operation. The state is read-only after open, so any number of threads
  * may call the operations at once. Secrets never reach a log: messages name
  * "s3://bucket/prefix", the key, and the HTTP status with S3's error code.
  */
@@ -31,9 +33,11 @@
 #include <ctype.h>
 #include <inttypes.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <time.h>
 
 #define S3_TOKEN_MAX 4096 /* longest continuation token accepted */
+#define S3_PUT_PARALLELISM 4 /* uploads worth running at once (each waits on round trips) */
 
 struct s3 {
 	struct http *http;
@@ -46,6 +50,7 @@ struct s3 {
 	char *access_key_id;
 	char *secret_access_key; /* wiped on free */
 	char *session_token;	 /* NULL when there is none; wiped on free */
+	char *profile;		 /* the AWS profile read, for messages */
 };
 
 static struct s3 *s3_of(struct backend *b)
@@ -77,6 +82,7 @@ static void s3_free(struct backend *b)
 	free(s3->access_key_id);
 	free_secret(s3->secret_access_key);
 	free_secret(s3->session_token);
+	free(s3->profile);
 	free(s3);
 	b->priv = NULL;
 }
@@ -92,6 +98,7 @@ struct s3_call {
 	bool has_range;
 	uint64_t off;
 	size_t len;
+	const char *content_md5; /* base64 MD5 of the body, sent and signed; or NULL */
 };
 
 /* The text of the first <tag>...</tag> in xml[0..len), entity-decoded into a
@@ -188,22 +195,32 @@ static int s3_fail(struct s3 *s3, const char *what, const struct http_response *
 		return r;
 	}
 	if (resp->status == 401 || resp->status == 403) {
+		/* what names the operation and the key; never the credentials */
 		if (code && strcmp(code, "AccessDenied") == 0) {
-			log_error("s3: access to '%s' denied (%s)", s3->display, why);
+			log_error("s3: %s: access denied (HTTP %ld %s)", what, resp->status, why);
 			log_error("hint: the credentials were accepted but lack permission "
 				  "for this bucket");
 		} else if (code && strcmp(code, "RequestTimeTooSkewed") == 0) {
-			log_error("s3: credentials refused for '%s' (%s)", s3->display, why);
+			log_error("s3: %s: credentials refused (HTTP %ld %s)", what, resp->status,
+				  why);
 			log_error("hint: this machine's clock is off; synchronise it");
 		} else {
-			log_error("s3: credentials refused for '%s' (%s)", s3->display, why);
-			log_error("hint: check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY%s",
-				  s3->session_token ? "/AWS_SESSION_TOKEN" : "");
+			log_error("s3: %s: credentials refused (HTTP %ld %s)", what, resp->status,
+				  why);
+			log_error("hint: check the access key id and secret (AWS_ACCESS_KEY_ID, "
+				  "AWS_SECRET_ACCESS_KEY%s, or the profile '%s' of the AWS "
+				  "credentials file)",
+				  s3->session_token ? ", AWS_SESSION_TOKEN" : "", s3->profile);
 		}
 		return -EACCES;
 	}
-	log_error_errno(r, "s3: %s: HTTP %ld (%s%s%s)", what, resp->status,
-			code ? code : "no error code", msg ? ": " : "", msg ? msg : "");
+	if (resp->attempts > 1)
+		log_error_errno(r, "s3: %s: HTTP %ld (%s%s%s) after %u attempts", what,
+				resp->status, code ? code : "no error code", msg ? ": " : "",
+				msg ? msg : "", resp->attempts);
+	else
+		log_error_errno(r, "s3: %s: HTTP %ld (%s%s%s)", what, resp->status,
+				code ? code : "no error code", msg ? ": " : "", msg ? msg : "");
 	if (code && (strcmp(code, "AuthorizationHeaderMalformed") == 0 ||
 		     strcmp(code, "PermanentRedirect") == 0))
 		log_error("hint: the bucket may be in another region than '%s'; set AWS_REGION",
@@ -223,8 +240,9 @@ static int s3_call(struct s3 *s3, const struct s3_call *call, struct buf *out,
 	uint8_t digest[HASH_LEN];
 	char payload_hash[HASH_HEX_LEN + 1];
 	char range[HTTP_RANGE_MAX];
-	struct sigv4_header sig_headers[3];
-	const char *lines[5];
+	AUTOFREE char *h_md5 = NULL;
+	struct sigv4_header sig_headers[4];
+	const char *lines[6];
 	size_t n_sig = 0, n_lines = 0;
 	struct sigv4_result sig;
 	int r;
@@ -247,6 +265,8 @@ static int s3_call(struct s3 *s3, const struct s3_call *call, struct buf *out,
 		http_range_value(call->off, call->len, range);
 		sig_headers[n_sig++] = (struct sigv4_header){ "range", range };
 	}
+	if (call->content_md5)
+		sig_headers[n_sig++] = (struct sigv4_header){ "content-md5", call->content_md5 };
 	struct sigv4_request sreq = {
 		.method = call->method == HTTP_GET	? "GET"
 			  : call->method == HTTP_HEAD	? "HEAD"
@@ -275,6 +295,8 @@ static int s3_call(struct s3 *s3, const struct s3_call *call, struct buf *out,
 	if (s3->session_token)
 		lines[n_lines++] = h_token =
 			xasprintf("X-Amz-Security-Token: %s", s3->session_token);
+	if (call->content_md5)
+		lines[n_lines++] = h_md5 = xasprintf("Content-MD5: %s", call->content_md5);
 	sigv4_result_release(&sig);
 
 	url = xasprintf("%s://%s%s%s%s", s3->scheme, s3->host, (const char *)path.ptr,
@@ -374,21 +396,71 @@ static int s3_delete(struct backend *b, const char *name)
 	return r == -ENOENT ? 0 : r;
 }
 
-/* Reports every <Contents> of one ListObjectsV2 page to fn. Sets *ret_token
- * to the next continuation token, or NULL on the last page. */
-static int list_page(struct s3 *s3, const struct buf *page, backend_list_fn fn, void *userdata,
-		     char **ret_token)
+/* Removes up to 1,000 keys with one DeleteObjects request (POST ?delete,
+ * quiet: the reply lists only the keys that could not be removed). S3
+ * requires a Content-MD5 of the body. */
+static int s3_delete_many(struct backend *b, const char *const *names, size_t n)
+{
+	struct s3 *s3 = s3_of(b);
+	AUTOBUF struct buf body = BUF_INIT;
+	AUTOBUF struct buf reply = BUF_INIT;
+	unsigned char md5[EVP_MAX_MD_SIZE];
+	unsigned int md5_len = 0;
+	char md5_b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+	int r;
+
+	buf_printf(&body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+			  "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+			  "<Quiet>true</Quiet>");
+	for (size_t i = 0; i < n; i++) /* names are [a-z0-9/._-]: nothing to escape */
+		buf_printf(&body, "<Object><Key>%s%s</Key></Object>", s3->prefix, names[i]);
+	buf_printf(&body, "</Delete>");
+	if (EVP_Digest(body.ptr, body.len, md5, &md5_len, EVP_md5(), NULL) != 1)
+		return log_error_errno(-ENOMEM, "s3: cannot compute an MD5");
+	EVP_EncodeBlock((unsigned char *)md5_b64, md5, (int)md5_len);
+
+	struct s3_call call = { .method = HTTP_POST, .verb = "delete objects of",
+				.query = "delete=", .body = body.ptr, .body_len = body.len,
+				.content_md5 = md5_b64 };
+	r = s3_simple(s3, &call, &reply);
+	if (r < 0)
+		return r;
+	/* <Error><Key>k</Key><Code>c</Code>...</Error> for each key not removed */
+	const char *xml = (const char *)reply.ptr, *end = xml + reply.len;
+	for (const char *p = xml; p && (p = memmem(p, (size_t)(end - p), "<Error>", 7));) {
+		const char *stop = memmem(p, (size_t)(end - p), "</Error>", 8);
+		size_t len = stop ? (size_t)(stop - p) : (size_t)(end - p);
+		AUTOFREE char *key = xml_text(p, len, "Key");
+		AUTOFREE char *code = xml_text(p, len, "Code");
+
+		if (code && strcmp(code, "NoSuchKey") == 0) {
+			p = stop;
+			continue;
+		}
+		log_error("s3: delete '%s/%s': %s", s3->display,
+			  key && strncmp(key, s3->prefix, strlen(s3->prefix)) == 0
+				  ? key + strlen(s3->prefix)
+				  : "?",
+			  code ? code : "refused");
+		r = code && strcmp(code, "AccessDenied") == 0 ? -EACCES : -EIO;
+		p = stop;
+	}
+	return r;
+}
+
+int backend_s3_list_page(const char *display, const char *key_prefix, const struct buf *page,
+			 backend_list_fn fn, void *userdata, char **ret_token)
 {
 	const char *xml = (const char *)page->ptr;
-	const char *end = xml + page->len;
-	size_t plen = strlen(s3->prefix);
+	size_t plen = strlen(key_prefix);
 	AUTOFREE char *truncated = NULL;
 	AUTOFREE char *token = NULL;
 	int r;
 
 	if (!xml || !memmem(xml, page->len, "<ListBucketResult", 17))
 		return log_error_errno(-EPROTO, "s3: list '%s': the reply is not a listing",
-				       s3->display);
+				       display);
+	const char *end = xml + page->len;
 	for (const char *p = xml; (p = memmem(p, (size_t)(end - p), "<Contents>", 10));) {
 		const char *stop = memmem(p, (size_t)(end - p), "</Contents>", 11);
 		AUTOFREE char *key = NULL;
@@ -397,16 +469,16 @@ static int list_page(struct s3 *s3, const struct buf *page, backend_list_fn fn, 
 
 		if (!stop)
 			return log_error_errno(-EPROTO, "s3: list '%s': unterminated <Contents>",
-					       s3->display);
+					       display);
 		key = xml_text(p, (size_t)(stop - p), "Key");
 		size_text = xml_text(p, (size_t)(stop - p), "Size");
 		if (!key || !size_text || parse_uint(size_text, &size) < 0)
 			return log_error_errno(-EPROTO, "s3: list '%s': an entry without a valid "
-							"key or size", s3->display);
+							"key or size", display);
 		p = stop + 11;
-		if (strncmp(key, s3->prefix, plen) != 0 || key[plen] == '\0') {
+		if (strncmp(key, key_prefix, plen) != 0 || key[plen] == '\0') {
 			log_debug("s3: list '%s': skipping key '%s' outside the prefix",
-				  s3->display, key);
+				  display, key);
 			continue;
 		}
 		r = fn(userdata, key + plen, size);
@@ -419,7 +491,7 @@ static int list_page(struct s3 *s3, const struct buf *page, backend_list_fn fn, 
 		if (!token || !*token || strlen(token) > S3_TOKEN_MAX)
 			return log_error_errno(-EPROTO, "s3: list '%s': a truncated listing "
 							"without a valid continuation token",
-					       s3->display);
+					       display);
 		*ret_token = TAKE(token);
 	} else {
 		*ret_token = NULL;
@@ -452,7 +524,7 @@ static int s3_list(struct backend *b, const char *prefix, backend_list_fn fn, vo
 		r = s3_simple(s3, &call, &page);
 		if (r < 0)
 			return r;
-		r = list_page(s3, &page, fn, userdata, &next);
+		r = backend_s3_list_page(s3->display, s3->prefix, &page, fn, userdata, &next);
 		if (r < 0)
 			return r;
 		if (next && token && strcmp(next, token) == 0) {
@@ -470,11 +542,13 @@ static const struct backend_ops s3_ops = {
 	.scheme = "s3",
 	.read_only = false,
 	.can_list = true,
+	.put_parallelism = S3_PUT_PARALLELISM,
 	.put = s3_put,
 	.get = s3_get,
 	.get_range = s3_get_range,
 	.size = s3_size,
 	.delete = s3_delete,
+	.delete_many = s3_delete_many,
 	.list = s3_list,
 	.free = s3_free,
 };
@@ -496,13 +570,46 @@ static char *trim(char *s)
 	return s;
 }
 
-/* Reads aws_access_key_id, aws_secret_access_key and aws_session_token of
- * [profile] from an AWS shared credentials file. A missing file or profile
- * leaves s3 untouched. */
-static int read_credentials_file(struct s3 *s3, const char *path, const char *profile)
+/* What one profile of the AWS shared files says; strings are owned. */
+struct aws_profile {
+	char *access_key_id;
+	char *secret_access_key; /* wiped on release */
+	char *session_token;	 /* wiped on release */
+	char *region;
+	char *endpoint_url;
+	char *addressing_style; /* "path", "virtual" or "auto" (s3 = ... subsection) */
+	bool found;		/* the file had the profile's section */
+};
+
+static void aws_profile_release(struct aws_profile *p)
+{
+	free(p->access_key_id);
+	free_secret(p->secret_access_key);
+	free_secret(p->session_token);
+	free(p->region);
+	free(p->endpoint_url);
+	free(p->addressing_style);
+	*p = (struct aws_profile){ 0 };
+}
+
+static void set_string(char **slot, const char *v)
+{
+	free_secret(*slot); /* any of them may be a secret */
+	*slot = xstrdup(v);
+}
+
+/* Reads one profile of an AWS shared credentials or config file (INI, with
+ * "key = value" lines, '#' and ';' comments, and indented lines under a
+ * "key =" line forming a subsection such as "s3 =\n  addressing_style =
+ * path"). In a credentials file the section is "[NAME]"; in a config file
+ * "[profile NAME]", or "[default]" for the default profile. A missing file
+ * is no error. */
+static int read_aws_file(const char *path, const char *profile, bool is_config,
+			 struct aws_profile *ret)
 {
 	AUTOFCLOSE FILE *f = fopen(path, "re");
 	AUTOFREE char *line = NULL;
+	AUTOFREE char *sub = NULL; /* the subsection being read, or NULL */
 	size_t cap = 0;
 	bool in_profile = false;
 
@@ -510,38 +617,75 @@ static int read_credentials_file(struct s3 *s3, const char *path, const char *pr
 		return errno == ENOENT ? 0
 				       : log_error_errno(-errno, "s3: cannot read '%s'", path);
 	while (getline(&line, &cap, f) >= 0) {
+		bool indented = line[0] == ' ' || line[0] == '\t';
 		char *l = trim(line), *eq;
 		size_t len = strlen(l);
 
-		if (l[0] == '[' && len >= 2 && l[len - 1] == ']') {
+		if (l[0] == '#' || l[0] == ';' || len == 0)
+			continue;
+		if (l[0] == '[' && l[len - 1] == ']') {
+			char *name;
+
 			l[len - 1] = '\0';
-			in_profile = strcmp(trim(l + 1), profile) == 0;
+			name = trim(l + 1);
+			if (is_config && strncmp(name, "profile", 7) == 0 &&
+			    (name[7] == ' ' || name[7] == '\t'))
+				name = trim(name + 8);
+			else if (is_config && strcmp(name, "default") != 0)
+				name = NULL; /* "[sso-session x]", "[services x]", ... */
+			in_profile = name && strcmp(name, profile) == 0;
+			ret->found = ret->found || in_profile;
+			free(TAKE(sub));
 			continue;
 		}
-		if (!in_profile || l[0] == '#' || l[0] == ';' || !(eq = strchr(l, '=')))
+		if (!in_profile || !(eq = strchr(l, '=')))
 			continue;
 		*eq = '\0';
 		char *k = trim(l), *v = trim(eq + 1);
-		char **slot = strcmp(k, "aws_access_key_id") == 0       ? &s3->access_key_id
-			      : strcmp(k, "aws_secret_access_key") == 0 ? &s3->secret_access_key
-			      : strcmp(k, "aws_session_token") == 0     ? &s3->session_token
-								       : NULL;
-		if (slot && *v) {
-			free_secret(*slot);
-			*slot = xstrdup(v);
+		if (!indented)
+			free(TAKE(sub));
+		if (!indented && !*v) {
+			sub = xstrdup(k); /* "s3 =": indented lines follow */
+			continue;
 		}
+		if (sub) {
+			if (strcmp(sub, "s3") == 0 && strcmp(k, "addressing_style") == 0)
+				set_string(&ret->addressing_style, v);
+			else if (strcmp(sub, "s3") == 0 && strcmp(k, "endpoint_url") == 0)
+				set_string(&ret->endpoint_url, v);
+			continue;
+		}
+		char **slot = strcmp(k, "aws_access_key_id") == 0       ? &ret->access_key_id
+			      : strcmp(k, "aws_secret_access_key") == 0 ? &ret->secret_access_key
+			      : strcmp(k, "aws_session_token") == 0     ? &ret->session_token
+			      : strcmp(k, "region") == 0		? &ret->region
+			      : strcmp(k, "endpoint_url") == 0		? &ret->endpoint_url
+									: NULL;
+		if (slot && *v)
+			set_string(slot, v);
 	}
 	OPENSSL_cleanse(line, cap);
 	return 0;
 }
 
-static int load_credentials(struct s3 *s3)
+static char *aws_file_path(const char *env_name, const char *file)
+{
+	const char *home = env("HOME");
+
+	if (env(env_name))
+		return xstrdup(env(env_name));
+	return home ? xasprintf("%s/.aws/%s", home, file) : NULL;
+}
+
+/* Credentials: both of $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY (with
+ * $AWS_SESSION_TOKEN), else the profile in the credentials file, else in the
+ * config file. */
+static int load_credentials(struct s3 *s3, const struct aws_profile *cred_file,
+			    const struct aws_profile *config_file, const char *cred_path,
+			    const char *config_path)
 {
 	const char *id = env("AWS_ACCESS_KEY_ID"), *secret = env("AWS_SECRET_ACCESS_KEY");
-	const char *profile = env("AWS_PROFILE") ? env("AWS_PROFILE") : "default";
-	const char *home = env("HOME");
-	AUTOFREE char *path = NULL;
-	int r;
+	const struct aws_profile *from = NULL;
 
 	if (id && secret) {
 		s3->access_key_id = xstrdup(id);
@@ -554,25 +698,29 @@ static int load_credentials(struct s3 *s3)
 		log_error("s3: %s is set but %s is not", id ? "AWS_ACCESS_KEY_ID"
 							     : "AWS_SECRET_ACCESS_KEY",
 			  id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
-		log_error("hint: set both, or neither to use ~/.aws/credentials");
+		log_error("hint: set both, or neither to use the AWS credentials file");
 		return -EINVAL;
 	}
-	if (env("AWS_SHARED_CREDENTIALS_FILE"))
-		path = xstrdup(env("AWS_SHARED_CREDENTIALS_FILE"));
-	else if (home)
-		path = xasprintf("%s/.aws/credentials", home);
-	if (path) {
-		r = read_credentials_file(s3, path, profile);
-		if (r < 0)
-			return r;
-	}
-	if (!s3->access_key_id || !s3->secret_access_key) {
-		log_error("s3: no credentials for '%s'", s3->display);
-		log_error("hint: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add profile "
-			  "'%s' to %s",
-			  profile, path ? path : "~/.aws/credentials");
+	if (cred_file->access_key_id && cred_file->secret_access_key)
+		from = cred_file;
+	else if (config_file->access_key_id && config_file->secret_access_key)
+		from = config_file;
+	if (!from) {
+		if (env("AWS_PROFILE") && !cred_file->found && !config_file->found)
+			log_error("s3: profile '%s' (AWS_PROFILE) is in neither %s nor %s",
+				  s3->profile, cred_path ? cred_path : "~/.aws/credentials",
+				  config_path ? config_path : "~/.aws/config");
+		else
+			log_error("s3: no credentials for '%s'", s3->display);
+		log_error("hint: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give "
+			  "profile '%s' aws_access_key_id and aws_secret_access_key in %s",
+			  s3->profile, cred_path ? cred_path : "~/.aws/credentials");
 		return -ENOKEY;
 	}
+	s3->access_key_id = xstrdup(from->access_key_id);
+	s3->secret_access_key = xstrdup(from->secret_access_key);
+	if (from->session_token)
+		s3->session_token = xstrdup(from->session_token);
 	return 0;
 }
 
@@ -589,22 +737,33 @@ static bool bucket_is_valid(const char *bucket)
 	return true;
 }
 
+enum addressing {
+	ADDRESSING_AUTO, /* virtual-hosted on AWS, path-style with an endpoint */
+	ADDRESSING_PATH,
+	ADDRESSING_VIRTUAL,
+	ADDRESSING_INVALID,
+};
+
 /* Splits "http(s)://authority[/path]" and picks the addressing style. */
 static int set_endpoint(struct s3 *s3, const char *endpoint, const char *bucket,
-			bool path_style)
+			enum addressing addressing)
 {
 	AUTOFREE char *own = NULL;
 	const char *rest, *slash;
+	bool path_style = addressing == ADDRESSING_PATH;
 	size_t plen;
 
 	if (!endpoint) {
 		own = xasprintf("https://s3.%s.amazonaws.com", s3->region);
 		endpoint = own;
 		/* a dotted bucket name does not match the wildcard certificate */
-		path_style = path_style || strchr(bucket, '.');
-	} else {
+		if (addressing == ADDRESSING_AUTO)
+			path_style = strchr(bucket, '.') != NULL;
+	} else if (addressing == ADDRESSING_AUTO) {
 		path_style = true;
 	}
+	if (!path_style && strspn(bucket, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(bucket))
+		path_style = true; /* the bucket name cannot be part of a host name */
 	if (strncmp(endpoint, "http://", 7) == 0)
 		s3->scheme = xstrdup("http");
 	else if (strncmp(endpoint, "https://", 8) == 0)
@@ -629,27 +788,30 @@ static int set_endpoint(struct s3 *s3, const char *endpoint, const char *bucket,
 	return 0;
 }
 
-/* Endpoint: opts->s3_endpoint, $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, else
- * AWS in the region. Region: $AWS_REGION, $AWS_DEFAULT_REGION, us-east-1.
- * Credentials: $AWS_ACCESS_KEY_ID + $AWS_SECRET_ACCESS_KEY (+
- * $AWS_SESSION_TOKEN), else profile $AWS_PROFILE ("default") of
- * $AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials. */
+/* Endpoint: opts->s3_endpoint, $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, the
+ * profile's endpoint_url, else AWS in the region. Region: $AWS_REGION,
+ * $AWS_DEFAULT_REGION, the profile's region, us-east-1. Credentials: see
+ * load_credentials(). The profile is $AWS_PROFILE, else "default", read
+ * from $AWS_SHARED_CREDENTIALS_FILE (~/.aws/credentials) and
+ * $AWS_CONFIG_FILE (~/.aws/config). */
 int backend_s3_open(struct backend *b, const char *bucket_and_prefix,
 		    const struct backend_options *opts)
 {
 	AUTOFREE char *bucket = NULL;
+	AUTOFREE char *cred_path = aws_file_path("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+	AUTOFREE char *config_path = aws_file_path("AWS_CONFIG_FILE", "config");
+	struct aws_profile cred_file = { 0 }, config_file = { 0 };
 	const char *slash = strchr(bucket_and_prefix, '/');
 	const char *prefix = slash ? slash + 1 : "";
-	const char *endpoint = opts->s3_endpoint ? opts->s3_endpoint
-			       : env("AWS_ENDPOINT_URL_S3") ? env("AWS_ENDPOINT_URL_S3")
-							    : env("AWS_ENDPOINT_URL");
-	const char *region = env("AWS_REGION") ? env("AWS_REGION") : env("AWS_DEFAULT_REGION");
+	const char *endpoint, *region, *style;
 	struct http_options hopts = {
 		.insecure_tls = opts->insecure_tls,
 		.cacert = opts->cacert,
-		.timeout_s = opts->timeout_s,
+		.connect_timeout_s = opts->connect_timeout_s,
+		.deadline_s = opts->timeout_s,
 		.retries = opts->retries,
 	};
+	enum addressing addressing;
 	struct s3 *s3;
 	size_t plen;
 	int r;
@@ -672,12 +834,41 @@ int backend_s3_open(struct backend *b, const char *bucket_and_prefix,
 	b->ops = &s3_ops;
 	s3->prefix = plen ? xasprintf("%.*s/", (int)plen, prefix) : xstrdup("");
 	s3->display = xasprintf("s3://%s%s%.*s", bucket, plen ? "/" : "", (int)plen, prefix);
-	s3->region = xstrdup(region ? region : "us-east-1");
-	r = set_endpoint(s3, endpoint, bucket, opts->s3_path_style);
+	s3->profile = xstrdup(env("AWS_PROFILE") ? env("AWS_PROFILE") : "default");
+	r = cred_path ? read_aws_file(cred_path, s3->profile, false, &cred_file) : 0;
+	if (r == 0 && config_path)
+		r = read_aws_file(config_path, s3->profile, true, &config_file);
+	if (r < 0)
+		goto fail;
+
+	region = env("AWS_REGION")	       ? env("AWS_REGION")
+		 : env("AWS_DEFAULT_REGION") ? env("AWS_DEFAULT_REGION")
+		 : config_file.region	       ? config_file.region
+					       : "us-east-1";
+	s3->region = xstrdup(region);
+	endpoint = opts->s3_endpoint		 ? opts->s3_endpoint
+		   : env("AWS_ENDPOINT_URL_S3") ? env("AWS_ENDPOINT_URL_S3")
+		   : env("AWS_ENDPOINT_URL")	 ? env("AWS_ENDPOINT_URL")
+						 : config_file.endpoint_url;
+	style = config_file.addressing_style;
+	addressing = opts->s3_path_style			  ? ADDRESSING_PATH
+		     : !style || strcmp(style, "auto") == 0 ? ADDRESSING_AUTO
+		     : strcmp(style, "path") == 0		  ? ADDRESSING_PATH
+		     : strcmp(style, "virtual") == 0	  ? ADDRESSING_VIRTUAL
+							  : ADDRESSING_INVALID;
+	if (addressing == ADDRESSING_INVALID) {
+		r = log_error_errno(-EINVAL, "s3: addressing_style '%s' in %s is not path, "
+					     "virtual or auto", style, config_path);
+		goto fail;
+	}
+	r = set_endpoint(s3, endpoint, bucket, addressing);
 	if (r == 0)
-		r = load_credentials(s3);
+		r = load_credentials(s3, &cred_file, &config_file, cred_path, config_path);
 	if (r == 0)
 		r = http_new(&hopts, &s3->http);
+fail:
+	aws_profile_release(&cred_file);
+	aws_profile_release(&config_file);
 	if (r < 0) {
 		s3_free(b);
 		b->ops = NULL;

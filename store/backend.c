@@ -88,6 +88,11 @@ bool backend_can_list(const struct backend *b)
 	return b->ops->can_list;
 }
 
+unsigned backend_put_parallelism(const struct backend *b)
+{
+	return b->ops->put_parallelism ? b->ops->put_parallelism : 1;
+}
+
 static int check_name(const struct backend *b, const char *name)
 {
 	if (!name_is_valid(name, false))
@@ -179,8 +184,62 @@ int backend_delete(struct backend *b, const char *name)
 	return b->ops->delete(b, name);
 }
 
+struct list_filter {
+	const struct backend *b;
+	const char *prefix;
+	size_t prefix_len;
+	backend_list_fn fn;
+	void *userdata;
+};
+
+/* Passes on only names that start with the prefix asked for and are valid
+ * object names: an S3 server's reply is untrusted, and callers cut the
+ * prefix off or hand the name back to backend_get(). Anything else (a stray
+ * object, a misbehaving server) is not part of the repository. */
+static int list_filter_one(void *userdata, const char *name, uint64_t size)
+{
+	const struct list_filter *f = userdata;
+
+	if (strncmp(name, f->prefix, f->prefix_len) != 0 || !name_is_valid(name, false)) {
+		log_debug("%s: listing: skipping '%s', not an object name under '%s'", f->b->url,
+			  name, f->prefix);
+		return 0;
+	}
+	return f->fn(f->userdata, name, size);
+}
+
+int backend_delete_many(struct backend *b, const char *const *names, size_t n)
+{
+	int r = check_writable(b);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		r = check_name(b, names[i]);
+		if (r < 0)
+			return r;
+	}
+	if (!b->ops->delete_many) {
+		for (size_t i = 0; i < n; i++) {
+			COUNT(b, n_requests, 1);
+			r = b->ops->delete(b, names[i]);
+			if (r < 0)
+				return r;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < n; i += BACKEND_DELETE_BATCH) {
+		COUNT(b, n_requests, 1);
+		r = b->ops->delete_many(b, names + i, MIN(n - i, (size_t)BACKEND_DELETE_BATCH));
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int backend_list(struct backend *b, const char *prefix, backend_list_fn fn, void *userdata)
 {
+	struct list_filter f = { b, prefix, strlen(prefix), fn, userdata };
+
 	if (!name_is_valid(prefix, true))
 		return log_error_errno(-EINVAL, "%s: invalid prefix '%s'", b->url, prefix);
 	if (!b->ops->can_list || !b->ops->list)
@@ -188,5 +247,5 @@ int backend_list(struct backend *b, const char *prefix, backend_list_fn fn, void
 				       b->url, b->ops->scheme);
 	COUNT(b, n_requests, 1);
 	COUNT(b, n_list, 1);
-	return b->ops->list(b, prefix, fn, userdata);
+	return b->ops->list(b, prefix, list_filter_one, &f);
 }

@@ -21,8 +21,12 @@ struct backend_options {
 	bool s3_path_style;	 /* force path-style addressing */
 	bool insecure_tls;	 /* do not verify TLS certificates */
 	const char *cacert;	 /* extra CA bundle file, or NULL */
-	unsigned timeout_s;	 /* whole-request bound for one attempt; 0 = default */
-	unsigned retries;	 /* attempts after the first; 0 = default */
+	/* Bound on one backend operation with all its retries, in seconds; 0 =
+	 * the defaults of a command: each attempt within 300 s, no retry
+	 * started after 60 s. cairnfs sets it so a read fails in bounded time. */
+	unsigned timeout_s;
+	unsigned connect_timeout_s; /* for one connection attempt; 0 = 10 s */
+	unsigned retries;	    /* attempts after the first; 0 = 4 */
 };
 
 /* Opens the backend that url names: "/path", "file:///path", "s3://bucket/prefix",
@@ -41,6 +45,9 @@ bool backend_is_read_only(const struct backend *b);
 int backend_create_layout(struct backend *b) WARN_UNUSED;
 /* True when backend_list() works (static HTTP servers cannot list). */
 bool backend_can_list(const struct backend *b);
+/* How many puts are worth running at once: more than one where each put
+ * waits on a round trip (object stores). */
+unsigned backend_put_parallelism(const struct backend *b);
 
 /* Stores len bytes under name, atomically and durably: after a crash the name
  * either holds all of data or does not exist. */
@@ -55,6 +62,10 @@ int backend_get_range(struct backend *b, const char *name, uint64_t off, size_t 
 int backend_size(struct backend *b, const char *name, uint64_t *ret_size) WARN_UNUSED;
 /* Removes an object; removing a missing one is not an error. */
 int backend_delete(struct backend *b, const char *name) WARN_UNUSED;
+/* Removes n objects, as few requests as the backend allows (S3: one
+ * multi-object delete per 1,000 names); missing ones are not an error. On
+ * failure some of them may be gone already. */
+int backend_delete_many(struct backend *b, const char *const *names, size_t n) WARN_UNUSED;
 
 /* What a backend has done since it was opened, for measurements and -v. */
 struct backend_stats {
@@ -68,8 +79,10 @@ struct backend_stats {
 void backend_get_stats(const struct backend *b, struct backend_stats *ret);
 
 /* Called once per object whose name starts with prefix, in no particular
- * order; name is the full object name, borrowed for the call. A negative
- * return stops the listing and is returned by backend_list(). */
+ * order; name is the full object name, borrowed for the call, and always a
+ * valid object name (names a server reports outside prefix, or with other
+ * bytes, are skipped). A negative return stops the listing and is returned
+ * by backend_list(). */
 typedef int (*backend_list_fn)(void *userdata, const char *name, uint64_t size);
 int backend_list(struct backend *b, const char *prefix, backend_list_fn fn, void *userdata)
 	WARN_UNUSED;

@@ -11,10 +11,24 @@
  * Deduplication looks a chunk's SHA-256 up first among the chunks of this
  * backup, then in the catalog, which knows every chunk of every index
  * object (repo_sync_index() runs first), so identical data is stored once
- * across members, snapshots and hosts.
+ * across members, snapshots and hosts. Packs that prune has marked for
+ * deletion ("prune-pending") are never reused.
+ *
+ * A backup holds a shared lock (lock.h) from before it reads the index
+ * objects until its snapshot is written: prune defers deleting whatever it
+ * found unreferenced after this backup started, so neither the packs this
+ * backup writes nor the ones it deduplicates against can vanish under it.
+ * If the lock could not be refreshed for long, the backup fails before
+ * committing rather than risk a snapshot that refers to deleted packs.
+ * Objects are named by their content, so a pack or tree this backup writes
+ * could have the very name of a pending one, which prune would then delete;
+ * such a pack gets one extra chunk of random bytes, such a tree one unused
+ * random pack id, which gives them names of their own.
  *
  * Order of writes, each durable before the next: packs, the index object
- * naming them, the tree, and last the snapshot header. A crash at any point
+ * naming them, the tree, and last the snapshot header. Packs are stored on
+ * an upload pool (as many at once as the backend says is worth it) while
+ * the walk goes on; the index waits until every one of them is stored. A crash at any point
  * leaves at most packs and an index no snapshot references, which prune
  * collects; it never leaves a snapshot pointing at missing data. The catalog
  * learns of the new packs only after the header is written, so a failed
@@ -25,7 +39,9 @@
 #include "envelope.h"
 #include "hmap.h"
 #include "index.h"
+#include "lock.h"
 #include "log.h"
+#include "upload-pool.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -41,6 +57,8 @@ struct backup {
 	struct repo *repo;
 	struct catalog *cat;
 	struct backend *backend;
+	struct repo_lock *lock; /* shared, held for the whole backup */
+	struct pending pending; /* what prune may delete, read after taking the lock */
 	const struct repo_config *cfg;
 	const struct backup_options *opts;
 	struct tree *tree;
@@ -49,6 +67,7 @@ struct backup {
 	struct hmap links;  /* (dev, ino) -> tree inode index, for nlink > 1 */
 	struct pack_writer *pw;
 	struct chunk_pool *pool; /* compresses new chunks in parallel */
+	struct upload_pool *uploads; /* stores finished packs in parallel */
 	uint32_t cur_pack; /* tree pack index of the pack being filled, or NO_PACK */
 	struct index index; /* packs this backup wrote */
 	uint8_t *rbuf;	    /* file read buffer */
@@ -87,14 +106,21 @@ static int flush_pack(struct backup *b)
 	AUTOFREE struct pack_entry *entries = xmalloc(n * sizeof(*entries));
 	memcpy(entries, pack_writer_entries(b->pw), n * sizeof(*entries));
 	pack_writer_finish(b->pw, &bytes, id);
+	if (pending_find(&b->pending, PENDING_PACK, id)) {
+		r = pack_add_salt(&bytes, &entries, &n, id);
+		if (r < 0)
+			return log_error_errno(r, "cannot give a pack a name of its own");
+	}
 	pack_name(id, name);
-	r = backend_put(b->backend, name, bytes.ptr, bytes.len);
+	b->stats.n_stored += bytes.len;
+	/* Stored in the background; write_snapshot() waits for every pack
+	 * before it writes anything that refers to one. */
+	r = upload_pool_submit(b->uploads, name, &bytes);
 	if (r < 0)
-		return log_error_errno(r, "cannot store pack '%s'", name);
+		return r;
 	memcpy(b->tree->packs[b->cur_pack], id, HASH_LEN);
 	hmap_put(&b->packs, id, b->cur_pack);
 	index_add(&b->index, id, entries, n);
-	b->stats.n_stored += bytes.len;
 	b->cur_pack = NO_PACK;
 	return 0;
 }
@@ -163,7 +189,7 @@ static int add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t
 		*ret = (uint32_t)*known;
 		return 0;
 	}
-	r = catalog_find_chunk(b->cat, tc.hash, &loc);
+	r = catalog_find_dedup_chunk(b->cat, tc.hash, &loc);
 	if (r == 0) {
 		tc.pack = tree_pack_index(b, loc.pack);
 		tc.off = loc.off;
@@ -596,6 +622,24 @@ static int put_object(struct backup *b, const char *dir, enum object_kind kind, 
 	return 0;
 }
 
+/* A tree identical to one prune marked for deletion would share its name
+ * and go with it: one random pack id that no chunk uses makes it differ. */
+static int unclash_tree(struct backup *b, struct buf *raw)
+{
+	uint8_t id[HASH_LEN], salt[HASH_LEN];
+	int r;
+
+	crypto_sha256(raw->ptr, raw->len, id);
+	if (!pending_find(&b->pending, PENDING_TREE, id))
+		return 0;
+	r = crypto_random(salt, sizeof(salt));
+	if (r < 0)
+		return r;
+	tree_add_pack(b->tree, salt);
+	buf_reset(raw);
+	return tree_encode(b->tree, raw);
+}
+
 static int write_snapshot(struct backup *b, struct backup_result *ret)
 {
 	const struct backup_options *o = b->opts;
@@ -608,6 +652,8 @@ static int write_snapshot(struct backup *b, struct backup_result *ret)
 	r = collect_chunks(b, COLLECT_ALL);
 	if (r == 0)
 		r = flush_pack(b);
+	if (r == 0)
+		r = upload_pool_wait(b->uploads); /* every pack durable before the index */
 	if (r < 0)
 		return r;
 	if (b->index.n_packs > 0) {
@@ -618,6 +664,8 @@ static int write_snapshot(struct backup *b, struct backup_result *ret)
 	}
 	buf_reset(&raw);
 	r = tree_encode(t, &raw);
+	if (r == 0)
+		r = unclash_tree(b, &raw);
 	if (r < 0)
 		return log_error_errno(r, "cannot encode the tree");
 	r = put_object(b, "trees", OBJECT_TREE, &raw, MAX(b->cfg->zstd_level, 1), h.tree_id);
@@ -647,6 +695,11 @@ static int write_snapshot(struct backup *b, struct backup_result *ret)
 			h.root_nlink++;
 	buf_reset(&raw);
 	snapshot_header_encode(&h, &raw);
+	r = lock_verify(b->lock);
+	if (r < 0) {
+		log_error("hint: run the backup again; it stores only what is missing");
+		return r;
+	}
 	r = put_object(b, "snapshots", OBJECT_SNAPSHOT, &raw, 0, ret->snap_id);
 	if (r < 0)
 		return r;
@@ -658,11 +711,8 @@ static int write_snapshot(struct backup *b, struct backup_result *ret)
 			    "until the snapshot list is published again");
 	/* Teach the catalog what it now holds; it is a cache, so failing here
 	 * only costs a later sync. */
-	for (uint32_t i = 0; r >= 0 && i < b->index.n_packs; i++)
-		r = catalog_add_pack(b->cat, b->index.packs[i].id, b->index.packs[i].entries,
-				     b->index.packs[i].n);
-	if (r >= 0 && b->index.n_packs > 0)
-		r = catalog_mark_index(b->cat, index_id);
+	if (b->index.n_packs > 0)
+		r = catalog_add_index(b->cat, index_id, &b->index);
 	if (r >= 0)
 		r = catalog_add_snapshot(b->cat, ret->snap_id, &h);
 	if (r < 0)
@@ -702,15 +752,24 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 		o.time_sec = ts.tv_sec;
 		o.time_nsec = (uint32_t)ts.tv_nsec;
 	}
-	rc = repo_sync_index(r, c);
+	rc = lock_acquire(b.backend, LOCK_SHARED, "back up", &b.lock);
 	if (rc < 0)
 		return rc;
+	rc = repo_sync_index(r, c, &b.pending);
+	if (rc < 0) {
+		lock_release(b.lock);
+		return rc;
+	}
 
 	b.tree = tree_new();
 	b.pw = pack_writer_new();
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned workers = cpus < 1 ? 1 : cpus > 8 ? 8 : (unsigned)cpus;
 	b.pool = chunk_pool_new(workers, 4 * workers, b.cfg->zstd_level);
+	/* One pack queued per uploading thread, besides those being stored:
+	 * memory for packs stays within 2 * n * pack_size. */
+	unsigned uploaders = backend_put_parallelism(b.backend);
+	b.uploads = upload_pool_new(b.backend, uploaders, uploaders);
 	b.rbuf_cap = MAX((size_t)b.cfg->chunker.max_size * 4, (size_t)8 << 20);
 	b.rbuf = xmalloc(b.rbuf_cap);
 	hmap_init(&b.chunks);
@@ -732,7 +791,10 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	hmap_release(&b.links);
 	index_release(&b.index);
 	chunk_pool_free(b.pool);
+	upload_pool_free(b.uploads);
 	buf_release(&b.path);
+	lock_release(b.lock);
+	pending_release(&b.pending);
 	if (rc < 0)
 		return rc;
 	*ret = res;

@@ -4,6 +4,7 @@
  */
 #include "buf.h"
 
+#include <openssl/evp.h>
 #include <stdarg.h>
 
 void buf_init(struct buf *b)
@@ -166,6 +167,86 @@ void buf_append_json_string(struct buf *b, const void *data, size_t len)
 		}
 	}
 	buf_append_u8(b, '"');
+}
+
+/* The letter of a C escape for c ('\n' -> 'n'), or 0. */
+static char c_escape(uint8_t c)
+{
+	switch (c) {
+	case '\a':
+		return 'a';
+	case '\b':
+		return 'b';
+	case '\t':
+		return 't';
+	case '\n':
+		return 'n';
+	case '\v':
+		return 'v';
+	case '\f':
+		return 'f';
+	case '\r':
+		return 'r';
+	case '\\':
+		return '\\';
+	case ' ':
+		return ' ';
+	default:
+		return 0;
+	}
+}
+
+void buf_append_escaped(struct buf *b, const void *data, size_t len)
+{
+	const uint8_t *s = data;
+
+	for (size_t i = 0; i < len;) {
+		uint8_t c = s[i];
+		char e = c_escape(c);
+		size_t n = c >= 0x80 ? utf8_seq_len(s + i, len - i) : 0;
+		if (e) {
+			buf_append_u8(b, '\\');
+			buf_append_u8(b, (uint8_t)e);
+			i++;
+		} else if (c > ' ' && c < 0x7f) {
+			buf_append_u8(b, c);
+			i++;
+		} else if (n > 0 && !(c == 0xc2 && s[i + 1] < 0xa0)) {
+			/* printable UTF-8 (U+0080..U+009F are controls) */
+			buf_append(b, s + i, n);
+			i += n;
+		} else {
+			buf_printf(b, "\\%03o", c);
+			i++;
+		}
+	}
+}
+
+bool buf_is_utf8(const void *data, size_t len)
+{
+	const uint8_t *s = data;
+
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_seq_len(s + i, len - i);
+		if (n == 0)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+void buf_append_base64(struct buf *b, const void *data, size_t len)
+{
+	const uint8_t *s = data;
+
+	/* EVP_EncodeBlock takes an int length; go in slices of whole triples. */
+	for (size_t off = 0; off < len;) {
+		size_t n = MIN(len - off, (size_t)3 << 20);
+		buf_reserve(b, 4 * ((n + 2) / 3) + 1);
+		int w = EVP_EncodeBlock(b->ptr + b->len, s + off, (int)n);
+		b->len += (size_t)w;
+		off += n;
+	}
 }
 
 uint8_t *buf_detach(struct buf *b, size_t *ret_len)

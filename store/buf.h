@@ -32,6 +32,15 @@ void buf_printf(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* Appends s as a JSON string literal (quotes included); bytes that are not
  * valid UTF-8 are written as \u00XX escapes of each byte. */
 void buf_append_json_string(struct buf *b, const void *s, size_t len);
+/* Appends a name or path as ls -b writes it: a backslash before a space or
+ * backslash, C escapes for control characters (\n, \t, ...), and \ooo for
+ * every other byte that is not part of printable UTF-8, so the result holds
+ * no whitespace and names in any bytes stay readable and distinct. */
+void buf_append_escaped(struct buf *b, const void *s, size_t len);
+/* True when all len bytes at s are valid UTF-8. */
+bool buf_is_utf8(const void *s, size_t len);
+/* Appends the standard base64 encoding of data (with '=' padding). */
+void buf_append_base64(struct buf *b, const void *data, size_t len);
 /* Hands the bytes to the caller (who frees them) and empties b. */
 uint8_t *buf_detach(struct buf *b, size_t *ret_len);
 void buf_reset(struct buf *b);

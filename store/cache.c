@@ -2,11 +2,15 @@
  * cache.c - the shared cache of decoded chunks.
  *
  * One mutex guards everything that changes: the hash table, the LRU list,
- * every entry's state and refcount, the counters and the prefetch queue.
- * Fetches run without it. An entry is in one of three states:
+ * the decode list, every entry's state and refcount, the counters and the
+ * prefetch queue. Fetches and decodes run without it. An entry is in one
+ * of three states:
  *
- *   FETCHING  in the table, charged its raw_len, held by the thread that
- *             fetches it (and by any thread waiting for it)
+ *   FETCHING  in the table, charged its raw_len, held by whoever will
+ *             decode it (and by any thread waiting for it); once its stored
+ *             bytes have arrived it points at them (e->run) and, unless
+ *             the fetching thread decodes it at once, waits on the decode
+ *             list for a worker, or for a reader that needs it now
  *   READY     in the table with its bytes; on the LRU list exactly while
  *             nobody holds it, so eviction, which takes from the LRU tail,
  *             can never free bytes a reader is copying
@@ -14,27 +18,39 @@
  *             waiters of the failed attempt read its error, and the last
  *             of them frees it
  *
- * Bytes are charged when a fetch starts (the size is known from the chunk's
- * location), so in-flight fetches count against the budget too. Before a
- * fetch starts, and whenever an entry becomes idle, idle entries are evicted
- * from the LRU tail until the charge fits the budget. Held and in-flight
- * entries cannot be evicted, so the charge may exceed the budget by what
- * readers hold at one moment (at most one chunk per reading thread); it
- * falls back as they let go.
+ * A fetch brings the stored bytes of one or more chunks that lie next to
+ * each other in one pack (a run): one range request for all of them. The
+ * run's buffer is shared by its chunks' decodes and freed after the last.
+ * The thread that fetched decodes the run's first chunk and puts the
+ * others on the decode list, so idle workers decode them in parallel and
+ * each chunk is published as soon as it is ready; a reader that finds the
+ * chunk it waits for still on the list decodes it itself rather than sleep.
  *
- * An entry's data pointer and length are written by the fetching thread
+ * Budget: an entry's raw_len is charged when its fetch starts, and a run's
+ * stored bytes while the run lives, so everything in flight counts. Before
+ * a fetch starts, and whenever an entry becomes idle, idle entries are
+ * evicted from the LRU tail until the charge fits. Held and in-flight data
+ * cannot be evicted, so the charge may exceed the budget by what readers
+ * hold and fetch at one moment; it falls back as they let go.
+ *
+ * An entry's data pointer and length are written by the decoding thread
  * before it publishes READY under the mutex, and never change afterwards,
- * so a holder reads them without the lock.
+ * so a holder reads them without the lock. A run's bytes are written before
+ * its chunks are put on the decode list, and never change afterwards.
  *
- * Prefetch requests go to a small ring; worker threads take them and fetch
- * exactly as a reader would, with themselves as the only holder, so a
- * reader arriving meanwhile waits for that fetch instead of starting its
- * own. Requests for chunks already present or queued are dropped, as are
- * requests when the ring is full: prefetch is a hint.
+ * Prefetch: requests go to a ring that workers take from. A worker takes
+ * the oldest request, and with it every queued request that continues it
+ * in the same pack (cache_can_coalesce()), and fetches them as one run.
+ * Requests for chunks already present or queued are ignored; requests are
+ * dropped when the ring is full or when chunks prefetched but not yet read
+ * (queued, in flight or ready) would exceed half the budget, so that
+ * prefetching can never evict what readers are about to read: prefetch is
+ * a hint.
  *
- * The cache neither logs fetch failures (the fetch function knows which
- * object failed and says so) nor retries them (the backend bounds its own
- * retries); it only refuses a fetch whose length disagrees with the catalog.
+ * The cache neither logs fetch failures (the fetch and decode functions
+ * know which object failed and say so) nor retries them (the backend bounds
+ * its own retries); it only refuses a result whose length disagrees with
+ * the catalog.
  */
 #include "cache.h"
 #include "chunker.h"
@@ -43,9 +59,20 @@
 #include <assert.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 
 #define CACHE_BUCKETS_MIN 1024
-#define CACHE_QUEUE_MAX 64
+#define CACHE_QUEUE_MAX 512
+#define CACHE_MMAP_MIN (128u << 10) /* chunk buffers this large are mapped */
+#define CACHE_PAGE 4096u
+#define CACHE_RECYCLE_EXTRA 2 /* idle entries beyond those due for eviction whose buffer may be reused */
+#define CACHE_SPARES 4	      /* run buffers kept for reuse (at most a 16th of the budget) */
+/* What an entry costs beyond its bytes: the struct, its share of the hash
+ * table, and the allocator's headers. Charged with the bytes, so that a
+ * cache of many small chunks stays within the budget too. */
+#define ENTRY_OVERHEAD (sizeof(struct cache_entry) + 2 * sizeof(void *) + 64)
+/* No envelope is larger: the largest chunk, zstd's worst case and a header. */
+#define CACHE_STORED_MAX (CHUNK_SIZE_MAX_LIMIT + (1u << 20))
 
 enum entry_state {
 	ENTRY_FETCHING,
@@ -57,39 +84,84 @@ struct list {
 	struct list *prev, *next;
 };
 
+/* The stored bytes of one fetch, shared by the decodes of its chunks. */
+struct run {
+	unsigned refs; /* guarded by cache->lock: chunks still to decode from it */
+	uint64_t off;  /* pack offset of data[0]; immutable */
+	uint8_t *data; /* immutable */
+	size_t len;    /* bytes at data; immutable */
+	size_t cap;    /* bytes allocated at data, charged while the run lives */
+};
+
+/* A buffer kept from a finished run for the next one. */
+struct spare {
+	uint8_t *data;
+	size_t cap;
+};
+
 struct cache_entry {
 	struct cache_entry *hash_next; /* guarded by cache->lock */
-	struct list lru;	       /* guarded by cache->lock; linked while READY and refs == 0 */
+	struct list link;	       /* guarded by cache->lock; on the LRU list while READY
+					* and refs == 0, on the decode list while queued_decode */
 	struct chunk_loc loc;	       /* immutable */
 	enum entry_state state;	       /* guarded by cache->lock */
 	int error;		       /* guarded by cache->lock; the fetch's error when FAILED */
 	unsigned refs;		       /* guarded by cache->lock */
 	bool hashed;		       /* guarded by cache->lock; in the table, charged raw_len */
+	bool queued_decode;	       /* guarded by cache->lock; on the decode list */
+	bool unread;		       /* guarded by cache->lock; prefetched, nobody read it yet */
+	struct run *run;	       /* guarded by cache->lock; stored bytes while FETCHING */
+	uint64_t charge;	       /* guarded by cache->lock; what the budget is charged for it */
 	uint8_t *data;		       /* loc.raw_len bytes; written before READY, then immutable */
 	size_t len;		       /* as data */
+	size_t cap;		       /* bytes allocated at data (see data_alloc()) */
+};
+
+struct queue_slot {
+	struct chunk_loc loc;
+	bool live; /* false: taken out of order by a coalescing worker */
 };
 
 struct cache {
 	pthread_mutex_t lock;
 	pthread_cond_t fetched; /* broadcast when an entry leaves FETCHING */
-	pthread_cond_t work;	/* signalled when the queue gains a request, or on stop */
+	pthread_cond_t work;	/* signalled when there is a request or a decode, or on stop */
 
-	uint64_t budget;      /* bytes; immutable */
-	cache_fetch_fn fetch; /* immutable */
-	void *userdata;	      /* immutable */
+	uint64_t budget;       /* bytes; immutable */
+	uint64_t coalesce_max; /* bytes one fetch may span; immutable */
+	cache_fetch_fn fetch;  /* immutable */
+	cache_decode_fn decode_fn; /* immutable */
+	void *userdata;	       /* immutable */
 
 	struct cache_entry **buckets; /* guarded by lock; chains of entries */
 	size_t n_buckets;	      /* guarded by lock; a power of two */
 	struct list lru;	      /* guarded by lock; idle READY entries, most recent first */
+	struct list decode;	      /* guarded by lock; FETCHING entries with bytes, oldest first */
 	struct cache_stats stats;     /* guarded by lock; used and n_entries kept current */
+	uint64_t unread;	      /* guarded by lock; raw bytes prefetched, queued or not, and
+				       * not read yet */
 
-	struct chunk_loc queue[CACHE_QUEUE_MAX]; /* guarded by lock; ring of prefetch requests */
-	size_t queue_head, queue_len;		 /* guarded by lock */
-	bool stopping;				 /* guarded by lock */
+	struct spare spares[CACHE_SPARES]; /* guarded by lock; charged */
+	size_t n_spares;		   /* guarded by lock */
+	uint64_t spare_bytes;		   /* guarded by lock */
+
+	struct queue_slot queue[CACHE_QUEUE_MAX]; /* guarded by lock; ring of prefetch requests */
+	size_t queue_head, queue_len;		  /* guarded by lock; slots, dead ones included */
+	bool stopping;				  /* guarded by lock */
 
 	pthread_t *workers; /* immutable after cache_new() */
 	unsigned n_workers; /* immutable after cache_new() */
 };
+
+static uint64_t entry_cost(uint32_t raw_len)
+{
+	return (uint64_t)raw_len + ENTRY_OVERHEAD;
+}
+
+uint64_t cache_cost(uint32_t raw_len)
+{
+	return entry_cost(raw_len);
+}
 
 static void list_init(struct list *l)
 {
@@ -109,6 +181,11 @@ static void list_add_head(struct list *head, struct list *l)
 	head->next = l;
 }
 
+static void list_add_tail(struct list *head, struct list *l)
+{
+	list_add_head(head->prev, l);
+}
+
 static void list_del(struct list *l)
 {
 	l->prev->next = l->next;
@@ -116,9 +193,9 @@ static void list_del(struct list *l)
 	l->prev = l->next = l;
 }
 
-static struct cache_entry *entry_of_lru(struct list *l)
+static struct cache_entry *entry_of_link(struct list *l)
 {
-	return (struct cache_entry *)((char *)l - offsetof(struct cache_entry, lru));
+	return (struct cache_entry *)((char *)l - offsetof(struct cache_entry, link));
 }
 
 static size_t bucket_of(const struct cache *c, const uint8_t hash[HASH_LEN])
@@ -127,9 +204,45 @@ static size_t bucket_of(const struct cache *c, const uint8_t hash[HASH_LEN])
 	return (size_t)(get_le64(hash) & (c->n_buckets - 1));
 }
 
+/* Chunk buffers of CACHE_MMAP_MIN bytes or more are mapped, so that they
+ * go back to the kernel when freed instead of fragmenting the heap; what
+ * costs is the first touch of each page, which recycling (take_buffer_locked())
+ * avoids in the steady state of a full cache. */
+static size_t data_cap(size_t n)
+{
+	if (n < CACHE_MMAP_MIN)
+		return MAX(n, (size_t)1);
+	return (n + CACHE_PAGE - 1) & ~(size_t)(CACHE_PAGE - 1);
+}
+
+static uint8_t *data_alloc(size_t cap)
+{
+	void *p;
+
+	if (cap < CACHE_MMAP_MIN)
+		return xmalloc(cap);
+	p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		log_error("out of memory mapping %zu bytes", cap);
+		abort(); /* as xmalloc() */
+	}
+	return p;
+}
+
+static void data_free(uint8_t *p, size_t cap)
+{
+	if (!p)
+		return;
+	if (cap < CACHE_MMAP_MIN)
+		free(p);
+	else
+		munmap(p, cap);
+}
+
 static void entry_free(struct cache_entry *e)
 {
-	free(e->data);
+	assert(!e->run && !e->queued_decode);
+	data_free(e->data, e->cap);
 	free(e);
 }
 
@@ -160,6 +273,16 @@ static void grow_locked(struct cache *c)
 	free(old);
 }
 
+/* Takes e's prefetched bytes off the unread count (it was read, failed or
+ * is going). */
+static void mark_read_locked(struct cache *c, struct cache_entry *e)
+{
+	if (!e->unread)
+		return;
+	e->unread = false;
+	c->unread -= e->loc.raw_len;
+}
+
 static void unhash_locked(struct cache *c, struct cache_entry *e)
 {
 	struct cache_entry **p = &c->buckets[bucket_of(c, e->loc.hash)];
@@ -169,22 +292,68 @@ static void unhash_locked(struct cache *c, struct cache_entry *e)
 	*p = e->hash_next;
 	e->hash_next = NULL;
 	e->hashed = false;
-	c->stats.used -= e->loc.raw_len;
+	mark_read_locked(c, e);
+	c->stats.used -= e->charge;
 	c->stats.n_entries--;
+}
+
+static void drop_spares_locked(struct cache *c, uint64_t need);
+
+/* Drops idle entry e from the cache. */
+static void evict_one_locked(struct cache *c, struct cache_entry *e)
+{
+	assert(e->refs == 0 && e->state == ENTRY_READY);
+	list_del(&e->link);
+	if (e->unread)
+		c->stats.prefetch_unused++;
+	unhash_locked(c, e);
+	c->stats.evictions++;
+	entry_free(e);
 }
 
 /* Evicts idle entries, least recently used first, until need more bytes
  * fit the budget or nothing idle is left. */
 static void evict_locked(struct cache *c, uint64_t need)
 {
-	while (c->stats.used + need > c->budget && !list_is_empty(&c->lru)) {
-		struct cache_entry *e = entry_of_lru(c->lru.prev);
-		assert(e->refs == 0 && e->state == ENTRY_READY);
-		list_del(&e->lru);
-		unhash_locked(c, e);
-		c->stats.evictions++;
-		entry_free(e);
+	while (c->stats.used + need > c->budget && !list_is_empty(&c->lru))
+		evict_one_locked(c, entry_of_link(c->lru.prev));
+	drop_spares_locked(c, need);
+}
+
+/* A buffer for n bytes of a new chunk: when the cache is full, the buffer of
+ * one of the least recently used idle entries that fits (holding at most
+ * half as much again), which is evicted for it; else NULL, for the decoder
+ * to allocate data_cap(n) bytes. Sets *ret_cap to the buffer's size, which
+ * is what the new entry is charged, slack included. */
+static uint8_t *take_buffer_locked(struct cache *c, size_t n, size_t *ret_cap)
+{
+	struct cache_entry *best = NULL;
+	struct list *l = c->lru.prev;
+	uint64_t need, freed = 0;
+	unsigned extra = 0;
+	uint8_t *p;
+
+	*ret_cap = data_cap(n);
+	need = *ret_cap + ENTRY_OVERHEAD;
+	if (c->stats.used + need <= c->budget)
+		return NULL; /* room to spare: nothing to evict */
+	need = c->stats.used + need - c->budget;
+	/* Among the entries eviction would take anyway, and a few more. */
+	for (; l != &c->lru && extra <= CACHE_RECYCLE_EXTRA; l = l->prev) {
+		struct cache_entry *e = entry_of_link(l);
+		if (freed >= need)
+			extra++;
+		freed += e->charge;
+		if (e->cap >= n && e->cap - n <= n / 2 && (!best || e->cap < best->cap))
+			best = e;
 	}
+	if (!best)
+		return NULL;
+	p = TAKE(best->data);
+	*ret_cap = best->cap;
+	c->stats.recycled++;
+	evict_one_locked(c, best);
+	return p;
 }
 
 static void put_locked(struct cache *c, struct cache_entry *e)
@@ -197,53 +366,55 @@ static void put_locked(struct cache *c, struct cache_entry *e)
 		return;
 	}
 	assert(e->state == ENTRY_READY);
-	list_add_head(&c->lru, &e->lru);
+	list_add_head(&c->lru, &e->link);
 	evict_locked(c, 0);
 }
 
-/* Makes a FETCHING entry for loc, held once by the caller, and charges it. */
-static struct cache_entry *start_fetch_locked(struct cache *c, const struct chunk_loc *loc)
+/* Makes a FETCHING entry for loc, held once by the caller, and charges it,
+ * with a buffer for its bytes when an evicted entry's can be reused. */
+static struct cache_entry *start_fetch_locked(struct cache *c, const struct chunk_loc *loc,
+					      bool prefetched)
 {
 	struct cache_entry *e = xcalloc(1, sizeof(*e));
 	size_t b;
 
-	evict_locked(c, loc->raw_len);
+	e->data = take_buffer_locked(c, loc->raw_len, &e->cap);
+	e->charge = e->cap + ENTRY_OVERHEAD;
+	evict_locked(c, e->charge);
 	e->loc = *loc;
 	e->state = ENTRY_FETCHING;
 	e->refs = 1;
 	e->hashed = true;
-	list_init(&e->lru);
+	e->unread = prefetched;
+	list_init(&e->link);
 	if (c->stats.n_entries >= c->n_buckets)
 		grow_locked(c);
 	b = bucket_of(c, loc->hash);
 	e->hash_next = c->buckets[b];
 	c->buckets[b] = e;
-	c->stats.used += loc->raw_len;
+	c->stats.used += e->charge;
 	c->stats.n_entries++;
+	c->stats.n_fetching++;
 	c->stats.fetches++;
+	if (prefetched)
+		c->unread += loc->raw_len;
 	return e;
 }
 
-/* Runs the fetch for e (which the caller holds) without the lock, then
- * publishes the outcome and wakes the waiters. Returns the fetch's result. */
-static int run_fetch(struct cache *c, struct cache_entry *e)
+static uint64_t span_of(struct cache_entry *const *e, size_t n)
 {
-	AUTOBUF struct buf b = BUF_INIT;
-	int r;
+	return e[n - 1]->loc.off + e[n - 1]->loc.stored_len - e[0]->loc.off;
+}
 
-	r = c->fetch(c->userdata, &e->loc, &b);
-	if (r >= 0 && b.len != e->loc.raw_len) {
-		char hex[HASH_HEX_LEN + 1];
-		hex_encode(e->loc.hash, HASH_LEN, hex);
-		r = log_error_errno(-EBADMSG, "chunk '%s' decodes to %zu bytes, catalog says %u",
-				    hex, b.len, e->loc.raw_len);
-	}
-
-	pthread_mutex_lock(&c->lock);
+/* Publishes the outcome of e's fetch or decode (len bytes at e->data) and
+ * wakes its waiters. */
+static void publish_locked(struct cache *c, struct cache_entry *e, int r, size_t len)
+{
+	assert(e->state == ENTRY_FETCHING);
+	c->stats.n_fetching--;
 	if (r >= 0) {
-		e->data = buf_detach(&b, &e->len);
+		e->len = len;
 		e->state = ENTRY_READY;
-		r = 0;
 	} else {
 		e->state = ENTRY_FAILED;
 		e->error = r;
@@ -251,8 +422,165 @@ static int run_fetch(struct cache *c, struct cache_entry *e)
 		c->stats.failures++;
 	}
 	pthread_cond_broadcast(&c->fetched);
+}
+
+/* A buffer of at least n bytes for a run's stored bytes, from the spares
+ * when one fits (the smallest), else NULL for the caller to allocate n
+ * (with malloc: the fetch function may grow it). Sets *ret_cap; the caller
+ * charges it. */
+static uint8_t *take_spare_locked(struct cache *c, size_t n, size_t *ret_cap)
+{
+	size_t best = c->n_spares;
+	uint8_t *p;
+
+	for (size_t i = 0; i < c->n_spares; i++)
+		if (c->spares[i].cap >= n && (best == c->n_spares || c->spares[i].cap < c->spares[best].cap))
+			best = i;
+	if (best == c->n_spares) {
+		*ret_cap = n;
+		return NULL;
+	}
+	p = c->spares[best].data;
+	*ret_cap = c->spares[best].cap;
+	c->spare_bytes -= *ret_cap;
+	c->spares[best] = c->spares[--c->n_spares];
+	c->stats.used -= *ret_cap; /* charged again by the caller */
+	return p;
+}
+
+/* Frees spare run buffers, largest first, until need more bytes fit the
+ * budget (or none is left). */
+static void drop_spares_locked(struct cache *c, uint64_t need)
+{
+	while (c->n_spares > 0 && c->stats.used + need > c->budget) {
+		size_t big = 0;
+		for (size_t i = 1; i < c->n_spares; i++)
+			if (c->spares[i].cap > c->spares[big].cap)
+				big = i;
+		free(c->spares[big].data);
+		c->stats.used -= c->spares[big].cap;
+		c->spare_bytes -= c->spares[big].cap;
+		c->spares[big] = c->spares[--c->n_spares];
+	}
+}
+
+static void run_put_locked(struct cache *c, struct run *run)
+{
+	assert(run->refs > 0);
+	if (--run->refs > 0)
+		return;
+	/* Kept for the next run while there is room, still charged. */
+	if (c->n_spares < CACHE_SPARES && c->spare_bytes + run->cap <= c->budget / 16) {
+		c->spares[c->n_spares++] = (struct spare){ run->data, run->cap };
+		c->spare_bytes += run->cap;
+	} else {
+		c->stats.used -= run->cap;
+		free(run->data);
+	}
+	free(run);
+}
+
+/* Decodes e (FETCHING, with its stored bytes in e->run, held by the caller
+ * for this decode) without the lock, and publishes it. Called and returns
+ * with the lock held. */
+static int decode_locked(struct cache *c, struct cache_entry *e)
+{
+	struct run *run = e->run;
+	struct buf out;
+	size_t cap;
+	uint8_t *p;
+	int r;
+
+	assert(e->state == ENTRY_FETCHING && run && !e->queued_decode);
+	p = TAKE(e->data); /* set again when published; meanwhile nobody reads it */
+	cap = e->cap;
 	pthread_mutex_unlock(&c->lock);
+	if (!p)
+		p = data_alloc(cap);
+	/* The buffer is the cache's (mapped, maybe): out must never grow it. */
+	out = (struct buf){ p, 0, cap };
+	r = c->decode_fn(c->userdata, &e->loc, run->data + (e->loc.off - run->off), &out);
+	assert(out.ptr == p);
+	if (r >= 0 && out.len != e->loc.raw_len) {
+		char hex[HASH_HEX_LEN + 1];
+		hex_encode(e->loc.hash, HASH_LEN, hex);
+		r = log_error_errno(-EBADMSG, "chunk '%s' decodes to %zu bytes, catalog says %u",
+				    hex, out.len, e->loc.raw_len);
+	}
+	if (r > 0)
+		r = 0;
+	pthread_mutex_lock(&c->lock);
+	e->run = NULL;
+	run_put_locked(c, run);
+	e->data = p;
+	publish_locked(c, e, r, out.len);
 	return r;
+}
+
+/* Fails e, whose fetch failed with r, and drops one hold on it. */
+static void fail_locked(struct cache *c, struct cache_entry *e, int r)
+{
+	publish_locked(c, e, r, 0);
+}
+
+/* Fetches the run e[0..n) (FETCHING entries, each held once by the caller,
+ * its span already charged) without the lock, then decodes e[0] and hands
+ * e[1..n) with their holds to the decode list. The caller keeps its hold on
+ * e[0]. Returns e[0]'s outcome. Called and returns with the lock held. */
+static int fetch_run_locked(struct cache *c, struct cache_entry **e, size_t n)
+{
+	struct chunk_loc locs[CACHE_RUN_MAX];
+	AUTOBUF struct buf raw = BUF_INIT;
+	uint64_t span = span_of(e, n);
+	struct run *run;
+	size_t cap;
+	uint8_t *p;
+	int r;
+
+	assert(n >= 1 && n <= CACHE_RUN_MAX);
+	p = take_spare_locked(c, (size_t)span, &cap);
+	evict_locked(c, cap);
+	c->stats.used += cap;
+	for (size_t i = 0; i < n; i++)
+		locs[i] = e[i]->loc;
+	c->stats.requests++;
+	if (n > 1)
+		c->stats.coalesced += n - 1;
+	pthread_mutex_unlock(&c->lock);
+	raw = (struct buf){ p ? p : xmalloc(cap), 0, cap };
+	r = c->fetch(c->userdata, locs, n, &raw);
+	if (r >= 0 && raw.len != span) {
+		char hex[HASH_HEX_LEN + 1];
+		hex_encode(locs[0].pack, HASH_LEN, hex);
+		r = log_error_errno(-EBADMSG,
+				    "pack '%s': fetched %zu bytes at %" PRIu64 ", expected %" PRIu64,
+				    hex, raw.len, locs[0].off, span);
+	}
+	pthread_mutex_lock(&c->lock);
+	c->stats.used -= cap;
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++) {
+			fail_locked(c, e[i], r);
+			if (i > 0)
+				put_locked(c, e[i]);
+		}
+		return r;
+	}
+	run = xcalloc(1, sizeof(*run));
+	run->refs = (unsigned)n;
+	run->off = locs[0].off;
+	run->cap = raw.cap; /* the fetch may have grown it */
+	c->stats.used += run->cap;
+	run->data = buf_detach(&raw, &run->len);
+	for (size_t i = 0; i < n; i++)
+		e[i]->run = run;
+	for (size_t i = 1; i < n; i++) {
+		e[i]->queued_decode = true;
+		list_add_tail(&c->decode, &e[i]->link);
+	}
+	if (n > 1)
+		pthread_cond_broadcast(&c->work);
+	return decode_locked(c, e[0]);
 }
 
 int cache_get(struct cache *c, const struct chunk_loc *loc, struct cache_entry **ret)
@@ -260,25 +588,36 @@ int cache_get(struct cache *c, const struct chunk_loc *loc, struct cache_entry *
 	struct cache_entry *e;
 	int r;
 
-	if (loc->raw_len > CHUNK_SIZE_MAX_LIMIT) {
+	if (loc->raw_len > CHUNK_SIZE_MAX_LIMIT || loc->stored_len > CACHE_STORED_MAX ||
+	    loc->off > UINT64_MAX - loc->stored_len) {
 		char hex[HASH_HEX_LEN + 1];
 		hex_encode(loc->hash, HASH_LEN, hex);
 		return log_error_errno(-EBADMSG, "chunk '%s' claims %u bytes, more than any chunk",
-				       hex, loc->raw_len);
+				       hex, MAX(loc->raw_len, loc->stored_len));
 	}
 
 	pthread_mutex_lock(&c->lock);
 	e = lookup_locked(c, loc->hash);
 	if (e) {
 		if (e->refs++ == 0 && e->state == ENTRY_READY)
-			list_del(&e->lru);
+			list_del(&e->link);
 		if (e->state == ENTRY_READY) {
 			c->stats.hits++;
 		} else {
 			c->stats.waits++;
+			if (e->queued_decode) {
+				/* Rather than sleep while workers are busy
+				 * with chunks needed later, decode it here. */
+				list_del(&e->link);
+				e->queued_decode = false;
+				c->stats.decoded_by_reader++;
+				int UNUSED rr = decode_locked(c, e);
+				put_locked(c, e); /* the decode's hold; ours stays */
+			}
 			while (e->state == ENTRY_FETCHING)
 				pthread_cond_wait(&c->fetched, &c->lock);
 		}
+		mark_read_locked(c, e);
 		if (e->state == ENTRY_FAILED) {
 			r = e->error;
 			put_locked(c, e);
@@ -289,16 +628,14 @@ int cache_get(struct cache *c, const struct chunk_loc *loc, struct cache_entry *
 		*ret = e;
 		return 0;
 	}
-	e = start_fetch_locked(c, loc);
-	pthread_mutex_unlock(&c->lock);
-
-	r = run_fetch(c, e);
+	e = start_fetch_locked(c, loc, false);
+	r = fetch_run_locked(c, &e, 1);
 	if (r < 0) {
-		pthread_mutex_lock(&c->lock);
 		put_locked(c, e);
 		pthread_mutex_unlock(&c->lock);
 		return r;
 	}
+	pthread_mutex_unlock(&c->lock);
 	*ret = e;
 	return 0;
 }
@@ -319,57 +656,148 @@ void cache_put(struct cache *c, struct cache_entry *e)
 	pthread_mutex_unlock(&c->lock);
 }
 
-static bool is_queued_locked(const struct cache *c, const uint8_t hash[HASH_LEN])
+static struct queue_slot *queue_at(struct cache *c, size_t i)
+{
+	return &c->queue[(c->queue_head + i) % CACHE_QUEUE_MAX];
+}
+
+static bool is_queued_locked(struct cache *c, const uint8_t hash[HASH_LEN])
 {
 	for (size_t i = 0; i < c->queue_len; i++) {
-		const struct chunk_loc *q = &c->queue[(c->queue_head + i) % CACHE_QUEUE_MAX];
-		if (memcmp(q->hash, hash, HASH_LEN) == 0)
+		const struct queue_slot *q = queue_at(c, i);
+		if (q->live && memcmp(q->loc.hash, hash, HASH_LEN) == 0)
 			return true;
 	}
 	return false;
 }
 
-void cache_prefetch(struct cache *c, const struct chunk_loc *loc)
+bool cache_can_coalesce(const struct chunk_loc *prev, const struct chunk_loc *next,
+			uint64_t first_off, uint64_t max_span)
+{
+	uint64_t prev_end = prev->off + prev->stored_len;
+
+	if (memcmp(prev->pack, next->pack, HASH_LEN) != 0 || prev_end < prev->off ||
+	    next->off < prev_end || next->off - prev_end >= CACHE_COALESCE_GAP ||
+	    next->off > UINT64_MAX - next->stored_len || first_off > prev->off)
+		return false;
+	return next->off + next->stored_len - first_off <= max_span;
+}
+
+static bool prefetchable(const struct cache *c, const struct chunk_loc *loc)
 {
 	/* A chunk that would take more than half the budget would only evict
 	 * what readers need now. */
-	if (c->n_workers == 0 || loc->raw_len > CHUNK_SIZE_MAX_LIMIT || loc->raw_len > c->budget / 2)
+	return loc->raw_len <= CHUNK_SIZE_MAX_LIMIT && loc->raw_len <= c->budget / 2 &&
+	       loc->stored_len <= CACHE_STORED_MAX &&
+	       loc->off <= UINT64_MAX - loc->stored_len;
+}
+
+void cache_prefetch(struct cache *c, const struct chunk_loc *locs, size_t n)
+{
+	bool added = false;
+
+	if (c->n_workers == 0 || n == 0)
 		return;
 	pthread_mutex_lock(&c->lock);
-	if (!c->stopping && c->queue_len < CACHE_QUEUE_MAX && !lookup_locked(c, loc->hash) &&
-	    !is_queued_locked(c, loc->hash)) {
-		c->queue[(c->queue_head + c->queue_len) % CACHE_QUEUE_MAX] = *loc;
+	for (size_t i = 0; i < n && !c->stopping; i++) {
+		const struct chunk_loc *loc = &locs[i];
+
+		if (lookup_locked(c, loc->hash) || is_queued_locked(c, loc->hash))
+			continue;
+		if (!prefetchable(c, loc) || c->queue_len >= CACHE_QUEUE_MAX ||
+		    c->unread + loc->raw_len > c->budget / 2) {
+			c->stats.prefetch_dropped++;
+			continue;
+		}
+		*queue_at(c, c->queue_len) = (struct queue_slot){ *loc, true };
 		c->queue_len++;
+		c->unread += loc->raw_len;
 		c->stats.prefetches++;
-		pthread_cond_signal(&c->work);
+		c->stats.n_queued++;
+		added = true;
 	}
+	if (added)
+		pthread_cond_signal(&c->work);
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* Takes a queued request out (it is no longer unread-in-waiting: its
+ * entry, if one is made, counts it from now on). */
+static void unqueue_locked(struct cache *c, struct queue_slot *q)
+{
+	q->live = false;
+	c->unread -= q->loc.raw_len;
+	c->stats.n_queued--;
+}
+
+/* Takes the oldest live request and every queued request that continues it
+ * in its pack, and makes FETCHING entries for those not cached yet, held by
+ * the caller, in e. Returns how many (0: nothing to fetch). */
+static size_t take_run_locked(struct cache *c, struct cache_entry **e)
+{
+	struct chunk_loc first, prev;
+	size_t n = 0;
+
+	for (;;) {
+		if (c->queue_len == 0)
+			return 0;
+		struct queue_slot *q = queue_at(c, 0);
+		c->queue_head = (c->queue_head + 1) % CACHE_QUEUE_MAX;
+		c->queue_len--;
+		if (!q->live)
+			continue;
+		unqueue_locked(c, q);
+		if (lookup_locked(c, q->loc.hash))
+			continue; /* a reader got there first */
+		first = prev = q->loc;
+		break;
+	}
+	e[n++] = start_fetch_locked(c, &first, true);
+	while (n < CACHE_RUN_MAX && c->coalesce_max >= CACHE_COALESCE_GAP) {
+		struct queue_slot *next = NULL;
+
+		for (size_t i = 0; i < c->queue_len && !next; i++) {
+			struct queue_slot *q = queue_at(c, i);
+			if (q->live && cache_can_coalesce(&prev, &q->loc, first.off, c->coalesce_max))
+				next = q;
+		}
+		if (!next)
+			break;
+		unqueue_locked(c, next);
+		if (lookup_locked(c, next->loc.hash))
+			break; /* present: the run would refetch it */
+		prev = next->loc;
+		e[n++] = start_fetch_locked(c, &prev, true);
+	}
+	return n;
 }
 
 static void *worker_main(void *arg)
 {
 	struct cache *c = arg;
+	struct cache_entry *run[CACHE_RUN_MAX];
 
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
-		struct chunk_loc loc;
-		struct cache_entry *e;
-
-		while (!c->stopping && c->queue_len == 0)
+		while (!c->stopping && list_is_empty(&c->decode) && c->queue_len == 0)
 			pthread_cond_wait(&c->work, &c->lock);
 		if (c->stopping)
 			break;
-		loc = c->queue[c->queue_head];
-		c->queue_head = (c->queue_head + 1) % CACHE_QUEUE_MAX;
-		c->queue_len--;
-		if (lookup_locked(c, loc.hash))
-			continue; /* a reader got there first */
-		e = start_fetch_locked(c, &loc);
-		pthread_mutex_unlock(&c->lock);
-		/* A failure was logged by the fetch; a reader will retry it. */
-		int UNUSED r = run_fetch(c, e);
-		pthread_mutex_lock(&c->lock);
-		put_locked(c, e);
+		/* Decodes first: readers may be waiting for them already. */
+		if (!list_is_empty(&c->decode)) {
+			struct cache_entry *e = entry_of_link(c->decode.next);
+			list_del(&e->link);
+			e->queued_decode = false;
+			/* A failure was logged by decode; a reader will retry. */
+			int UNUSED r = decode_locked(c, e);
+			put_locked(c, e);
+			continue;
+		}
+		size_t n = take_run_locked(c, run);
+		if (n == 0)
+			continue;
+		int UNUSED r = fetch_run_locked(c, run, n);
+		put_locked(c, run[0]);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
@@ -384,6 +812,20 @@ static void stop_workers(struct cache *c)
 	for (unsigned i = 0; i < c->n_workers; i++)
 		pthread_join(c->workers[i], NULL);
 	c->n_workers = 0;
+
+	/* Chunks fetched but left undecoded by the stopped workers. */
+	pthread_mutex_lock(&c->lock);
+	while (!list_is_empty(&c->decode)) {
+		struct cache_entry *e = entry_of_link(c->decode.next);
+		struct run *run = e->run;
+		list_del(&e->link);
+		e->queued_decode = false;
+		e->run = NULL;
+		run_put_locked(c, run);
+		fail_locked(c, e, -ECANCELED);
+		put_locked(c, e);
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 int cache_new(const struct cache_options *opts, struct cache **ret)
@@ -392,18 +834,22 @@ int cache_new(const struct cache_options *opts, struct cache **ret)
 	sigset_t all, old;
 	int r = 0;
 
-	assert(opts->fetch);
+	assert(opts->fetch && opts->decode);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->fetched, NULL);
 	pthread_cond_init(&c->work, NULL);
 	c->budget = opts->budget ? opts->budget : CACHE_BUDGET_DEFAULT;
+	c->coalesce_max = opts->coalesce_max ? opts->coalesce_max : CACHE_COALESCE_MAX;
+	c->coalesce_max = MIN(c->coalesce_max, c->budget / 8);
 	c->fetch = opts->fetch;
+	c->decode_fn = opts->decode;
 	c->userdata = opts->userdata;
 	c->n_buckets = CACHE_BUCKETS_MIN;
 	c->buckets = xcalloc(c->n_buckets, sizeof(*c->buckets));
 	list_init(&c->lru);
+	list_init(&c->decode);
 
-	c->workers = xcalloc(opts->n_workers, sizeof(*c->workers));
+	c->workers = xcalloc(MAX(opts->n_workers, 1u), sizeof(*c->workers));
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (unsigned i = 0; i < opts->n_workers; i++) {
@@ -435,6 +881,8 @@ void cache_free(struct cache *c)
 			entry_free(e);
 		}
 	}
+	for (size_t i = 0; i < c->n_spares; i++)
+		free(c->spares[i].data);
 	free(c->buckets);
 	free(c->workers);
 	pthread_cond_destroy(&c->work);
@@ -452,6 +900,6 @@ void cache_get_stats(struct cache *c, struct cache_stats *ret)
 {
 	pthread_mutex_lock(&c->lock);
 	*ret = c->stats;
-	ret->n_queued = c->queue_len;
+	ret->spare = c->spare_bytes;
 	pthread_mutex_unlock(&c->lock);
 }

@@ -8,9 +8,14 @@
  * eviction does meanwhile. Concurrent requests for a chunk that is being
  * fetched wait for that one fetch. A failed fetch is never kept: every
  * waiter of that attempt gets its error, and the next request tries again.
- * cache_prefetch() queues fetches for a small pool of worker threads, so a
- * sequential reader can have its next chunks fetched in parallel; prefetched
- * chunks count against the same budget.
+ *
+ * cache_prefetch() queues chunks for a small pool of worker threads, so a
+ * sequential reader can have its next chunks fetched in parallel. A worker
+ * coalesces queued chunks that lie next to each other in one pack into one
+ * fetch (one range request), then the chunks of that range are decoded one
+ * by one, by any idle worker, each published as soon as it is ready.
+ * Prefetched chunks, and the stored bytes of fetches in flight, count
+ * against the same budget.
  *
  * All functions are thread-safe.
  */
@@ -21,33 +26,62 @@
 #include "catalog.h"
 
 #define CACHE_BUDGET_DEFAULT (256ull << 20)
+/* Chunks of one pack whose envelopes are at most this far apart are
+ * fetched with one request (the bytes between are fetched and dropped). */
+#define CACHE_COALESCE_GAP (64u << 10)
+/* One coalesced fetch spans at most this many bytes of a pack, and at most
+ * an eighth of the budget. */
+#define CACHE_COALESCE_MAX (4u << 20)
+/* ...and holds at most this many chunks. */
+#define CACHE_RUN_MAX 64
 
-/* Fetches one chunk: appends its decoded, verified bytes to out (which is
- * empty) and returns 0, or returns -errno. Called without any cache lock held,
- * from the requesting thread or a prefetch worker, possibly concurrently for
- * different chunks. In production, repo_read_chunk(). */
-typedef int (*cache_fetch_fn)(void *userdata, const struct chunk_loc *loc, struct buf *out);
+/* Fetches the stored bytes of chunks locs[0..n), n >= 1: all in one pack, in
+ * ascending order of offset and not overlapping. Appends to out (which is
+ * empty) the pack's bytes from locs[0].off to the end of locs[n - 1], gaps
+ * included, and returns 0, or returns -errno (and logs what failed). Called
+ * without any cache lock held, from the requesting thread or a worker,
+ * possibly concurrently. In production, repo_fetch_chunks(). */
+typedef int (*cache_fetch_fn)(void *userdata, const struct chunk_loc *locs, size_t n,
+			      struct buf *out);
+/* Decodes one chunk from its loc->stored_len stored bytes: appends its
+ * decoded, verified bytes to out (empty, with room for loc->raw_len) and
+ * returns 0, or returns -errno (and logs it). Same threads as fetch. In
+ * production, repo_decode_chunk(). */
+typedef int (*cache_decode_fn)(void *userdata, const struct chunk_loc *loc, const uint8_t *stored,
+			       struct buf *out);
 
 struct cache_options {
-	uint64_t budget;     /* bytes of decoded chunks to keep; 0: CACHE_BUDGET_DEFAULT */
-	unsigned n_workers;  /* prefetch threads; 0: cache_prefetch() does nothing */
+	uint64_t budget;	 /* bytes of decoded chunks to keep; 0: CACHE_BUDGET_DEFAULT */
+	unsigned n_workers;	 /* prefetch threads; 0: cache_prefetch() does nothing */
+	uint64_t coalesce_max;	 /* bytes one fetch may span; 0: CACHE_COALESCE_MAX; never
+				  * more than budget / 8; below CACHE_COALESCE_GAP: no coalescing */
 	cache_fetch_fn fetch;
-	void *userdata;	     /* passed to fetch; must outlive the cache */
+	cache_decode_fn decode;
+	void *userdata; /* passed to fetch and decode; must outlive the cache */
 };
 
 struct cache;
 struct cache_entry;
 
 struct cache_stats {
-	uint64_t hits;	     /* requests served from a ready entry */
-	uint64_t waits;	     /* requests that waited for another thread's fetch */
-	uint64_t fetches;    /* calls of the fetch function */
-	uint64_t failures;   /* fetches that failed */
-	uint64_t evictions;  /* entries dropped to stay within the budget */
-	uint64_t prefetches; /* prefetch requests queued */
-	uint64_t used;	     /* bytes charged now (ready and in-flight entries) */
-	uint64_t n_entries;  /* entries in the table now */
-	uint64_t n_queued;   /* prefetch requests no worker has taken yet */
+	uint64_t hits;		    /* requests served from a ready entry */
+	uint64_t waits;		    /* requests that waited for another thread's fetch */
+	uint64_t fetches;	    /* chunks fetched (started) */
+	uint64_t requests;	    /* calls of the fetch function */
+	uint64_t coalesced;	    /* chunks that shared a request with an earlier one */
+	uint64_t decoded_by_reader; /* prefetched chunks a waiting reader decoded itself */
+	uint64_t failures;	    /* chunk fetches that failed */
+	uint64_t evictions;	    /* entries dropped to stay within the budget */
+	uint64_t recycled;	    /* evictions whose buffer a new chunk took over */
+	uint64_t prefetches;	    /* prefetch requests queued */
+	uint64_t prefetch_dropped;  /* prefetch requests refused (queue or budget full) */
+	uint64_t prefetch_unused;   /* prefetched chunks evicted before anyone read them */
+	uint64_t used;		    /* bytes charged now: entries (cache_cost() each, or more when
+				     * an entry reuses a larger buffer), stored bytes in flight, spare */
+	uint64_t spare;		    /* bytes of buffers kept for the next fetch */
+	uint64_t n_entries;	    /* entries in the table now */
+	uint64_t n_queued;	    /* prefetch requests no worker has taken yet */
+	uint64_t n_fetching;	    /* chunks being fetched or decoded now */
 };
 
 /* Creates a cache and starts its prefetch workers (with every signal
@@ -61,18 +95,31 @@ void cache_free(struct cache *c);
 /* Returns in *ret a held entry with the bytes of the chunk loc names,
  * fetching them unless they are cached or being fetched. The caller reads
  * them with cache_entry_data() and gives the entry back with cache_put().
- * Errors are the fetch's (not logged again here), or -EBADMSG (logged) when
- * the fetched length differs from loc->raw_len or raw_len is implausible. */
+ * Errors are the fetch's or decode's (not logged again here), or -EBADMSG
+ * (logged) when the decoded length differs from loc->raw_len or a length
+ * is implausible. */
 int cache_get(struct cache *c, const struct chunk_loc *loc, struct cache_entry **ret) WARN_UNUSED;
 /* The chunk's bytes (loc->raw_len of them), valid until cache_put(). */
 const uint8_t *cache_entry_data(const struct cache_entry *e, size_t *ret_len);
 /* Drops the caller's hold on e; e must not be used afterwards. Accepts NULL. */
 void cache_put(struct cache *c, struct cache_entry *e);
 
-/* Asks a worker to fetch loc in the background unless it is cached, being
- * fetched or already queued. Never blocks on a fetch; the request is
- * dropped when the queue is full or there are no workers. */
-void cache_prefetch(struct cache *c, const struct chunk_loc *loc);
+/* Asks the workers to fetch locs[0..n) in the background, in that order,
+ * skipping those cached, being fetched or already queued. Never blocks on a
+ * fetch. Requests are dropped when the queue is full, when there are no
+ * workers, or when prefetched chunks nobody has read yet already hold half
+ * the budget: prefetch is a hint. */
+void cache_prefetch(struct cache *c, const struct chunk_loc *locs, size_t n);
+
+/* True when next may join a fetch that ends with prev: the same pack, after
+ * it, less than CACHE_COALESCE_GAP bytes after its end, and the fetch from
+ * first_off to next's end at most max_span bytes. Pure. */
+bool cache_can_coalesce(const struct chunk_loc *prev, const struct chunk_loc *next,
+			uint64_t first_off, uint64_t max_span);
+
+/* What the budget is charged for a cached chunk of raw_len bytes: the bytes
+ * and a constant for the entry's bookkeeping. */
+uint64_t cache_cost(uint32_t raw_len);
 
 /* The budget in bytes. */
 uint64_t cache_budget(const struct cache *c);

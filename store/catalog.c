@@ -8,11 +8,12 @@
  *              ino_base, n_inodes, loaded, root attributes
  *   inodes     ino (primary key), mode, uid, gid, nlink, size, rdev, blocks, mtime, target
  *   dirents    id, parent, name, ino         unique (parent, name); ids ascend in name order
- *   xattrs     (ino, name) -> value
+ *   xattrs     (ino, name) -> value           also indexed by (name, ino)
  *   extents    (ino, off) -> chunk           the chunk covering [off, off + raw_len)
  *   chunks     id, hash, pack, off, stored_len, raw_len     unique (hash, pack, off)
  *   packs      id, pack_id
- *   seen_index id of each index object already merged
+ *   index_packs (index id, pack)             the packs each merged index object names
+ *   pending_packs pack                        packs prune may delete: never deduplicated against
  *   meta       key -> value: schema version, next free inode number
  *
  * Every query the mount makes is one indexed lookup: a directory entry by
@@ -56,13 +57,17 @@ static const char schema[] =
 	"CREATE INDEX IF NOT EXISTS dirents_by_parent ON dirents(parent);"
 	"CREATE TABLE IF NOT EXISTS xattrs(ino INTEGER NOT NULL, name BLOB NOT NULL,"
 	" value BLOB NOT NULL, PRIMARY KEY(ino, name)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS xattrs_by_name ON xattrs(name, ino);"
 	"CREATE TABLE IF NOT EXISTS extents(ino INTEGER NOT NULL, off INTEGER NOT NULL,"
 	" chunk INTEGER NOT NULL, PRIMARY KEY(ino, off)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS packs(id INTEGER PRIMARY KEY, pack_id BLOB UNIQUE NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS chunks(id INTEGER PRIMARY KEY, hash BLOB NOT NULL,"
 	" pack INTEGER NOT NULL, off INTEGER NOT NULL, stored_len INTEGER NOT NULL,"
 	" raw_len INTEGER NOT NULL, UNIQUE(hash, pack, off));"
-	"CREATE TABLE IF NOT EXISTS seen_index(id BLOB PRIMARY KEY) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS index_packs(index_id BLOB NOT NULL, pack INTEGER NOT NULL,"
+	" PRIMARY KEY(index_id, pack)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS index_packs_by_pack ON index_packs(pack);"
+	"CREATE TABLE IF NOT EXISTS pending_packs(pack INTEGER PRIMARY KEY);"
 	"INSERT OR IGNORE INTO meta VALUES('schema', 1);"
 	"INSERT OR IGNORE INTO meta VALUES('next_ino', 16);";
 
@@ -71,8 +76,6 @@ static const char schema[] =
 	" s.tags, s.n_files, s.n_dirs, s.n_bytes, s.n_stored, s.ino_base, s.n_inodes, s.loaded,"   \
 	" s.root_perm, s.root_uid, s.root_gid, s.root_nlink, s.root_mtime_sec, s.root_mtime_nsec"  \
 	" FROM snapshots s JOIN members m ON m.id = s.member"
-#define INODE_COLUMNS "i.ino, i.mode, i.uid, i.gid, i.nlink, i.size, i.rdev, i.blocks," \
-		      " i.mtime_sec, i.mtime_nsec"
 #define LOC_COLUMNS "c.hash, p.pack_id, c.off, c.stored_len, c.raw_len"
 
 enum stmt_id {
@@ -120,8 +123,7 @@ enum stmt_id {
 	ST_EXTENT_AT,
 	ST_EXTENTS_FROM,
 	ST_FIND_CHUNK,
-	ST_HAS_INDEX,
-	ST_MARK_INDEX,
+	ST_HAS_XATTR_NAMED,
 	ST_COUNT
 };
 
@@ -198,8 +200,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 			    " WHERE e.ino = ?1 AND e.off > ?2 ORDER BY e.off",
 	[ST_FIND_CHUNK] = "SELECT " LOC_COLUMNS " FROM chunks c JOIN packs p ON p.id = c.pack"
 			  " WHERE c.hash = ?1 LIMIT 1",
-	[ST_HAS_INDEX] = "SELECT 1 FROM seen_index WHERE id = ?1",
-	[ST_MARK_INDEX] = "INSERT OR IGNORE INTO seen_index VALUES(?1)",
+	[ST_HAS_XATTR_NAMED] = "SELECT 1 FROM xattrs WHERE name = ?1 AND ino >= ?2 AND ino < ?3"
+			       " LIMIT 1",
 };
 
 int catalog_sqlite_err(struct catalog *c, int rc, const char *what)
@@ -292,6 +294,15 @@ void catalog_column_hash(sqlite3_stmt *s, int col, uint8_t *out)
 		memset(out, 0, HASH_LEN);
 }
 
+void catalog_column_loc(sqlite3_stmt *s, int col, struct chunk_loc *out)
+{
+	catalog_column_hash(s, col, out->hash);
+	catalog_column_hash(s, col + 1, out->pack);
+	out->off = (uint64_t)sqlite3_column_int64(s, col + 2);
+	out->stored_len = (uint32_t)sqlite3_column_int64(s, col + 3);
+	out->raw_len = (uint32_t)sqlite3_column_int64(s, col + 4);
+}
+
 void catalog_column_text(sqlite3_stmt *s, int col, char *out, size_t size)
 {
 	const unsigned char *p = sqlite3_column_text(s, col);
@@ -325,6 +336,16 @@ int catalog_open(const char *path, struct catalog **ret)
 	}
 	*ret = c;
 	return 0;
+}
+
+int catalog_set_cache_size(struct catalog *c, unsigned kib)
+{
+	char sql[64];
+	int rc;
+
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%u", kib);
+	rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : catalog_sqlite_err(c, rc, "setting the cache size");
 }
 
 void catalog_close(struct catalog *c)
@@ -847,7 +868,7 @@ int catalog_load_tree(struct catalog *c, int64_t snapshot_id, const struct tree 
 
 /* --- tree queries --- */
 
-static void read_attr(sqlite3_stmt *s, int col, struct cat_attr *out)
+void catalog_column_attr(sqlite3_stmt *s, int col, struct cat_attr *out)
 {
 	out->ino = (uint64_t)sqlite3_column_int64(s, col);
 	out->mode = (uint32_t)sqlite3_column_int64(s, col + 1);
@@ -867,7 +888,7 @@ int catalog_getattr(struct catalog *c, uint64_t ino, struct cat_attr *ret)
 	sqlite3_bind_int64(s, 1, (int64_t)ino);
 	int r = catalog_step_row(c, s, "getattr");
 	if (r == 1)
-		read_attr(s, 0, ret);
+		catalog_column_attr(s, 0, ret);
 	sqlite3_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }
@@ -882,7 +903,7 @@ int catalog_lookup(struct catalog *c, uint64_t dir, const void *name, size_t len
 	sqlite3_bind_blob(s, 2, name, (int)len, SQLITE_STATIC);
 	int r = catalog_step_row(c, s, "lookup");
 	if (r == 1)
-		read_attr(s, 0, ret);
+		catalog_column_attr(s, 0, ret);
 	sqlite3_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }
@@ -901,7 +922,7 @@ int catalog_readdir(struct catalog *c, uint64_t dir, int64_t after_cookie, bool 
 		const uint8_t *name = sqlite3_column_blob(s, 1);
 		size_t len = (size_t)sqlite3_column_bytes(s, 1);
 		if (with_attr) {
-			read_attr(s, 2, &attr);
+			catalog_column_attr(s, 2, &attr);
 		} else {
 			memset(&attr, 0, sizeof(attr));
 			attr.ino = (uint64_t)sqlite3_column_int64(s, 2);
@@ -955,6 +976,17 @@ int catalog_getxattr(struct catalog *c, uint64_t ino, const char *name, struct b
 		buf_append(out, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
 	sqlite3_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENODATA : r;
+}
+
+int catalog_has_xattr_named(struct catalog *c, const char *name, uint64_t ino_lo, uint64_t ino_hi)
+{
+	sqlite3_stmt *s = stmt(c, ST_HAS_XATTR_NAMED);
+	sqlite3_bind_blob(s, 1, name, (int)strlen(name), SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (int64_t)ino_lo);
+	sqlite3_bind_int64(s, 3, (int64_t)ino_hi);
+	int r = catalog_step_row(c, s, "xattr name lookup");
+	sqlite3_reset(s);
+	return r;
 }
 
 static void read_extent(sqlite3_stmt *s, struct cat_extent *out)
@@ -1050,13 +1082,8 @@ int catalog_find_chunk(struct catalog *c, const uint8_t hash[HASH_LEN], struct c
 	sqlite3_stmt *s = stmt(c, ST_FIND_CHUNK);
 	catalog_bind_hash(s, 1, hash);
 	int r = catalog_step_row(c, s, "chunk lookup");
-	if (r == 1) {
-		catalog_column_hash(s, 0, ret->hash);
-		catalog_column_hash(s, 1, ret->pack);
-		ret->off = (uint64_t)sqlite3_column_int64(s, 2);
-		ret->stored_len = (uint32_t)sqlite3_column_int64(s, 3);
-		ret->raw_len = (uint32_t)sqlite3_column_int64(s, 4);
-	}
+	if (r == 1)
+		catalog_column_loc(s, 0, ret);
 	sqlite3_reset(s);
 	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
 }
@@ -1079,20 +1106,4 @@ int catalog_add_pack(struct catalog *c, const uint8_t pack_id[HASH_LEN],
 		return r;
 	}
 	return catalog_commit(c);
-}
-
-int catalog_has_index(struct catalog *c, const uint8_t id[HASH_LEN])
-{
-	sqlite3_stmt *s = stmt(c, ST_HAS_INDEX);
-	catalog_bind_hash(s, 1, id);
-	int r = catalog_step_row(c, s, "index lookup");
-	sqlite3_reset(s);
-	return r;
-}
-
-int catalog_mark_index(struct catalog *c, const uint8_t id[HASH_LEN])
-{
-	sqlite3_stmt *s = stmt(c, ST_MARK_INDEX);
-	catalog_bind_hash(s, 1, id);
-	return catalog_step_done(c, s, "index mark");
 }

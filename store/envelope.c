@@ -119,7 +119,7 @@ int envelope_parse_header(const uint8_t *data, size_t len, struct envelope_heade
 		return -EBADMSG;
 	if (data[4] != ENVELOPE_VERSION || data[7] != 0)
 		return -EBADMSG;
-	if (data[5] < OBJECT_CONFIG || data[5] > OBJECT_LISTING)
+	if (data[5] < OBJECT_CONFIG || data[5] > OBJECT_KIND_MAX)
 		return -EBADMSG;
 	if (data[6] & ~(ENVELOPE_ZSTD | ENVELOPE_ENCRYPTED))
 		return -EBADMSG;
@@ -155,7 +155,6 @@ int envelope_decode(const uint8_t *data, size_t len, enum object_kind expect, si
 
 	const uint8_t *payload = data + ENVELOPE_HEADER_SIZE;
 	size_t start = out->len;
-	buf_reserve(out, h.raw_len);
 	if (h.flags & ENVELOPE_ZSTD) {
 		/* The frame must decode to exactly raw_len bytes: a frame that
 		 * claims more fails here instead of growing the buffer. */
@@ -165,15 +164,22 @@ int envelope_decode(const uint8_t *data, size_t len, enum object_kind expect, si
 		/* Exactly one frame: bytes after it are damage, not data. */
 		if (ZSTD_findFrameCompressedSize(payload, h.stored_len) != h.stored_len)
 			return -EBADMSG;
+	}
+	/* Only now, with a frame that agrees with the header, may raw_len
+	 * (up to max_raw) be allocated. */
+	buf_reserve(out, h.raw_len);
+	/* An empty payload into an empty buf leaves out->ptr NULL, and even
+	 * NULL + 0 is undefined. */
+	uint8_t *dst = h.raw_len > 0 ? out->ptr + start : NULL;
+	if (h.flags & ENVELOPE_ZSTD) {
 		struct zstd_ctxs *z = zstd_ctxs();
-		size_t n = ZSTD_decompressDCtx(z->d, out->ptr + start, h.raw_len, payload,
-					       h.stored_len);
+		size_t n = ZSTD_decompressDCtx(z->d, dst, h.raw_len, payload, h.stored_len);
 		if (ZSTD_isError(n) || n != h.raw_len)
 			return -EBADMSG;
 	} else if (h.raw_len > 0) {
-		memcpy(out->ptr + start, payload, h.raw_len);
+		memcpy(dst, payload, h.raw_len);
 	}
-	crypto_sha256(out->ptr + start, h.raw_len, got);
+	crypto_sha256(dst, h.raw_len, got);
 	if (memcmp(got, h.hash, HASH_LEN) != 0)
 		return -EBADMSG;
 	out->len = start + h.raw_len;

@@ -23,6 +23,9 @@ enum object_kind {
 	OBJECT_SNAPSHOT = 5,
 	OBJECT_INDEX = 6,
 	OBJECT_LISTING = 7,
+	OBJECT_LOCK = 8,    /* locks/<random>: who works on the repository (lock.c) */
+	OBJECT_PENDING = 9, /* prune-pending: what prune found unreferenced, and when */
+	OBJECT_KIND_MAX = OBJECT_PENDING,
 };
 
 enum envelope_flags {

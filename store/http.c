@@ -13,7 +13,9 @@
  * body) or gets 408, 429 or a 5xx is tried again after an exponential
  * backoff with jitter, bounded both in attempts and in time, so a reader
  * gets an answer or an error in bounded time and never hangs: every attempt
- * has a connect timeout, a low-speed limit and a whole-request timeout. The
+ * has a connect timeout, a low-speed limit and a whole-request timeout, and
+ * with a deadline (cairnfs sets one) the attempts and backoff together end
+ * by it, so a read of an unanswering store fails in bounded time. The
  * final failure is mapped to -errno once, here, and logged with what the
  * caller named the request ("get 's3://bucket/prefix/config'") and the HTTP
  * status or curl's error. URLs and header lines are never logged: they can
@@ -41,6 +43,7 @@
 #define LOW_SPEED_SECONDS 30	   /* ... for this long aborts an attempt */
 #define BACKOFF_FIRST_MS 200
 #define BACKOFF_MAX_MS 5000
+#define ATTEMPT_MIN_MS 500 /* no retry starts with less time than this before the deadline */
 
 struct http {
 	struct http_options opts; /* defaults filled in; opts.cacert points to cacert */
@@ -92,6 +95,11 @@ int http_new(const struct http_options *opts, struct http **ret)
 		h->opts.retries = 4;
 	if (!h->opts.retry_budget_s)
 		h->opts.retry_budget_s = 60;
+	if (h->opts.deadline_s) {
+		h->opts.retry_budget_s = MIN(h->opts.retry_budget_s, h->opts.deadline_s);
+		h->opts.timeout_s = MIN(h->opts.timeout_s, h->opts.deadline_s);
+		h->opts.connect_timeout_s = MIN(h->opts.connect_timeout_s, h->opts.deadline_s);
+	}
 	pthread_mutex_init(&h->lock, NULL);
 	*ret = h;
 	return 0;
@@ -225,7 +233,9 @@ static int on_seek(void *userdata, curl_off_t off, int origin)
 	return CURL_SEEKFUNC_OK;
 }
 
-static void setup(struct http *h, struct transfer *t, struct curl_slist *headers, char *errbuf)
+/* Sets up one attempt, which may last at most time_left_ms. */
+static void setup(struct http *h, struct transfer *t, struct curl_slist *headers, char *errbuf,
+		  uint64_t time_left_ms)
 {
 	CURL *c = t->curl;
 	const struct http_request *req = t->req;
@@ -238,8 +248,9 @@ static void setup(struct http *h, struct transfer *t, struct curl_slist *headers
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "cairn");
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)h->opts.connect_timeout_s);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)h->opts.timeout_s);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)MIN(h->opts.connect_timeout_s * 1000ULL, time_left_ms));
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)MIN(h->opts.timeout_s * 1000ULL, time_left_ms));
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, (long)LOW_SPEED_BYTES);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)MIN(LOW_SPEED_SECONDS, h->opts.timeout_s));
 	if (h->opts.insecure_tls) {
@@ -375,7 +386,7 @@ void http_range_value(uint64_t off, size_t len, char out[HTTP_RANGE_MAX])
 char *http_response_header(const struct http_response *resp, const char *name)
 {
 	const char *p = (const char *)resp->headers.ptr;
-	const char *end = p + resp->headers.len;
+	const char *end = p ? p + resp->headers.len : NULL; /* NULL: no headers */
 	size_t nlen = strlen(name);
 
 	while (p && p < end) {
@@ -386,13 +397,18 @@ char *http_response_header(const struct http_response *resp, const char *name)
 			const char *v = p + nlen + 1;
 			while (v < line_end && (*v == ' ' || *v == '\t'))
 				v++;
-			while (line_end > v && strchr(" \t\r", line_end[-1]))
+			/* not strchr(): it would find the NUL too */
+			while (line_end > v && (line_end[-1] == ' ' || line_end[-1] == '\t' ||
+						line_end[-1] == '\r'))
 				line_end--;
-			/* the headers are not NUL-terminated: no strndup() */
-			size_t n = (size_t)(line_end - v);
-			char *value = xmalloc(n + 1);
-			memcpy(value, v, n);
-			value[n] = '\0';
+			size_t len = (size_t)(line_end - v);
+			if (memchr(v, '\0', len))
+				return NULL; /* a NUL is never valid in a field value */
+			/* not strndup(): the block has no NUL at its end to stop
+			 * ASan's strict string checks */
+			char *value = xmalloc(len + 1);
+			memcpy(value, v, len);
+			value[len] = '\0';
 			return value;
 		}
 		p = eol ? eol + 1 : NULL;
@@ -505,6 +521,17 @@ static unsigned backoff_ms(unsigned attempt)
 	return step / 2 + (unsigned)(r % (step / 2 + 1));
 }
 
+/* Milliseconds left before the request's deadline; UINT64_MAX without one. */
+static uint64_t time_left_ms(const struct http *h, uint64_t started)
+{
+	uint64_t spent_ms = (now_ns() - started) / 1000000ULL;
+	uint64_t limit_ms = h->opts.deadline_s * 1000ULL;
+
+	if (!h->opts.deadline_s)
+		return UINT64_MAX;
+	return spent_ms >= limit_ms ? 1 : limit_ms - spent_ms;
+}
+
 static void sleep_ms(unsigned ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
@@ -574,7 +601,7 @@ int http_request(struct http *h, const struct http_request *req, struct buf *out
 		buf_reset(&resp->error_body);
 		resp->status = 0;
 		errbuf[0] = '\0';
-		setup(h, &t, headers, errbuf);
+		setup(h, &t, headers, errbuf, time_left_ms(h, started));
 		rc = curl_easy_perform(c);
 		if (rc == CURLE_WRITE_ERROR && t.got_enough)
 			rc = CURLE_OK;
@@ -594,6 +621,8 @@ int http_request(struct http *h, const struct http_request *req, struct buf *out
 		unsigned delay = backoff_ms(attempt);
 		if (now_ns() - started + delay * 1000000ULL > h->opts.retry_budget_s * 1000000000ULL)
 			break;
+		if (time_left_ms(h, started) < delay + ATTEMPT_MIN_MS)
+			break; /* no time left for a useful attempt before the deadline */
 		if (rc != CURLE_OK)
 			log_info("%s: %s, trying again in %u ms", req->what,
 				 errbuf[0] ? errbuf : curl_easy_strerror(rc), delay);
@@ -605,6 +634,7 @@ int http_request(struct http *h, const struct http_request *req, struct buf *out
 				 delay);
 		sleep_ms(delay);
 	}
+	resp->attempts = attempt + 1;
 	curl_easy_reset(c); /* drop pointers to this call's header list and error buffer */
 	pool_give(h, c);
 	curl_slist_free_all(headers);

@@ -15,6 +15,8 @@ struct http_options {
 	const char *cacert;	    /* extra CA bundle file, or NULL; copied */
 	unsigned connect_timeout_s; /* 0 = 10 s */
 	unsigned timeout_s;	    /* whole-request bound for one attempt; 0 = 300 s */
+	unsigned deadline_s;	    /* bound on a request with all its attempts and backoff;
+				     * 0 = only the attempt bounds and the retry budget */
 	unsigned retries;	    /* attempts after the first; 0 = 4 */
 	unsigned retry_budget_s;    /* no attempt starts after this; 0 = 60 s */
 	bool follow_redirects;	    /* follow up to 5 redirects (static web servers) */
@@ -49,11 +51,12 @@ struct http_request {
 /* The final reply to a request, successful or not. */
 struct http_response {
 	long status;	       /* 0 when no reply came */
+	unsigned attempts;     /* how many times the request was sent */
 	struct buf headers;    /* the reply's header block, at most 64 KiB */
 	struct buf error_body; /* body of a non-2xx reply, at most 64 KiB */
 };
 
-#define HTTP_RESPONSE_INIT ((struct http_response){ 0, BUF_INIT, BUF_INIT })
+#define HTTP_RESPONSE_INIT ((struct http_response){ 0, 0, BUF_INIT, BUF_INIT })
 
 /* Creates a client; its handles (and their connections) are reused by
  * every thread that calls http_request(). Returns 0 or -ENOMEM. */
@@ -63,7 +66,8 @@ void http_free(struct http *h);
 
 /* Performs req, retrying transient failures (connection resets, timeouts,
  * truncated bodies, 408, 429 and 5xx replies) with exponential backoff and
- * jitter, within the attempt count and time budget of the options. A 2xx
+ * jitter, within the attempt count and time budget of the options; with a
+ * deadline_s, the whole call returns within about that many seconds. A 2xx
  * body is appended to out (which may be NULL when no body is wanted); with
  * has_range exactly range_len bytes are appended, or nothing. resp, when not
  * NULL, receives the final reply (release it with http_response_release()).
@@ -81,7 +85,7 @@ int http_request(struct http *h, const struct http_request *req, struct buf *out
 void http_response_release(struct http_response *resp);
 
 /* The value of the first header called name (any case) in the reply, trimmed,
- * as a new string the caller frees; NULL when absent. */
+ * as a new string the caller frees; NULL when absent or holding a NUL byte. */
 char *http_response_header(const struct http_response *resp, const char *name);
 
 /* Parses a Content-Range value "bytes FIRST-LAST/TOTAL" or "bytes * /TOTAL"

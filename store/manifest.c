@@ -233,14 +233,16 @@ int tree_encode(struct tree *t, struct buf *out)
 		    t->inodes[d->parent].type != NODE_DIR)
 			return -EINVAL;
 	}
-	if (t->n_dirents > 0)
+	/* qsort_r's array must not be NULL even when empty, and a tree built
+	 * without dirents or xattrs has NULL arrays. */
+	if (t->n_dirents > 1)
 		qsort_r(t->dirents, t->n_dirents, sizeof(*t->dirents), dirent_cmp, t);
 	for (uint32_t i = 0; i < t->n_inodes; i++) {
 		struct tree_inode *ino = &t->inodes[i];
 		if ((uint64_t)ino->first_xattr + ino->n_xattrs > t->n_xattrs ||
 		    (uint64_t)ino->first_extent + ino->n_extents > t->n_extents)
 			return -EINVAL;
-		if (ino->n_xattrs > 0)
+		if (ino->n_xattrs > 1)
 			qsort_r(t->xattrs + ino->first_xattr, ino->n_xattrs, sizeof(*t->xattrs),
 				xattr_cmp, t);
 	}

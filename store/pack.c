@@ -108,20 +108,64 @@ void pack_name(const uint8_t id[HASH_LEN], char out[PACK_NAME_LEN])
 	snprintf(out, PACK_NAME_LEN, "packs/%.2s/%s", hex, hex);
 }
 
-int pack_parse_trailer(const uint8_t *pack, size_t len, struct pack_entry **ret_entries,
-		       uint32_t *ret_n)
+int pack_add_salt(struct buf *bytes, struct pack_entry **entries, uint32_t *n,
+		  uint8_t ret_id[HASH_LEN])
+{
+	struct pack_writer *w = pack_writer_new();
+	AUTOBUF struct buf env = BUF_INIT;
+	uint8_t salt[32], hash[HASH_LEN];
+	int r;
+
+	r = crypto_random(salt, sizeof(salt));
+	if (r < 0) {
+		pack_writer_free(w);
+		return r;
+	}
+	for (uint32_t i = 0; i < *n; i++) {
+		const struct pack_entry *e = &(*entries)[i];
+		pack_writer_add(w, e->hash, bytes->ptr + e->off, e->stored_len, e->raw_len, NULL);
+	}
+	r = envelope_encode(OBJECT_CHUNK, salt, sizeof(salt), 0, NULL, &env, hash);
+	if (r < 0) {
+		pack_writer_free(w);
+		return r;
+	}
+	pack_writer_add(w, hash, env.ptr, env.len, sizeof(salt), NULL);
+	*entries = xrealloc(*entries, ((size_t)*n + 1) * sizeof(**entries));
+	memcpy(*entries, pack_writer_entries(w), ((size_t)*n + 1) * sizeof(**entries));
+	(*n)++;
+	buf_reset(bytes);
+	pack_writer_finish(w, bytes, ret_id);
+	pack_writer_free(w);
+	return 0;
+}
+
+int pack_parse_trailer_tail(const uint8_t *tail, size_t tail_len, uint64_t pack_size,
+			    struct pack_entry **ret_entries, uint32_t *ret_n, size_t *ret_need)
 {
 	AUTOBUF struct buf payload = BUF_INIT;
 	int r;
 
-	if (len < PACK_FOOTER_SIZE || memcmp(pack + len - 4, pack_magic, 4) != 0)
+	if (tail_len > pack_size || tail_len < PACK_FOOTER_SIZE ||
+	    memcmp(tail + tail_len - 4, pack_magic, 4) != 0)
 		return -EBADMSG;
-	uint32_t tlen = get_le32(pack + len - PACK_FOOTER_SIZE);
-	if (tlen > len - PACK_FOOTER_SIZE)
+	uint32_t tlen = get_le32(tail + tail_len - PACK_FOOTER_SIZE);
+	if (tlen > pack_size - PACK_FOOTER_SIZE)
 		return -EBADMSG;
-	size_t tstart = len - PACK_FOOTER_SIZE - tlen;
-	r = envelope_decode(pack + tstart, tlen, OBJECT_PACK_TRAILER, ENVELOPE_RAW_MAX, &payload,
-			    NULL);
+	if (tlen > tail_len - PACK_FOOTER_SIZE) {
+		if (ret_need)
+			*ret_need = (size_t)tlen + PACK_FOOTER_SIZE;
+		return -EAGAIN;
+	}
+	uint64_t tstart = pack_size - PACK_FOOTER_SIZE - tlen;
+	const uint8_t *trailer = tail + tail_len - PACK_FOOTER_SIZE - tlen;
+	/* The chunk envelopes before the trailer are disjoint and at least a
+	 * header long, so there are at most tstart / 48 entries: a trailer
+	 * claiming a larger payload is damaged, and is refused before it is
+	 * inflated (it could otherwise ask for ENVELOPE_RAW_MAX bytes). */
+	size_t max_raw = 4 + (size_t)MIN(tstart / ENVELOPE_HEADER_SIZE * PACK_ENTRY_SIZE,
+					 (uint64_t)ENVELOPE_RAW_MAX - 4);
+	r = envelope_decode(trailer, tlen, OBJECT_PACK_TRAILER, max_raw, &payload, NULL);
 	if (r < 0)
 		return r;
 
@@ -143,4 +187,11 @@ int pack_parse_trailer(const uint8_t *pack, size_t len, struct pack_entry **ret_
 	*ret_entries = TAKE(entries);
 	*ret_n = n;
 	return 0;
+}
+
+int pack_parse_trailer(const uint8_t *pack, size_t len, struct pack_entry **ret_entries,
+		       uint32_t *ret_n)
+{
+	int r = pack_parse_trailer_tail(pack, len, len, ret_entries, ret_n, NULL);
+	return r == -EAGAIN ? -EBADMSG : r;
 }

@@ -39,6 +39,14 @@ void pack_writer_finish(struct pack_writer *w, struct buf *out, uint8_t ret_id[H
 /* The entries of the pack being built (valid until the next add/finish). */
 const struct pack_entry *pack_writer_entries(const struct pack_writer *w);
 
+/* Rebuilds the finished pack in bytes, whose n entries are *entries, with
+ * one more chunk of 32 random bytes at its end, so that it gets a new id
+ * (written to ret_id) while every other chunk keeps its offset. *entries
+ * grows by that chunk's entry. A backup does this when its pack would
+ * otherwise have the name of one prune is about to delete. */
+int pack_add_salt(struct buf *bytes, struct pack_entry **entries, uint32_t *n,
+		  uint8_t ret_id[HASH_LEN]) WARN_UNUSED;
+
 /* Writes "packs/ab/<hex>" for id. */
 void pack_name(const uint8_t id[HASH_LEN], char out[PACK_NAME_LEN]);
 
@@ -47,5 +55,12 @@ void pack_name(const uint8_t id[HASH_LEN], char out[PACK_NAME_LEN]);
  * -EBADMSG when the pack is truncated or the trailer damaged. */
 int pack_parse_trailer(const uint8_t *pack, size_t len, struct pack_entry **ret_entries,
 		       uint32_t *ret_n) WARN_UNUSED;
+/* The same from only the last tail_len bytes of a pack of pack_size bytes,
+ * so a checker reads a trailer with a range request. When the trailer is
+ * longer than the tail, returns -EAGAIN and sets *ret_need (may be NULL) to
+ * the tail length that holds it. */
+int pack_parse_trailer_tail(const uint8_t *tail, size_t tail_len, uint64_t pack_size,
+			    struct pack_entry **ret_entries, uint32_t *ret_n, size_t *ret_need)
+	WARN_UNUSED;
 
 #endif

@@ -74,6 +74,23 @@ int parse_size(const char *s, uint64_t *ret)
 	return scale(v, mult, ret);
 }
 
+int parse_percent(const char *s, unsigned *ret)
+{
+	size_t len = strlen(s);
+	uint64_t v;
+
+	if (len == 0 || len > 4)
+		return -EINVAL;
+	char copy[5];
+	memcpy(copy, s, len + 1);
+	if (copy[len - 1] == '%')
+		copy[len - 1] = '\0';
+	if (parse_uint(copy, &v) < 0 || v < 1 || v > 100)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
 int parse_duration(const char *s, uint64_t *ret_seconds)
 {
 	const char *suffix;

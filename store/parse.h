@@ -12,6 +12,8 @@
 int parse_size(const char *s, uint64_t *ret) WARN_UNUSED;
 /* A non-negative integer with no suffix; -EINVAL otherwise. */
 int parse_uint(const char *s, uint64_t *ret) WARN_UNUSED;
+/* "10" or "10%": a whole percentage from 1 to 100. -EINVAL otherwise. */
+int parse_percent(const char *s, unsigned *ret) WARN_UNUSED;
 /* "90", "90s", "15m", "2h", "7d", "2w", "1y" into seconds. */
 int parse_duration(const char *s, uint64_t *ret_seconds) WARN_UNUSED;
 /* "zstd", "zstd:LEVEL" (1..19), or "none" (level 0). */

@@ -28,8 +28,10 @@
 #include "envelope.h"
 #include "index.h"
 #include "log.h"
+#include "pending.h"
 #include "rbuf.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -58,7 +60,7 @@ struct repo_config repo_config_default(void)
 	};
 }
 
-static void config_encode(const struct repo_config *cfg, struct buf *out)
+void repo_config_encode(const struct repo_config *cfg, struct buf *out)
 {
 	buf_append_le32(out, cfg->version);
 	buf_append(out, cfg->id, REPO_ID_LEN);
@@ -70,7 +72,7 @@ static void config_encode(const struct repo_config *cfg, struct buf *out)
 	buf_append_le32(out, 0);
 }
 
-static int config_decode(const uint8_t *data, size_t len, struct repo_config *ret)
+int repo_config_decode(const uint8_t *data, size_t len, struct repo_config *ret)
 {
 	struct rbuf r = rbuf_make(data, len);
 	struct repo_config cfg;
@@ -96,16 +98,42 @@ static int config_decode(const uint8_t *data, size_t len, struct repo_config *re
 	return 0;
 }
 
+void repo_listing_encode(const uint8_t (*ids)[HASH_LEN], size_t n, struct buf *out)
+{
+	buf_append_le32(out, LISTING_VERSION);
+	buf_append_le32(out, (uint32_t)n);
+	for (size_t i = 0; i < n; i++)
+		buf_append(out, ids[i], HASH_LEN);
+}
+
+static int hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, HASH_LEN);
+}
+
+int repo_listing_decode(const uint8_t *data, size_t len, uint8_t (**ret_ids)[HASH_LEN],
+			size_t *ret_n)
+{
+	struct rbuf rb = rbuf_make(data, len);
+	uint32_t version = rbuf_le32(&rb), n = rbuf_le32(&rb);
+
+	if (!rbuf_ok(&rb) || version != LISTING_VERSION || rbuf_left(&rb) != (size_t)n * HASH_LEN)
+		return -EBADMSG;
+	uint8_t(*ids)[HASH_LEN] = xmalloc((size_t)n * HASH_LEN + 1);
+	rbuf_copy(&rb, ids, (size_t)n * HASH_LEN);
+	qsort(ids, n, HASH_LEN, hash_cmp);
+	*ret_ids = ids;
+	*ret_n = n;
+	return 0;
+}
+
 static int put_listing(struct backend *b, const uint8_t (*ids)[HASH_LEN], size_t n)
 {
 	AUTOBUF struct buf raw = BUF_INIT;
 	AUTOBUF struct buf obj = BUF_INIT;
 	int r;
 
-	buf_append_le32(&raw, LISTING_VERSION);
-	buf_append_le32(&raw, (uint32_t)n);
-	for (size_t i = 0; i < n; i++)
-		buf_append(&raw, ids[i], HASH_LEN);
+	repo_listing_encode(ids, n, &raw);
 	r = envelope_encode(OBJECT_LISTING, raw.ptr, raw.len, 3, NULL, &obj, NULL);
 	if (r >= 0)
 		r = backend_put(b, LISTING_NAME, obj.ptr, obj.len);
@@ -150,7 +178,7 @@ int repo_init(const char *url, const struct backend_options *bo, const struct re
 	r = crypto_random(c.id, REPO_ID_LEN);
 	if (r < 0)
 		goto out;
-	config_encode(&c, &payload);
+	repo_config_encode(&c, &payload);
 	r = envelope_encode(OBJECT_CONFIG, payload.ptr, payload.len, 0, NULL, &obj, NULL);
 	if (r >= 0)
 		r = backend_put(b, CONFIG_NAME, obj.ptr, obj.len);
@@ -217,7 +245,7 @@ int repo_open(const char *url, const struct backend_options *bo, struct repo **r
 	}
 	r = envelope_decode(obj.ptr, obj.len, OBJECT_CONFIG, CONFIG_MAX, &payload, NULL);
 	if (r == 0)
-		r = config_decode(payload.ptr, payload.len, &repo->config);
+		r = repo_config_decode(payload.ptr, payload.len, &repo->config);
 	if (r == -EPROTONOSUPPORT) {
 		log_error("repository '%s' has a format version this cairn does not know", url);
 		log_error("hint: upgrade cairn");
@@ -326,43 +354,54 @@ static int collect_id(void *userdata, const char *name, uint64_t size UNUSED)
 	return 0;
 }
 
-static int hash_cmp(const void *a, const void *b)
+/* The ids in the published snapshot list, sorted. */
+static int read_listing(struct repo *r, struct listed *l)
 {
-	return memcmp(a, b, HASH_LEN);
+	AUTOBUF struct buf obj = BUF_INIT;
+	AUTOBUF struct buf raw = BUF_INIT;
+	int res;
+
+	res = backend_get(r->backend, LISTING_NAME, &obj);
+	if (res < 0)
+		return log_error_errno(res, "cannot read the snapshot list '%s' of '%s'",
+				       LISTING_NAME, backend_url(r->backend));
+	res = envelope_decode(obj.ptr, obj.len, OBJECT_LISTING, ENVELOPE_RAW_MAX, &raw, NULL);
+	if (res == 0)
+		res = repo_listing_decode(raw.ptr, raw.len, &l->ids, &l->n);
+	if (res < 0)
+		return log_error_errno(-EBADMSG, "the snapshot list of '%s' is damaged",
+				       backend_url(r->backend));
+	l->cap = l->n;
+	return 0;
 }
 
 /* The ids of all snapshots, sorted: from a listing where the backend can
  * list, else from the published snapshot list. */
 static int list_snapshot_ids(struct repo *r, struct listed *l)
 {
-	AUTOBUF struct buf obj = BUF_INIT;
-	AUTOBUF struct buf raw = BUF_INIT;
 	int res;
 
-	if (backend_can_list(r->backend)) {
-		res = backend_list(r->backend, "snapshots/", collect_id, l);
-		if (res < 0)
-			return log_error_errno(res, "cannot list the snapshots of '%s'",
-					       backend_url(r->backend));
-		if (l->n > 0)
-			qsort(l->ids, l->n, HASH_LEN, hash_cmp);
-		return 0;
-	}
-	res = backend_get(r->backend, LISTING_NAME, &obj);
+	if (!backend_can_list(r->backend))
+		return read_listing(r, l);
+	res = backend_list(r->backend, "snapshots/", collect_id, l);
 	if (res < 0)
-		return log_error_errno(res, "cannot read the snapshot list '%s' of '%s'",
-				       LISTING_NAME, backend_url(r->backend));
-	res = envelope_decode(obj.ptr, obj.len, OBJECT_LISTING, ENVELOPE_RAW_MAX, &raw, NULL);
-	struct rbuf rb = rbuf_make(raw.ptr, raw.len);
-	uint32_t version = rbuf_le32(&rb), n = rbuf_le32(&rb);
-	if (res < 0 || !rbuf_ok(&rb) || version != LISTING_VERSION ||
-	    rbuf_left(&rb) != (size_t)n * HASH_LEN)
-		return log_error_errno(-EBADMSG, "the snapshot list of '%s' is damaged",
+		return log_error_errno(res, "cannot list the snapshots of '%s'",
 				       backend_url(r->backend));
-	l->ids = xmalloc((size_t)n * HASH_LEN + 1);
-	l->n = l->cap = n;
-	rbuf_copy(&rb, l->ids, (size_t)n * HASH_LEN);
-	qsort(l->ids, l->n, HASH_LEN, hash_cmp);
+	if (l->n > 0)
+		qsort(l->ids, l->n, HASH_LEN, hash_cmp);
+	return 0;
+}
+
+int repo_read_snapshot_list(struct repo *r, uint8_t (**ret_ids)[HASH_LEN], size_t *ret_n)
+{
+	struct listed l = { 0 };
+	int res = read_listing(r, &l);
+	if (res < 0) {
+		free(l.ids);
+		return res;
+	}
+	*ret_ids = l.ids;
+	*ret_n = l.n;
 	return 0;
 }
 
@@ -413,25 +452,86 @@ static int collect_gone(void *userdata, const struct cat_snapshot *s)
 	return 0;
 }
 
-static int add_snapshot(struct repo *r, struct catalog *c, const uint8_t id[HASH_LEN])
-{
-	AUTOBUF struct buf payload = BUF_INIT;
-	struct snapshot_header h;
-	char hex[HASH_HEX_LEN + 1];
-	int res;
+/* The headers a sync must fetch, fetched by a few threads at once: each
+ * fetch is a round trip, and a fresh machine fetches one per snapshot. */
+#define SYNC_FETCH_THREADS 8
 
-	hex_encode(id, HASH_LEN, hex);
-	AUTOFREE char *name = xasprintf("snapshots/%s", hex);
-	res = fetch_object(r, name, OBJECT_SNAPSHOT, SNAPSHOT_HEADER_MAX, id, &payload);
-	if (res == 0) {
-		res = snapshot_header_decode(payload.ptr, payload.len, &h);
-		if (res < 0)
-			return log_error_errno(res, "snapshot header '%s' is malformed", name);
+struct header_fetch {
+	struct repo *repo;
+	const uint8_t (*ids)[HASH_LEN];
+	struct buf *payloads; /* [i]: the header of ids[i], once fetched */
+	int *results;	      /* [i]: fetch_object()'s result */
+	size_t n;
+	size_t next; /* __atomic: the next index to fetch */
+};
+
+static void *fetch_headers(void *arg)
+{
+	struct header_fetch *f = arg;
+	size_t i;
+
+	while ((i = __atomic_fetch_add(&f->next, 1, __ATOMIC_RELAXED)) < f->n) {
+		char hex[HASH_HEX_LEN + 1];
+		hex_encode(f->ids[i], HASH_LEN, hex);
+		AUTOFREE char *name = xasprintf("snapshots/%s", hex);
+		f->results[i] = fetch_object(f->repo, name, OBJECT_SNAPSHOT, SNAPSHOT_HEADER_MAX,
+					     f->ids[i], &f->payloads[i]);
 	}
-	if (res < 0)
-		return res;
-	res = catalog_add_snapshot(c, id, &h);
-	snapshot_header_release(&h);
+	return NULL;
+}
+
+/* Adds the snapshots ids[0..n) to the catalog, in that order, fetching their
+ * headers in parallel. A damaged or vanished header hides one snapshot, not
+ * the repository: it was logged, and check reports it. *ret_added counts
+ * the snapshots added. */
+static int add_snapshots(struct repo *r, struct catalog *c, const uint8_t (*ids)[HASH_LEN],
+			 size_t n, unsigned *ret_added)
+{
+	struct header_fetch f = {
+		.repo = r,
+		.ids = ids,
+		.payloads = xcalloc(n, sizeof(struct buf)),
+		.results = xcalloc(n, sizeof(int)),
+		.n = n,
+	};
+	pthread_t threads[SYNC_FETCH_THREADS];
+	size_t n_threads = 0;
+	int res = 0;
+
+	/* this thread fetches too, so a thread that cannot start costs speed only */
+	while (n_threads < MIN((size_t)SYNC_FETCH_THREADS - 1, n > 0 ? n - 1 : 0) &&
+	       pthread_create(&threads[n_threads], NULL, fetch_headers, &f) == 0)
+		n_threads++;
+	fetch_headers(&f);
+	for (size_t i = 0; i < n_threads; i++)
+		pthread_join(threads[i], NULL);
+
+	for (size_t i = 0; res >= 0 && i < n; i++) {
+		struct snapshot_header h;
+
+		res = f.results[i];
+		if (res == 0) {
+			res = snapshot_header_decode(f.payloads[i].ptr, f.payloads[i].len, &h);
+			if (res < 0) {
+				char hex[HASH_HEX_LEN + 1];
+				hex_encode(ids[i], HASH_LEN, hex);
+				log_error_errno(res, "snapshot header 'snapshots/%s' is malformed",
+						hex);
+			}
+		}
+		if (res == 0) {
+			res = catalog_add_snapshot(c, ids[i], &h);
+			snapshot_header_release(&h);
+			if (res == 0)
+				(*ret_added)++;
+		}
+		if (res == -EBADMSG || res == -ENOENT)
+			res = 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		buf_release(&f.payloads[i]);
+	free(f.payloads);
+	free(f.results);
 	return res;
 }
 
@@ -439,6 +539,8 @@ int repo_sync(struct repo *r, struct catalog *c, unsigned *ret_changes)
 {
 	struct listed l = { 0 };
 	struct gone g = { .listed = &l };
+	uint8_t (*missing)[HASH_LEN] = NULL;
+	size_t n_missing = 0;
 	unsigned changes = 0;
 	int res;
 
@@ -450,19 +552,18 @@ int repo_sync(struct repo *r, struct catalog *c, unsigned *ret_changes)
 		res = catalog_remove_snapshot(c, g.ids[i]);
 		changes++;
 	}
+	missing = xmalloc((l.n + 1) * HASH_LEN);
 	for (size_t i = 0; res >= 0 && i < l.n; i++) {
 		res = catalog_has_snapshot(c, l.ids[i]);
-		if (res != 0)
-			continue;
-		/* A damaged header hides one snapshot, not the repository:
-		 * it was logged, and check reports it. */
-		res = add_snapshot(r, c, l.ids[i]);
-		if (res == -EBADMSG || res == -ENOENT)
+		if (res == 0)
+			memcpy(missing[n_missing++], l.ids[i], HASH_LEN);
+		if (res > 0)
 			res = 0;
-		else if (res == 0)
-			changes++;
 	}
+	if (res >= 0 && n_missing > 0)
+		res = add_snapshots(r, c, (const uint8_t(*)[HASH_LEN])missing, n_missing, &changes);
 out:
+	free(missing);
 	free(l.ids);
 	free(g.ids);
 	if (res < 0)
@@ -506,31 +607,80 @@ static int merge_index(struct repo *r, struct catalog *c, const char *name)
 	res = index_decode(payload.ptr, payload.len, &ix);
 	if (res < 0)
 		return log_error_errno(res, "index object '%s' is malformed", name);
-	res = catalog_begin(c);
-	for (uint32_t i = 0; res == 0 && i < ix.n_packs; i++)
-		res = catalog_add_pack(c, ix.packs[i].id, ix.packs[i].entries, ix.packs[i].n);
-	if (res == 0)
-		res = catalog_mark_index(c, id);
-	if (res == 0)
-		res = catalog_commit(c);
-	else
-		catalog_rollback(c);
+	res = catalog_add_index(c, id, &ix);
 	index_release(&ix);
 	return res;
 }
 
-int repo_sync_index(struct repo *r, struct catalog *c)
+static int name_cmp(const void *a, const void *b)
 {
-	struct index_names l = { 0 };
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Forgets a merged index object that is no longer in the listing l (prune
+ * rewrote or removed it, and may have deleted packs it named). */
+static int drop_vanished(void *userdata, const uint8_t id[HASH_LEN])
+{
+	void **args = userdata;
+	const struct index_names *l = args[0];
+	struct catalog *c = args[1];
+	char name[7 + HASH_HEX_LEN];
+
+	memcpy(name, "index/", 6);
+	hex_encode(id, HASH_LEN, name + 6);
+	const char *key = name;
+	if (l->n > 0 && bsearch(&key, l->names, l->n, sizeof(char *), name_cmp))
+		return 0;
+	return catalog_remove_index(c, id);
+}
+
+/* Tells the catalog which packs prune may delete (p, read before the
+ * index objects were listed), so that they are never deduplicated against. */
+static int apply_pending(struct catalog *c, const struct pending *p)
+{
+	uint8_t(*ids)[HASH_LEN] = xmalloc((p->n + 1) * HASH_LEN);
+	size_t n = 0;
 	int res;
 
-	res = backend_list(r->backend, "index/", collect_name, &l);
+	for (size_t i = 0; i < p->n; i++)
+		if (p->entries[i].kind == PENDING_PACK)
+			memcpy(ids[n++], p->entries[i].id, HASH_LEN);
+	res = catalog_set_pending_packs(c, (const uint8_t(*)[HASH_LEN])ids, n);
+	free(ids);
+	return res;
+}
+
+int repo_sync_index(struct repo *r, struct catalog *c, struct pending *ret_pending)
+{
+	struct index_names l = { 0 };
+	struct pending p = { 0 };
+	int res;
+
+	/* The pending set first: a pack prune marks after this read belongs to
+	 * a prune that saw this backup's lock (taken before), and waits for it. */
+	res = pending_read(r->backend, &p);
+	if (res == -EBADMSG)
+		log_error("hint: 'cairn prune' rewrites it");
+	if (res == 0)
+		res = backend_list(r->backend, "index/", collect_name, &l);
 	for (size_t i = 0; res >= 0 && i < l.n; i++) {
 		res = merge_index(r, c, l.names[i]);
 		/* A damaged index only costs deduplication. */
 		if (res == -EBADMSG)
 			res = 0;
 	}
+	if (res >= 0) {
+		if (l.n > 0)
+			qsort(l.names, l.n, sizeof(char *), name_cmp);
+		void *args[2] = { &l, c };
+		res = catalog_list_indexes(c, drop_vanished, args);
+	}
+	if (res >= 0)
+		res = apply_pending(c, &p);
+	if (res >= 0 && ret_pending)
+		*ret_pending = p;
+	else
+		pending_release(&p);
 	for (size_t i = 0; i < l.n; i++)
 		free(l.names[i]);
 	free(l.names);
@@ -573,19 +723,31 @@ out:
 	return res;
 }
 
-int repo_read_chunk(struct repo *r, const struct chunk_loc *loc, struct buf *out)
+int repo_fetch_chunks(struct repo *r, const struct chunk_loc *locs, size_t n, struct buf *out)
 {
-	AUTOBUF struct buf obj = BUF_INIT;
 	char name[PACK_NAME_LEN];
-	uint8_t got[HASH_LEN];
+	uint64_t first, end;
 	size_t start = out->len;
 	int res;
 
-	pack_name(loc->pack, name);
-	if (loc->stored_len < ENVELOPE_HEADER_SIZE || loc->raw_len > CHUNK_SIZE_MAX_LIMIT)
-		return log_error_errno(-EBADMSG, "pack '%s': chunk at %" PRIu64 " has a bad length",
-				       name, loc->off);
-	res = backend_get_range(r->backend, name, loc->off, loc->stored_len, &obj);
+	assert(n >= 1);
+	pack_name(locs[0].pack, name);
+	first = locs[0].off;
+	end = first;
+	for (size_t i = 0; i < n; i++) {
+		const struct chunk_loc *l = &locs[i];
+		if (l->stored_len < ENVELOPE_HEADER_SIZE || l->raw_len > CHUNK_SIZE_MAX_LIMIT ||
+		    l->off > UINT64_MAX - l->stored_len)
+			return log_error_errno(-EBADMSG, "pack '%s': chunk at %" PRIu64
+					       " has a bad length", name, l->off);
+		/* The caller's promise: one pack, ascending, no overlap. */
+		assert(memcmp(l->pack, locs[0].pack, HASH_LEN) == 0 && l->off >= end);
+		end = l->off + l->stored_len;
+	}
+	if (end - first > REPO_FETCH_MAX)
+		return log_error_errno(-EINVAL, "pack '%s': a fetch of %" PRIu64 " bytes is too large",
+				       name, end - first);
+	res = backend_get_range(r->backend, name, first, (size_t)(end - first), out);
 	if (res == -ENOENT) {
 		/* A missing pack is damage, not a missing file: callers turn
 		 * ENOENT into "no such file", so say EIO. */
@@ -593,16 +755,44 @@ int repo_read_chunk(struct repo *r, const struct chunk_loc *loc, struct buf *out
 		return -EIO;
 	}
 	if (res < 0)
-		return log_error_errno(res, "cannot fetch a chunk from pack '%s'", name);
-	res = envelope_decode(obj.ptr, obj.len, OBJECT_CHUNK, loc->raw_len, out, got);
+		return log_error_errno(res, "cannot fetch %zu chunk%s from pack '%s'", n,
+				       n == 1 ? "" : "s", name);
+	if (out->len - start != end - first) {
+		out->len = start;
+		return log_error_errno(-EBADMSG, "pack '%s' is shorter than its index says", name);
+	}
+	return 0;
+}
+
+int repo_decode_chunk(struct repo *r UNUSED, const struct chunk_loc *loc, const uint8_t *stored,
+		      struct buf *out)
+{
+	uint8_t got[HASH_LEN];
+	size_t start = out->len;
+	int res;
+
+	res = envelope_decode(stored, loc->stored_len, OBJECT_CHUNK, loc->raw_len, out, got);
 	if (res == 0 && (memcmp(got, loc->hash, HASH_LEN) != 0 || out->len - start != loc->raw_len))
 		res = -EBADMSG;
 	if (res < 0) {
+		char name[PACK_NAME_LEN];
+		pack_name(loc->pack, name);
 		out->len = start;
 		return log_error_errno(res, "pack '%s': chunk at offset %" PRIu64 " is damaged", name,
 				       loc->off);
 	}
 	return 0;
+}
+
+int repo_read_chunk(struct repo *r, const struct chunk_loc *loc, struct buf *out)
+{
+	AUTOBUF struct buf obj = BUF_INIT;
+	int res;
+
+	res = repo_fetch_chunks(r, loc, 1, &obj);
+	if (res < 0)
+		return res;
+	return repo_decode_chunk(r, loc, obj.ptr, out);
 }
 
 /* --- resolving snapshot references --- */

@@ -18,6 +18,8 @@
 #include "backend.h"
 #include "catalog.h"
 #include "chunker.h"
+#include "crypto.h"
+#include "pending.h"
 
 #define REPO_FORMAT_VERSION 1
 #define REPO_ID_LEN 16
@@ -34,6 +36,19 @@ struct repo;
 
 /* The defaults for init: 1 MiB average chunks, zstd level 3, 16 MiB packs. */
 struct repo_config repo_config_default(void);
+
+/* The raw payload of the config object (layout in repo.c). Decoding an
+ * untrusted payload returns -EBADMSG when it is malformed or out of range,
+ * -EPROTONOSUPPORT for another format version, -EKEYREJECTED when it names
+ * an encryption scheme. */
+void repo_config_encode(const struct repo_config *cfg, struct buf *out);
+int repo_config_decode(const uint8_t *data, size_t len, struct repo_config *ret) WARN_UNUSED;
+
+/* The raw payload of the "snapshot-list" object: n snapshot ids. Decoding
+ * returns a malloc'd array of the ids, sorted; -EBADMSG when malformed. */
+void repo_listing_encode(const uint8_t (*ids)[HASH_LEN], size_t n, struct buf *out);
+int repo_listing_decode(const uint8_t *data, size_t len, uint8_t (**ret_ids)[HASH_LEN],
+			size_t *ret_n) WARN_UNUSED;
 
 /* Creates a repository at url with cfg (a fresh random id is drawn).
  * -EEXIST (logged) when url already holds one. */
@@ -66,9 +81,18 @@ int repo_sync(struct repo *r, struct catalog *c, unsigned *ret_changes) WARN_UNU
  * the set of snapshots; a no-op on read-only backends. */
 int repo_publish_listing(struct repo *r) WARN_UNUSED;
 
-/* Brings in the chunk locations of every index object the catalog has not
- * merged, so a backup deduplicates against the whole repository. */
-int repo_sync_index(struct repo *r, struct catalog *c) WARN_UNUSED;
+/* Reads the published snapshot list (not a listing): a malloc'd array of
+ * sorted snapshot ids. Errors are logged. */
+int repo_read_snapshot_list(struct repo *r, uint8_t (**ret_ids)[HASH_LEN], size_t *ret_n)
+	WARN_UNUSED;
+
+/* Brings the catalog's deduplication data in step with the repository:
+ * the packs "prune-pending" lists (never to be deduplicated against), the
+ * chunk locations of every index object it has not merged, and forgets
+ * merged index objects that are gone. A backup calls it after taking its
+ * lock. The pending set it read goes to *ret_pending (may be NULL; the
+ * caller releases it). -EBADMSG (logged) when "prune-pending" is damaged. */
+int repo_sync_index(struct repo *r, struct catalog *c, struct pending *ret_pending) WARN_UNUSED;
 
 /* Makes sure snapshot s's tree is in the catalog, fetching and checking it
  * when it is not. Concurrent callers for one snapshot fetch it once. On
@@ -79,6 +103,23 @@ int repo_ensure_tree(struct repo *r, struct catalog *c, struct cat_snapshot *s) 
  * SHA-256 is loc->hash; appends the data to out. -EBADMSG (logged, naming
  * the pack) when it is damaged, a backend error when it cannot be fetched. */
 int repo_read_chunk(struct repo *r, const struct chunk_loc *loc, struct buf *out) WARN_UNUSED;
+
+/* The most bytes one repo_fetch_chunks() may span. */
+#define REPO_FETCH_MAX (64u << 20)
+/* Fetches the envelopes of chunks locs[0..n), n >= 1, which must lie in one
+ * pack in ascending order without overlapping, with one range request:
+ * appends the pack's bytes from the first envelope to the end of the last,
+ * gaps included, to out. -EBADMSG (logged) for an implausible length or a
+ * pack shorter than the catalog says, -EIO (logged) for a missing pack,
+ * -EINVAL when the span exceeds REPO_FETCH_MAX, else the backend's error
+ * (logged). Thread-safe. */
+int repo_fetch_chunks(struct repo *r, const struct chunk_loc *locs, size_t n, struct buf *out)
+	WARN_UNUSED;
+/* Decodes the chunk loc from its loc->stored_len envelope bytes at stored
+ * and checks that its SHA-256 is loc->hash; appends the data to out.
+ * -EBADMSG (logged, naming the pack) when it is damaged. Thread-safe. */
+int repo_decode_chunk(struct repo *r, const struct chunk_loc *loc, const uint8_t *stored,
+		      struct buf *out) WARN_UNUSED;
 
 /* Resolves a snapshot reference: "MEMBER/TIMESTAMP", "MEMBER/latest", or a
  * unique prefix of a snapshot id (at least 4 hex digits). When nothing

@@ -99,3 +99,19 @@ ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
 	}
 	return (ssize_t)done;
 }
+
+void format_size(uint64_t bytes, char out[16])
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < ARRAY_SIZE(units)) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, 16, "%" PRIu64 " B", bytes);
+	else
+		snprintf(out, 16, "%.1f %s", v, units[u]);
+}

@@ -140,6 +140,9 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
+/* Human-readable size, "1.5 GiB", into out (16 bytes). */
+void format_size(uint64_t bytes, char out[16]);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
 

@@ -12,6 +12,18 @@
 #                   and S3_BIND=ADDR makes its S3 port listen on ADDR, a private
 #                   address of that namespace, which the endpoint then names.
 #   s3_stop         stops it; safe when it never started, and twice.
+#   s3_resume       starts the stopped server again on the same port with the
+#                   same buckets and objects (to test recovery).
+#   s3_proxy_pid    prints the pid of Swift's proxy server, the process that
+#                   answers S3 requests (SIGSTOP it to make the store hang).
+#   s3tool ARGS     tests/s3tool.py: an independent S3 client (ls, get, put, rm,
+#                   mirror) against the running server.
+#   proxy_start UPSTREAM_PORT [--tls-cert F --tls-key F]
+#                   starts tests/fault-proxy.py in front of 127.0.0.1:UPSTREAM_PORT
+#                   on a free port; sets PROXY_PORT and PROXY_PID.
+#   proxy_ctl PATH  asks the proxy (e.g. "arm?mode=status-503&count=2",
+#                   "clear", "stats"), printing its answer.
+#   proxy_stop      stops it; safe when it never started, and twice.
 #   http_start DIR  serves DIR read-only with byte ranges (tests/http-range-server.py)
 #                   on a free loopback port; exports HTTP_URL=http://127.0.0.1:PORT.
 #   http_stop       stops it; safe when it never started, and twice.
@@ -54,34 +66,7 @@ EOF
 # from the environment, never from argv. curl cannot do this: its --user splits
 # at the first ':', and Swift's access key ids contain one.
 _s3_create_bucket() {
-	S3_NEW_BUCKET=$1 python3 - <<'EOF'
-import datetime, hashlib, hmac, os, sys, urllib.error, urllib.request
-endpoint = os.environ["AWS_ENDPOINT_URL"].rstrip("/")
-bucket, region = os.environ["S3_NEW_BUCKET"], os.environ["AWS_REGION"]
-host = endpoint.split("://", 1)[1]
-now = datetime.datetime.now(datetime.timezone.utc)
-amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
-empty = hashlib.sha256(b"").hexdigest()
-signed = "host;x-amz-content-sha256;x-amz-date"
-canonical = (f"PUT\n/{bucket}\n\nhost:{host}\nx-amz-content-sha256:{empty}\n"
-             f"x-amz-date:{amz_date}\n\n{signed}\n{empty}")
-scope = f"{day}/{region}/s3/aws4_request"
-to_sign = (f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n"
-           + hashlib.sha256(canonical.encode()).hexdigest())
-key = ("AWS4" + os.environ["AWS_SECRET_ACCESS_KEY"]).encode()
-for part in (day, region, "s3", "aws4_request"):
-    key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-auth = (f"AWS4-HMAC-SHA256 Credential={os.environ['AWS_ACCESS_KEY_ID']}/{scope}, "
-        f"SignedHeaders={signed}, Signature={signature}")
-req = urllib.request.Request(f"{endpoint}/{bucket}", data=b"", method="PUT", headers={
-    "x-amz-content-sha256": empty, "x-amz-date": amz_date, "Authorization": auth})
-try:
-    with urllib.request.urlopen(req, timeout=60) as r:
-        r.read()
-except urllib.error.HTTPError as e:
-    sys.exit(f"lib-s3: creating bucket '{bucket}' failed: HTTP {e.code} {e.read()[:300]!r}")
-EOF
+	python3 "$LIB_S3_DIR/s3tool.py" mkbucket "$1"
 }
 
 s3_start() {
@@ -91,6 +76,7 @@ s3_start() {
 	for try in 1 2 3; do
 		ports=$(_s3_free_ports) || return 1
 		S3_PORT=${ports% *}
+		S3_BASE=${ports#* }
 		S3_DIR=$dir
 		if D="$dir" PORT="$S3_PORT" BASE="${ports#* }" BIND="$bind" \
 			"${ns[@]}" "$LIB_S3_DIR/swift-s3.sh" start >/dev/null; then
@@ -112,7 +98,26 @@ s3_start() {
 s3_stop() {
 	[ -n "$S3_DIR" ] || return 0
 	D="$S3_DIR" "$LIB_S3_DIR/swift-s3.sh" stop || true
+	S3_STOPPED_DIR=$S3_DIR
 	S3_DIR=
+}
+
+s3_resume() {
+	[ -n "${S3_STOPPED_DIR:-}" ] || {
+		echo "lib-s3: s3_resume without a stopped server" >&2
+		return 1
+	}
+	S3_DIR=$S3_STOPPED_DIR
+	D="$S3_DIR" BASE="$S3_BASE" "$LIB_S3_DIR/swift-s3.sh" resume >/dev/null
+}
+
+s3tool() {
+	python3 "$LIB_S3_DIR/s3tool.py" "$@"
+}
+
+s3_proxy_pid() {
+	[ -n "$S3_DIR" ] && [ -f "$S3_DIR/pids" ] || return 1
+	tail -n 1 "$S3_DIR/pids"
 }
 
 http_start() {
@@ -147,5 +152,52 @@ http_stop() {
 	if [ -n "$HTTP_STATE" ]; then
 		rm -rf "$HTTP_STATE"
 		HTTP_STATE=
+	fi
+}
+
+PROXY_PID=
+PROXY_STATE=
+PROXY_SCHEME=http
+
+proxy_start() {
+	local upstream=$1 i
+	shift
+	PROXY_STATE=$(mktemp -d "${TMPDIR:-/tmp}/cairn-proxy.XXXXXX") || return 1
+	PROXY_SCHEME=http
+	case " $* " in *" --tls-cert "*) PROXY_SCHEME=https ;; esac
+	python3 "$LIB_S3_DIR/fault-proxy.py" --upstream "127.0.0.1:$upstream" \
+		--port-file "$PROXY_STATE/port" "$@" ${PROXY_PORT_WANTED:-0} 2>"$PROXY_STATE/log" &
+	PROXY_PID=$!
+	for i in $(seq 200); do
+		[ -s "$PROXY_STATE/port" ] && break
+		if ! kill -0 "$PROXY_PID" 2>/dev/null; then
+			echo "lib-s3: the fault proxy died:" >&2
+			cat "$PROXY_STATE/log" >&2
+			PROXY_PID=
+			return 1
+		fi
+		sleep 0.05
+	done
+	[ -s "$PROXY_STATE/port" ] || {
+		echo "lib-s3: the fault proxy did not start within 10 s" >&2
+		return 1
+	}
+	PROXY_PORT=$(cat "$PROXY_STATE/port")
+}
+
+proxy_ctl() {
+	curl -sfk --max-time 30 "$PROXY_SCHEME://127.0.0.1:$PROXY_PORT/__fault/$1"
+}
+
+proxy_stop() {
+	if [ -n "$PROXY_PID" ]; then
+		kill -CONT "$PROXY_PID" 2>/dev/null || true
+		kill "$PROXY_PID" 2>/dev/null || true
+		wait "$PROXY_PID" 2>/dev/null || true
+		PROXY_PID=
+	fi
+	if [ -n "$PROXY_STATE" ]; then
+		rm -rf "$PROXY_STATE"
+		PROXY_STATE=
 	fi
 }

@@ -1,11 +1,13 @@
 #!/bin/sh
 # Single-node OpenStack Swift with the S3 API (s3api + tempauth) on loopback,
 # the S3 peer of cairn's tests (see tests/lib-s3.sh, which picks free ports).
-# Usage: swift-s3.sh start|stop   (env: D=state dir, PORT=S3 port, BASE=first of
-# three backend ports BASE..BASE+2, BIND=address the S3 port listens on, default
-# 127.0.0.1; the backends always use 127.0.0.1). start wipes and rewrites $D, starts the
-# account, container, object and proxy servers and waits for /healthcheck;
-# stop ends them (TERM, then KILL after 10 s) and waits until they are gone.
+# Usage: swift-s3.sh start|resume|stop   (env: D=state dir, PORT=S3 port, BASE=
+# first of three backend ports BASE..BASE+2, BIND=address the S3 port listens
+# on, default 127.0.0.1; the backends always use 127.0.0.1). start wipes and
+# rewrites $D, starts the account, container, object and proxy servers and
+# waits for /healthcheck; resume starts them again on the configuration and
+# data a stopped start left in $D (same ports); stop ends them (TERM, then
+# KILL after 10 s) and waits until they are gone.
 # $D must be on a filesystem with user xattrs (ext4, tmpfs on recent kernels).
 # Credentials: access key id "test:tester", secret "testing", region us-east-1.
 set -eu
@@ -14,7 +16,7 @@ OBJ=$BASE; CONT=$((BASE+1)); ACC=$((BASE+2))
 if [ "${1:-start}" = stop ]; then
   [ -f "$D/pids" ] || exit 0
   pids=$(cat "$D/pids")
-  for p in $pids; do kill "$p" 2>/dev/null || true; done
+  for p in $pids; do kill "$p" 2>/dev/null || true; kill -CONT "$p" 2>/dev/null || true; done
   i=0
   for p in $pids; do
     while kill -0 "$p" 2>/dev/null; do
@@ -23,6 +25,11 @@ if [ "${1:-start}" = stop ]; then
   done
   rm -f "$D/pids"; exit 0
 fi
+if [ "${1:-start}" = resume ]; then
+  [ -f "$D/etc/proxy-server.conf" ] || { echo "swift-s3: nothing to resume in $D" >&2; exit 1; }
+  [ ! -f "$D/pids" ] || { echo "swift-s3: $D still runs (stop it first)" >&2; exit 1; }
+  PORT=$(sed -n 's/^bind_port = //p' "$D/etc/proxy-server.conf")
+else
 rm -rf "$D"; mkdir -p "$D/etc" "$D/node/d1" "$D/log"
 cat > "$D/etc/swift.conf" <<EOC
 [swift-hash]
@@ -93,9 +100,10 @@ use = egg:swift#slo
 [filter:dlo]
 use = egg:swift#dlo
 EOC
+fi
 : > "$D/pids"
 for s in account container object proxy; do
-  setsid swift-$s-server "$D/etc/$s-server.conf" -v > "$D/log/$s.log" 2>&1 < /dev/null &
+  setsid swift-$s-server "$D/etc/$s-server.conf" -v >> "$D/log/$s.log" 2>&1 < /dev/null &
   echo $! >> "$D/pids"
 done
 # Wait up to 60 s (a busy machine is slow to import Swift), failing at once if a server dies.

@@ -16,7 +16,16 @@ static const struct command commands[] = {
 	{ "init", cmd_init, "create a repository" },
 	{ "backup", cmd_backup, "store a snapshot of a member" },
 	{ "snapshots", cmd_snapshots, "list snapshots" },
+	{ "find", cmd_find, "find paths by name in every snapshot" },
+	{ "diff", cmd_diff, "compare two snapshots, or a snapshot with a directory" },
+	{ "stats", cmd_stats, "sizes, deduplication, compression and reclaimable space" },
 	{ "mount", cmd_mount, "mount the repository read-only (runs cairnfs)" },
+	{ "check", cmd_check, "verify the repository (--read-data: its data too)" },
+	{ "forget", cmd_forget, "remove snapshots by a retention policy" },
+	{ "prune", cmd_prune, "delete data no snapshot references" },
+	{ "ls", cmd_ls, "list a directory of a snapshot" },
+	{ "restore", cmd_restore, "recreate a snapshot in a local directory" },
+	{ "export", cmd_export, "write a snapshot to stdout as a tar archive" },
 };
 
 static void usage(FILE *f)

@@ -7,6 +7,8 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <sys/stat.h>
+#include <time.h>
 
 int cmd_common_option(struct cmd_ctx *ctx, int opt, const char *arg)
 {
@@ -111,23 +113,125 @@ void cmd_close(const struct cmd_ctx *ctx, struct repo *repo, struct catalog *cat
 	repo_close(repo);
 }
 
-void format_size(uint64_t bytes, char out[16])
+int cmd_snap_operands(const struct cmd_ctx *ctx, int argc, char **argv, const char **ret_snap,
+		      const char **ret_path)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double v = (double)bytes;
-	size_t u = 0;
+	if (optind >= argc)
+		return cmd_usage_error(ctx, "no SNAP given");
+	if (argc - optind > 2)
+		return cmd_usage_error(ctx, "unexpected argument '%s'", argv[optind + 2]);
+	*ret_snap = argv[optind];
+	*ret_path = argc - optind == 2 ? argv[optind + 1] : "";
+	return EXIT_OK;
+}
 
-	while (v >= 1024 && u + 1 < ARRAY_SIZE(units)) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(out, 16, "%" PRIu64 " B", bytes);
-	else
-		snprintf(out, 16, "%.1f %s", v, units[u]);
+void cmd_progress_line(uint64_t start_ns, const char *what, uint64_t n, uint64_t total_n,
+		       uint64_t bytes, uint64_t total_bytes, bool done)
+{
+	double secs = (double)(now_ns() - start_ns) / 1e9;
+	double rate = secs > 0 ? (double)bytes / secs : 0;
+	char b[16], tb[16], count[48] = "", eta[32] = "";
+
+	format_size(bytes, b);
+	format_size(total_bytes, tb);
+	if (total_n)
+		snprintf(count, sizeof(count), "/%" PRIu64, total_n);
+	if (total_bytes > bytes && rate > 0 && !done)
+		snprintf(eta, sizeof(eta), ", ETA %.0fs", (double)(total_bytes - bytes) / rate);
+	fprintf(stderr, "\r\033[K%" PRIu64 "%s %s, %s%s%s (%.0f MiB/s), %.0fs%s%s", n, count, what,
+		b, total_bytes ? "/" : "", total_bytes ? tb : "", rate / 1048576, secs, eta,
+		done ? "\n" : "");
 }
 
 bool progress_wanted(void)
 {
 	return isatty(STDERR_FILENO) == 1;
+}
+
+void format_iso_time(int64_t sec, uint32_t nsec, char out[40])
+{
+	struct tm tm;
+	time_t t = (time_t)sec;
+	gmtime_r(&t, &tm);
+	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 40 - n, ".%09uZ", nsec);
+}
+
+const char *mode_type_name(uint32_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "file";
+	case S_IFDIR:
+		return "dir";
+	case S_IFLNK:
+		return "symlink";
+	case S_IFIFO:
+		return "fifo";
+	case S_IFCHR:
+		return "char";
+	case S_IFBLK:
+		return "block";
+	case S_IFSOCK:
+		return "socket";
+	default:
+		return "unknown";
+	}
+}
+
+int cmd_check_member(struct repo *repo, struct catalog *cat, const char *member)
+{
+	struct cat_snapshot s;
+	int64_t id;
+	int r = catalog_member_id(cat, member, &id);
+	if (r != -ENOENT)
+		return r;
+	AUTOFREE char *ref = xasprintf("%s/latest", member);
+	r = repo_resolve_snapshot(repo, cat, ref, &s); /* fails, naming the members */
+	return r < 0 ? r : -ENOENT;
+}
+
+struct snapshot_array {
+	struct cat_snapshot *v;
+	size_t n, cap;
+};
+
+static int add_snapshot(void *userdata, const struct cat_snapshot *s)
+{
+	struct snapshot_array *a = userdata;
+	if (a->n == a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 16;
+		a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
+	}
+	a->v[a->n++] = *s;
+	return 0;
+}
+
+int cmd_list_snapshots(struct catalog *cat, const char *member, struct cat_snapshot **ret,
+		       size_t *ret_n)
+{
+	struct snapshot_array a = { 0 };
+	int r = catalog_list_snapshots(cat, member, add_snapshot, &a);
+	if (r < 0) {
+		free(a.v);
+		return r;
+	}
+	*ret = a.v;
+	*ret_n = a.n;
+	return 0;
+}
+
+int cmd_load_trees(struct repo *repo, struct catalog *cat, struct cat_snapshot *snaps, size_t n)
+{
+	size_t missing = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++)
+		missing += !snaps[i].loaded;
+	if (missing)
+		log_info("loading %zu snapshot tree%s into the local catalog (fetched from the "
+			 "repository once)", missing, missing == 1 ? "" : "s");
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = repo_ensure_tree(repo, cat, &snaps[i]);
+	return r;
 }

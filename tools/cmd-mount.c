@@ -1,8 +1,9 @@
 /*
  * cmd-mount.c - cairn mount: the same as cairnfs (the FUSE daemon lives in
  * its own program, so the CLI never links libfuse). Runs the cairnfs that
- * sits beside this binary, else the one on $PATH; backend options travel in
- * the environment cairnfs reads.
+ * sits beside this binary, else the one on $PATH; the backend options
+ * (--s3-endpoint, --s3-path-style, --cacert, --insecure-tls) travel as
+ * cairnfs -o options.
  */
 #include "cmd.h"
 #include "log.h"
@@ -27,6 +28,22 @@ static char *sibling_cairnfs(void)
 		return path;
 	free(path);
 	return NULL;
+}
+
+/* Appends ",name=value" to o, escaping what fuse_opt would split on. */
+static void add_option(struct buf *o, const char *name, const char *value)
+{
+	if (o->len > 0)
+		buf_append_u8(o, ',');
+	buf_append(o, name, strlen(name));
+	if (!value)
+		return;
+	buf_append_u8(o, '=');
+	for (const char *p = value; *p; p++) {
+		if (*p == ',' || *p == '\\')
+			buf_append_u8(o, '\\');
+		buf_append_u8(o, (uint8_t)*p);
+	}
 }
 
 int cmd_mount(int argc, char **argv)
@@ -62,8 +79,18 @@ int cmd_mount(int argc, char **argv)
 		return r;
 	if (optind + 1 != argc)
 		return cmd_usage_error(&ctx, "expected exactly one MOUNTPOINT");
+	AUTOBUF struct buf all = BUF_INIT;
+	if (opts)
+		buf_append(&all, opts, strlen(opts));
 	if (ctx.bo.s3_endpoint)
-		setenv("AWS_ENDPOINT_URL_S3", ctx.bo.s3_endpoint, 1);
+		add_option(&all, "s3_endpoint", ctx.bo.s3_endpoint);
+	if (ctx.bo.s3_path_style)
+		add_option(&all, "s3_path_style", NULL);
+	if (ctx.bo.insecure_tls)
+		add_option(&all, "insecure_tls", NULL);
+	if (ctx.bo.cacert)
+		add_option(&all, "cacert", ctx.bo.cacert);
+	buf_append_u8(&all, '\0');
 
 	AUTOFREE char *prog = sibling_cairnfs();
 	const char *args[8];
@@ -73,9 +100,9 @@ int cmd_mount(int argc, char **argv)
 	args[n++] = argv[optind];
 	if (foreground)
 		args[n++] = "-f";
-	if (opts) {
+	if (all.len > 1) {
 		args[n++] = "-o";
-		args[n++] = opts;
+		args[n++] = (const char *)all.ptr;
 	}
 	args[n] = NULL;
 	if (prog)

@@ -5,8 +5,6 @@
 #include "cmd.h"
 #include "log.h"
 
-#include <time.h>
-
 enum { OPT_MEMBER = OPT_FIRST_COMMAND_OPTION, OPT_JSON };
 
 struct listing {
@@ -14,15 +12,6 @@ struct listing {
 	unsigned n;
 	struct buf out;
 };
-
-static void iso_time(int64_t sec, uint32_t nsec, char out[40])
-{
-	struct tm tm;
-	time_t t = (time_t)sec;
-	gmtime_r(&t, &tm);
-	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 40 - n, ".%09uZ", nsec);
-}
 
 static int print_snapshot(void *userdata, const struct cat_snapshot *s)
 {
@@ -39,7 +28,7 @@ static int print_snapshot(void *userdata, const struct cat_snapshot *s)
 			   s->name, hex, s->n_files, size, s->tags);
 		return 0;
 	}
-	iso_time(s->time_sec, s->time_nsec, when);
+	format_iso_time(s->time_sec, s->time_nsec, when);
 	buf_printf(&l->out, "%s\n  {\"member\": ", l->n++ ? "," : "");
 	buf_append_json_string(&l->out, s->member, strlen(s->member));
 	buf_printf(&l->out,
@@ -99,17 +88,8 @@ int cmd_snapshots(int argc, char **argv)
 	r = cmd_open(&ctx, &repo, &cat);
 	if (r < 0)
 		return EXIT_FAILURE_;
-	if (member) {
-		int64_t id;
-		if (catalog_member_id(cat, member, &id) == -ENOENT) {
-			AUTOFREE char *ref = xasprintf("%s/latest", member);
-			struct cat_snapshot s;
-			/* fails, and says which members exist */
-			r = repo_resolve_snapshot(repo, cat, ref, &s);
-			if (r == 0)
-				r = -ENOENT;
-		}
-	}
+	if (member)
+		r = cmd_check_member(repo, cat, member);
 	if (r == 0) {
 		if (l.json)
 			buf_printf(&l.out, "[");

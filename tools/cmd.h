@@ -65,14 +65,49 @@ int cmd_open(struct cmd_ctx *ctx, struct repo **ret_repo, struct catalog **ret_c
  * requests and bytes the command cost. */
 void cmd_close(const struct cmd_ctx *ctx, struct repo *repo, struct catalog *cat);
 
-/* Human-readable size, "1.5 GiB", into out (16 bytes). */
-void format_size(uint64_t bytes, char out[16]);
+/* Takes the operands SNAP [PATH] (PATH "" when absent) of ls, restore and
+ * export: EXIT_OK, or EXIT_USAGE (reported). */
+int cmd_snap_operands(const struct cmd_ctx *ctx, int argc, char **argv, const char **ret_snap,
+		      const char **ret_path);
+
+/* Redraws the progress line on stderr: "N[/TOTAL] WHAT, BYTES[/TOTAL]
+ * (RATE), SECONDS[, ETA]" (totals and ETA when total_bytes is known), and
+ * ends it when done. */
+void cmd_progress_line(uint64_t start_ns, const char *what, uint64_t n, uint64_t total_n,
+		       uint64_t bytes, uint64_t total_bytes, bool done);
 /* True when stderr is a terminal (progress is shown only then). */
 bool progress_wanted(void);
+/* "2026-11-22T20:53:28.000000000Z" into out (40 bytes). */
+void format_iso_time(int64_t sec, uint32_t nsec, char out[40]);
+/* "file", "dir", "symlink", "fifo", "char", "block" or "socket" for st_mode. */
+const char *mode_type_name(uint32_t mode);
+/* 0 when member has a snapshot; else logs that it does not, naming the
+ * members that exist, and returns -ENOENT. */
+int cmd_check_member(struct repo *repo, struct catalog *cat, const char *member);
+/* The snapshots of member (all when NULL) in catalog order, as a malloc'd
+ * array the caller frees. */
+int cmd_list_snapshots(struct catalog *cat, const char *member, struct cat_snapshot **ret,
+		       size_t *ret_n);
+/* Loads the trees of snaps[0..n) the catalog lacks (fetching them from the
+ * repository), first saying on stderr how many it fetches. Sets loaded. */
+int cmd_load_trees(struct repo *repo, struct catalog *cat, struct cat_snapshot *snaps, size_t n);
 
 int cmd_init(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_snapshots(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
+int cmd_find(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+/* Shared by cairn prune and cairn forget --prune (cmd-prune.c). */
+struct prune_result;
+void prune_report(const struct prune_result *res, bool dry_run);
+
+int cmd_check(int argc, char **argv);
+int cmd_forget(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

@@ -9,6 +9,23 @@
 #
 # Needs: BUILD (absolute build directory) and SRC (repository root), both set
 # by tests/run-tests.sh. Tests run as root: they mount, mknod and chown.
+#
+# CAIRN_TEST_BACKEND picks where the repositories a test names as local paths
+# under $T really live, so the same test runs unchanged against each backend
+# (tests/remote-backends.sh, run by integration/remote-s3.sh and remote-http.sh):
+#   local  (the default) they are those directories.
+#   s3     they are s3://$S3_BUCKET/<test>-<random>/<path under $T>, on the
+#          Swift server of a runner that exported CAIRN_TEST_S3_RUNNING=1 and
+#          the AWS_* variables, else on one this test starts. After a command
+#          that writes, everything but the packs is mirrored back into the
+#          local directory (tests/s3tool.py), so a test that looks at the
+#          repository's objects still finds them.
+#   http   they are created and written locally, and every reader (cairn
+#          snapshots, cairn ls, ..., mount_repo) is given the URL of the same
+#          directory on a static HTTP server (tests/http-range-server.py)
+#          serving $T.
+# Only `cairn ...` and mount_repo translate; a test that runs "$BUILD/cairn"
+# itself uses the local path.
 
 set -eu
 set -o pipefail
@@ -116,10 +133,92 @@ expect_status() {
 	fi
 }
 
+# --- the backend under test ---------------------------------------------------
+
+CAIRN_TEST_BACKEND=${CAIRN_TEST_BACKEND:-local}
+case "$CAIRN_TEST_BACKEND" in
+local | s3 | http) ;;
+*)
+	echo "CAIRN_TEST_BACKEND must be local, s3 or http, not '$CAIRN_TEST_BACKEND'" >&2
+	exit 2
+	;;
+esac
+if [ "$CAIRN_TEST_BACKEND" != local ]; then
+	# shellcheck source=../lib-s3.sh
+	. "$SRC/tests/lib-s3.sh"
+fi
+
+# repo_url PATH [write]: where the repository a test calls PATH lives for the
+# backend under test (PATH itself when it is not under $T). With "write", the
+# place a writing command goes to (for http, the local directory).
+repo_url() {
+	local path=$1 rel
+	case "$path" in
+	"$T"/*) rel=${path#"$T"/} ;;
+	*)
+		echo "$path"
+		return
+		;;
+	esac
+	case "$CAIRN_TEST_BACKEND" in
+	s3) echo "s3://$S3_BUCKET/$S3_TEST_PREFIX/$rel" ;;
+	http) if [ "${2:-}" = write ]; then echo "$path"; else echo "$HTTP_URL/$rel"; fi ;;
+	*) echo "$path" ;;
+	esac
+}
+
+case "$CAIRN_TEST_BACKEND" in
+s3)
+	S3_TEST_PREFIX="$TEST_NAME-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+	if [ "${CAIRN_TEST_S3_RUNNING:-}" != 1 ]; then
+		s3_start "$T/swift"
+		_backend_stop() {
+			s3_stop
+		}
+	fi
+	: "${S3_BUCKET:?the runner that set CAIRN_TEST_S3_RUNNING must export S3_BUCKET}"
+	: "${AWS_ENDPOINT_URL:?the runner that set CAIRN_TEST_S3_RUNNING must export AWS_ENDPOINT_URL}"
+	;;
+http)
+	http_start "$T"
+	_backend_stop() {
+		http_stop
+	}
+	;;
+esac
+
 # --- the binaries -------------------------------------------------------------
 
+# cairn ARGS...: the cairn under test, with the repository of -r/--repo
+# translated for the backend under test (see CAIRN_TEST_BACKEND above).
 cairn() {
-	"$BUILD/cairn" "$@"
+	if [ "$CAIRN_TEST_BACKEND" = local ]; then
+		"$BUILD/cairn" "$@"
+		return
+	fi
+	local how=read args=() a next=0 st=0 mirror=
+	case "${1:-}" in
+	init | backup | import | forget | prune) how=write ;;
+	esac
+	for a in "$@"; do
+		if [ "$next" = 1 ]; then
+			args+=("$(repo_url "$a" "$how")")
+			[ "$how" = write ] && mirror=$a
+			next=0
+			continue
+		fi
+		case "$a" in
+		-r | --repo) next=1 ;;
+		esac
+		args+=("$a")
+	done
+	"$BUILD/cairn" "${args[@]}" || st=$?
+	if [ "$CAIRN_TEST_BACKEND" = s3 ] && [ -n "$mirror" ] && [ "$mirror" != "$(repo_url "$mirror")" ]; then
+		mkdir -p "$mirror"
+		s3tool mirror "$S3_BUCKET" "$S3_TEST_PREFIX/${mirror#"$T"/}" "$mirror" --skip packs/ ||
+			fail "cannot mirror $(repo_url "$mirror") into $mirror"
+	fi
+	return "$st"
 }
 
 # now: seconds since the epoch with microseconds, for deadlines.
@@ -146,7 +245,9 @@ is_mounted() {
 # Fails at once if the daemon exits first, and after MOUNT_DEADLINE seconds.
 # Sets MOUNT_PID[MNT] and LAST_PID.
 mount_repo() {
-	local repo=$1 mnt=$2 opts=${3:-}
+	local repo mnt=$2 opts=${3:-}
+	repo=$(repo_url "$1")
+	[ "$repo" = "$1" ] || info "mounting $repo"
 	mkdir -p "$mnt"
 	mnt=$(realpath "$mnt")
 	is_mounted "$mnt" && fail "'$mnt' is already mounted"
@@ -225,6 +326,11 @@ stop_repo() {
 	wait_daemon "$mnt"
 }
 
+# Stops the servers of the backend under test; redefined below.
+_backend_stop() {
+	:
+}
+
 cleanup() {
 	local st=$?
 	set +e
@@ -251,6 +357,7 @@ cleanup() {
 			tail -n 30 "$m" | sed 's/^/  | /' >&2
 		done
 	fi
+	_backend_stop
 	rm -rf "$T" 2>/dev/null || echo "warning: could not remove $T" >&2
 	exit "$st"
 }

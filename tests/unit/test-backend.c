@@ -270,7 +270,9 @@ static void test_delete(void **state)
 	uint64_t size;
 
 	if (c->read_only) {
+		const char *names[] = { fixtures[1].name };
 		assert_int_equal(backend_delete(c->b, fixtures[1].name), -EROFS);
+		assert_int_equal(backend_delete_many(c->b, names, 1), -EROFS);
 		assert_object(c->b, fixtures[1].name, c->big, 1);
 		return;
 	}
@@ -280,6 +282,22 @@ static void test_delete(void **state)
 	assert_int_equal(backend_size(c->b, name, &size), -ENOENT);
 	assert_int_equal(backend_delete(c->b, name), 0); /* deleting a missing object is fine */
 	buf_release(&out);
+
+	/* several at once, one of them missing; the others stay */
+	AUTOFREE char *a = run_name(c, "many-deleted/a");
+	AUTOFREE char *b = run_name(c, "many-deleted/b");
+	AUTOFREE char *kept = run_name(c, "many-deleted/kept");
+	const char *names[] = { a, name, b };
+	assert_int_equal(backend_put(c->b, a, "a", 1), 0);
+	assert_int_equal(backend_put(c->b, b, "bb", 2), 0);
+	assert_int_equal(backend_put(c->b, kept, "kept", 4), 0);
+	assert_int_equal(backend_delete_many(c->b, names, ARRAY_SIZE(names)), 0);
+	assert_int_equal(backend_size(c->b, a, &size), -ENOENT);
+	assert_int_equal(backend_size(c->b, b, &size), -ENOENT);
+	assert_int_equal(backend_size(c->b, kept, &size), 0);
+	assert_int_equal(size, 4);
+	assert_int_equal(backend_delete_many(c->b, names, 0), 0);
+	assert_int_equal(backend_delete(c->b, kept), 0);
 }
 
 struct listing {
@@ -424,8 +442,16 @@ static void test_list_more_than_a_page(void **state)
 		assert_string_equal(l.names[i], name); /* each once: no page lost or repeated */
 		assert_int_equal(l.sizes[i], sizeof(unsigned));
 	}
+	/* one delete_many of more names than one S3 request takes */
+	AUTOFREE char **names = xcalloc(N_MANY, sizeof(*names));
+	for (unsigned i = 0; i < N_MANY; i++)
+		names[i] = xstrdup(l.names[i]);
 	listing_release(&l);
-	run_many(c, false);
+	assert_int_equal(backend_delete_many(c->b, (const char *const *)names, N_MANY), 0);
+	assert_int_equal(backend_list(c->b, prefix, collect, &l), 0);
+	assert_int_equal(l.n, 0);
+	for (unsigned i = 0; i < N_MANY; i++)
+		free(names[i]);
 }
 
 struct reader {

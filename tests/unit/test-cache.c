@@ -27,11 +27,14 @@ struct source {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	unsigned calls[N_CHUNKS];      /* fetches per chunk */
+	unsigned requests;	       /* calls of the fetch function */
+	size_t last_n;		       /* chunks the last request asked for */
 	unsigned fail_left[N_CHUNKS];  /* fail this many more fetches... */
 	int fail_error[N_CHUNKS];      /* ...with this error */
-	bool short_read[N_CHUNKS];     /* return one byte less than raw_len */
+	bool short_read[N_CHUNKS];     /* decode to one byte less than raw_len */
 	int gate;		       /* chunk whose fetch waits for gate_open, or -1 */
-	unsigned gate_entered;	       /* fetches waiting at the gate */
+	int decode_gate;	       /* chunk whose decode waits for gate_open, or -1 */
+	unsigned gate_entered;	       /* fetches or decodes waiting at the gate */
 	bool gate_open;
 };
 
@@ -45,6 +48,8 @@ static uint8_t chunk_byte(unsigned i, size_t j)
 	return (uint8_t)(i * 131 + j * 7 + (j >> 8));
 }
 
+/* Chunk i lies in one pack right after chunk i - 1 (stored as is), so
+ * neighbours can be fetched together. */
 static struct chunk_loc chunk_loc_of(unsigned i)
 {
 	struct chunk_loc loc;
@@ -53,40 +58,81 @@ static struct chunk_loc chunk_loc_of(unsigned i)
 	put_le32(loc.hash, i);
 	for (size_t k = 4; k < HASH_LEN; k++)
 		loc.hash[k] = (uint8_t)(i * 17 + k);
+	loc.pack[0] = 0xaa;
+	for (unsigned k = 0; k < i; k++)
+		loc.off += chunk_len(k);
 	loc.raw_len = chunk_len(i);
 	loc.stored_len = loc.raw_len;
 	return loc;
 }
 
-static int fake_fetch(void *userdata, const struct chunk_loc *loc, struct buf *out)
+/* Waits at the gate if chunk i is gated there (lock held). */
+static void pass_gate_locked(struct source *s, int gate, unsigned i)
+{
+	if ((int)i != gate)
+		return;
+	s->gate_entered++;
+	pthread_cond_broadcast(&s->cond);
+	while (!s->gate_open)
+		pthread_cond_wait(&s->cond, &s->lock);
+}
+
+static int fake_fetch(void *userdata, const struct chunk_loc *locs, size_t n, struct buf *out)
 {
 	struct source *s = userdata;
-	unsigned i = get_le32(loc->hash);
+	uint64_t pos = locs[0].off;
 	int r = 0;
 
-	if (i >= N_CHUNKS || out->len != 0)
+	if (out->len != 0)
 		return -EINVAL; /* fails the test's data checks */
 	pthread_mutex_lock(&s->lock);
-	s->calls[i]++;
-	if ((int)i == s->gate) {
-		s->gate_entered++;
-		pthread_cond_broadcast(&s->cond);
-		while (!s->gate_open)
-			pthread_cond_wait(&s->cond, &s->lock);
+	s->requests++;
+	s->last_n = n;
+	for (size_t k = 0; k < n; k++) {
+		unsigned i = get_le32(locs[k].hash);
+		if (i >= N_CHUNKS) {
+			r = -EINVAL;
+			break;
+		}
+		s->calls[i]++;
+		pass_gate_locked(s, s->gate, i);
+		if (s->fail_left[i] > 0) {
+			s->fail_left[i]--;
+			r = s->fail_error[i];
+		}
 	}
-	if (s->fail_left[i] > 0) {
-		s->fail_left[i]--;
-		r = s->fail_error[i];
-	}
-	bool short_read = s->short_read[i];
 	pthread_mutex_unlock(&s->lock);
 	if (r < 0)
 		return r;
-	size_t len = chunk_len(i) - (short_read ? 1 : 0);
-	buf_reserve(out, len);
-	for (size_t j = 0; j < len; j++)
-		out->ptr[j] = chunk_byte(i, j);
-	out->len = len;
+	/* The pack's bytes from the first chunk to the end of the last. */
+	for (size_t k = 0; k < n; k++) {
+		unsigned i = get_le32(locs[k].hash);
+		buf_append_zero(out, locs[k].off - pos);
+		buf_reserve(out, chunk_len(i));
+		for (size_t j = 0; j < chunk_len(i); j++)
+			out->ptr[out->len + j] = chunk_byte(i, j);
+		out->len += chunk_len(i);
+		pos = locs[k].off + locs[k].stored_len;
+	}
+	return 0;
+}
+
+static int fake_decode(void *userdata, const struct chunk_loc *loc, const uint8_t *stored,
+		       struct buf *out)
+{
+	struct source *s = userdata;
+	unsigned i = get_le32(loc->hash);
+
+	if (i >= N_CHUNKS || out->len != 0 || out->cap < loc->raw_len)
+		return -EINVAL;
+	for (size_t j = 0; j < loc->stored_len; j++)
+		if (stored[j] != chunk_byte(i, j))
+			return -EBADMSG; /* the wrong bytes were handed over */
+	pthread_mutex_lock(&s->lock);
+	pass_gate_locked(s, s->decode_gate, i);
+	bool short_read = s->short_read[i];
+	pthread_mutex_unlock(&s->lock);
+	buf_append(out, stored, loc->stored_len - (short_read ? 1 : 0));
 	return 0;
 }
 
@@ -146,13 +192,16 @@ struct fixture {
 static struct fixture *fixture_new(uint64_t budget, unsigned n_workers)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
-	struct cache_options o = {
-		.budget = budget, .n_workers = n_workers, .fetch = fake_fetch, .userdata = &f->src
-	};
+	struct cache_options o = { .budget = budget,
+				   .n_workers = n_workers,
+				   .fetch = fake_fetch,
+				   .decode = fake_decode,
+				   .userdata = &f->src };
 
 	pthread_mutex_init(&f->src.lock, NULL);
 	pthread_cond_init(&f->src.cond, NULL);
 	f->src.gate = -1;
+	f->src.decode_gate = -1;
 	assert_int_equal(cache_new(&o, &f->cache), 0);
 	return f;
 }
@@ -200,14 +249,16 @@ static void test_second_get_is_a_hit(void **state UNUSED)
 	assert_int_equal(st.fetches, 2);
 	assert_int_equal(st.hits, 1);
 	assert_int_equal(st.n_entries, 2);
-	assert_int_equal(st.used, chunk_len(3) + chunk_len(4));
+	assert_int_equal(st.used - st.spare, cache_cost(chunk_len(3)) + cache_cost(chunk_len(4)));
 	fixture_free(f);
 }
 
 static void test_budget_evicts_least_recent(void **state UNUSED)
 {
-	/* Room for chunks 0 and 1, or 0 and 2, but not all three. */
-	struct fixture *f = fixture_new(chunk_len(0) + chunk_len(2) + 10, 0);
+	/* Room for chunks 0 and 1, or 0 and 2, but not all three, and for
+	 * the stored bytes of the fetch in flight. */
+	struct fixture *f = fixture_new(
+		cache_cost(chunk_len(0)) + cache_cost(chunk_len(2)) + chunk_len(2) + 10, 0);
 	struct cache_stats st;
 
 	check_chunk(f->cache, 0);
@@ -226,7 +277,7 @@ static void test_budget_evicts_least_recent(void **state UNUSED)
 
 static void test_held_entries_survive_eviction(void **state UNUSED)
 {
-	struct fixture *f = fixture_new(3 * chunk_len(N_CHUNKS - 1), 0);
+	struct fixture *f = fixture_new(3 * cache_cost(chunk_len(N_CHUNKS - 1)), 0);
 	struct chunk_loc loc = chunk_loc_of(5);
 	struct cache_entry *held = NULL, *again = NULL;
 	struct cache_stats st;
@@ -257,7 +308,7 @@ static void test_held_entries_survive_eviction(void **state UNUSED)
 
 static void test_over_budget_while_held_shrinks_on_put(void **state UNUSED)
 {
-	struct fixture *f = fixture_new(chunk_len(0), 0);
+	struct fixture *f = fixture_new(cache_cost(chunk_len(0)), 0);
 	struct cache_entry *e[4] = { NULL };
 	struct cache_stats st;
 
@@ -314,7 +365,7 @@ static void *stress_thread(void *p)
 
 static void test_tiny_budget_many_threads_serve_true_data(void **state UNUSED)
 {
-	struct fixture *f = fixture_new(4 * chunk_len(N_CHUNKS / 2), 2);
+	struct fixture *f = fixture_new(4 * cache_cost(chunk_len(N_CHUNKS / 2)), 2);
 	pthread_t t[N_THREADS];
 	struct stress_arg args[N_THREADS];
 	struct cache_stats st;
@@ -325,8 +376,10 @@ static void test_tiny_budget_many_threads_serve_true_data(void **state UNUSED)
 	}
 	/* Prefetches race with the readers for the same chunks. */
 	for (unsigned n = 0; n < 2000; n++) {
-		struct chunk_loc loc = chunk_loc_of(n % N_CHUNKS);
-		cache_prefetch(f->cache, &loc);
+		struct chunk_loc locs[3] = { chunk_loc_of(n % N_CHUNKS),
+					     chunk_loc_of((n + 1) % N_CHUNKS),
+					     chunk_loc_of((n + 2) % N_CHUNKS) };
+		cache_prefetch(f->cache, locs, 3);
 	}
 	for (unsigned k = 0; k < N_THREADS; k++) {
 		pthread_join(t[k], NULL);
@@ -458,7 +511,7 @@ static void test_waiters_share_a_failure_then_retry(void **state UNUSED)
 	assert_int_equal(calls_of(&f->src, 7), 1);
 	cache_get_stats(f->cache, &st);
 	assert_int_equal(st.n_entries, 0);
-	assert_int_equal(st.used, 0);
+	assert_int_equal(st.used - st.spare, 0);
 	check_chunk(f->cache, 7);
 	assert_int_equal(calls_of(&f->src, 7), 2);
 	fixture_free(f);
@@ -470,11 +523,11 @@ static void test_prefetch_fetches_once_for_a_reader(void **state UNUSED)
 	struct chunk_loc loc = chunk_loc_of(11);
 	struct cache_stats st;
 
-	cache_prefetch(f->cache, &loc);
-	cache_prefetch(f->cache, &loc); /* queued or present already: dropped */
+	cache_prefetch(f->cache, &loc, 1);
+	cache_prefetch(f->cache, &loc, 1); /* queued or present already: dropped */
 	check_chunk(f->cache, 11);	/* waits for the worker, or fetches first */
 	assert_int_equal(calls_of(&f->src, 11), 1);
-	cache_prefetch(f->cache, &loc); /* cached: dropped */
+	cache_prefetch(f->cache, &loc, 1); /* cached: dropped */
 	cache_get_stats(f->cache, &st);
 	assert_int_equal(st.prefetches, 1);
 	check_chunk(f->cache, 11);
@@ -491,10 +544,10 @@ static void test_prefetch_skips_what_a_reader_fetched(void **state UNUSED)
 
 	/* Keep the only worker busy at the gate with chunk 20... */
 	f->src.gate = 20;
-	cache_prefetch(f->cache, &a);
+	cache_prefetch(f->cache, &a, 1);
 	wait_gate_entered(&f->src);
 	/* ...while chunk 21 waits in the queue and a reader fetches it. */
-	cache_prefetch(f->cache, &b);
+	cache_prefetch(f->cache, &b, 1);
 	check_chunk(f->cache, 21);
 	open_gate(&f->src);
 	deadline = now_ns() + DEADLINE_NS;
@@ -520,7 +573,7 @@ static void test_prefetch_of_failing_chunk_leaves_nothing(void **state UNUSED)
 
 	f->src.fail_left[12] = 1;
 	f->src.fail_error[12] = -ETIMEDOUT;
-	cache_prefetch(f->cache, &loc);
+	cache_prefetch(f->cache, &loc, 1);
 	do {
 		cache_get_stats(f->cache, &st);
 		sched_yield();
@@ -529,6 +582,205 @@ static void test_prefetch_of_failing_chunk_leaves_nothing(void **state UNUSED)
 	assert_int_equal(st.n_entries, 0);
 	check_chunk(f->cache, 12);
 	assert_int_equal(calls_of(&f->src, 12), 2);
+	fixture_free(f);
+}
+
+/* Waits until no prefetch request is queued and nothing is in flight. */
+static void wait_idle(struct cache *c)
+{
+	uint64_t deadline = now_ns() + DEADLINE_NS;
+	struct cache_stats st;
+
+	do {
+		cache_get_stats(c, &st);
+		sched_yield();
+	} while ((st.n_queued > 0 || st.n_fetching > 0) && now_ns() < deadline);
+	assert_int_equal(st.n_queued, 0);
+	assert_int_equal(st.n_fetching, 0);
+}
+
+static unsigned requests_of(struct source *s, size_t *ret_last_n)
+{
+	pthread_mutex_lock(&s->lock);
+	unsigned n = s->requests;
+	if (ret_last_n)
+		*ret_last_n = s->last_n;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+static void test_coalescing_rules(void **state UNUSED)
+{
+	struct chunk_loc a = chunk_loc_of(3), b = chunk_loc_of(4);
+	uint64_t end = a.off + a.stored_len;
+
+	assert_true(cache_can_coalesce(&a, &b, a.off, CACHE_COALESCE_MAX));
+	/* The span limit counts from the run's first chunk. */
+	assert_true(cache_can_coalesce(&a, &b, a.off, b.off + b.stored_len - a.off));
+	assert_false(cache_can_coalesce(&a, &b, a.off, b.off + b.stored_len - a.off - 1));
+	b.off = end + CACHE_COALESCE_GAP - 1; /* a gap worth fetching over */
+	assert_true(cache_can_coalesce(&a, &b, a.off, CACHE_COALESCE_MAX));
+	b.off = end + CACHE_COALESCE_GAP; /* too far */
+	assert_false(cache_can_coalesce(&a, &b, a.off, CACHE_COALESCE_MAX));
+	b.off = end - 1; /* overlapping */
+	assert_false(cache_can_coalesce(&a, &b, a.off, CACHE_COALESCE_MAX));
+	b = chunk_loc_of(2); /* before it */
+	assert_false(cache_can_coalesce(&a, &b, a.off, CACHE_COALESCE_MAX));
+	b = chunk_loc_of(4);
+	b.pack[1] = 1; /* another pack */
+	assert_false(cache_can_coalesce(&a, &b, a.off, CACHE_COALESCE_MAX));
+	b = chunk_loc_of(4);
+	b.off = UINT64_MAX - 10; /* ends past the end of any pack */
+	assert_false(cache_can_coalesce(&a, &b, a.off, UINT64_MAX));
+}
+
+static void check_chunks_fetched_once(struct fixture *f, unsigned from, unsigned to)
+{
+	for (unsigned i = from; i < to; i++) {
+		check_chunk(f->cache, i);
+		assert_int_equal(calls_of(&f->src, i), 1);
+	}
+}
+
+static void test_prefetch_fetches_adjacent_chunks_with_one_request(void **state UNUSED)
+{
+	struct fixture *f = fixture_new(1 << 20, 2);
+	struct chunk_loc locs[8];
+	struct cache_stats st;
+	size_t last_n = 0;
+
+	for (unsigned i = 0; i < 8; i++)
+		locs[i] = chunk_loc_of(10 + i);
+	cache_prefetch(f->cache, locs, 8);
+	wait_idle(f->cache);
+	assert_int_equal(requests_of(&f->src, &last_n), 1);
+	assert_int_equal(last_n, 8);
+	check_chunks_fetched_once(f, 10, 18);
+	cache_get_stats(f->cache, &st);
+	assert_int_equal(st.requests, 1);
+	assert_int_equal(st.coalesced, 7);
+	assert_int_equal(st.fetches, 8);
+	assert_int_equal(st.hits + st.waits, 8);
+	fixture_free(f);
+}
+
+static void test_prefetch_splits_at_pack_boundaries_and_gaps(void **state UNUSED)
+{
+	struct fixture *f = fixture_new(1 << 20, 1);
+	struct chunk_loc locs[9];
+	size_t last_n = 0;
+
+	/* 20..22 in one pack; 23..25 in another; 26 after a large gap;
+	 * 27..28 right after 26. */
+	for (unsigned i = 0; i < 9; i++)
+		locs[i] = chunk_loc_of(20 + i);
+	for (unsigned i = 3; i < 6; i++)
+		locs[i].pack[1] = 1;
+	for (unsigned i = 6; i < 9; i++)
+		locs[i].off += CACHE_COALESCE_GAP;
+	cache_prefetch(f->cache, locs, 9);
+	wait_idle(f->cache);
+	assert_int_equal(requests_of(&f->src, &last_n), 3);
+	assert_int_equal(last_n, 3);
+	/* The data came out right (the fake fetch serves what locs say). */
+	for (unsigned i = 0; i < 9; i++) {
+		struct cache_entry *e = NULL;
+		const uint8_t *data;
+		size_t len;
+		assert_int_equal(cache_get(f->cache, &locs[i], &e), 0);
+		data = cache_entry_data(e, &len);
+		assert_int_equal(len, chunk_len(20 + i));
+		for (size_t j = 0; j < len; j++)
+			assert_int_equal(data[j], chunk_byte(20 + i, j));
+		cache_put(f->cache, e);
+		assert_int_equal(calls_of(&f->src, 20 + i), 1);
+	}
+	fixture_free(f);
+}
+
+static void test_failed_prefetch_fails_no_other_read(void **state UNUSED)
+{
+	struct fixture *f = fixture_new(1 << 20, 1);
+	struct chunk_loc locs[6];
+	struct cache_stats st;
+
+	for (unsigned i = 0; i < 6; i++)
+		locs[i] = chunk_loc_of(30 + i);
+	f->src.fail_left[32] = 1;
+	f->src.fail_error[32] = -ETIMEDOUT;
+	cache_prefetch(f->cache, locs, 6);
+	wait_idle(f->cache);
+	cache_get_stats(f->cache, &st);
+	assert_int_equal(st.failures, 6); /* the whole run */
+	assert_int_equal(st.n_entries, 0);
+	/* A read that needs none of it is untouched by the failure... */
+	check_chunk(f->cache, 40);
+	/* ...and those that need it fetch again, and get their bytes. */
+	for (unsigned i = 30; i < 36; i++) {
+		check_chunk(f->cache, i);
+		assert_int_equal(calls_of(&f->src, i), 2);
+	}
+	fixture_free(f);
+}
+
+static void test_reader_decodes_a_fetched_chunk_rather_than_wait(void **state UNUSED)
+{
+	struct fixture *f = fixture_new(1 << 20, 1);
+	struct chunk_loc locs[4];
+	struct cache_stats st;
+
+	for (unsigned i = 0; i < 4; i++)
+		locs[i] = chunk_loc_of(i);
+	/* The only worker fetches 0..3 and stays stuck decoding chunk 0. */
+	f->src.decode_gate = 0;
+	cache_prefetch(f->cache, locs, 4);
+	wait_gate_entered(&f->src);
+	/* A reader of chunk 2 must not wait for the worker. */
+	struct getter_arg arg = { f->cache, 2, 1, false };
+	pthread_t t;
+	uint64_t deadline = now_ns() + DEADLINE_NS;
+	assert_int_equal(pthread_create(&t, NULL, getter_thread, &arg), 0);
+	do {
+		cache_get_stats(f->cache, &st);
+		sched_yield();
+	} while (st.decoded_by_reader == 0 && now_ns() < deadline);
+	assert_int_equal(st.decoded_by_reader, 1);
+	pthread_join(t, NULL);
+	assert_int_equal(arg.result, 0);
+	assert_true(arg.data_ok);
+	assert_int_equal(requests_of(&f->src, NULL), 1);
+	open_gate(&f->src);
+	check_chunks_fetched_once(f, 0, 4);
+	fixture_free(f);
+}
+
+static void test_prefetch_keeps_to_half_the_budget(void **state UNUSED)
+{
+	uint64_t budget = 12 * cache_cost(chunk_len(N_CHUNKS - 1));
+	struct fixture *f = fixture_new(budget, 1);
+	struct chunk_loc locs[N_CHUNKS - 1];
+	struct cache_stats st;
+	uint64_t queued = 0;
+
+	/* The worker is held at chunk 47's fetch while the rest is asked. */
+	f->src.gate = N_CHUNKS - 1;
+	struct chunk_loc gated = chunk_loc_of(N_CHUNKS - 1);
+	cache_prefetch(f->cache, &gated, 1);
+	wait_gate_entered(&f->src);
+	for (unsigned i = 0; i < N_CHUNKS - 1; i++)
+		locs[i] = chunk_loc_of(i);
+	cache_prefetch(f->cache, locs, N_CHUNKS - 1);
+	cache_get_stats(f->cache, &st);
+	assert_true(st.prefetch_dropped > 0);
+	for (unsigned i = 0; i < st.n_queued; i++)
+		queued += chunk_len(i);
+	assert_true(queued + chunk_len(N_CHUNKS - 1) <= budget / 2);
+	open_gate(&f->src);
+	wait_idle(f->cache);
+	cache_get_stats(f->cache, &st);
+	assert_int_equal(st.prefetch_unused, 0); /* nothing prefetched was thrown away */
+	for (unsigned i = 0; i < N_CHUNKS; i++)
+		check_chunk(f->cache, i);
 	fixture_free(f);
 }
 
@@ -547,6 +799,12 @@ int main(void)
 		cmocka_unit_test(test_prefetch_fetches_once_for_a_reader),
 		cmocka_unit_test(test_prefetch_skips_what_a_reader_fetched),
 		cmocka_unit_test(test_prefetch_of_failing_chunk_leaves_nothing),
+		cmocka_unit_test(test_coalescing_rules),
+		cmocka_unit_test(test_prefetch_fetches_adjacent_chunks_with_one_request),
+		cmocka_unit_test(test_prefetch_splits_at_pack_boundaries_and_gaps),
+		cmocka_unit_test(test_failed_prefetch_fails_no_other_read),
+		cmocka_unit_test(test_reader_decodes_a_fetched_chunk_rather_than_wait),
+		cmocka_unit_test(test_prefetch_keeps_to_half_the_budget),
 	};
 
 	/* The damage tests provoke errors on purpose. */

@@ -169,8 +169,9 @@ static void test_round_trip_empty(void **state)
 static void test_every_kind_round_trips_and_kinds_are_not_interchangeable(void **state)
 {
 	struct fixture *f = *state;
-	const enum object_kind kinds[] = { OBJECT_CONFIG,   OBJECT_CHUNK,    OBJECT_PACK_TRAILER,
-					   OBJECT_TREE,	    OBJECT_SNAPSHOT, OBJECT_INDEX };
+	const enum object_kind kinds[] = { OBJECT_CONFIG,  OBJECT_CHUNK,   OBJECT_PACK_TRAILER,
+					   OBJECT_TREE,	   OBJECT_SNAPSHOT, OBJECT_INDEX,
+					   OBJECT_LISTING, OBJECT_LOCK,	   OBJECT_PENDING };
 
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
 		AUTOBUF struct buf env = BUF_INIT;
@@ -304,7 +305,7 @@ static void test_decode_rejects_bad_header_fields(void **state)
 	} patches[] = {
 		{ 0, 'X' }, { 3, 0 },  /* magic */
 		{ 4, 0 }, { 4, 2 }, { 4, 0xff }, /* version */
-		{ 5, 0 }, { 5, 8 }, { 5, 0xff }, /* kind */
+		{ 5, 0 }, { 5, OBJECT_KIND_MAX + 1 }, { 5, 0xff }, /* kind */
 		{ 6, 4 }, { 6, 0x80 },	 /* unknown flags */
 		{ 7, 1 },		 /* reserved */
 	};

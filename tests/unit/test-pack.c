@@ -416,6 +416,90 @@ static void test_trailer_entries_are_checked(void **state)
 	assert_int_equal(parse_copy((const uint8_t *)"\0\0\0\0CPK1", 8), -EBADMSG);
 }
 
+/* The chunk envelopes before a trailer are disjoint and at least a header
+ * long each, so a trailer may list at most (bytes before it) / 48 entries;
+ * one that claims more is refused before it is inflated, however small it
+ * compresses. */
+static void test_trailer_claiming_more_entries_than_fit_rejected(void **state)
+{
+	(void)state;
+	AUTOBUF struct buf pack = BUF_INIT;
+	AUTOBUF struct buf t = BUF_INIT;
+	AUTOBUF struct buf env = BUF_INIT;
+	uint8_t foot[8];
+
+	/* Two headers' worth of bytes hold two entries, not three. */
+	buf_append_le32(&t, 2);
+	entry(&t, 0, 48, 1);
+	entry(&t, 48, 48, 1);
+	handmade(&pack, 96, t.ptr, t.len, OBJECT_PACK_TRAILER);
+	assert_int_equal(parse_copy(pack.ptr, pack.len), 0);
+	buf_reset(&t);
+	buf_append_le32(&t, 3);
+	for (int i = 0; i < 3; i++)
+		entry(&t, 0, 48, 1);
+	handmade(&pack, 96, t.ptr, t.len, OBJECT_PACK_TRAILER);
+	assert_int_equal(parse_copy(pack.ptr, pack.len), -EBADMSG);
+
+	/* 100,000 entries (4.8 MB) that zstd packs into a few hundred bytes. */
+	buf_reset(&t);
+	buf_append_le32(&t, 100000);
+	for (int i = 0; i < 100000; i++)
+		entry(&t, 0, 48, 1);
+	buf_reset(&pack);
+	buf_append_zero(&pack, 96);
+	int n = envelope_encode(OBJECT_PACK_TRAILER, t.ptr, t.len, 19, NULL, &env, NULL);
+	assert_true(n > 0 && n < 2000);
+	buf_append(&pack, env.ptr, env.len);
+	put_le32(foot, (uint32_t)env.len);
+	memcpy(foot + 4, "CPK1", 4);
+	buf_append(&pack, foot, sizeof(foot));
+	assert_int_equal(parse_copy(pack.ptr, pack.len), -EBADMSG);
+}
+
+/* A checker reads a trailer from the end of a pack by range: from a tail
+ * that holds it, the entries are those of the whole pack; from a shorter
+ * tail, the parser asks for exactly the length it needs. */
+static void test_trailer_from_tail(void **state)
+{
+	struct fixture *f = *state;
+	struct pack_writer *w = pack_writer_new();
+	AUTOBUF struct buf pack = BUF_INIT;
+	struct pack_entry want[N_CHUNKS], *got = NULL;
+	uint8_t id[HASH_LEN];
+	uint32_t n = 0;
+	size_t need = 0;
+
+	build(f, w, &pack, want, id);
+	size_t trailer_end = want[N_CHUNKS - 1].off + want[N_CHUNKS - 1].stored_len;
+	size_t tail_need = pack.len - trailer_end;
+
+	/* 8 bytes: the footer only. */
+	assert_int_equal(pack_parse_trailer_tail(pack.ptr + pack.len - 8, 8, pack.len, &got, &n,
+						 &need),
+			 -EAGAIN);
+	assert_int_equal(need, tail_need);
+	/* Exactly the trailer and the footer. */
+	assert_int_equal(pack_parse_trailer_tail(pack.ptr + pack.len - need, need, pack.len, &got,
+						 &n, NULL),
+			 0);
+	assert_int_equal(n, N_CHUNKS);
+	for (uint32_t i = 0; i < n; i++) {
+		assert_memory_equal(got[i].hash, want[i].hash, HASH_LEN);
+		assert_int_equal(got[i].off, want[i].off);
+		assert_int_equal(got[i].stored_len, want[i].stored_len);
+	}
+	free(got);
+	/* A tail claimed to be of a pack too small to hold its entries. */
+	assert_int_equal(pack_parse_trailer_tail(pack.ptr + pack.len - need, need, need, &got, &n,
+						 NULL),
+			 -EBADMSG);
+	/* A tail longer than the pack it is said to end. */
+	assert_int_equal(pack_parse_trailer_tail(pack.ptr, pack.len, pack.len - 1, &got, &n, NULL),
+			 -EBADMSG);
+	pack_writer_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +510,8 @@ int main(void)
 		cmocka_unit_test(test_truncated_pack_rejected),
 		cmocka_unit_test(test_damaged_trailer_rejected),
 		cmocka_unit_test(test_trailer_entries_are_checked),
+		cmocka_unit_test(test_trailer_claiming_more_entries_than_fit_rejected),
+		cmocka_unit_test(test_trailer_from_tail),
 	};
 	return cmocka_run_group_tests_name("pack", tests, group_setup, group_teardown);
 }

@@ -103,6 +103,23 @@ static void test_parse_duration(void **state)
 	check_u64(parse_duration, good, ARRAY_SIZE(good), bad, ARRAY_SIZE(bad));
 }
 
+static void test_parse_percent(void **state)
+{
+	(void)state;
+	unsigned v = 0;
+
+	assert_int_equal(parse_percent("10", &v), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(parse_percent("100%", &v), 0);
+	assert_int_equal(v, 100);
+	assert_int_equal(parse_percent("1%", &v), 0);
+	assert_int_equal(v, 1);
+	const char *bad[] = { "", "%", "0", "0%", "101", "1000%", "10%%", "-5", "5.5", "x", "10 " };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(parse_percent(bad[i], &v), -EINVAL);
+	assert_int_equal(v, 1); /* untouched by failures */
+}
+
 static void test_parse_compression(void **state)
 {
 	(void)state;
@@ -141,6 +158,7 @@ int main(void)
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_parse_uint),
 		cmocka_unit_test(test_parse_duration),
+		cmocka_unit_test(test_parse_percent),
 		cmocka_unit_test(test_parse_compression),
 	};
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);

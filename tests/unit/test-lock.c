@@ -1,0 +1,149 @@
+/*
+ * test-lock.c - lock objects in a local repository directory: an exclusive
+ * lock excludes another exclusive one but not shared ones, a lock lists
+ * with its kind, host, pid and times, release removes it, a lock whose
+ * process died on this machine is stale at once, and a damaged lock is
+ * taken for a running backup.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "lock.h"
+#include "log.h"
+
+struct fixture {
+	char dir[64];
+	struct backend *b;
+};
+
+struct seen {
+	struct lock_info locks[8];
+	size_t n;
+};
+
+static int rm_entry(const char *path, const struct stat *st UNUSED, int type UNUSED,
+		    struct FTW *ftw UNUSED)
+{
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/cairn-test-lock.XXXXXX");
+	if (!mkdtemp(f->dir) || backend_open(f->dir, NULL, &f->b) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	backend_free(f->b);
+	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static int collect(void *userdata, const struct lock_info *li)
+{
+	struct seen *s = userdata;
+	if (s->n < 8)
+		s->locks[s->n++] = *li;
+	return 0;
+}
+
+static struct seen list(struct fixture *f)
+{
+	struct seen s = { .n = 0 };
+	assert_int_equal(lock_list(f->b, collect, &s), 0);
+	return s;
+}
+
+static void test_exclusive_excludes_exclusive_only(void **state)
+{
+	struct fixture *f = *state;
+	struct repo_lock *x = NULL, *y = NULL, *sh = NULL;
+
+	assert_int_equal(lock_acquire(f->b, LOCK_EXCLUSIVE, "prune", &x), 0);
+	assert_int_equal(lock_acquire(f->b, LOCK_EXCLUSIVE, "prune", &y), -EBUSY);
+	assert_int_equal(lock_acquire(f->b, LOCK_SHARED, "back up", &sh), 0);
+	struct seen s = list(f);
+	assert_int_equal(s.n, 2); /* the refused one removed its own */
+	for (size_t i = 0; i < s.n; i++) {
+		assert_false(s.locks[i].is_stale);
+		assert_int_equal(s.locks[i].pid, (uint32_t)getpid());
+		assert_true(s.locks[i].created > 0 && s.locks[i].created <= lock_now());
+		bool ours = strcmp(s.locks[i].name, lock_self(x)->name) == 0;
+		assert_int_equal(s.locks[i].kind, ours ? LOCK_EXCLUSIVE : LOCK_SHARED);
+	}
+	assert_int_equal(lock_verify(x), 0);
+	lock_release(x);
+	lock_release(sh);
+	assert_int_equal(list(f).n, 0);
+	/* Free again. */
+	assert_int_equal(lock_acquire(f->b, LOCK_EXCLUSIVE, "prune", &y), 0);
+	lock_release(y);
+}
+
+static void test_dead_holder_is_stale(void **state)
+{
+	struct fixture *f = *state;
+	struct repo_lock *x = NULL;
+	int st = 0;
+
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct repo_lock *l = NULL;
+		_exit(lock_acquire(f->b, LOCK_EXCLUSIVE, "prune", &l) == 0 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(st, 0);
+	struct seen s = list(f);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.locks[0].pid, (uint32_t)pid);
+	assert_true(s.locks[0].is_stale);
+	/* A dead prune does not hold the repository. */
+	assert_int_equal(lock_acquire(f->b, LOCK_EXCLUSIVE, "prune", &x), 0);
+	lock_release(x);
+}
+
+static void test_damaged_lock_counts_as_running(void **state)
+{
+	struct fixture *f = *state;
+	const char name[] =
+		"locks/0000000000000000000000000000000000000000000000000000000000000000";
+
+	assert_int_equal(backend_put(f->b, name, "garbage", 7), 0);
+	struct seen s = list(f);
+	assert_int_equal(s.n, 1);
+	assert_true(s.locks[0].is_damaged);
+	assert_false(s.locks[0].is_stale);
+	assert_int_equal(s.locks[0].kind, LOCK_SHARED);
+	assert_int_equal(s.locks[0].created, 0);
+}
+
+int main(void)
+{
+	log_setup("test-lock", LOG_TARGET_STDERR, LOG_CRIT);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_exclusive_excludes_exclusive_only, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_dead_holder_is_stale, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_lock_counts_as_running, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests_name("lock", tests, NULL, NULL);
+}

@@ -1,0 +1,143 @@
+/*
+ * cmd-stats.c - cairn stats: what the snapshots hold and what storing them
+ * costs (stats_compute()); the definitions of the figures are in cairn(1).
+ */
+#include "cmd.h"
+#include "log.h"
+#include "stats.h"
+
+enum { OPT_MEMBER = OPT_FIRST_COMMAND_OPTION, OPT_JSON };
+
+/* num / den with two decimals, or "-" (JSON: null) when den is 0. */
+static void ratio(uint64_t num, uint64_t den, bool json, char out[32])
+{
+	if (den == 0)
+		snprintf(out, 32, "%s", json ? "null" : "-");
+	else
+		snprintf(out, 32, "%.2f", (double)num / (double)den);
+}
+
+static void line(struct buf *out, const char *what, uint64_t bytes, const char *note)
+{
+	char size[16];
+	format_size(bytes, size);
+	buf_printf(out, "%-18s %-11s %-16" PRIu64 " %s\n", what, size, bytes, note);
+}
+
+static void print_text(struct buf *out, const struct repo_stats *st, const char *member)
+{
+	const struct cat_usage *u = &st->usage;
+	char dedup[32], comp[32], size[16];
+
+	ratio(u->data_bytes, u->unique_bytes, false, dedup);
+	ratio(u->stored_raw_bytes, u->stored_bytes, false, comp);
+	if (member)
+		buf_printf(out, "%-18s %s\n", "member", member);
+	buf_printf(out, "%-18s %" PRIu64 " (%" PRIu64 " member%s)\n", "snapshots", st->n_snapshots,
+	           st->n_members, st->n_members == 1 ? "" : "s");
+	buf_printf(out, "%-18s %" PRIu64 "\n", "files", st->n_files);
+	line(out, "raw bytes", st->raw_bytes, "sum of the snapshots' sizes");
+	line(out, "data bytes", u->data_bytes, "the same without sparse files' holes");
+	line(out, "unique bytes", u->unique_bytes, "distinct chunks, uncompressed");
+	line(out, "stored bytes", u->stored_bytes, "the chunks as stored (compressed)");
+	buf_printf(out, "%-18s %-11s %-16s %s\n", "dedup ratio", dedup, "",
+	           "data bytes / unique bytes");
+	buf_printf(out, "%-18s %-11s %-16s %s\n", "compression ratio", comp, "",
+	           "uncompressed / stored size of the stored chunks");
+	format_size(st->pack_bytes, size);
+	buf_printf(out, "%-18s %" PRIu64 " (%s in all%s; %" PRIu64 " unused)\n", "packs",
+	           st->n_packs, size, st->packs_listed ? "" : ", chunks only, from the catalog",
+	           st->n_unused_packs);
+	line(out, "reclaimable", st->reclaimable_bytes, "what prune could free in the repository");
+}
+
+static void print_json(struct buf *out, const struct repo_stats *st, const char *member)
+{
+	const struct cat_usage *u = &st->usage;
+	char dedup[32], comp[32];
+
+	ratio(u->data_bytes, u->unique_bytes, true, dedup);
+	ratio(u->stored_raw_bytes, u->stored_bytes, true, comp);
+	buf_printf(out, "{\"member\": ");
+	if (member)
+		buf_append_json_string(out, member, strlen(member));
+	else
+		buf_printf(out, "null");
+	buf_printf(out,
+	           ", \"snapshots\": %" PRIu64 ", \"members\": %" PRIu64 ", \"files\": %" PRIu64
+	           ",\n  \"raw_bytes\": %" PRIu64 ", \"data_bytes\": %" PRIu64
+	           ", \"unique_bytes\": %" PRIu64 ", \"stored_bytes\": %" PRIu64
+	           ", \"stored_raw_bytes\": %" PRIu64 ",\n  \"chunks\": %" PRIu64
+	           ", \"unique_chunks\": %" PRIu64 ", \"stored_chunks\": %" PRIu64
+	           ",\n  \"dedup_ratio\": %s, \"compression_ratio\": %s,\n  \"packs\": {\"count\": "
+	           "%" PRIu64 ", \"bytes\": %" PRIu64 ", \"unused\": %" PRIu64 ", \"listed\": %s},"
+	           " \"reclaimable_bytes\": %" PRIu64 "}\n",
+	           st->n_snapshots, st->n_members, st->n_files, st->raw_bytes, u->data_bytes,
+	           u->unique_bytes, u->stored_bytes, u->stored_raw_bytes, u->n_extents, u->n_unique,
+	           u->n_stored, dedup, comp, st->n_packs, st->pack_bytes, st->n_unused_packs,
+	           st->packs_listed ? "true" : "false", st->reclaimable_bytes);
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	static const struct option options[] = {
+	    {"member", required_argument, NULL, OPT_MEMBER},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    COMMON_OPTIONS,
+	};
+	struct cmd_ctx ctx = {
+	    .prog = "cairn stats",
+	    .usage = "cairn stats -r REPO [--member M] [--json]",
+	};
+	AUTOBUF struct buf out = BUF_INIT;
+	struct repo_stats st;
+	const char *member = NULL;
+	struct repo *repo = NULL;
+	struct catalog *cat = NULL;
+	bool json = false;
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, COMMON_SHORT, options, NULL)) != -1) {
+		if (cmd_common_option(&ctx, opt, optarg))
+			continue;
+		switch (opt) {
+		case OPT_MEMBER:
+			member = optarg;
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		default:
+			return cmd_usage_error(&ctx, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cmd_usage_error(&ctx, "unexpected argument '%s'", argv[optind]);
+	r = cmd_finish_options(&ctx);
+	if (r != EXIT_OK)
+		return r;
+	r = cmd_open(&ctx, &repo, &cat);
+	if (r < 0)
+		return EXIT_FAILURE_;
+	if (member)
+		r = cmd_check_member(repo, cat, member);
+	if (r == 0) {
+		struct cat_snapshot *all = NULL;
+		size_t n = 0;
+		r = cmd_list_snapshots(cat, NULL, &all, &n);
+		if (r == 0)
+			r = cmd_load_trees(repo, cat, all, n);
+		free(all);
+	}
+	if (r == 0)
+		r = stats_compute(repo, cat, member, &st);
+	if (r == 0) {
+		if (json)
+			print_json(&out, &st, member);
+		else
+			print_text(&out, &st, member);
+		r = write_all(STDOUT_FILENO, out.ptr, out.len);
+	}
+	cmd_close(&ctx, repo, cat);
+	return r < 0 ? EXIT_FAILURE_ : EXIT_OK;
+}
