@@ -7,6 +7,10 @@
 #                   AWS_REGION=us-east-1 AWS_ENDPOINT_URL=http://127.0.0.1:PORT,
 #                   and creates the bucket $S3_BUCKET (default cairn-test) with a
 #                   SigV4-signed PUT. Sets S3_PORT. Takes about 10 s.
+#                   Optional, for the benchmark (tests/bench/run.sh): S3_NETNS=NS
+#                   runs Swift inside network namespace NS (made by the caller)
+#                   and S3_BIND=ADDR makes its S3 port listen on ADDR, a private
+#                   address of that namespace, which the endpoint then names.
 #   s3_stop         stops it; safe when it never started, and twice.
 #   s3_resume       starts the stopped server again on the same port with the
 #                   same buckets and objects (to test recovery).
@@ -25,7 +29,8 @@
 #   http_stop       stops it; safe when it never started, and twice.
 #
 # Each returns non-zero, with the reason on stderr, when it fails. Call the
-# stop functions from the caller's EXIT trap. Only loopback addresses are used.
+# stop functions from the caller's EXIT trap. Only loopback addresses are used,
+# unless the caller passes S3_BIND.
 
 LIB_S3_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 S3_DIR=
@@ -65,14 +70,16 @@ _s3_create_bucket() {
 }
 
 s3_start() {
-	local dir=$1 ports try
+	local dir=$1 bind=${S3_BIND:-127.0.0.1} ports try
+	local -a ns=()
+	[ -z "${S3_NETNS:-}" ] || ns=(ip netns exec "$S3_NETNS")
 	for try in 1 2 3; do
 		ports=$(_s3_free_ports) || return 1
 		S3_PORT=${ports% *}
 		S3_BASE=${ports#* }
 		S3_DIR=$dir
-		if D="$dir" PORT="$S3_PORT" BASE="${ports#* }" "$LIB_S3_DIR/swift-s3.sh" start \
-			>/dev/null; then
+		if D="$dir" PORT="$S3_PORT" BASE="${ports#* }" BIND="$bind" \
+			"${ns[@]}" "$LIB_S3_DIR/swift-s3.sh" start >/dev/null; then
 			break
 		fi
 		s3_stop
@@ -82,7 +89,7 @@ s3_start() {
 		fi
 	done
 	export AWS_ACCESS_KEY_ID=test:tester AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
-	export AWS_ENDPOINT_URL="http://127.0.0.1:$S3_PORT"
+	export AWS_ENDPOINT_URL="http://$bind:$S3_PORT"
 	unset AWS_SESSION_TOKEN AWS_ENDPOINT_URL_S3 AWS_PROFILE
 	S3_BUCKET=${S3_BUCKET:-cairn-test}
 	_s3_create_bucket "$S3_BUCKET"

@@ -2,15 +2,16 @@
 # Single-node OpenStack Swift with the S3 API (s3api + tempauth) on loopback,
 # the S3 peer of cairn's tests (see tests/lib-s3.sh, which picks free ports).
 # Usage: swift-s3.sh start|resume|stop   (env: D=state dir, PORT=S3 port, BASE=
-# first of three backend ports BASE..BASE+2). start wipes and rewrites $D, starts
-# the account, container, object and proxy servers and waits for /healthcheck;
-# resume starts them again on the configuration and data a stopped start left
-# in $D (same ports); stop ends them (TERM, then KILL after 10 s) and waits
-# until they are gone.
+# first of three backend ports BASE..BASE+2, BIND=address the S3 port listens
+# on, default 127.0.0.1; the backends always use 127.0.0.1). start wipes and
+# rewrites $D, starts the account, container, object and proxy servers and
+# waits for /healthcheck; resume starts them again on the configuration and
+# data a stopped start left in $D (same ports); stop ends them (TERM, then
+# KILL after 10 s) and waits until they are gone.
 # $D must be on a filesystem with user xattrs (ext4, tmpfs on recent kernels).
 # Credentials: access key id "test:tester", secret "testing", region us-east-1.
 set -eu
-D=${D:-/tmp/swift-s3}; PORT=${PORT:-8080}; BASE=${BASE:-6200}
+D=${D:-/tmp/swift-s3}; PORT=${PORT:-8080}; BASE=${BASE:-6200}; BIND=${BIND:-127.0.0.1}
 OBJ=$BASE; CONT=$((BASE+1)); ACC=$((BASE+2))
 if [ "${1:-start}" = stop ]; then
   [ -f "$D/pids" ] || exit 0
@@ -60,7 +61,7 @@ done
 cat > "$D/etc/proxy-server.conf" <<EOC
 [DEFAULT]
 swift_dir = $D/etc
-bind_ip = 127.0.0.1
+bind_ip = $BIND
 bind_port = $PORT
 workers = 0
 [pipeline:main]
@@ -106,11 +107,11 @@ for s in account container object proxy; do
   echo $! >> "$D/pids"
 done
 # Wait up to 60 s (a busy machine is slow to import Swift), failing at once if a server dies.
-i=0; until curl -sf "http://127.0.0.1:$PORT/healthcheck" >/dev/null; do
+i=0; until curl -sf "http://$BIND:$PORT/healthcheck" >/dev/null; do
   dead=""; for p in $(cat "$D/pids"); do kill -0 "$p" 2>/dev/null || dead=1; done
   i=$((i+1))
   if [ -n "$dead" ] || [ $i -gt 600 ]; then
     echo "swift did not start" >&2; tail -n 20 "$D"/log/*.log >&2; exit 1
   fi
   sleep 0.1; done
-echo "S3 endpoint http://127.0.0.1:$PORT  key=test:tester secret=testing region=us-east-1"
+echo "S3 endpoint http://$BIND:$PORT  key=test:tester secret=testing region=us-east-1"

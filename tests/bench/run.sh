@@ -1,0 +1,945 @@
+#!/usr/bin/env bash
+# run.sh BUILD - what `make bench` runs: cairn's FUSE mount side by side with
+# restic's and borg's, the FUSE ceiling (libfuse's passthrough_ll example over
+# the dataset directory) and native reads of that directory; then sequential
+# reads over S3 through a link with 10 ms of delay, for cairn and restic.
+# A benchmark, not a test: it asserts nothing about speed.
+#
+# It installs what it lacks (restic, borgbackup with python3-llfuse, fio,
+# libfuse3-dev, iproute2; apt-get, through sudo when not root), needs root
+# itself (dropping the page cache, network namespaces), generates the datasets
+# of make-dataset.sh (large, small) plus two made from `large` (par: eight
+# 64 MiB files; s3: text-1.txt and random.bin) and a tiny one (the extra
+# snapshots), backs them up with each tool, and measures. Every command is
+# printed as it runs ("+ ..."); at the end come the exact versions and one
+# table, also written to BUILD/bench-report.txt.
+#
+# Environment (all optional):
+#   BENCH_DIR=DIR          work directory, kept afterwards; datasets already in
+#                          DIR/data are reused (default: a mktemp -d dir under
+#                          /tmp, removed afterwards)
+#   BENCH_RUNS=3           runs of the cheap rows (the median is shown)
+#   BENCH_SLOW_RUNS=1      runs of the expensive rows: ls -lR, tar, reads over S3
+#   BENCH_SNAPSHOTS=20     snapshots in each local repository when mounting
+#                          (borg takes seconds to add each one)
+#   BENCH_CAIRN_SNAPSHOTS=100  cairn's repository then grows to this many for
+#                          one more row (mounting with many snapshots)
+#   BENCH_FIO_RUNTIME=10   seconds fio may run (it also stops after one pass)
+#   BENCH_TIMEOUT=600      seconds any one measured command may take
+#   BENCH_SYSTEMS="cairn restic borg ceiling native"   columns to measure
+#   BENCH_S3=1             0 skips the S3 section
+#   BENCH_DELAY_MS=10      the delay the S3 namespace's link adds
+#   CAIRNFS_OPTS=          extra -o options for cairnfs (e.g. cache_size=64M)
+set -euo pipefail
+export LC_ALL=C TZ=UTC
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=$(cd "${1:-build}" 2>/dev/null && pwd) || {
+	echo "bench: no build directory '${1:-build}'" >&2
+	echo "hint: run 'make bench' (it builds first)" >&2
+	exit 2
+}
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		echo "bench: needs root (drop_caches, network namespaces); re-running with sudo" >&2
+		exec sudo -E "$0" "$@"
+	fi
+	echo "bench: needs root to drop the page cache and make a network namespace" >&2
+	echo "hint: run 'make bench' as root" >&2
+	exit 1
+fi
+
+RUNS=${BENCH_RUNS:-3}
+SLOW_RUNS=${BENCH_SLOW_RUNS:-1}
+N_SNAPSHOTS=${BENCH_SNAPSHOTS:-20}
+N_CAIRN_SNAPSHOTS=${BENCH_CAIRN_SNAPSHOTS:-100}
+FIO_RUNTIME=${BENCH_FIO_RUNTIME:-10}
+TMO=${BENCH_TIMEOUT:-600}
+read -r -a SYSTEMS <<<"${BENCH_SYSTEMS-cairn restic borg ceiling native}"
+DO_S3=${BENCH_S3:-1}
+DELAY_MS=${BENCH_DELAY_MS:-10}
+DELAY=${DELAY_MS}ms
+CAIRNFS_OPTS=${CAIRNFS_OPTS:-}
+TS=2026-01-01T000000Z # every cairn snapshot of the datasets
+MOUNT_DEADLINE=120    # seconds a mount may take to show its first listing
+BENCH_START=$EPOCHREALTIME
+
+# --- installing what is missing --------------------------------------------------
+
+PKGS="restic borgbackup python3-llfuse fio libfuse3-dev fuse3 iproute2 iptables
+libnetfilter-queue-dev gcc pkg-config curl python3 tar procps util-linux coreutils findutils"
+missing=""
+for p in $PKGS; do
+	case "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+if [ -n "$missing" ]; then
+	echo "+ apt-get update && apt-get install -y --no-install-recommends$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >/dev/null || apt-get update -q
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing
+fi
+
+# --- the work directory and cleanup -------------------------------------------------
+
+if [ -n "${BENCH_DIR:-}" ]; then
+	mkdir -p "$BENCH_DIR"
+	W=$(cd "$BENCH_DIR" && pwd)
+	KEEP=1
+else
+	W=$(mktemp -d /tmp/cairn-bench.XXXXXX)
+	KEEP=
+fi
+DATA=$W/data
+mkdir -p "$DATA" "$W/log" "$W/mnt"
+REPORT=$BUILD/bench-report.txt
+
+declare -A MPID=()  # system -> pid of its mount daemon
+declare -A R=()     # "row|column" -> samples
+declare -A RID=()   # "system:dataset" -> restic snapshot id
+declare -A OUTPUT=() # "row|system" -> what the walk printed (a count)
+declare -A SAME=()  # system -> what reading the big files through it gave
+CHILD=              # process group of the measured command running now
+NETNS=
+VETH=
+NFQ_PID=
+DELAY_HOW=
+S3_STARTED=
+
+cleanup() {
+	local rc=$? sys m
+	trap - EXIT INT TERM
+	set +e
+	if [ -n "$CHILD" ]; then
+		kill -TERM -- "-$CHILD" 2>/dev/null
+		wait "$CHILD" 2>/dev/null
+	fi
+	for sys in "${!MPID[@]}"; do
+		unmount "$sys"
+	done
+	# Anything still mounted under the work directory (a daemon that died).
+	while read -r m; do
+		fusermount3 -uz "$m" 2>/dev/null || umount -l "$m"
+	done < <(awk -v p="$W/mnt/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo)
+	[ -z "$S3_STARTED" ] || s3_stop
+	netns_down
+	if [ -z "$KEEP" ]; then
+		rm -rf "$W"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "bench: interrupted" >&2; exit 130' INT
+trap 'exit 143' TERM
+
+# --- printing, timing --------------------------------------------------------------
+
+say() {
+	printf '\n== %s   [%s]\n' "$*" "$(awk -v a="$BENCH_START" -v b="$EPOCHREALTIME" \
+		'BEGIN { t = b - a; printf "%d:%02d", t / 60, t % 60 }')"
+}
+
+# q ARG...: the arguments quoted as a shell would need them.
+q() {
+	local out="" a
+	for a in "$@"; do
+		out="$out $(printf '%q' "$a")"
+	done
+	printf '%s' "${out# }"
+}
+
+# run CMD...: prints and runs a command in the foreground.
+run() {
+	echo "+ $(q "$@")"
+	"$@"
+}
+
+# elapsed T0: seconds since $EPOCHREALTIME was T0.
+elapsed() {
+	awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f", b - a }'
+}
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+# measure DIR SNIPPET: prints SNIPPET and runs it with bash in DIR, in a
+# process group of its own (so that the time limit and Ctrl-C end all of
+# it), stdout to $W/out, stderr to $W/err. Sets T to the seconds it took and
+# RC to its exit status; on failure prints why and sets T=fail.
+measure() {
+	local dir=$1 cmd=$2 t0
+	echo "+ (cd $(q "$dir") && $cmd)"
+	t0=$EPOCHREALTIME
+	(cd "$dir" && exec setsid -w timeout "$TMO" bash -c "$cmd") >"$W/out" 2>"$W/err" &
+	CHILD=$!
+	RC=0
+	wait "$CHILD" || RC=$?
+	CHILD=
+	T=$(elapsed "$t0")
+	if [ "$RC" -ne 0 ]; then
+		echo "   failed (exit $RC$([ "$RC" -eq 124 ] && echo ", over ${TMO} s")): $(tail -n 3 "$W/err")"
+		T=fail
+	fi
+}
+
+# put ROW COLUMN VALUE: one sample of a table cell.
+put() {
+	R["$1|$2"]="${R["$1|$2"]:-} $3"
+}
+
+drop_caches() {
+	echo "+ sync; echo 3 > /proc/sys/vm/drop_caches"
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+}
+
+# hwm PID: the process's peak resident set (VmHWM) in MiB.
+hwm() {
+	awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo fail
+}
+
+# --- mounting ------------------------------------------------------------------------
+
+mnt_of() { echo "$W/mnt/$1"; }
+
+# root_of SYSTEM DATASET: the directory where SYSTEM shows the dataset.
+root_of() {
+	local m
+	m=$(mnt_of "$1")
+	case $1 in
+	cairn | cairn-s3) echo "$m/snapshots/$2/$TS" ;;
+	restic | restic-s3) echo "$m/ids/${RID[$1:$2]}" ;;
+	borg | ceiling) echo "$m/$2" ;;
+	native) echo "$DATA/$2" ;;
+	esac
+}
+
+# mount_cmd SYSTEM: sets MCMD to the command that mounts SYSTEM in the foreground.
+mount_cmd() {
+	local m
+	local -a opts=()
+	m=$(mnt_of "$1")
+	[ -z "$CAIRNFS_OPTS" ] || opts=(-o "$CAIRNFS_OPTS")
+	case $1 in
+	cairn)
+		MCMD=(env "CAIRN_CACHE_DIR=$W/cache/cairn" "$BUILD/cairnfs" "$W/repo/cairn" "$m" -f
+			"${opts[@]}")
+		;;
+	cairn-s3)
+		MCMD=(env "CAIRN_CACHE_DIR=$W/cache/cairn-s3" "$BUILD/cairnfs" "s3://$S3_BUCKET/cairn"
+			"$m" -f "${opts[@]}")
+		;;
+	restic) MCMD=(restic -r "$W/repo/restic" mount "$m") ;;
+	restic-s3) MCMD=(restic --no-lock -r "s3:$AWS_ENDPOINT_URL/$S3_BUCKET/restic" mount "$m") ;;
+	borg) MCMD=(borg mount -f "$W/repo/borg" "$m") ;;
+	ceiling) MCMD=("$PASSTHROUGH" -f -o "source=$DATA,cache=always" "$m") ;;
+	esac
+}
+
+is_mounted() {
+	awk -v p="$1" '$5 == p { f = 1 } END { exit !f }' /proc/self/mountinfo
+}
+
+# start_mount SYSTEM DATASET: mounts SYSTEM and waits until `ls` of DATASET's
+# snapshot directory succeeds; sets MOUNT_T (seconds from starting the mount
+# command) and DPID. Native needs no mount.
+start_mount() {
+	local sys=$1 ds=$2 m probe t0 s0
+	MOUNT_T=
+	DPID=
+	[ "$sys" != native ] || return 0
+	m=$(mnt_of "$sys")
+	mkdir -p "$m"
+	mount_cmd "$sys"
+	probe=$(root_of "$sys" "$ds")
+	echo "+ $(q "${MCMD[@]}") &   # then: until ls $(q "$probe"); do sleep 0.002; done"
+	s0=$EPOCHSECONDS
+	t0=$EPOCHREALTIME
+	"${MCMD[@]}" >>"$W/log/$sys.log" 2>&1 &
+	DPID=$!
+	MPID[$sys]=$DPID
+	until ls "$probe" >/dev/null 2>&1; do
+		if ! kill -0 "$DPID" 2>/dev/null; then
+			tail -n 20 "$W/log/$sys.log" >&2
+			die "the $sys mount daemon exited before '$probe' could be listed (log: $W/log/$sys.log)"
+		fi
+		if [ $((EPOCHSECONDS - s0)) -ge "$MOUNT_DEADLINE" ]; then
+			die "$sys: '$probe' was not listable $MOUNT_DEADLINE s after mounting"
+		fi
+		sleep 0.002
+	done
+	MOUNT_T=$(elapsed "$t0")
+}
+
+# unmount SYSTEM: unmounts and waits until its daemon has exited.
+unmount() {
+	local sys=$1 m pid i
+	pid=${MPID[$sys]:-}
+	[ -n "$pid" ] || return 0
+	m=$(mnt_of "$sys")
+	echo "+ fusermount3 -u $(q "$m")"
+	for i in $(seq 100); do
+		is_mounted "$m" || break
+		fusermount3 -u "$m" 2>/dev/null && break
+		sleep 0.1
+	done
+	if is_mounted "$m"; then
+		echo "bench: $m stayed busy; detaching it" >&2
+		fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" || true
+	fi
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "bench: the $sys daemon ($pid) did not exit after unmounting; killing it" >&2
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+	unset "MPID[$sys]"
+}
+
+# fresh_mount SYSTEM DATASET: unmounted, page cache dropped, mounted again.
+# The FUSE ceiling instead gets its backing directory read into the page
+# cache, so that it measures the FUSE path itself, not the disk.
+fresh_mount() {
+	unmount "$1"
+	if [ "$1" = ceiling ]; then
+		echo "+ (cd $(q "$DATA/$2") && tar cf - . | wc -c) >/dev/null"
+		(cd "$DATA/$2" && tar cf - . | wc -c) >/dev/null
+	else
+		drop_caches
+	fi
+	start_mount "$1" "$2"
+}
+
+# --- the S3 peer in a network namespace with a delayed link -------------------------
+
+netns_up() {
+	local x=$(($$ % 200 + 20))
+	NETNS=cairn-bench-$$
+	VETH=cbh$$
+	HOST_IP=10.231.$x.1
+	NS_IP=10.231.$x.2
+	run ip netns add "$NETNS"
+	run ip link add "$VETH" type veth peer name "cbn$$"
+	run ip link set "cbn$$" netns "$NETNS"
+	run ip addr add "$HOST_IP/24" dev "$VETH"
+	run ip link set "$VETH" up
+	run ip -n "$NETNS" addr add "$NS_IP/24" dev "cbn$$"
+	run ip -n "$NETNS" link set "cbn$$" up
+	run ip -n "$NETNS" link set lo up
+	# Every packet sent into the namespace arrives DELAY late, so each round
+	# trip to the S3 server (a connection, a request) costs DELAY more. With
+	# netem on the host's end of the veth where the kernel has sch_netem;
+	# without it, nfq-delay.c holds the packets that the namespace receives
+	# from the veth (an iptables NFQUEUE rule) for as long. Not on the
+	# namespace's egress: the packets held there would still count against
+	# the sending socket (TCP small queues) and starve it.
+	if tc qdisc add dev "$VETH" root netem delay "$DELAY" limit 100000 2>/dev/null; then
+		echo "+ tc qdisc add dev $VETH root netem delay $DELAY limit 100000"
+		DELAY_HOW="by tc netem on the host's end of the veth"
+		return
+	fi
+	echo "   (this kernel has no sch_netem: tc netem fails; using tests/bench/nfq-delay.c instead)"
+	# shellcheck disable=SC2046
+	run cc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$W/nfq-delay" "$SRC/tests/bench/nfq-delay.c" \
+		$(pkg-config --cflags --libs libnetfilter_queue)
+	rm -f "$W/nfq-ready"
+	echo "+ ip netns exec $NETNS $(q "$W/nfq-delay") 0 $DELAY_MS $(q "$W/nfq-ready") &"
+	ip netns exec "$NETNS" "$W/nfq-delay" 0 "$DELAY_MS" "$W/nfq-ready" >>"$W/log/nfq-delay.log" 2>&1 &
+	NFQ_PID=$!
+	for _ in $(seq 100); do
+		[ ! -e "$W/nfq-ready" ] || break
+		kill -0 "$NFQ_PID" 2>/dev/null || die "nfq-delay failed: $(cat "$W/log/nfq-delay.log")"
+		sleep 0.05
+	done
+	[ -e "$W/nfq-ready" ] || die "nfq-delay did not bind its queue within 5 s"
+	run ip netns exec "$NETNS" iptables -A INPUT -i "cbn$$" -j NFQUEUE --queue-num 0
+	DELAY_HOW="by tests/bench/nfq-delay.c: this kernel has no sch_netem for tc netem"
+}
+
+netns_down() {
+	if [ -n "$NFQ_PID" ]; then
+		kill -TERM "$NFQ_PID" 2>/dev/null || true
+		wait "$NFQ_PID" 2>/dev/null || true
+		NFQ_PID=
+	fi
+	if [ -n "$NETNS" ]; then
+		ip netns del "$NETNS" 2>/dev/null || true
+		NETNS=
+	fi
+	if [ -n "$VETH" ]; then
+		ip link del "$VETH" 2>/dev/null || true
+		VETH=
+	fi
+}
+
+# --- datasets ------------------------------------------------------------------------
+
+MIB=1048576
+gen_datasets() {
+	local ds f i
+	for ds in large small; do
+		if [ ! -e "$DATA/.done-$ds" ]; then
+			rm -rf "${DATA:?}/$ds"
+			run "$SRC/tests/bench/make-dataset.sh" "$ds" "$DATA/$ds"
+			touch "$DATA/.done-$ds"
+		fi
+	done
+	if [ ! -e "$DATA/.done-par" ]; then
+		# Eight different 32 MiB files for the parallel readers: 128 MiB into
+		# and at the start of each of the four 256 MiB files of `large`.
+		rm -rf "$DATA/par"
+		mkdir -p "$DATA/par"
+		i=0
+		for f in text-1.txt log-2.log random.bin db.pages; do
+			run dd if="$DATA/large/$f" of="$DATA/par/$i-$f" bs=1M count=32 status=none
+			run dd if="$DATA/large/$f" of="$DATA/par/$((i + 1))-$f" bs=1M skip=128 count=32 \
+				status=none
+			i=$((i + 2))
+		done
+		touch "$DATA/.done-par"
+	fi
+	if [ ! -e "$DATA/.done-s3" ]; then
+		rm -rf "$DATA/s3"
+		mkdir -p "$DATA/s3"
+		run cp -p "$DATA/large/text-1.txt" "$DATA/large/random.bin" "$DATA/s3/"
+		touch "$DATA/.done-s3"
+	fi
+	if [ ! -e "$DATA/.done-tiny" ]; then
+		rm -rf "$DATA/tiny"
+		mkdir -p "$DATA/tiny"
+		echo "+ for i in 0..15: seq \$((i * 100)) \$((i * 100 + 99)) > $DATA/tiny/file-\$i"
+		for i in $(seq 0 15); do
+			seq $((i * 100)) $((i * 100 + 99)) >"$DATA/tiny/file-$i"
+		done
+		touch "$DATA/.done-tiny"
+	fi
+}
+
+# --- backups ----------------------------------------------------------------------------
+
+# restic_id SYSTEM DATASET REPO: remembers the id of the snapshot tagged DATASET.
+restic_id() {
+	RID[$1:$2]=$(restic --no-lock -r "$3" snapshots --json --tag "$2" |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)[-1]["short_id"])')
+	echo "   restic snapshot of $2: ${RID[$1:$2]}"
+}
+
+backup_cairn() {
+	local repo=$W/repo/cairn ds i
+	export CAIRN_CACHE_DIR=$W/cache/cairn
+	rm -rf "$repo" "$CAIRN_CACHE_DIR"
+	run "$BUILD/cairn" init -r "$repo" --no-encryption
+	for ds in large small; do
+		measure "$W" "$(q "$BUILD/cairn") backup -r $(q "$repo") --member $ds --time $TS $(q "$DATA/$ds")"
+		put "backup_$ds" cairn "$T"
+	done
+	run "$BUILD/cairn" backup -r "$repo" --member par --time "$TS" "$DATA/par" >/dev/null
+	cairn_tiny 1 $((N_SNAPSHOTS - 3))
+	unset CAIRN_CACHE_DIR
+}
+
+# cairn_tiny FIRST LAST: snapshots FIRST..LAST of the tiny dataset, into cairn's
+# repository.
+cairn_tiny() {
+	local repo=$W/repo/cairn i
+	[ "$1" -le "$2" ] || return 0
+	echo "+ for i in $1..$2: CAIRN_CACHE_DIR=$(q "$W/cache/cairn") $(q "$BUILD/cairn") backup -r $(q "$repo") --member tiny --time 2025-01-01T\$(hhmm of i)00Z $(q "$DATA/tiny")"
+	for i in $(seq "$1" "$2"); do
+		CAIRN_CACHE_DIR=$W/cache/cairn "$BUILD/cairn" backup -r "$repo" --member tiny \
+			--time "$(printf '2025-01-01T%02d%02d00Z' $((i / 60)) $((i % 60)))" \
+			"$DATA/tiny" >/dev/null 2>&1 || die "cairn backup of tiny #$i failed"
+	done
+}
+
+backup_restic() {
+	local repo=$W/repo/restic ds i
+	rm -rf "$repo"
+	run restic -r "$repo" init >/dev/null
+	for ds in large small; do
+		measure "$DATA/$ds" "restic -r $(q "$repo") backup --host bench --tag $ds ."
+		put "backup_$ds" restic "$T"
+		restic_id restic "$ds" "$repo"
+	done
+	measure "$DATA/par" "restic -r $(q "$repo") backup --host bench --tag par ."
+	restic_id restic par "$repo"
+	echo "+ for i in 1..$((N_SNAPSHOTS - 3)): (cd $(q "$DATA/tiny") && restic -r $(q "$repo") backup --host bench --tag tiny .)"
+	for i in $(seq 1 $((N_SNAPSHOTS - 3))); do
+		(cd "$DATA/tiny" && restic -r "$repo" backup -q --host bench --tag tiny .) ||
+			die "restic backup of tiny #$i failed"
+	done
+}
+
+backup_borg() {
+	local repo=$W/repo/borg ds i
+	rm -rf "$repo" "$BORG_BASE_DIR"
+	run borg init --encryption none "$repo"
+	for ds in large small; do
+		measure "$DATA/$ds" "borg create $(q "$repo")::$ds ."
+		put "backup_$ds" borg "$T"
+	done
+	measure "$DATA/par" "borg create $(q "$repo")::par ."
+	echo "+ for i in 1..$((N_SNAPSHOTS - 3)): (cd $(q "$DATA/tiny") && borg create $(q "$repo")::tiny-\$i .)"
+	for i in $(seq 1 $((N_SNAPSHOTS - 3))); do
+		(cd "$DATA/tiny" && borg create "$repo::tiny-$i" .) || die "borg create of tiny #$i failed"
+	done
+}
+
+# --- the measurements ----------------------------------------------------------------------
+
+# seq_read SYSTEM PATH ROW COLUMN: dd of PATH to /dev/null; a sample of the
+# cell in GB/s.
+seq_read() {
+	local s
+	measure "$(dirname "$2")" "dd if=$(q "$(basename "$2")") of=/dev/null bs=1M"
+	if [ "$T" = fail ]; then
+		put "$3" "$4" fail
+		return
+	fi
+	# dd's own figure is finer than ours; 10^9 bytes per GB.
+	s=$(sed -n 's/.* copied, \([0-9.e+-]*\) s,.*/\1/p' "$W/err")
+	put "$3" "$4" "$(awk -v b="$(stat -c %s "$2")" -v s="$s" 'BEGIN { printf "%.4f", b / s / 1e9 }')"
+	echo "   -> $(tail -n 1 "$W/err")"
+}
+
+# same SYSTEM FILE ORIGINAL: notes whether FILE (as SYSTEM shows it) has
+# the bytes of ORIGINAL; a fast mount that reads wrong bytes is no result.
+same() {
+	local v=identical
+	[ "$1" != native ] || return 0
+	echo "+ cmp $(q "$2") $(q "$3")"
+	cmp "$2" "$3" >/dev/null 2>&1 || v="DIFFERENT"
+	echo "   -> $v"
+	SAME[$1]="${SAME[$1]:-}${SAME[$1]:+, }$(basename "$3") $v"
+}
+
+# walk SYSTEM ROW SNIPPET [ROW2]: SNIPPET in the small dataset on a fresh
+# mount; with ROW2, again on the same mount.
+walk() {
+	local row
+	fresh_mount "$1" small
+	for row in "$2" ${4:+"$4"}; do
+		measure "$(root_of "$1" small)" "$3"
+		put "$row" "$1" "$T"
+		[ "$T" = fail ] || echo "   -> $(cat "$W/out") in $T s"
+		OUTPUT["$2|$1"]=$(cat "$W/out")
+	done
+}
+
+# fio_row SYSTEM: 4 KiB random reads of large/text-1.txt.
+fio_row() {
+	local sys=$1 f inv=1
+	unmount "$sys"
+	if [ "$sys" = native ]; then
+		# Native is the page cache: the file is read first and not invalidated.
+		inv=0
+		run cat "$DATA/large/text-1.txt" >/dev/null
+	else
+		# The daemon's backing files are warm in the page cache (as after any
+		# earlier reading); fio drops the mount's own cache of the file
+		# (invalidate=1), so that every read goes to the daemon.
+		if [ "$sys" = ceiling ]; then
+			run cat "$DATA/large/text-1.txt" >/dev/null
+		else
+			echo "+ find $(q "$W/repo/$sys") -type f -exec cat {} + >/dev/null"
+			find "$W/repo/$sys" -type f -exec cat {} + >/dev/null
+		fi
+		start_mount "$sys" large
+	fi
+	f=$(root_of "$sys" large)/text-1.txt
+	measure "$W" "fio --name=randread --filename=$(q "$f") --readonly --rw=randread --bs=4k --ioengine=psync --iodepth=1 --numjobs=1 --direct=0 --invalidate=$inv --runtime=$FIO_RUNTIME --randrepeat=1 --output-format=json --output=$(q "$W/fio.json")"
+	if [ "$T" = fail ]; then
+		put fio_iops "$sys" fail
+		put fio_p50 "$sys" fail
+		put fio_p99 "$sys" fail
+	else
+		# shellcheck disable=SC2046
+		set -- $(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["jobs"][0]["read"]
+p = r["clat_ns"]["percentile"]
+print("%.0f %.1f %.1f %d" % (r["iops"], p["50.000000"] / 1e3, p["99.000000"] / 1e3, r["total_ios"]))
+' "$W/fio.json")
+		put fio_iops "$sys" "$1"
+		put fio_p50 "$sys" "$2"
+		put fio_p99 "$sys" "$3"
+		echo "   -> $1 IOPS, p50 $2 us, p99 $3 us over $4 reads"
+	fi
+	unmount "$sys"
+}
+
+# local_system SYSTEM: every local row for one column.
+local_system() {
+	local sys=$1 i f row
+	say "$sys"
+	if [ "$sys" != native ]; then
+		for i in $(seq "$RUNS"); do
+			fresh_mount "$sys" small
+			put mount "$sys" "$MOUNT_T"
+			echo "   -> first listing after $MOUNT_T s"
+		done
+		unmount "$sys"
+	fi
+	if [ "$sys" = cairn ] || [ "$sys" = restic ] || [ "$sys" = borg ]; then
+		for i in $(seq "$RUNS"); do
+			case $sys in
+			cairn) run rm -rf "$W/cache/cairn" ;;
+			restic) run rm -rf "$RESTIC_CACHE_DIR" ;;
+			borg) run rm -rf "$BORG_BASE_DIR/.cache" ;;
+			esac
+			fresh_mount "$sys" small
+			put mount_cold "$sys" "$MOUNT_T"
+			echo "   -> first listing after $MOUNT_T s"
+			unmount "$sys"
+		done
+	fi
+	# The 2nd runs on the same mount: once.
+	for i in $(seq "$RUNS"); do
+		walk "$sys" find "find . | wc -l" "$([ "$i" != 1 ] || echo find2)"
+	done
+	for i in $(seq "$SLOW_RUNS"); do
+		walk "$sys" lslr "ls -lR . | wc -l" "$([ "$i" != 1 ] || echo lslr2)"
+	done
+	for i in $(seq "$SLOW_RUNS"); do
+		walk "$sys" tar "tar cf - . | wc -c"
+		[ -z "$DPID" ] || put rss_walk "$sys" "$(hwm "$DPID")"
+	done
+	unmount "$sys"
+	for f in text-1.txt:seq_c random.bin:seq_i; do
+		row=${f#*:}
+		f=${f%:*}
+		for i in $(seq "$RUNS"); do
+			fresh_mount "$sys" large
+			seq_read "$sys" "$(root_of "$sys" large)/$f" "${row}1" "$sys"
+			seq_read "$sys" "$(root_of "$sys" large)/$f" "${row}2" "$sys"
+			[ -z "$DPID" ] || [ "$row" != seq_c ] || put rss_seq "$sys" "$(hwm "$DPID")"
+		done
+		same "$sys" "$(root_of "$sys" large)/$f" "$DATA/large/$f"
+	done
+	unmount "$sys"
+	for i in $(seq "$RUNS"); do
+		fresh_mount "$sys" par
+		# shellcheck disable=SC2016
+		measure "$(root_of "$sys" par)" 'p=""; for f in *; do dd if="$f" of=/dev/null bs=1M status=none & p="$p $!"; done; rc=0; for x in $p; do wait $x || rc=1; done; exit $rc'
+		if [ "$T" = fail ]; then
+			put par "$sys" fail
+		else
+			put par "$sys" "$(awk -v t="$T" -v b=$((8 * 32 * MIB)) 'BEGIN { printf "%.4f", b / t / 1e9 }')"
+			echo "   -> 8 x 32 MiB in $T s"
+		fi
+	done
+	unmount "$sys"
+	fio_row "$sys"
+	if [ "$sys" = cairn ] && [ "$N_CAIRN_SNAPSHOTS" -gt "$N_SNAPSHOTS" ]; then
+		cairn_tiny $((N_SNAPSHOTS - 2)) $((N_CAIRN_SNAPSHOTS - 3))
+		for i in $(seq "$RUNS"); do
+			fresh_mount cairn small
+			put mount_many cairn "$MOUNT_T"
+			echo "   -> first listing after $MOUNT_T s"
+		done
+		unmount cairn
+	fi
+}
+
+s3_section() {
+	local sys col f row i
+	say "S3 through a network namespace with $DELAY of delay"
+	# shellcheck source=tests/lib-s3.sh disable=SC1091
+	. "$SRC/tests/lib-s3.sh"
+	netns_up
+	echo "+ S3_NETNS=$NETNS S3_BIND=$NS_IP S3_BUCKET=bench s3_start $(q "$W/s3")   # tests/lib-s3.sh: Swift with s3api"
+	S3_STARTED=1
+	S3_BUCKET=bench
+	S3_NETNS=$NETNS S3_BIND=$NS_IP s3_start "$W/s3" || die "Swift did not start"
+	S3_CONNECT=$(curl -s -o /dev/null -w '%{time_connect}' "$AWS_ENDPOINT_URL/healthcheck")
+	echo "   endpoint $AWS_ENDPOINT_URL, TCP connect time from here: $S3_CONNECT s"
+	export CAIRN_CACHE_DIR=$W/cache/cairn-s3
+	rm -rf "$CAIRN_CACHE_DIR"
+	run "$BUILD/cairn" init -r "s3://$S3_BUCKET/cairn" --no-encryption
+	measure "$W" "$(q "$BUILD/cairn") backup -r s3://$S3_BUCKET/cairn --member s3 --time $TS $(q "$DATA/s3")"
+	put s3_backup cairn "$T"
+	unset CAIRN_CACHE_DIR
+	# restic cannot write to this server (see s3-upload.py): it backs up to a
+	# local directory that is then copied into the bucket, and it reads over
+	# S3 with --no-lock (a lock would be a write).
+	rm -rf "$W/repo/restic-s3"
+	run restic -r "$W/repo/restic-s3" init >/dev/null
+	measure "$DATA/s3" "restic -r $(q "$W/repo/restic-s3") backup --host bench --tag s3 ."
+	run python3 "$SRC/tests/bench/s3-upload.py" "$W/repo/restic-s3" "$S3_BUCKET/restic"
+	restic_id restic-s3 s3 "s3:$AWS_ENDPOINT_URL/$S3_BUCKET/restic"
+	for sys in cairn-s3 restic-s3; do
+		col=${sys%-s3}
+		for f in text-1.txt:s3_c random.bin:s3_i; do
+			row=${f#*:}
+			f=${f%:*}
+			for i in $(seq "$SLOW_RUNS"); do
+				fresh_mount "$sys" s3
+				put s3_mount "$col" "$MOUNT_T"
+				echo "   -> first listing after $MOUNT_T s"
+				seq_read "$sys" "$(root_of "$sys" s3)/$f" "${row}1" "$col"
+				seq_read "$sys" "$(root_of "$sys" s3)/$f" "${row}2" "$col"
+			done
+			same "$sys" "$(root_of "$sys" s3)/$f" "$DATA/s3/$f"
+		done
+		unmount "$sys"
+	done
+	s3_stop
+	S3_STARTED=
+	netns_down
+}
+
+# --- the table ----------------------------------------------------------------------------
+
+# median of the samples, "fail" when any failed, "-" when there are none.
+median() {
+	printf '%s\n' "$@" | awk '
+		$1 == "fail" { failed = 1 }
+		$1 ~ /^[0-9.]+$/ { v[n++] = $1 }
+		END {
+			if (failed) { print "fail"; exit }
+			if (n == 0) { print "-"; exit }
+			# insertion sort: a handful of samples
+			for (i = 1; i < n; i++)
+				for (j = i; j > 0 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+			printf "%.6g\n", n % 2 ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2
+		}'
+}
+
+table() {
+	local cols=(cairn restic borg ceiling native) id label unit better c v n
+	local -a vals
+	{
+		printf 'measurement\tunit\truns\tcairn\trestic\tborg\tFUSE ceiling\tnative\tvs restic\tvs borg\tvs ceiling\tvs native\n'
+		while IFS='~' read -r id label unit better; do
+			[ -n "$id" ] || continue
+			vals=()
+			n=0
+			for c in "${cols[@]}"; do
+				# shellcheck disable=SC2086
+				v=$(median ${R["$id|$c"]:-})
+				vals+=("$v")
+				# shellcheck disable=SC2086
+				set -- ${R["$id|$c"]:-}
+				[ $# -le "$n" ] || n=$#
+			done
+			[ "$n" -gt 0 ] || continue
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$unit" "$n" \
+				"${vals[@]}" "$(ratio "${vals[0]}" "${vals[1]}" "$better")" \
+				"$(ratio "${vals[0]}" "${vals[2]}" "$better")" \
+				"$(ratio "${vals[0]}" "${vals[3]}" "$better")" \
+				"$(ratio "${vals[0]}" "${vals[4]}" "$better")"
+		done <<EOF
+backup_large~backup, large (5 files, 2 GiB)~s~lo
+backup_small~backup, small (100k files)~s~lo
+mount~mount to first ls, $N_SNAPSHOTS snapshots~s~lo
+mount_cold~the same, local cache deleted~s~lo
+mount_many~mount to first ls, $N_CAIRN_SNAPSHOTS snapshots~s~lo
+find~find, small, 1st on fresh mount~s~lo
+find2~find, small, 2nd on that mount~s~lo
+lslr~ls -lR, small, 1st on fresh mount~s~lo
+lslr2~ls -lR, small, 2nd on that mount~s~lo
+tar~tar cf - . | wc -c, small, fresh~s~lo
+rss_walk~daemon peak RSS after the tar~MiB~lo
+seq_c1~seq read 256 MiB text, 1st~GB/s~hi
+seq_c2~seq read 256 MiB text, 2nd~GB/s~hi
+seq_i1~seq read 256 MiB random, 1st~GB/s~hi
+seq_i2~seq read 256 MiB random, 2nd~GB/s~hi
+rss_seq~daemon peak RSS after text x2~MiB~lo
+par~8 parallel readers, 8x32 MiB~GB/s~hi
+fio_iops~fio 4 KiB random read~IOPS~hi
+fio_p50~fio 4 KiB random read p50~us~lo
+fio_p99~fio 4 KiB random read p99~us~lo
+s3_backup~S3 +$DELAY: backup, 2 x 256 MiB~s~lo
+s3_mount~S3 +$DELAY: mount to first ls~s~lo
+s3_c1~S3 +$DELAY: seq read text, 1st~GB/s~hi
+s3_c2~S3 +$DELAY: seq read text, 2nd~GB/s~hi
+s3_i1~S3 +$DELAY: seq read random, 1st~GB/s~hi
+s3_i2~S3 +$DELAY: seq read random, 2nd~GB/s~hi
+EOF
+	} | awk -F'\t' '
+		function fmt(x) {
+			if (x !~ /^[0-9]/) return x
+			if (x >= 100) return sprintf("%.0f", x)
+			if (x >= 10) return sprintf("%.1f", x)
+			if (x >= 1) return sprintf("%.2f", x)
+			if (x >= 0.1) return sprintf("%.3f", x)
+			return sprintf("%.4f", x)
+		}
+		{ for (i = 1; i <= NF; i++) { c[NR, i] = (NR > 1 && i >= 4 && i <= 8) ? fmt($i) : $i
+		  if (length(c[NR, i]) > w[i]) w[i] = length(c[NR, i]) } nf = NF }
+		END {
+			for (r = 1; r <= NR; r++) {
+				line = sprintf("%-" w[1] "s", c[r, 1])
+				for (i = 2; i <= nf; i++)
+					line = line sprintf(i == 2 ? "  %-" w[i] "s" : "  %" w[i] "s", c[r, i])
+				print line
+			}
+		}'
+}
+
+# ratio CAIRN OTHER lo|hi: how many times better cairn is (above 1: cairn wins).
+ratio() {
+	awk -v a="$1" -v b="$2" -v d="$3" 'BEGIN {
+		if (a !~ /^[0-9]/ || b !~ /^[0-9]/ || a + 0 == 0 || b + 0 == 0) { print "-"; exit }
+		printf "%.2fx\n", d == "lo" ? b / a : a / b }'
+}
+
+# checks: what each column's walks printed, and whether it read the right bytes.
+checks() {
+	local sys
+	echo "Checks (the walks' output should agree; restic and borg may differ in tar's"
+	echo "bytes, e.g. by how they show hardlinks):"
+	for sys in cairn restic borg ceiling native; do
+		[ -n "${OUTPUT["find|$sys"]:-}${SAME[$sys]:-}" ] || continue
+		printf '  %-8s find %s lines, ls -lR %s lines, tar %s bytes%s\n' "$sys" \
+			"${OUTPUT["find|$sys"]:--}" "${OUTPUT["lslr|$sys"]:--}" "${OUTPUT["tar|$sys"]:--}" \
+			"${SAME[$sys]:+; against the originals: ${SAME[$sys]}}"
+	done
+	for sys in cairn-s3 restic-s3; do
+		[ -z "${SAME[$sys]:-}" ] || printf '  %-8s against the originals: %s\n' "$sys" "${SAME[$sys]}"
+	done
+}
+
+versions() {
+	local ll
+	ll=$(dpkg-query -W -f='${Version}' python3-llfuse 2>/dev/null || echo "not installed")
+	echo "cairn:      $("$BUILD/cairn" --version 2>&1 | head -n 1) ($BUILD/cairn, git $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$SRC" diff --quiet HEAD 2>/dev/null || echo ', with local changes'))"
+	echo "cairnfs:    $("$BUILD/cairnfs" --version 2>&1 | tr '\n' ' ')"
+	echo "restic:     $(restic version)"
+	echo "borg:       $(borg --version), FUSE via python3-llfuse $ll (BORG_FUSE_IMPL=$BORG_FUSE_IMPL)"
+	echo "fio:        $(fio --version)"
+	echo "libfuse:    $(pkg-config --modversion fuse3) (libfuse3-dev $(dpkg-query -W -f='${Version}' libfuse3-dev)), $(fusermount3 --version 2>&1)"
+	echo "ceiling:    $PASSTHROUGH_SRC built with $(cc --version | head -n 1)"
+	echo "kernel:     $(uname -srvm)"
+	echo "machine:    $(nproc) cores, $(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) memory"
+	echo "tools:      $(tar --version | head -n 1), $(find . -maxdepth 0 --version | head -n 1), $(command ls --version | head -n 1)"
+	echo "swift:      $(dpkg-query -W -f='${Version}' swift-proxy 2>/dev/null || echo "not installed") (S3 peer, tests/swift-s3.sh)"
+}
+
+notes() {
+	cat <<EOF
+How to read it
+- Columns: cairn (cairnfs${CAIRNFS_OPTS:+ -o $CAIRNFS_OPTS}, repository without encryption);
+  restic (restic mount; restic always encrypts; compression auto); borg (borg mount;
+  --encryption none; default lz4 compression); FUSE ceiling (libfuse's passthrough_ll
+  -o cache=always over the dataset directory); native (the dataset directory itself).
+- A cell is the median of "runs" runs (for mount to first ls over S3: of every mount
+  made there). "fail": a run failed, its error is printed above. "-": not measured.
+- "vs X" is how many times better cairn is than X: X's time, latency or memory over
+  cairn's, or cairn's throughput or IOPS over X's. Above 1.00x, cairn is ahead.
+- 1st: the first run on a fresh mount, mounted after the page cache was dropped
+  (sync; echo 3 > /proc/sys/vm/drop_caches). 2nd: the same again on that mount.
+  Native 1st reads the disk, native 2nd the page cache. The FUSE ceiling's backing
+  files are read into the page cache before each mount instead of being dropped, so
+  it shows the cost of the FUSE path alone.
+- mount to first ls: from starting the mount command to the first successful ls of
+  the snapshot directory (polled every ~3 ms); tool caches kept (cairn's catalog,
+  restic's cache, borg's cache) unless the row says deleted.
+- Peak RSS: VmHWM of the mount daemon after the tar walk, and after reading the
+  256 MiB text file twice.
+- fio: psync, iodepth 1, at most one pass over the 256 MiB text file and at most
+  $FIO_RUNTIME s. The mount is fresh and fio drops the file's pages in it
+  (invalidate=1), so every read reaches the daemon, whose backing files are warm.
+  Native reads the page cache (invalidate=0).
+- Datasets: large and small from tests/bench/make-dataset.sh; par: 8 x 32 MiB cut
+  from large (cut from 64 MiB to fit the time budget); s3: large's text-1.txt and
+  random.bin; tiny: 16 small files, backed up again and again for the extra
+  snapshots. GB = 10^9 bytes.
+- S3: Swift with s3api inside a network namespace whose veth link adds $DELAY
+  to every packet sent into it, so each round trip costs $DELAY more
+  (${DELAY_HOW:-not run}; a TCP connect took ${S3_CONNECT:-?} s). Only private
+  addresses on that veth. restic cannot upload to this server (Swift 2.30 refuses
+  minio-go's aws-chunked PUTs over http), so its repository is written to a local
+  directory and copied into the bucket (tests/bench/s3-upload.py), and it reads
+  over S3 with --no-lock: hence no S3 backup time for restic.
+EOF
+}
+
+# --- main ---------------------------------------------------------------------------------------
+
+for v in "$RUNS" "$SLOW_RUNS" "$N_SNAPSHOTS" "$N_CAIRN_SNAPSHOTS" "$FIO_RUNTIME" "$TMO" "$DELAY_MS"; do
+	case $v in
+	'' | *[!0-9]*) die "BENCH_* numbers must be whole numbers, not '$v'" ;;
+	esac
+done
+[ "$N_SNAPSHOTS" -ge 3 ] || die "BENCH_SNAPSHOTS must be at least 3 (large, small, par)"
+[ -w /proc/sys/vm/drop_caches ] || die "cannot write /proc/sys/vm/drop_caches: first reads would not be cold"
+for s in "${SYSTEMS[@]}"; do
+	case $s in
+	cairn | restic | borg | ceiling | native) ;;
+	*) die "unknown system '$s' in BENCH_SYSTEMS (cairn restic borg ceiling native)" ;;
+	esac
+done
+has() {
+	local s
+	for s in "${SYSTEMS[@]}"; do
+		[ "$s" != "$1" ] || return 0
+	done
+	return 1
+}
+
+export RESTIC_PASSWORD=bench RESTIC_CACHE_DIR=$W/cache/restic
+export BORG_BASE_DIR=$W/borg-base BORG_FUSE_IMPL=llfuse
+export BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
+export BORG_CHECK_I_KNOW_WHAT_I_AM_DOING=NO BORG_DELETE_I_KNOW_WHAT_I_AM_DOING=NO
+unset CAIRN_REPO CAIRN_PASSWORD CAIRN_PASSWORD_FILE RESTIC_REPOSITORY BORG_REPO
+
+say "work directory $W${KEEP:+ (kept)}"
+echo "runs: $RUNS for the cheap rows; $SLOW_RUNS for ls -lR, tar and the reads over S3; 1 for backups and fio"
+echo "snapshots: $N_SNAPSHOTS in each local repository, then $N_CAIRN_SNAPSHOTS in cairn's for one more row"
+
+say "the FUSE ceiling: libfuse's passthrough_ll example"
+PASSTHROUGH_SRC=$(dpkg -L libfuse3-dev | grep '/passthrough_ll\.c\(\.gz\)\?$' | head -n 1)
+[ -n "$PASSTHROUGH_SRC" ] || die "libfuse3-dev ships no passthrough_ll.c (dpkg -L libfuse3-dev)"
+mkdir -p "$W/passthrough"
+case $PASSTHROUGH_SRC in
+*.gz) run sh -c "zcat $(q "$PASSTHROUGH_SRC") > $(q "$W/passthrough/passthrough_ll.c")" ;;
+*) run cp "$PASSTHROUGH_SRC" "$W/passthrough/" ;;
+esac
+run cp "$(dirname "$PASSTHROUGH_SRC")/passthrough_helpers.h" "$W/passthrough/"
+# shellcheck disable=SC2046
+run cc -O2 -Wall $(pkg-config --cflags fuse3) -o "$W/passthrough/passthrough_ll" \
+	"$W/passthrough/passthrough_ll.c" $(pkg-config --libs fuse3) -lpthread
+PASSTHROUGH=$W/passthrough/passthrough_ll
+
+say "datasets in $DATA"
+gen_datasets
+
+say "backups (1 run each; $((N_SNAPSHOTS - 3)) extra snapshots of tiny are not timed)"
+if has cairn; then
+	backup_cairn
+fi
+if has restic; then
+	backup_restic
+fi
+if has borg; then
+	backup_borg
+fi
+
+for s in "${SYSTEMS[@]}"; do
+	local_system "$s"
+done
+
+if [ "$DO_S3" = 1 ]; then
+	s3_section
+fi
+
+{
+	say "versions"
+	versions
+	say "results ($(awk -v a="$BENCH_START" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", (b - a) / 60 }') minutes in all; this machine was not otherwise idle unless you made it so)"
+	table
+	echo
+	notes
+	echo
+	checks
+} | tee "$REPORT"
+echo
+echo "bench: the report is also in $REPORT"
