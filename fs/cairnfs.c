@@ -3,7 +3,8 @@
  * read-only at MOUNTPOINT.
  *
  *   cairnfs REPO MOUNTPOINT [-f] [-d] [-s] [-o allow_other,cache_size=SIZE,refresh=SECONDS,
- *                                             readahead=SIZE,...]
+ *                                             readahead=SIZE,disk_cache=DIR,
+ *                                             disk_cache_size=SIZE,...]
  *
  * For remote repositories -o also takes timeout=, connect_timeout=,
  * retries=, s3_endpoint=, s3_path_style, cacert= and insecure_tls (the
@@ -25,7 +26,8 @@
  * threads, unmounts and exits 0. A failure after daemonizing is logged
  * and exits 1.
  *
- * Local repository paths and cache directories are made absolute first,
+ * Local repository paths and cache directories (-o disk_cache= too) are
+ * made absolute first,
  * because fuse_daemonize() changes to the root directory.
  */
 #include "fs-ops.h"
@@ -55,7 +57,9 @@ struct cmdline {
 	char *cacert;	       /* -o cacert= */
 	int s3_path_style;     /* -o s3_path_style */
 	int insecure_tls;      /* -o insecure_tls */
-	char *readahead;	       /* -o readahead= */
+	char *readahead;       /* -o readahead= */
+	char *disk_cache;      /* -o disk_cache= */
+	char *disk_cache_size; /* -o disk_cache_size= */
 };
 
 #define OPT(templ, field, value) { templ, offsetof(struct cmdline, field), value }
@@ -70,6 +74,8 @@ static const struct fuse_opt cmdline_spec[] = {
 	OPT("s3_path_style", s3_path_style, 1),
 	OPT("insecure_tls", insecure_tls, 1),
 	OPT("readahead=%s", readahead, 0),
+	OPT("disk_cache=%s", disk_cache, 0),
+	OPT("disk_cache_size=%s", disk_cache_size, 0),
 	FUSE_OPT_END,
 };
 #undef OPT
@@ -97,6 +103,8 @@ static void usage(FILE *out)
 		"    -o refresh=SECONDS     look for new snapshots this often (default 60, 0 never)\n"
 		"    -o readahead=SIZE      prefetch up to this far ahead of a sequential reader\n"
 		"                           (default 32M, at most a quarter of cache_size, 0 off)\n"
+		"    -o disk_cache=DIR      keep fetched chunks in DIR too, across remounts\n"
+		"    -o disk_cache_size=SIZE  at most this much in DIR (default 1G)\n"
 		"    -o allow_other         let other users in (owners and modes are enforced)\n"
 		"\n"
 		"remote repositories (s3://, http://, https://):\n"
@@ -223,6 +231,26 @@ static int parse_options(const struct cmdline *cl, struct fs_options *ret)
 		}
 		ret->readahead = v;
 	}
+	if (cl->disk_cache_size && !cl->disk_cache) {
+		log_error("disk_cache_size needs disk_cache=DIR too");
+		return -EINVAL;
+	}
+	if (cl->disk_cache) {
+		if (!cl->disk_cache[0]) {
+			log_error("bad disk_cache '': want a directory, like ~/.cache/cairnfs");
+			return -EINVAL;
+		}
+		ret->disk_cache = cl->disk_cache;
+		ret->disk_cache_size = DISK_CACHE_SIZE_DEFAULT;
+	}
+	if (cl->disk_cache_size) {
+		if (parse_size(cl->disk_cache_size, &v) < 0 || v < (1u << 20)) {
+			log_error("bad disk_cache_size '%s': want a size of at least 1M, like 1G",
+				  cl->disk_cache_size);
+			return -EINVAL;
+		}
+		ret->disk_cache_size = v;
+	}
 	return 0;
 }
 
@@ -279,6 +307,8 @@ static void cmdline_release(struct cmdline *cl, struct fuse_cmdline_opts *o,
 	free(cl->s3_endpoint);
 	free(cl->cacert);
 	free(cl->readahead);
+	free(cl->disk_cache);
+	free(cl->disk_cache_size);
 	free(o->mountpoint);
 	fuse_opt_free_args(args);
 }
@@ -334,6 +364,15 @@ int main(int argc, char *argv[])
 		if (realpath(cl.cacert, resolved)) {
 			free(cl.cacert);
 			cl.cacert = xstrdup(resolved);
+		}
+	}
+	if (cl.disk_cache && cl.disk_cache[0] && cl.disk_cache[0] != '/') {
+		/* It may not exist yet: made absolute, not resolved. */
+		char cwd[PATH_MAX];
+		if (getcwd(cwd, sizeof(cwd))) {
+			char *abs = xasprintf("%s/%s", cwd, cl.disk_cache);
+			free(cl.disk_cache);
+			cl.disk_cache = abs;
 		}
 	}
 	if (parse_options(&cl, &fo) < 0) {

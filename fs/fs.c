@@ -250,15 +250,88 @@ static void *refresh_main(void *arg)
 	return NULL;
 }
 
+/*
+ * With a disk cache, chunks come from it where it has them, and chunks
+ * fetched from the store go to it once their hash checks out. A run whose
+ * chunks are all on disk needs no request; otherwise one request covers
+ * the chunks from the first missing one to the last, and the others are
+ * copied in from disk. Gaps between envelopes are left as zeros (decoding
+ * never looks at them).
+ */
 static int fetch_chunks(void *userdata, const struct chunk_loc *locs, size_t n, struct buf *out)
 {
-	return repo_fetch_chunks(userdata, locs, n, out);
+	struct fs *fs = userdata;
+	AUTOBUF struct buf part = BUF_INIT;
+	uint64_t base = locs[0].off, end = base;
+	size_t first_miss = n, last_miss = 0;
+	int r;
+
+	if (!fs->disk_cache)
+		return repo_fetch_chunks(fs->repo, locs, n, out);
+	for (size_t i = 0; i < n; i++) {
+		const struct chunk_loc *l = &locs[i];
+		if (l->off < end || l->off > UINT64_MAX - l->stored_len ||
+		    l->off + l->stored_len - base > REPO_FETCH_MAX)
+			/* Implausible: repo_fetch_chunks() says what is wrong. */
+			return repo_fetch_chunks(fs->repo, locs, n, out);
+		end = l->off + l->stored_len;
+	}
+	buf_reserve(out, (size_t)(end - base));
+	end = base;
+	for (size_t i = 0; i < n; i++) {
+		const struct chunk_loc *l = &locs[i];
+		memset(out->ptr + (end - base), 0, (size_t)(l->off - end));
+		if (disk_cache_get(fs->disk_cache, l->hash, out->ptr + (l->off - base),
+				   l->stored_len) < 0) {
+			first_miss = MIN(first_miss, i);
+			last_miss = i;
+		}
+		end = l->off + l->stored_len;
+	}
+	if (first_miss == 0 && last_miss == n - 1)
+		return repo_fetch_chunks(fs->repo, locs, n, out);
+	if (first_miss < n) {
+		r = repo_fetch_chunks(fs->repo, locs + first_miss, last_miss - first_miss + 1, &part);
+		if (r < 0)
+			return r;
+		memcpy(out->ptr + (locs[first_miss].off - base), part.ptr, part.len);
+	}
+	out->len = (size_t)(end - base);
+	return 0;
 }
 
+/* With a disk cache, a chunk that fails verification may be a damaged
+ * file of the disk cache: that file goes, and the chunk is fetched from
+ * the store again, so a damaged disk cache never fails a read. (The bytes
+ * may have come from the store instead; then the second attempt fails the
+ * same way and says which pack is damaged, at the cost of one request.) */
 static int decode_chunk(void *userdata, const struct chunk_loc *loc, const uint8_t *stored,
 			struct buf *out)
 {
-	return repo_decode_chunk(userdata, loc, stored, out);
+	struct fs *fs = userdata;
+	AUTOBUF struct buf again = BUF_INIT;
+	int r;
+
+	if (!fs->disk_cache)
+		return repo_decode_chunk(fs->repo, loc, stored, out);
+	r = repo_decode_chunk_quiet(loc, stored, out);
+	if (r == 0) {
+		disk_cache_put(fs->disk_cache, loc->hash, stored, loc->stored_len);
+		return 0;
+	}
+	if (disk_cache_drop(fs->disk_cache, loc->hash)) {
+		char hex[HASH_HEX_LEN + 1];
+		hex_encode(loc->hash, HASH_LEN, hex);
+		log_warning("disk cache: chunk %s was damaged; deleted it, fetching the chunk again",
+			    hex);
+	}
+	r = repo_fetch_chunks(fs->repo, loc, 1, &again);
+	if (r < 0)
+		return r;
+	r = repo_decode_chunk(fs->repo, loc, again.ptr, out);
+	if (r == 0)
+		disk_cache_put(fs->disk_cache, loc->hash, again.ptr, loc->stored_len);
+	return r;
 }
 
 int fs_start(struct fs *fs)
@@ -268,11 +341,16 @@ int fs_start(struct fs *fs)
 		.n_workers = FS_PREFETCH_WORKERS,
 		.fetch = fetch_chunks,
 		.decode = decode_chunk,
-		.userdata = fs->repo,
+		.userdata = fs,
 	};
 	sigset_t all, old;
 	int r;
 
+	if (fs->opts.disk_cache) {
+		r = disk_cache_open(fs->opts.disk_cache, fs->opts.disk_cache_size, &fs->disk_cache);
+		if (r < 0)
+			return r;
+	}
 	r = cache_new(&co, &fs->cache);
 	if (r < 0)
 		return r;
@@ -329,6 +407,18 @@ void fs_free(struct fs *fs)
 			  st.decoded_by_reader);
 	}
 	cache_free(fs->cache);
+	if (fs->disk_cache) {
+		struct disk_cache_stats st;
+		char used[16], max[16];
+		disk_cache_get_stats(fs->disk_cache, &st);
+		format_size(st.used, used);
+		format_size(st.max, max);
+		log_info("disk cache: %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64
+			 " stored, %" PRIu64 " evicted, %" PRIu64 " rejected; %s of %s used%s",
+			 st.hits, st.misses, st.stores, st.evictions, st.rejected, used, max,
+			 st.off ? " (turned off)" : "");
+	}
+	disk_cache_close(fs->disk_cache);
 	repo_close(fs->repo);
 	pthread_cond_destroy(&fs->wake);
 	pthread_mutex_destroy(&fs->lock);

@@ -8,6 +8,7 @@
 #define CAIRN_FS_H
 
 #include "cache.h"
+#include "disk-cache.h"
 #include "fs-tree.h"
 
 #include <pthread.h>
@@ -38,6 +39,8 @@ struct fs_options {
 	struct backend_options backend; /* strings borrowed until fs_free() */
 	uint64_t readahead;  /* largest prefetch window in bytes (0: no prefetch); at most
 			      * a quarter of the cache is used whatever this says */
+	const char *disk_cache;	  /* absolute directory of fetched chunks; NULL: none (borrowed) */
+	uint64_t disk_cache_size; /* its bound in bytes */
 };
 
 /* A sequential reader's prefetch window (see fs_ra_advance()). */
@@ -59,6 +62,7 @@ struct fs {
 	struct fs_tree tree;	  /* tree.newest_sec is atomic; the rest immutable */
 	struct repo *repo;	  /* owned; thread-safe; set by fs_open_repo() */
 	struct cache *cache;	  /* owned; thread-safe; set by fs_start() */
+	struct disk_cache *disk_cache; /* owned; thread-safe; NULL without -o disk_cache= */
 	struct fs_options opts;	  /* immutable */
 	double synthetic_timeout; /* seconds for entries above the snapshots; immutable */
 	pthread_key_t catalog_key; /* each thread's struct catalog, closed at thread exit */
@@ -92,9 +96,10 @@ int fs_new(const struct fs_options *opts, uint32_t uid, uint32_t gid, struct fs 
  * mount needs no backend access. Keeps no catalog connection open, so it
  * may run before fork(). Errors are logged, with a hint where one helps. */
 int fs_open_repo(struct fs *fs, const char *url) WARN_UNUSED;
-/* Creates the chunk cache with its prefetch workers and starts the
- * refresh thread (unless opts.refresh_s is 0), each with every signal
- * blocked. Call after any fork(). */
+/* Opens the disk cache (when opts.disk_cache is set), creates the chunk
+ * cache with its prefetch workers and starts the refresh thread (unless
+ * opts.refresh_s is 0), each with every signal blocked. Call after any
+ * fork(). */
 int fs_start(struct fs *fs) WARN_UNUSED;
 /* Stops the refresh thread, waiting for a sync in progress. Idempotent. */
 void fs_stop(struct fs *fs);

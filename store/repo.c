@@ -764,8 +764,7 @@ int repo_fetch_chunks(struct repo *r, const struct chunk_loc *locs, size_t n, st
 	return 0;
 }
 
-int repo_decode_chunk(struct repo *r UNUSED, const struct chunk_loc *loc, const uint8_t *stored,
-		      struct buf *out)
+int repo_decode_chunk_quiet(const struct chunk_loc *loc, const uint8_t *stored, struct buf *out)
 {
 	uint8_t got[HASH_LEN];
 	size_t start = out->len;
@@ -774,10 +773,19 @@ int repo_decode_chunk(struct repo *r UNUSED, const struct chunk_loc *loc, const 
 	res = envelope_decode(stored, loc->stored_len, OBJECT_CHUNK, loc->raw_len, out, got);
 	if (res == 0 && (memcmp(got, loc->hash, HASH_LEN) != 0 || out->len - start != loc->raw_len))
 		res = -EBADMSG;
+	if (res < 0)
+		out->len = start;
+	return res;
+}
+
+int repo_decode_chunk(struct repo *r UNUSED, const struct chunk_loc *loc, const uint8_t *stored,
+		      struct buf *out)
+{
+	int res = repo_decode_chunk_quiet(loc, stored, out);
+
 	if (res < 0) {
 		char name[PACK_NAME_LEN];
 		pack_name(loc->pack, name);
-		out->len = start;
 		return log_error_errno(res, "pack '%s': chunk at offset %" PRIu64 " is damaged", name,
 				       loc->off);
 	}

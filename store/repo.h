@@ -120,6 +120,9 @@ int repo_fetch_chunks(struct repo *r, const struct chunk_loc *locs, size_t n, st
  * -EBADMSG (logged, naming the pack) when it is damaged. Thread-safe. */
 int repo_decode_chunk(struct repo *r, const struct chunk_loc *loc, const uint8_t *stored,
 		      struct buf *out) WARN_UNUSED;
+/* The same, logging nothing: for a caller that has another copy to try. */
+int repo_decode_chunk_quiet(const struct chunk_loc *loc, const uint8_t *stored, struct buf *out)
+	WARN_UNUSED;
 
 /* Resolves a snapshot reference: "MEMBER/TIMESTAMP", "MEMBER/latest", or a
  * unique prefix of a snapshot id (at least 4 hex digits). When nothing
