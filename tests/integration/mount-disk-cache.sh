@@ -94,3 +94,19 @@ expect_status 2 "$BUILD/cairnfs" "$HTTP_URL" "$T/mnt" -o disk_cache_size=1G
 assert_contains "$ERR" "disk_cache_size needs disk_cache=DIR"
 expect_status 2 "$BUILD/cairnfs" "$HTTP_URL" "$T/mnt" -o "disk_cache=$T/dc,disk_cache_size=12x"
 assert_contains "$ERR" "bad disk_cache_size '12x'"
+
+info "a damaged pack: EIO, and nothing damaged reaches the disk cache"
+pack=$(find "$T/repo" -path '*pack*' -type f -size +1M | head -n 1)
+[ -n "$pack" ] || fail "no pack found in $(find "$T/repo" -type f)"
+cp "$pack" "$T/pack.orig"
+psize=$(stat -c %s "$pack")
+printf 'XXXXXXXX' | dd of="$pack" bs=1 seek=$((psize / 2)) conv=notrunc status=none
+mount_repo "$HTTP_URL" "$T/mnt" "disk_cache=$T/dc3"
+LOG=${MOUNT_LOG[$(realpath "$T/mnt")]}
+expect_status 1 cp "$T/mnt/snapshots/m/2026-11-22T205328Z/data.bin" "$T/copy.bin"
+assert_contains "$ERR" "Input/output error"
+unmount_repo "$T/mnt"
+assert_contains "$(cat "$LOG")" "is damaged"
+cp "$T/pack.orig" "$pack"
+read_mount "disk_cache=$T/dc3"
+assert_contains "$(cat "$LOG")" " 0 rejected"
