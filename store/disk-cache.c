@@ -234,10 +234,15 @@ static int by_mtime(const void *a, const void *b)
 	return memcmp(x->hash, y->hash, HASH_LEN);
 }
 
-static bool is_shard_name(const char *s)
+/* Lowercase hex digits only: the names entry_name() makes. */
+static bool is_hex_name(const char *s, size_t len)
 {
-	uint8_t b;
-	return strlen(s) == 2 && hex_decode(s, &b, 1) == 0;
+	if (strlen(s) != len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
 }
 
 /* Adds the files of one shard directory to *list, deleting stale
@@ -261,7 +266,6 @@ static int scan_shard(struct disk_cache *dc, const char *shard, struct scanned *
 	while ((errno = 0, de = readdir(d))) {
 		struct scanned s;
 		struct stat st;
-		size_t len = strlen(de->d_name);
 
 		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
 			continue;
@@ -270,8 +274,8 @@ static int scan_shard(struct disk_cache *dc, const char *shard, struct scanned *
 				(void)unlinkat(fd, de->d_name, 0);
 			continue;
 		}
-		if (len != HASH_HEX_LEN || hex_decode(de->d_name, s.hash, HASH_LEN) < 0 ||
-		    memcmp(de->d_name, shard, 2) != 0)
+		if (!is_hex_name(de->d_name, HASH_HEX_LEN) || memcmp(de->d_name, shard, 2) != 0 ||
+		    hex_decode(de->d_name, s.hash, HASH_LEN) < 0)
 			continue;
 		s.charge = charge_of((uint64_t)st.st_size);
 		s.mtime = st.st_mtim;
@@ -304,7 +308,7 @@ static int scan(struct disk_cache *dc)
 		return r;
 	}
 	while (r == 0 && (errno = 0, de = readdir(d)))
-		if (is_shard_name(de->d_name))
+		if (is_hex_name(de->d_name, 2))
 			r = scan_shard(dc, de->d_name, &list, &n, &cap);
 	if (r == 0 && errno)
 		r = -errno;
