@@ -327,9 +327,13 @@ stop_repo() {
 }
 
 # Stops the servers of the backend under test; redefined below.
-_backend_stop() {
-	:
-}
+# The backend cases above define their own _backend_stop; the default stops
+# nothing (a later definition would replace theirs and leak their servers).
+if ! declare -F _backend_stop >/dev/null; then
+	_backend_stop() {
+		:
+	}
+fi
 
 cleanup() {
 	local st=$?
