@@ -70,8 +70,8 @@ $(BUILD)/cairnfs: $(BUILD)/fs/cairnfs.o $(FS_OBJ) $(LIBCAIRN)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(BUILD)/fs/cairnfs.o $(FS_OBJ) $(LIBCAIRN) $(PKG_LIBS)
 
 # Unit tests link the library, and fs/ objects so fs-tree logic is reachable.
-$(BUILD)/tests/test-%: $(BUILD)/tests/unit/test-%.o $(FS_OBJ) $(LIBCAIRN)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(FS_OBJ) $(LIBCAIRN) $(PKG_LIBS) $(CMOCKA_LIBS)
+$(BUILD)/tests/test-%: $(BUILD)/tests/unit/test-%.o $(BUILD)/tests/unit/unit.o $(FS_OBJ) $(LIBCAIRN)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/tests/unit/unit.o $(FS_OBJ) $(LIBCAIRN) $(PKG_LIBS) $(CMOCKA_LIBS)
 
 # Fuzz targets, built with a replay driver that runs the stored corpus.
 $(BUILD)/tests/%-replay: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(LIBCAIRN)

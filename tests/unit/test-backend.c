@@ -26,6 +26,7 @@
 #include "backend.h"
 #include "crypto.h"
 #include "log.h"
+#include "unit.h"
 
 #define BIG_SIZE (5u << 20)
 #define N_MANY 1100 /* more than one ListObjectsV2 page of 1,000 */
@@ -102,8 +103,8 @@ static int group_setup(void **state)
 	if (url && *url) {
 		c->url = xstrdup(url);
 	} else {
-		char tmpl[] = "/tmp/cairn-test-backend.XXXXXX";
-		assert_non_null(mkdtemp(tmpl));
+		char tmpl[PATH_MAX];
+		assert_int_equal(unit_mkdtemp(tmpl, sizeof(tmpl), "backend"), 0);
 		c->tmpdir = xstrdup(tmpl);
 		c->url = xasprintf("%s/repo", tmpl);
 	}
@@ -141,21 +142,13 @@ static int group_setup(void **state)
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int group_teardown(void **state)
 {
 	struct ctx *c = *state;
 
 	backend_free(c->b);
 	if (c->tmpdir)
-		nftw(c->tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		unit_rm_rf(c->tmpdir);
 	free(c->tmpdir);
 	free(c->url);
 	free(c->big);

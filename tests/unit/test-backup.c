@@ -21,6 +21,7 @@
 #include "inventory.h"
 #include "log.h"
 #include "pending.h"
+#include "unit.h"
 
 struct fixture {
 	char dir[64];
@@ -29,12 +30,6 @@ struct fixture {
 	struct repo *repo;
 	struct catalog *cat;
 };
-
-static int rm_entry(const char *path, const struct stat *st UNUSED, int type UNUSED,
-		    struct FTW *ftw UNUSED)
-{
-	return remove(path);
-}
 
 static void write_file(const char *path, size_t len, uint64_t seed)
 {
@@ -60,8 +55,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/tmp/cairn-test-backup.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (unit_mkdtemp(f->dir, sizeof(f->dir), "backup") < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/cache", f->dir);
 	setenv("CAIRN_CACHE_DIR", path, 1);
@@ -85,7 +79,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	catalog_close(f->cat);
 	repo_close(f->repo);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

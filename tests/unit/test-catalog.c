@@ -20,25 +20,19 @@
 #include "catalog.h"
 #include "envelope.h"
 #include "log.h"
+#include "unit.h"
 
 struct fixture {
 	char dir[64];
 	struct catalog *cat;
 };
 
-static int rm_entry(const char *path, const struct stat *st UNUSED, int type UNUSED,
-		    struct FTW *ftw UNUSED)
-{
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/tmp/cairn-test-catalog.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (unit_mkdtemp(f->dir, sizeof(f->dir), "catalog") < 0)
 		return -1;
 	char path[128];
 	snprintf(path, sizeof(path), "%s/catalog.db", f->dir);
@@ -52,7 +46,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	catalog_close(f->cat);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include "index.h"
 #include "inventory.h"
 #include "log.h"
+#include "unit.h"
 
 struct fixture {
 	char dir[64];
@@ -31,12 +32,6 @@ struct fixture {
 	struct buf report;
 	struct check_result res;
 };
-
-static int rm_entry(const char *path, const struct stat *st UNUSED, int type UNUSED,
-		    struct FTW *ftw UNUSED)
-{
-	return remove(path);
-}
 
 static void write_file(const char *path, size_t len, uint64_t seed)
 {
@@ -83,8 +78,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/tmp/cairn-test-check.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (unit_mkdtemp(f->dir, sizeof(f->dir), "check") < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/cache", f->dir);
 	setenv("CAIRN_CACHE_DIR", path, 1);
@@ -103,7 +97,7 @@ static int teardown(void **state)
 	catalog_close(f->cat);
 	repo_close(f->repo);
 	buf_release(&f->report);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

@@ -21,6 +21,7 @@
 
 #include "chunker.h"
 #include "crypto.h"
+#include "unit.h"
 
 #define BIG (32u << 20)
 
@@ -29,26 +30,6 @@ struct fixture {
 	uint8_t *data;	/* BIG pseudo-random bytes */
 };
 
-static void fill_random(uint8_t *p, size_t len, uint64_t seed)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
-
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = (uint8_t)(x >> 32);
-	}
-}
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
 static int group_setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -56,20 +37,19 @@ static int group_setup(void **state)
 	if (!f)
 		return -1;
 	*state = f;
-	strcpy(f->dir, "/tmp/cairn-test-chunker.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (unit_mkdtemp(f->dir, sizeof(f->dir), "chunker") < 0)
 		return -1;
 	f->data = malloc(BIG);
 	if (!f->data)
 		return -1;
-	fill_random(f->data, BIG, 1);
+	unit_fill_random(f->data, BIG, 1);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
 	struct fixture *f = *state;
-	int r = nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	int r = unit_rm_rf(f->dir);
 
 	free(f->data);
 	free(f);
@@ -320,7 +300,7 @@ static void test_cut_points_survive_insertion(void **state)
 			size_t at = 1000 + j * 777, ins = inserts[j], total;
 
 			memcpy(edited, f->data, at);
-			fill_random(edited + at, ins, 100 + j);
+			unit_fill_random(edited + at, ins, 100 + j);
 			memcpy(edited + at + ins, f->data + at, BIG - at);
 			size_t n = new_chunks_after(&params[k], f->data, edited, BIG + ins, &total);
 			/* Only the chunks holding the inserted bytes, and
@@ -348,13 +328,13 @@ static void test_cut_points_survive_deletion_and_overwrite(void **state)
 
 	/* Overwrite 100 bytes in the middle. */
 	memcpy(edited, f->data, BIG);
-	fill_random(edited + BIG / 2, 100, 99);
+	unit_fill_random(edited + BIG / 2, 100, 99);
 	n = new_chunks_after(&p, f->data, edited, BIG, &total);
 	assert_true(n >= 1 && n <= 3);
 
 	/* Prepend 1 MiB. */
 	uint8_t *longer = malloc(BIG + (1u << 20));
-	fill_random(longer, 1u << 20, 98);
+	unit_fill_random(longer, 1u << 20, 98);
 	memcpy(longer + (1u << 20), f->data, BIG);
 	size_t max = (BIG + (2u << 20)) / p.min_size + 2;
 	struct chunk_hash *a = calloc(max, sizeof(*a)), *b = calloc(max, sizeof(*b));

@@ -18,18 +18,13 @@
 #include "diff.h"
 #include "envelope.h"
 #include "log.h"
+#include "unit.h"
 
 struct fixture {
 	char dir[64];
 	struct catalog *cat;
 	struct cat_snapshot a, b;
 };
-
-static int rm_entry(const char *path, const struct stat *st UNUSED, int type UNUSED,
-                    struct FTW *ftw UNUSED)
-{
-	return remove(path);
-}
 
 static void fake_hash(uint8_t out[HASH_LEN], unsigned seed)
 {
@@ -119,8 +114,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/tmp/cairn-test-diff.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (unit_mkdtemp(f->dir, sizeof(f->dir), "diff") < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/catalog.db", f->dir);
 	if (catalog_open(path, &f->cat) < 0)
@@ -156,7 +150,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	catalog_close(f->cat);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

@@ -18,6 +18,7 @@
 
 #include "disk-cache.h"
 #include "log.h"
+#include "unit.h"
 
 #define LEN 4000 /* one 4 KiB block each */
 #define BLOCK 4096
@@ -28,20 +29,11 @@ struct fixture {
 	char dir[64];
 };
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/cairn-test-disk-cache.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(unit_mkdtemp(f->dir, sizeof(f->dir), "disk-cache"), 0);
 	*state = f;
 	return 0;
 }
@@ -50,7 +42,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

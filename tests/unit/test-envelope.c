@@ -20,6 +20,7 @@
 
 #include "backend.h"
 #include "envelope.h"
+#include "unit.h"
 
 struct fixture {
 	char dir[64];		   /* mkdtemp directory, holding a local backend */
@@ -27,18 +28,6 @@ struct fixture {
 	uint8_t text[256 << 10];   /* compressible */
 	uint8_t random[256 << 10]; /* incompressible */
 };
-
-static void fill_random(uint8_t *p, size_t len, uint64_t seed)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
-
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = (uint8_t)(x >> 32);
-	}
-}
 
 static void fill_text(uint8_t *p, size_t len)
 {
@@ -53,14 +42,6 @@ static void fill_text(uint8_t *p, size_t len)
 	}
 }
 
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
 static int group_setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -68,8 +49,7 @@ static int group_setup(void **state)
 	if (!f)
 		return -1;
 	*state = f;
-	strcpy(f->dir, "/tmp/cairn-test-envelope.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (unit_mkdtemp(f->dir, sizeof(f->dir), "envelope") < 0)
 		return -1;
 	AUTOFREE char *url = xasprintf("%s/repo", f->dir);
 	if (mkdir(url, 0700) < 0)
@@ -78,7 +58,7 @@ static int group_setup(void **state)
 	if (backend_open(url, &bo, &f->backend) < 0)
 		return -1;
 	fill_text(f->text, sizeof(f->text));
-	fill_random(f->random, sizeof(f->random), 5);
+	unit_fill_random(f->random, sizeof(f->random), 5);
 	return 0;
 }
 
@@ -88,7 +68,7 @@ static int group_teardown(void **state)
 	int r;
 
 	backend_free(f->backend);
-	r = nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	r = unit_rm_rf(f->dir);
 	free(f);
 	return r;
 }

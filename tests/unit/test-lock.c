@@ -18,6 +18,7 @@
 
 #include "lock.h"
 #include "log.h"
+#include "unit.h"
 
 struct fixture {
 	char dir[64];
@@ -29,19 +30,12 @@ struct seen {
 	size_t n;
 };
 
-static int rm_entry(const char *path, const struct stat *st UNUSED, int type UNUSED,
-		    struct FTW *ftw UNUSED)
-{
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/tmp/cairn-test-lock.XXXXXX");
-	if (!mkdtemp(f->dir) || backend_open(f->dir, NULL, &f->b) < 0)
+	if (unit_mkdtemp(f->dir, sizeof(f->dir), "lock") < 0 || backend_open(f->dir, NULL, &f->b) < 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -51,7 +45,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	backend_free(f->b);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

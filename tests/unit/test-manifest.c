@@ -26,19 +26,12 @@
 #include "chunker.h"
 #include "envelope.h"
 #include "manifest.h"
+#include "unit.h"
 
 struct fixture {
 	char dir[64];		 /* mkdtemp directory */
 	struct backend *backend; /* local backend in dir/repo */
 };
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
 
 static int group_setup(void **state)
 {
@@ -47,8 +40,7 @@ static int group_setup(void **state)
 	if (!f)
 		return -1;
 	*state = f;
-	strcpy(f->dir, "/tmp/cairn-test-manifest.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (unit_mkdtemp(f->dir, sizeof(f->dir), "manifest") < 0)
 		return -1;
 	AUTOFREE char *url = xasprintf("%s/repo", f->dir);
 	struct backend_options bo = { 0 };
@@ -63,7 +55,7 @@ static int group_teardown(void **state)
 	int r;
 
 	backend_free(f->backend);
-	r = nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	r = unit_rm_rf(f->dir);
 	free(f);
 	return r;
 }

@@ -19,6 +19,7 @@
 #include "backend.h"
 #include "envelope.h"
 #include "pack.h"
+#include "unit.h"
 
 #define N_CHUNKS 5
 
@@ -29,26 +30,6 @@ struct fixture {
 	size_t len[N_CHUNKS];
 };
 
-static void fill_random(uint8_t *p, size_t len, uint64_t seed)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
-
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = (uint8_t)(x >> 32);
-	}
-}
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
 static int group_setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -56,8 +37,7 @@ static int group_setup(void **state)
 	if (!f)
 		return -1;
 	*state = f;
-	strcpy(f->dir, "/tmp/cairn-test-pack.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (unit_mkdtemp(f->dir, sizeof(f->dir), "pack") < 0)
 		return -1;
 	AUTOFREE char *url = xasprintf("%s/repo", f->dir);
 	struct backend_options bo = { 0 };
@@ -67,7 +47,7 @@ static int group_setup(void **state)
 	const size_t lens[N_CHUNKS] = { 70000, 65536, 1, 4096, 12345 };
 	for (int i = 0; i < N_CHUNKS; i++) {
 		f->len[i] = lens[i];
-		fill_random(f->data[i], lens[i], (uint64_t)i + 1);
+		unit_fill_random(f->data[i], lens[i], (uint64_t)i + 1);
 	}
 	for (size_t j = 0; j < f->len[1]; j++)
 		f->data[1][j] = (uint8_t)"commit block vote\n"[j % 18];
@@ -80,7 +60,7 @@ static int group_teardown(void **state)
 	int r;
 
 	backend_free(f->backend);
-	r = nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	r = unit_rm_rf(f->dir);
 	free(f);
 	return r;
 }

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "repo.h"
 #include "restore.h"
+#include "unit.h"
 
 struct fixture {
 	char dir[64];
@@ -35,12 +36,6 @@ struct fixture {
 	int64_t next_time;
 };
 
-static int rm_entry(const char *path, const struct stat *st UNUSED, int type UNUSED,
-                    struct FTW *ftw UNUSED)
-{
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -49,8 +44,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/tmp/cairn-test-restore.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (unit_mkdtemp(f->dir, sizeof(f->dir), "restore") < 0)
 		return -1;
 	snprintf(cache, sizeof(cache), "%s/cache", f->dir);
 	setenv("CAIRN_CACHE_DIR", cache, 1);
@@ -75,7 +69,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	catalog_close(f->cat);
 	repo_close(f->repo);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rm_rf(f->dir);
 	free(f);
 	return 0;
 }
