@@ -20,7 +20,6 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <pthread.h>
 
 #include "backend.h"

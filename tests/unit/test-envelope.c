@@ -13,7 +13,6 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <zstd.h>

@@ -18,7 +18,6 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
