@@ -24,9 +24,9 @@ enum catalog_extra_stmt {
 	CQ_USAGE_STORED,
 	CQ_USAGE_UNIQUE,
 	CQ_PACKS,
-	CQ_LAST_,
-	CX_FIRST_ = CQ_LAST_,
-	CX_INDEX_HAS = CX_FIRST_,	     /* catalog-packs.c */
+	CQ_LAST_, /* the size of catalog-query.c's table; the next file starts here */
+	/* catalog-packs.c */
+	CX_INDEX_HAS = CQ_LAST_,
 	CX_INDEX_LINK,
 	CX_INDEX_REMOVE,
 	CX_INDEX_LIST,
@@ -34,8 +34,10 @@ enum catalog_extra_stmt {
 	CX_PENDING_CLEAR,
 	CX_PENDING_ADD,
 	CX_DEDUP_CHUNK,
+	CX_LAST_,
 	CATALOG_EXTRA_STMTS = 64
 };
+_Static_assert(CX_LAST_ <= CATALOG_EXTRA_STMTS, "grow CATALOG_EXTRA_STMTS");
 
 struct catalog {
 	sqlite3 *db;
