@@ -19,17 +19,27 @@ ASAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wundef -Wvla -Wwrite-strings \
            -Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition -Wpointer-arith
 
+# A fresh machine lacks the -dev packages: say which, and how to get them,
+# instead of letting the compiler stop at the first missing header.
+ifeq ($(filter deps check demo bench clean,$(MAKECMDGOALS)),)
+PKGS_MISSING := $(shell for p in $(PKGS); do pkg-config --exists $$p || echo $$p; done)
+ifneq ($(PKGS_MISSING),)
+$(error missing development packages for: $(PKGS_MISSING); run 'make deps' (or 'make check' / 'make demo', which install them too))
+endif
+endif
+
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
-ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DCAIRN_VERSION=\"$(VERSION)\" -D_FILE_OFFSET_BITS=64 -pthread -Istore $(WARN) \
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DCAIRN_VERSION=\"$(VERSION)\" -D_FILE_OFFSET_BITS=64 -pthread -Istore -I. $(WARN) \
              $(PKG_CFLAGS) $(SAN) $(CFLAGS)
 ALL_LDFLAGS = -pthread $(SAN) $(LDFLAGS)
 
-STORE_SRC := $(wildcard store/*.c)
+STORE_SRC := $(wildcard store/*/*.c)
 FS_SRC    := $(filter-out fs/cairnfs.c,$(wildcard fs/*.c))
 TOOLS_SRC := $(wildcard tools/*.c)
+HEADERS   := $(wildcard store/*/*.h fs/*.h tools/*.h)
 UNIT_SRC  := $(wildcard tests/unit/test-*.c)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz-*.c)
 
@@ -39,12 +49,32 @@ TOOLS_OBJ := $(TOOLS_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/%-replay)
 
+HDR_OK    := $(HEADERS:%.h=$(BUILD)/hdr/%.ok)
+
 LIBCAIRN := $(BUILD)/libcairn.a
 
 .PHONY: all check test unit integration asan demo bench install clean deps
 .DELETE_ON_ERROR:
+# Objects of tests and fuzz targets are intermediate to make; keep them, so a
+# run is not followed by a line of rm.
+.SECONDARY:
 
-all: $(BUILD)/cairn $(BUILD)/cairnfs
+all: $(BUILD)/.layers $(HDR_OK) $(BUILD)/cairn $(BUILD)/cairnfs
+
+# The layering of store/README: a lower layer including a higher one, or an
+# include that does not name its folder, fails the build.
+$(BUILD)/.layers: tests/check-layers.sh $(STORE_SRC) $(FS_SRC) fs/cairnfs.c $(TOOLS_SRC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(Q)tests/check-layers.sh
+	@touch $@
+
+# Every header compiles on its own (it includes what it uses), and twice (its
+# guard works).
+$(BUILD)/hdr/%.ok: %.h $(BUILD)/.flags
+	@mkdir -p $(@D)
+	$(Q)printf '#include "%s"\n#include "%s"\n' $< $< | \
+		$(CC) $(ALL_CFLAGS) -fsyntax-only -x c -o /dev/null -
+	@touch $@
 
 # Rebuild everything when the flags change.
 $(BUILD)/.flags: FORCE

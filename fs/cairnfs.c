@@ -8,7 +8,7 @@
  *
  * For remote repositories -o also takes timeout=, connect_timeout=,
  * retries=, s3_endpoint=, s3_path_style, cacert= and insecure_tls (the
- * struct backend_options of store/backend.h); a fetch from the store gives
+ * struct backend_options of store/backend/backend.h); a fetch from the store gives
  * up after timeout seconds (FS_TIMEOUT_DEFAULT), so a read of a store that
  * stopped answering fails with EIO instead of hanging. When it ends the
  * daemon logs how many backend requests and bytes the mount cost.
@@ -32,8 +32,8 @@
  */
 #include "fs-ops.h"
 #include "fs.h"
-#include "log.h"
-#include "parse.h"
+#include "base/log.h"
+#include "base/parse.h"
 
 #include <fuse_opt.h>
 #include <inttypes.h>

@@ -20,7 +20,7 @@
  */
 #include "fs-ops.h"
 #include "fs.h"
-#include "log.h"
+#include "base/log.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

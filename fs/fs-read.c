@@ -26,7 +26,7 @@
  * while the kernel is still busy with this read.
  */
 #include "fs.h"
-#include "log.h"
+#include "base/log.h"
 
 #include <assert.h>
 #include <sys/stat.h>

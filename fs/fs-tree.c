@@ -26,7 +26,7 @@
  * one connection each.
  */
 #include "fs-tree.h"
-#include "log.h"
+#include "base/log.h"
 
 #include <assert.h>
 #include <sys/stat.h>

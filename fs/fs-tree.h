@@ -18,9 +18,9 @@
 #ifndef CAIRN_FS_TREE_H
 #define CAIRN_FS_TREE_H
 
-#include "buf.h"
-#include "catalog.h"
-#include "repo.h"
+#include "base/buf.h"
+#include "catalog/catalog.h"
+#include "repo/repo.h"
 
 #include <sys/statvfs.h>
 

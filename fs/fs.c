@@ -19,7 +19,7 @@
  * which errors mean something to a caller and which become EIO.
  */
 #include "fs.h"
-#include "log.h"
+#include "base/log.h"
 
 #include <assert.h>
 #include <fcntl.h>

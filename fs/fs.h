@@ -7,8 +7,8 @@
 #ifndef CAIRN_FS_H
 #define CAIRN_FS_H
 
-#include "cache.h"
-#include "disk-cache.h"
+#include "repo/cache.h"
+#include "repo/disk-cache.h"
 #include "fs-tree.h"
 
 #include <pthread.h>

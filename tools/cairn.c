@@ -4,7 +4,7 @@
  * status the design fixes: 0 success, 1 failure, 2 usage, 3 partial backup.
  */
 #include "cmd.h"
-#include "log.h"
+#include "base/log.h"
 
 struct command {
 	const char *name;

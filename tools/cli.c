@@ -4,7 +4,7 @@
  * same everywhere.
  */
 #include "cmd.h"
-#include "log.h"
+#include "base/log.h"
 
 #include <stdarg.h>
 #include <sys/stat.h>

@@ -3,9 +3,9 @@
  * paths. Exit 3 when the snapshot was written without some entries (each
  * reported by path).
  */
-#include "backup.h"
+#include "ops/backup.h"
 #include "cmd.h"
-#include "log.h"
+#include "base/log.h"
 
 #include <time.h>
 

@@ -4,10 +4,10 @@
  * another with the snapshots and files it affects; progress to stderr on a
  * terminal. Exit 1 when anything is wrong.
  */
-#include "check.h"
+#include "ops/check.h"
 #include "cmd.h"
-#include "log.h"
-#include "parse.h"
+#include "base/log.h"
+#include "base/parse.h"
 
 enum { OPT_READ_DATA = OPT_FIRST_COMMAND_OPTION };
 

@@ -9,8 +9,8 @@
  * the snapshot, with a warning.
  */
 #include "cmd.h"
-#include "diff.h"
-#include "log.h"
+#include "ops/diff.h"
+#include "base/log.h"
 
 #include <sys/stat.h>
 

@@ -1,11 +1,11 @@
 /*
  * cmd-export.c - cairn export: write a snapshot, or a subtree of it, to
- * stdout as a tar archive (store/export.c does the work), for
+ * stdout as a tar archive (store/ops/export.c does the work), for
  * `cairn export ... | tar xf - -C DIR` where a restore cannot run.
  */
 #include "cmd.h"
-#include "export.h"
-#include "log.h"
+#include "ops/export.h"
+#include "base/log.h"
 
 #include <signal.h>
 

@@ -4,9 +4,9 @@
  * lacks are fetched once first. Exit status as grep's: 0 when something
  * matched, 1 when nothing did, 2 for usage errors and trouble.
  */
-#include "catalog-query.h"
+#include "catalog/catalog-query.h"
 #include "cmd.h"
-#include "log.h"
+#include "base/log.h"
 
 enum { OPT_MEMBER = OPT_FIRST_COMMAND_OPTION, OPT_SINCE, OPT_UNTIL, OPT_JSON };
 

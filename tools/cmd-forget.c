@@ -4,10 +4,10 @@
  * rest (--dry-run only says); --prune then deletes their data.
  */
 #include "cmd.h"
-#include "forget.h"
-#include "log.h"
-#include "parse.h"
-#include "prune.h"
+#include "ops/forget.h"
+#include "base/log.h"
+#include "base/parse.h"
+#include "ops/prune.h"
 
 enum {
 	OPT_KEEP_LAST = OPT_FIRST_COMMAND_OPTION,

@@ -3,8 +3,8 @@
  * compression settings, which are fixed for its life.
  */
 #include "cmd.h"
-#include "log.h"
-#include "parse.h"
+#include "base/log.h"
+#include "base/parse.h"
 
 enum { OPT_NO_ENCRYPTION = OPT_FIRST_COMMAND_OPTION, OPT_CHUNK_SIZE, OPT_COMPRESSION };
 

@@ -10,8 +10,8 @@
  * targets), so no byte is lost.
  */
 #include "cmd.h"
-#include "log.h"
-#include "walk.h"
+#include "base/log.h"
+#include "ops/walk.h"
 
 #include <sys/stat.h>
 #include <sys/sysmacros.h>

@@ -6,7 +6,7 @@
  * cairnfs -o options.
  */
 #include "cmd.h"
-#include "log.h"
+#include "base/log.h"
 
 #include <limits.h>
 

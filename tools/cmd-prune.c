@@ -4,9 +4,9 @@
  * what it reclaimed, shared with cairn forget --prune.
  */
 #include "cmd.h"
-#include "log.h"
-#include "parse.h"
-#include "prune.h"
+#include "base/log.h"
+#include "base/parse.h"
+#include "ops/prune.h"
 
 enum { OPT_DRY_RUN = OPT_FIRST_COMMAND_OPTION, OPT_REPACK };
 

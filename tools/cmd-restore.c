@@ -1,11 +1,11 @@
 /*
  * cmd-restore.c - cairn restore: recreate a snapshot, or a subtree of it,
- * in a local directory (store/restore.c does the work).
+ * in a local directory (store/ops/restore.c does the work).
  */
 #include "cmd.h"
-#include "log.h"
-#include "parse.h"
-#include "restore.h"
+#include "base/log.h"
+#include "base/parse.h"
+#include "ops/restore.h"
 
 enum { OPT_TARGET = OPT_FIRST_COMMAND_OPTION, OPT_OVERWRITE, OPT_VERIFY, OPT_JOBS, OPT_CACHE };
 

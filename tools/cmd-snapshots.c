@@ -3,7 +3,7 @@
  * (synced with the repository's snapshot headers; no tree is read).
  */
 #include "cmd.h"
-#include "log.h"
+#include "base/log.h"
 
 enum { OPT_MEMBER = OPT_FIRST_COMMAND_OPTION, OPT_JSON };
 

@@ -3,8 +3,8 @@
  * costs (stats_compute()); the definitions of the figures are in cairn(1).
  */
 #include "cmd.h"
-#include "log.h"
-#include "stats.h"
+#include "base/log.h"
+#include "ops/stats.h"
 
 enum { OPT_MEMBER = OPT_FIRST_COMMAND_OPTION, OPT_JSON };
 

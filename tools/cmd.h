@@ -8,8 +8,8 @@
 
 #include <getopt.h>
 
-#include "backend.h"
-#include "repo.h"
+#include "backend/backend.h"
+#include "repo/repo.h"
 
 enum exit_status {
 	EXIT_OK = 0,

@@ -11,10 +11,10 @@
  * static server cannot list and cannot be written, so read_only and
  * !can_list keep backend.c from ever calling put, delete or list.
  */
-#include "backend-internal.h"
-#include "http.h"
-#include "log.h"
-#include "parse.h"
+#include "backend/backend-internal.h"
+#include "backend/http.h"
+#include "base/log.h"
+#include "base/parse.h"
 
 struct web {
 	struct http *http;

@@ -8,7 +8,7 @@
 #ifndef CAIRN_BACKEND_INTERNAL_H
 #define CAIRN_BACKEND_INTERNAL_H
 
-#include "backend.h"
+#include "backend/backend.h"
 
 #define BACKEND_DELETE_BATCH 1000 /* names per delete_many call (S3's limit) */
 

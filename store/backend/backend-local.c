@@ -9,9 +9,9 @@
  * their age) removes stale ones. Reads use pread on a fresh descriptor, so
  * any number of threads may read at once.
  */
-#include "backend-internal.h"
-#include "crypto.h"
-#include "log.h"
+#include "backend/backend-internal.h"
+#include "base/crypto.h"
+#include "base/log.h"
 
 #include <dirent.h>
 #include <fcntl.h>

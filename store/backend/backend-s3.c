@@ -23,12 +23,12 @@
  * may call the operations at once. Secrets never reach a log: messages name
  * "s3://bucket/prefix", the key, and the HTTP status with S3's error code.
  */
-#include "backend-internal.h"
-#include "crypto.h"
-#include "http.h"
-#include "log.h"
-#include "parse.h"
-#include "sigv4.h"
+#include "backend/backend-internal.h"
+#include "base/crypto.h"
+#include "backend/http.h"
+#include "base/log.h"
+#include "base/parse.h"
+#include "backend/sigv4.h"
 
 #include <ctype.h>
 #include <inttypes.h>

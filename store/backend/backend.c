@@ -4,8 +4,8 @@
  * a stray byte), and writes to a read-only backend fail with -EROFS before
  * they reach it.
  */
-#include "backend-internal.h"
-#include "log.h"
+#include "backend/backend-internal.h"
+#include "base/log.h"
 
 static bool name_is_valid(const char *name, bool allow_empty)
 {

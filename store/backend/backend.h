@@ -12,7 +12,7 @@
 #ifndef CAIRN_BACKEND_H
 #define CAIRN_BACKEND_H
 
-#include "buf.h"
+#include "base/buf.h"
 
 struct backend;
 

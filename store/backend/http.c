@@ -28,8 +28,8 @@
  * the whole object (200) is handled too: the slice is kept as it streams by
  * and the transfer stops once the slice is complete.
  */
-#include "http.h"
-#include "log.h"
+#include "backend/http.h"
+#include "base/log.h"
 
 #include <assert.h>
 #include <curl/curl.h>

@@ -6,7 +6,7 @@
 #ifndef CAIRN_HTTP_H
 #define CAIRN_HTTP_H
 
-#include "buf.h"
+#include "base/buf.h"
 
 struct http;
 

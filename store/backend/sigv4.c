@@ -16,8 +16,8 @@
  * wiped after use. Nothing here does I/O or logs: callers decide what a
  * failure means, and no credential can reach a log from this module.
  */
-#include "sigv4.h"
-#include "crypto.h"
+#include "backend/sigv4.h"
+#include "base/crypto.h"
 
 #include <openssl/crypto.h>
 

@@ -6,7 +6,7 @@
 #ifndef CAIRN_SIGV4_H
 #define CAIRN_SIGV4_H
 
-#include "buf.h"
+#include "base/buf.h"
 
 #include <time.h>
 

@@ -2,7 +2,7 @@
  * buf.c - growable byte buffer with little-endian and JSON appenders.
  * Capacity doubles, so appending n bytes one at a time costs O(n).
  */
-#include "buf.h"
+#include "base/buf.h"
 
 #include <openssl/evp.h>
 #include <stdarg.h>

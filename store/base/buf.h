@@ -6,7 +6,7 @@
 #ifndef CAIRN_BUF_H
 #define CAIRN_BUF_H
 
-#include "util.h"
+#include "base/util.h"
 
 struct buf {
 	uint8_t *ptr; /* owned; NULL while empty and never grown */

@@ -3,7 +3,7 @@
  * which picks the SHA-NI code path where the CPU has it. The digest method is
  * fetched once per process, not per call.
  */
-#include "crypto.h"
+#include "base/crypto.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

@@ -5,7 +5,7 @@
 #ifndef CAIRN_CRYPTO_H
 #define CAIRN_CRYPTO_H
 
-#include "util.h"
+#include "base/util.h"
 
 #define HASH_LEN 32
 #define HASH_HEX_LEN (2 * HASH_LEN)

@@ -3,7 +3,7 @@
  * 64-bit finaliser, so keys that are not already uniformly distributed
  * (device and inode numbers) spread as well as SHA-256 hashes do.
  */
-#include "hmap.h"
+#include "base/hmap.h"
 
 static uint64_t mix(const uint8_t *key)
 {

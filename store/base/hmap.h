@@ -6,7 +6,7 @@
 #ifndef CAIRN_HMAP_H
 #define CAIRN_HMAP_H
 
-#include "util.h"
+#include "base/util.h"
 
 #define HMAP_KEY_LEN 32
 

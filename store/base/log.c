@@ -5,7 +5,7 @@
  * Repeats of the same message to syslog are limited to a few per second so a
  * failing backend cannot flood the journal.
  */
-#include "log.h"
+#include "base/log.h"
 
 #include <pthread.h>
 #include <stdarg.h>

@@ -21,7 +21,7 @@
 #ifndef CAIRN_LOG_H
 #define CAIRN_LOG_H
 
-#include "util.h"
+#include "base/util.h"
 
 #include <syslog.h>
 

@@ -2,7 +2,7 @@
  * parallel.c - a shared counter hands out item numbers to threads that
  * live for one call; no queue, since items are numbered up front.
  */
-#include "parallel.h"
+#include "base/parallel.h"
 
 #include <pthread.h>
 #include <signal.h>

@@ -5,7 +5,7 @@
 #ifndef CAIRN_PARALLEL_H
 #define CAIRN_PARALLEL_H
 
-#include "util.h"
+#include "base/util.h"
 
 typedef int (*parallel_fn)(void *userdata, size_t i);
 

@@ -2,7 +2,7 @@
  * parse.c - strict parsers for user-typed values: no sign, no trailing
  * junk, no silent wrap-around.
  */
-#include "parse.h"
+#include "base/parse.h"
 
 #include <ctype.h>
 

@@ -5,7 +5,7 @@
 #ifndef CAIRN_PARSE_H
 #define CAIRN_PARSE_H
 
-#include "util.h"
+#include "base/util.h"
 
 /* "4096", "64K", "256M", "1G", "2T" (binary units, optional "iB"/"B").
  * -EINVAL for anything else or an overflow. */

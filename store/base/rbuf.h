@@ -8,7 +8,7 @@
 #ifndef CAIRN_RBUF_H
 #define CAIRN_RBUF_H
 
-#include "util.h"
+#include "base/util.h"
 
 struct rbuf {
 	const uint8_t *ptr; /* borrowed */

@@ -2,7 +2,7 @@
  * util.c - allocation that cannot fail quietly, clocks, and full reads and
  * writes that hide EINTR and short transfers from callers.
  */
-#include "util.h"
+#include "base/util.h"
 
 #include <stdarg.h>
 #include <time.h>

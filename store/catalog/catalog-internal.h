@@ -7,7 +7,7 @@
 #ifndef CAIRN_CATALOG_INTERNAL_H
 #define CAIRN_CATALOG_INTERNAL_H
 
-#include "catalog.h"
+#include "catalog/catalog.h"
 
 #include <sqlite3.h>
 

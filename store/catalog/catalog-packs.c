@@ -9,8 +9,8 @@
  * of long ago may be gone. Table index_packs records which merged index
  * object names which pack; pending_packs mirrors "prune-pending".
  */
-#include "catalog-internal.h"
-#include "log.h"
+#include "catalog/catalog-internal.h"
+#include "base/log.h"
 
 static sqlite3_stmt *xstmt(struct catalog *c, enum catalog_extra_stmt id, const char *sql)
 {

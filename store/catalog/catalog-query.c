@@ -26,9 +26,9 @@
  * disk, so a parent chain that does not reach the root is -EBADMSG, not a
  * loop.
  */
-#include "catalog-query.h"
-#include "catalog-internal.h"
-#include "log.h"
+#include "catalog/catalog-query.h"
+#include "catalog/catalog-internal.h"
+#include "base/log.h"
 
 #include <fnmatch.h>
 #include <sys/stat.h>

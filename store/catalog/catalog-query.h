@@ -11,7 +11,7 @@
 #ifndef CAIRN_CATALOG_QUERY_H
 #define CAIRN_CATALOG_QUERY_H
 
-#include "catalog.h"
+#include "catalog/catalog.h"
 
 /* One entry found by catalog_find(). */
 struct cat_found {

@@ -27,8 +27,8 @@
  * front (BEGIN IMMEDIATE) and wait for each other up to a busy timeout, and
  * every insert of shared facts is idempotent (INSERT OR IGNORE).
  */
-#include "catalog-internal.h"
-#include "log.h"
+#include "catalog/catalog-internal.h"
+#include "base/log.h"
 #include <sys/stat.h>
 
 #define SCHEMA_VERSION 1

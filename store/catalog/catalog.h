@@ -18,10 +18,10 @@
 #ifndef CAIRN_CATALOG_H
 #define CAIRN_CATALOG_H
 
-#include "buf.h"
-#include "index.h"
-#include "manifest.h"
-#include "pack.h"
+#include "base/buf.h"
+#include "format/index.h"
+#include "format/manifest.h"
+#include "format/pack.h"
 
 #define CATALOG_FIRST_INO 16
 /* Name of a snapshot directory: timestamp plus an optional "-N" suffix. */

@@ -15,8 +15,8 @@
  * would change every cut point and so defeat deduplication against old
  * snapshots.
  */
-#include "chunker.h"
-#include "crypto.h"
+#include "format/chunker.h"
+#include "base/crypto.h"
 
 #include <pthread.h>
 

@@ -6,7 +6,7 @@
 #ifndef CAIRN_CHUNKER_H
 #define CAIRN_CHUNKER_H
 
-#include "util.h"
+#include "base/util.h"
 
 #define CHUNK_SIZE_MIN_LIMIT (4u << 10)	 /* smallest configurable minimum */
 #define CHUNK_SIZE_MAX_LIMIT (16u << 20) /* largest configurable maximum */

@@ -23,7 +23,7 @@
  * zstd contexts are cached per thread (created on first use, freed when the
  * thread exits), since creating one costs more than decoding a small chunk.
  */
-#include "envelope.h"
+#include "format/envelope.h"
 
 #include <pthread.h>
 #include <zstd.h>

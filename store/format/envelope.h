@@ -6,8 +6,8 @@
 #ifndef CAIRN_ENVELOPE_H
 #define CAIRN_ENVELOPE_H
 
-#include "buf.h"
-#include "crypto.h"
+#include "base/buf.h"
+#include "base/crypto.h"
 
 #define ENVELOPE_HEADER_SIZE 48
 #define ENVELOPE_VERSION 1

@@ -10,10 +10,10 @@
  * An index lists only packs whose upload finished before it was written, so
  * everything it names exists unless prune removed it since.
  */
-#include "index.h"
-#include "chunker.h"
-#include "envelope.h"
-#include "rbuf.h"
+#include "format/index.h"
+#include "format/chunker.h"
+#include "format/envelope.h"
+#include "base/rbuf.h"
 
 #define INDEX_VERSION 1
 #define ENTRY_SIZE 48

@@ -6,8 +6,8 @@
 #ifndef CAIRN_INDEX_H
 #define CAIRN_INDEX_H
 
-#include "buf.h"
-#include "pack.h"
+#include "base/buf.h"
+#include "format/pack.h"
 
 struct index_pack {
 	uint8_t id[HASH_LEN];

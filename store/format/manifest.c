@@ -40,10 +40,10 @@
  *   4 x 4  root perm, uid, gid, nlink
  *   8, 4   root mtime seconds, nanoseconds
  */
-#include "manifest.h"
-#include "chunker.h"
-#include "envelope.h"
-#include "rbuf.h"
+#include "format/manifest.h"
+#include "format/chunker.h"
+#include "format/envelope.h"
+#include "base/rbuf.h"
 
 #include <ctype.h>
 #include <sys/stat.h>

@@ -12,8 +12,8 @@
 #ifndef CAIRN_MANIFEST_H
 #define CAIRN_MANIFEST_H
 
-#include "buf.h"
-#include "crypto.h"
+#include "base/buf.h"
+#include "base/crypto.h"
 
 #define MEMBER_NAME_MAX 128
 #define NAME_LEN_MAX 255	   /* one path component */

@@ -15,9 +15,9 @@
  * index objects and catalogs can be rebuilt from packs alone. Readers of one
  * chunk never need it: trees record each chunk's offset and length.
  */
-#include "pack.h"
-#include "envelope.h"
-#include "rbuf.h"
+#include "format/pack.h"
+#include "format/envelope.h"
+#include "base/rbuf.h"
 
 #define PACK_ENTRY_SIZE 48
 #define PACK_FOOTER_SIZE 8

@@ -6,8 +6,8 @@
 #ifndef CAIRN_PACK_H
 #define CAIRN_PACK_H
 
-#include "buf.h"
-#include "crypto.h"
+#include "base/buf.h"
+#include "base/crypto.h"
 
 #define PACK_SIZE_DEFAULT (16u << 20)
 #define PACK_SIZE_MAX (256u << 20)

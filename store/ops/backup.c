@@ -34,14 +34,14 @@
  * learns of the new packs only after the header is written, so a failed
  * backup never teaches it chunks that prune might later remove.
  */
-#include "backup.h"
-#include "chunk-pool.h"
-#include "envelope.h"
-#include "hmap.h"
-#include "index.h"
-#include "lock.h"
-#include "log.h"
-#include "upload-pool.h"
+#include "ops/backup.h"
+#include "ops/chunk-pool.h"
+#include "format/envelope.h"
+#include "base/hmap.h"
+#include "format/index.h"
+#include "repo/lock.h"
+#include "base/log.h"
+#include "ops/upload-pool.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -4,7 +4,7 @@
 #ifndef CAIRN_BACKUP_H
 #define CAIRN_BACKUP_H
 
-#include "repo.h"
+#include "repo/repo.h"
 
 struct backup_stats {
 	uint64_t n_files;     /* regular files stored */

@@ -22,15 +22,15 @@
  * references. Problems are reported sorted by level, then text, so the
  * report is the same from run to run.
  */
-#include "check.h"
-#include "index.h"
-#include "inventory.h"
-#include "lock.h"
-#include "log.h"
-#include "pack.h"
-#include "parallel.h"
-#include "pending.h"
-#include "usage.h"
+#include "ops/check.h"
+#include "format/index.h"
+#include "repo/inventory.h"
+#include "repo/lock.h"
+#include "base/log.h"
+#include "format/pack.h"
+#include "base/parallel.h"
+#include "repo/pending.h"
+#include "ops/usage.h"
 
 #include <pthread.h>
 #include <stdarg.h>

@@ -9,7 +9,7 @@
 #ifndef CAIRN_CHECK_H
 #define CAIRN_CHECK_H
 
-#include "repo.h"
+#include "repo/repo.h"
 
 enum check_level {
 	CHECK_ERROR,   /* damage or inconsistency: check fails */

@@ -5,8 +5,8 @@
  * lock, and marks it done; the producer collects from the head in order.
  * The ring bounds memory to max_pending chunks.
  */
-#include "chunk-pool.h"
-#include "envelope.h"
+#include "ops/chunk-pool.h"
+#include "format/envelope.h"
 
 #include <pthread.h>
 

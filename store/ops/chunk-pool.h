@@ -6,8 +6,8 @@
 #ifndef CAIRN_CHUNK_POOL_H
 #define CAIRN_CHUNK_POOL_H
 
-#include "buf.h"
-#include "crypto.h"
+#include "base/buf.h"
+#include "base/crypto.h"
 
 struct chunk_job {
 	uint8_t hash[HASH_LEN];

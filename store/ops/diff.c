@@ -26,10 +26,10 @@
  * A live entry that cannot be read is logged, counted and skipped, never
  * reported as added or removed: diff_live() says only what it knows.
  */
-#include "diff.h"
-#include "catalog-query.h"
-#include "chunker.h"
-#include "log.h"
+#include "ops/diff.h"
+#include "catalog/catalog-query.h"
+#include "format/chunker.h"
+#include "base/log.h"
 
 #include <assert.h>
 #include <dirent.h>

@@ -8,7 +8,7 @@
 #ifndef CAIRN_DIFF_H
 #define CAIRN_DIFF_H
 
-#include "catalog.h"
+#include "catalog/catalog.h"
 
 enum diff_kind {
 	DIFF_ADDED = '+',   /* only in the second tree */

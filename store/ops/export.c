@@ -22,10 +22,10 @@
  * are hardlink entries pointing at it (a map from inode to first name,
  * kept for entries with nlink > 1 only).
  */
-#include "export.h"
-#include "hmap.h"
-#include "log.h"
-#include "walk.h"
+#include "ops/export.h"
+#include "base/hmap.h"
+#include "base/log.h"
+#include "ops/walk.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -4,7 +4,7 @@
 #ifndef CAIRN_EXPORT_H
 #define CAIRN_EXPORT_H
 
-#include "repo.h"
+#include "repo/repo.h"
 
 enum export_format {
 	EXPORT_FORMAT_PAX,    /* POSIX pax: everything is kept */

@@ -17,10 +17,10 @@
  * Removing a snapshot deletes only its header, the object whose existence
  * is the snapshot; its tree and data become garbage for prune.
  */
-#include "forget.h"
-#include "inventory.h"
-#include "lock.h"
-#include "log.h"
+#include "ops/forget.h"
+#include "repo/inventory.h"
+#include "repo/lock.h"
+#include "base/log.h"
 
 #include <time.h>
 

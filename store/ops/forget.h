@@ -5,7 +5,7 @@
 #ifndef CAIRN_FORGET_H
 #define CAIRN_FORGET_H
 
-#include "repo.h"
+#include "repo/repo.h"
 
 /* Why a snapshot is kept; several rules may keep one snapshot. */
 enum forget_reason {

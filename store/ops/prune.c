@@ -34,16 +34,16 @@
  * of the old index objects, deletion of packs and trees, and last the
  * pending set without what was deleted.
  */
-#include "prune.h"
-#include "envelope.h"
-#include "index.h"
-#include "inventory.h"
-#include "lock.h"
-#include "log.h"
-#include "pack.h"
-#include "parallel.h"
-#include "pending.h"
-#include "usage.h"
+#include "ops/prune.h"
+#include "format/envelope.h"
+#include "format/index.h"
+#include "repo/inventory.h"
+#include "repo/lock.h"
+#include "base/log.h"
+#include "format/pack.h"
+#include "base/parallel.h"
+#include "repo/pending.h"
+#include "ops/usage.h"
 
 #include <pthread.h>
 

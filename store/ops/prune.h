@@ -7,7 +7,7 @@
 #ifndef CAIRN_PRUNE_H
 #define CAIRN_PRUNE_H
 
-#include "repo.h"
+#include "repo/repo.h"
 
 /* Repack a pack when more than this share of its chunk bytes is garbage. */
 #define PRUNE_REPACK_PERCENT_DEFAULT 50

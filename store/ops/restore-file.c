@@ -13,10 +13,10 @@
  * zeros; only then does the file get its name (linkat, or rename over what
  * is there), and its chunks go into the map of chunks written.
  */
-#include "chunker.h"
-#include "log.h"
-#include "restore-internal.h"
-#include "walk.h"
+#include "format/chunker.h"
+#include "base/log.h"
+#include "ops/restore-internal.h"
+#include "ops/walk.h"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -12,8 +12,8 @@
  * (xattrs through /proc/self/fd/DIR/NAME with lsetxattr(), which does not
  * follow the last component).
  */
-#include "log.h"
-#include "restore-internal.h"
+#include "base/log.h"
+#include "ops/restore-internal.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -12,9 +12,9 @@
 #ifndef CAIRN_RESTORE_INTERNAL_H
 #define CAIRN_RESTORE_INTERNAL_H
 
-#include "cache.h"
-#include "hmap.h"
-#include "restore.h"
+#include "repo/cache.h"
+#include "base/hmap.h"
+#include "ops/restore.h"
 
 #include <pthread.h>
 

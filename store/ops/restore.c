@@ -51,9 +51,9 @@
  * restore-file.c (regular files) and restore-fs.c (the target); see
  * restore-internal.h.
  */
-#include "log.h"
-#include "restore-internal.h"
-#include "walk.h"
+#include "base/log.h"
+#include "ops/restore-internal.h"
+#include "ops/walk.h"
 
 #include <dirent.h>
 #include <fcntl.h>

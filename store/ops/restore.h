@@ -6,7 +6,7 @@
 #ifndef CAIRN_RESTORE_H
 #define CAIRN_RESTORE_H
 
-#include "repo.h"
+#include "repo/repo.h"
 
 #define RESTORE_WORKERS_DEFAULT 4
 /* Prefix of the temporary names restore gives entries before renaming them

@@ -19,8 +19,8 @@
  *     and count for nothing.
  * Without a listing (plain HTTP) the catalog's packs are taken as they are.
  */
-#include "stats.h"
-#include "log.h"
+#include "ops/stats.h"
+#include "base/log.h"
 
 struct listed_pack {
 	uint8_t id[HASH_LEN];

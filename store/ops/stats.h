@@ -5,8 +5,8 @@
 #ifndef CAIRN_STATS_H
 #define CAIRN_STATS_H
 
-#include "catalog-query.h"
-#include "repo.h"
+#include "catalog/catalog-query.h"
+#include "repo/repo.h"
 
 struct repo_stats {
 	/* the selected snapshots (one member's, or all) */

@@ -7,8 +7,8 @@
  * new one starts: the backup is going to fail anyway, and the objects
  * already stored are packs no snapshot references, which prune collects.
  */
-#include "upload-pool.h"
-#include "log.h"
+#include "ops/upload-pool.h"
+#include "base/log.h"
 
 #include <pthread.h>
 

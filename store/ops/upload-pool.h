@@ -7,7 +7,7 @@
 #ifndef CAIRN_UPLOAD_POOL_H
 #define CAIRN_UPLOAD_POOL_H
 
-#include "backend.h"
+#include "backend/backend.h"
 
 struct upload_pool;
 

@@ -7,7 +7,7 @@
  * one hash are chained from ref_by_hash; references into one pack from the
  * pack's first_ref.
  */
-#include "usage.h"
+#include "ops/usage.h"
 
 void usage_init(struct usage *u)
 {

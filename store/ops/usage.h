@@ -12,8 +12,8 @@
 #ifndef CAIRN_USAGE_H
 #define CAIRN_USAGE_H
 
-#include "hmap.h"
-#include "manifest.h"
+#include "base/hmap.h"
+#include "format/manifest.h"
 
 #define USAGE_NONE UINT32_MAX
 

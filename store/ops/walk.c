@@ -12,8 +12,8 @@
  * each against the previous one and the file size, so a consumer that
  * writes them at their offsets never writes outside the file or twice.
  */
-#include "walk.h"
-#include "log.h"
+#include "ops/walk.h"
+#include "base/log.h"
 
 #include <sys/stat.h>
 

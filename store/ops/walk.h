@@ -14,9 +14,9 @@
 #ifndef CAIRN_WALK_H
 #define CAIRN_WALK_H
 
-#include "cache.h"
-#include "catalog.h"
-#include "repo.h"
+#include "repo/cache.h"
+#include "catalog/catalog.h"
+#include "repo/repo.h"
 
 /* Resolves path inside snapshot s, loading its tree first. path is
  * relative to the snapshot's root: "", "/", "a/b", "/a/b/" ("." and empty

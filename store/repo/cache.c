@@ -52,9 +52,9 @@
  * its own retries); it only refuses a result whose length disagrees with
  * the catalog.
  */
-#include "cache.h"
-#include "chunker.h"
-#include "log.h"
+#include "repo/cache.h"
+#include "format/chunker.h"
+#include "base/log.h"
 
 #include <assert.h>
 #include <pthread.h>

@@ -22,8 +22,8 @@
 #ifndef CAIRN_CACHE_H
 #define CAIRN_CACHE_H
 
-#include "buf.h"
-#include "catalog.h"
+#include "base/buf.h"
+#include "catalog/catalog.h"
 
 #define CACHE_BUDGET_DEFAULT (256ull << 20)
 /* Chunks of one pack whose envelopes are at most this far apart are

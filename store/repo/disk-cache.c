@@ -12,8 +12,8 @@
  * Turning off is a flag read without the lock (__atomic): once set, every
  * call returns at once.
  */
-#include "disk-cache.h"
-#include "log.h"
+#include "repo/disk-cache.h"
+#include "base/log.h"
 
 #include <dirent.h>
 #include <fcntl.h>

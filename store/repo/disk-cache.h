@@ -26,8 +26,8 @@
 #ifndef CAIRN_DISK_CACHE_H
 #define CAIRN_DISK_CACHE_H
 
-#include "crypto.h"
-#include "util.h"
+#include "base/crypto.h"
+#include "base/util.h"
 
 #define DISK_CACHE_SIZE_DEFAULT (1ull << 30)
 /* Temporary files older than this are debris of a process that died. */

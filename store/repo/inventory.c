@@ -7,9 +7,9 @@
  * it finds stray objects too. Names are parsed strictly: an object counts
  * only when its name is exactly what a writer would have produced.
  */
-#include "inventory.h"
-#include "log.h"
-#include "pending.h"
+#include "repo/inventory.h"
+#include "base/log.h"
+#include "repo/pending.h"
 
 #define SNAPSHOT_HEADER_MAX (1u << 20)
 

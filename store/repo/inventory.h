@@ -7,9 +7,9 @@
 #ifndef CAIRN_INVENTORY_H
 #define CAIRN_INVENTORY_H
 
-#include "envelope.h"
-#include "manifest.h"
-#include "repo.h"
+#include "format/envelope.h"
+#include "format/manifest.h"
+#include "repo/repo.h"
 
 /* A set of object ids, with their sizes where a listing gave them. */
 struct id_list {

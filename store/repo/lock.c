@@ -22,10 +22,10 @@
  * one sees the other's lock and backs off, given a backend whose listings
  * show what was written before them (local directories, S3).
  */
-#include "lock.h"
-#include "envelope.h"
-#include "log.h"
-#include "rbuf.h"
+#include "repo/lock.h"
+#include "format/envelope.h"
+#include "base/log.h"
+#include "base/rbuf.h"
 
 #include <pthread.h>
 #include <signal.h>

@@ -18,8 +18,8 @@
 #ifndef CAIRN_LOCK_H
 #define CAIRN_LOCK_H
 
-#include "backend.h"
-#include "manifest.h"
+#include "backend/backend.h"
+#include "format/manifest.h"
 
 enum lock_kind {
 	LOCK_SHARED = 1,    /* backup, check */

@@ -8,10 +8,10 @@
  *   41 * n    kind 1 (1 pack, 2 tree), object id 32,
  *             time first found unreferenced 8 (UTC seconds)
  */
-#include "pending.h"
-#include "envelope.h"
-#include "log.h"
-#include "rbuf.h"
+#include "repo/pending.h"
+#include "format/envelope.h"
+#include "base/log.h"
+#include "base/rbuf.h"
 
 #define PENDING_VERSION 1
 #define PENDING_ENTRY_SIZE 41

@@ -8,8 +8,8 @@
 #ifndef CAIRN_PENDING_H
 #define CAIRN_PENDING_H
 
-#include "backend.h"
-#include "crypto.h"
+#include "backend/backend.h"
+#include "base/crypto.h"
 
 #define PENDING_NAME "prune-pending"
 

@@ -24,12 +24,12 @@
  * bit. The catalog is only a cache: repo_sync() makes its snapshot list
  * equal to the repository's, and trees are fetched when first needed.
  */
-#include "repo.h"
-#include "envelope.h"
-#include "index.h"
-#include "log.h"
-#include "pending.h"
-#include "rbuf.h"
+#include "repo/repo.h"
+#include "format/envelope.h"
+#include "format/index.h"
+#include "base/log.h"
+#include "repo/pending.h"
+#include "base/rbuf.h"
 
 #include <assert.h>
 #include <pthread.h>

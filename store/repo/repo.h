@@ -15,11 +15,11 @@
 #ifndef CAIRN_REPO_H
 #define CAIRN_REPO_H
 
-#include "backend.h"
-#include "catalog.h"
-#include "chunker.h"
-#include "crypto.h"
-#include "pending.h"
+#include "backend/backend.h"
+#include "catalog/catalog.h"
+#include "format/chunker.h"
+#include "base/crypto.h"
+#include "repo/pending.h"
 
 #define REPO_FORMAT_VERSION 1
 #define REPO_ID_LEN 16

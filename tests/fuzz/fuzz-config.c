@@ -10,8 +10,8 @@
 
 #include "fuzz.h"
 
-#include "pack.h"
-#include "repo.h"
+#include "format/pack.h"
+#include "repo/repo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

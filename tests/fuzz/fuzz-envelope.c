@@ -16,13 +16,13 @@
 
 #include "fuzz.h"
 
-#include "chunker.h"
-#include "envelope.h"
-#include "index.h"
-#include "lock.h"
-#include "manifest.h"
-#include "pending.h"
-#include "repo.h"
+#include "format/chunker.h"
+#include "format/envelope.h"
+#include "format/index.h"
+#include "repo/lock.h"
+#include "format/manifest.h"
+#include "repo/pending.h"
+#include "repo/repo.h"
 
 /* The largest payload each reader accepts (repo.c, cache.c). */
 static size_t max_raw(enum object_kind kind)

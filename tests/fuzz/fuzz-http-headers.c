@@ -11,8 +11,8 @@
 
 #include "fuzz.h"
 
-#include "http.h"
-#include "parse.h"
+#include "backend/http.h"
+#include "base/parse.h"
 
 static void check_range(const char *value)
 {

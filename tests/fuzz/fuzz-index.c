@@ -10,9 +10,9 @@
 
 #include "fuzz.h"
 
-#include "chunker.h"
-#include "envelope.h"
-#include "index.h"
+#include "format/chunker.h"
+#include "format/envelope.h"
+#include "format/index.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

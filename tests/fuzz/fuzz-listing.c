@@ -10,7 +10,7 @@
 
 #include "fuzz.h"
 
-#include "repo.h"
+#include "repo/repo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

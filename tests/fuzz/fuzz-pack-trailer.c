@@ -16,8 +16,8 @@
 
 #include "fuzz.h"
 
-#include "envelope.h"
-#include "pack.h"
+#include "format/envelope.h"
+#include "format/pack.h"
 
 #define FILLER 4096
 

@@ -12,8 +12,8 @@
 
 #include "fuzz.h"
 
-#include "backend-internal.h"
-#include "log.h"
+#include "backend/backend-internal.h"
+#include "base/log.h"
 
 struct fake {
 	const char *key_prefix; /* the repository's prefix in the bucket */

@@ -13,8 +13,8 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "envelope.h"
-#include "pack.h"
+#include "format/envelope.h"
+#include "format/pack.h"
 
 static int read_file(const char *path, struct buf *out)
 {

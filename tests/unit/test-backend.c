@@ -22,9 +22,9 @@
 
 #include <pthread.h>
 
-#include "backend.h"
-#include "crypto.h"
-#include "log.h"
+#include "backend/backend.h"
+#include "base/crypto.h"
+#include "base/log.h"
 #include "unit.h"
 
 #define BIG_SIZE (5u << 20)

@@ -16,10 +16,10 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "backup.h"
-#include "inventory.h"
-#include "log.h"
-#include "pending.h"
+#include "ops/backup.h"
+#include "repo/inventory.h"
+#include "base/log.h"
+#include "repo/pending.h"
 #include "unit.h"
 
 struct fixture {

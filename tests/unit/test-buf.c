@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 /* buf_append_escaped() of len bytes at s, as a C string (static storage). */
 static const char *escaped(const char *s, size_t len)

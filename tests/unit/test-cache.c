@@ -15,9 +15,9 @@
 #include <sched.h>
 #include <time.h>
 
-#include "cache.h"
-#include "chunker.h"
-#include "log.h"
+#include "repo/cache.h"
+#include "format/chunker.h"
+#include "base/log.h"
 
 #define N_CHUNKS 48
 #define N_THREADS 8

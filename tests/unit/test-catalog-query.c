@@ -15,9 +15,9 @@
 
 #include <sys/stat.h>
 
-#include "catalog-query.h"
-#include "envelope.h"
-#include "log.h"
+#include "catalog/catalog-query.h"
+#include "format/envelope.h"
+#include "base/log.h"
 #include "unit.h"
 
 struct fixture {

@@ -16,9 +16,9 @@
 
 #include <sys/stat.h>
 
-#include "catalog.h"
-#include "envelope.h"
-#include "log.h"
+#include "catalog/catalog.h"
+#include "format/envelope.h"
+#include "base/log.h"
 #include "unit.h"
 
 struct fixture {

@@ -16,11 +16,11 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "backup.h"
-#include "check.h"
-#include "index.h"
-#include "inventory.h"
-#include "log.h"
+#include "ops/backup.h"
+#include "ops/check.h"
+#include "format/index.h"
+#include "repo/inventory.h"
+#include "base/log.h"
 #include "unit.h"
 
 struct fixture {

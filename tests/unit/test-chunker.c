@@ -18,8 +18,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "chunker.h"
-#include "crypto.h"
+#include "format/chunker.h"
+#include "base/crypto.h"
 #include "unit.h"
 
 #define BIG (32u << 20)

@@ -14,9 +14,9 @@
 
 #include <sys/stat.h>
 
-#include "diff.h"
-#include "envelope.h"
-#include "log.h"
+#include "ops/diff.h"
+#include "format/envelope.h"
+#include "base/log.h"
 #include "unit.h"
 
 struct fixture {

@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "disk-cache.h"
-#include "log.h"
+#include "repo/disk-cache.h"
+#include "base/log.h"
 #include "unit.h"
 
 #define LEN 4000 /* one 4 KiB block each */

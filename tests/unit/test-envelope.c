@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <zstd.h>
 
-#include "backend.h"
-#include "envelope.h"
+#include "backend/backend.h"
+#include "format/envelope.h"
 #include "unit.h"
 
 struct fixture {

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "forget.h"
+#include "ops/forget.h"
 
 /* Fills items from times given newest first ("2021-01-04 10:00:00"). */
 static void make(struct forget_item *items, const char *const *times, size_t n)

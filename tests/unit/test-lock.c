@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "lock.h"
-#include "log.h"
+#include "repo/lock.h"
+#include "base/log.h"
 #include "unit.h"
 
 struct fixture {

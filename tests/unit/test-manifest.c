@@ -21,10 +21,10 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "backend.h"
-#include "chunker.h"
-#include "envelope.h"
-#include "manifest.h"
+#include "backend/backend.h"
+#include "format/chunker.h"
+#include "format/envelope.h"
+#include "format/manifest.h"
 #include "unit.h"
 
 struct fixture {

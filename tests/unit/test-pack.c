@@ -15,9 +15,9 @@
 
 #include <sys/stat.h>
 
-#include "backend.h"
-#include "envelope.h"
-#include "pack.h"
+#include "backend/backend.h"
+#include "format/envelope.h"
+#include "format/pack.h"
 #include "unit.h"
 
 #define N_CHUNKS 5

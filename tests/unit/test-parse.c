@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "parse.h"
+#include "base/parse.h"
 
 #define SENTINEL 0x5a5a5a5a5a5a5a5aull
 

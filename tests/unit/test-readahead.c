@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "../../fs/fs.h"
+#include "fs/fs.h"
 
 #define MiB (1ull << 20)
 #define FILE_SIZE (1024 * MiB)

@@ -18,11 +18,11 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
-#include "backup.h"
-#include "envelope.h"
-#include "log.h"
-#include "repo.h"
-#include "restore.h"
+#include "ops/backup.h"
+#include "format/envelope.h"
+#include "base/log.h"
+#include "repo/repo.h"
+#include "ops/restore.h"
 #include "unit.h"
 
 struct fixture {

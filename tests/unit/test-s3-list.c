@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "backend-internal.h"
-#include "log.h"
+#include "backend/backend-internal.h"
+#include "base/log.h"
 
 struct names {
 	char text[4096]; /* "name=size;" for each name reported */

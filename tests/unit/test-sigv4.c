@@ -20,9 +20,9 @@
 #include <fcntl.h>
 #include <time.h>
 
-#include "buf.h"
-#include "crypto.h"
-#include "sigv4.h"
+#include "base/buf.h"
+#include "base/crypto.h"
+#include "backend/sigv4.h"
 
 #define N_V4_CASES 38
 #define N_S3_CASES 12
