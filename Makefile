@@ -2,6 +2,7 @@
 #
 #   make            build build/cairn and build/cairnfs
 #   make check      install missing packages, run every test, then again under ASan+UBSan
+#   make format     apply .clang-format (make check fails on code that does not follow it)
 #   make test       run every test against the current build (no installs)
 #   make asan       the tests again in build-asan/ with AddressSanitizer and UBSan
 #   make demo       back up sample data, mount it, show the tree and a diff
@@ -53,7 +54,7 @@ HDR_OK    := $(HEADERS:%.h=$(BUILD)/hdr/%.ok)
 
 LIBCAIRN := $(BUILD)/libcairn.a
 
-.PHONY: all check test unit integration asan demo bench install clean deps
+.PHONY: all check test unit integration asan demo bench install clean deps format format-check
 .DELETE_ON_ERROR:
 # Objects of tests and fuzz targets are intermediate to make; keep them, so a
 # run is not followed by a line of rm.
@@ -113,7 +114,16 @@ $(BUILD)/tests/fuzz/replay.o: tests/fuzz/replay.c $(BUILD)/.flags
 deps:
 	tests/install-deps.sh
 
+# The house style is .clang-format's; a change that does not follow it fails.
+FORMAT_SRC = $(shell git ls-files 'store/*.[ch]' 'fs/*.[ch]' 'tools/*.[ch]' 'tests/*.[ch]' 2>/dev/null)
+format-check:
+	@clang-format --dry-run -Werror $(FORMAT_SRC) || \
+		{ echo "hint: run 'make format' to apply .clang-format" >&2; exit 1; }
+format:
+	clang-format -i $(FORMAT_SRC)
+
 check: deps
+	$(MAKE) format-check
 	$(MAKE) test
 	$(MAKE) asan
 

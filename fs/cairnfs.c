@@ -62,7 +62,10 @@ struct cmdline {
 	char *disk_cache_size; /* -o disk_cache_size= */
 };
 
-#define OPT(templ, field, value) { templ, offsetof(struct cmdline, field), value }
+#define OPT(templ, field, value)                              \
+	{                                                     \
+		templ, offsetof(struct cmdline, field), value \
+	}
 static const struct fuse_opt cmdline_spec[] = {
 	OPT("cache_size=%s", cache_size, 0),
 	OPT("refresh=%s", refresh, 0),
@@ -197,8 +200,8 @@ static int parse_options(const struct cmdline *cl, struct fs_options *ret)
 				    },
 				    .readahead = FS_READAHEAD_DEFAULT };
 	if (parse_seconds("timeout", cl->timeout, &ret->backend.timeout_s) < 0 ||
-	    parse_seconds("connect_timeout", cl->connect_timeout,
-			  &ret->backend.connect_timeout_s) < 0)
+	    parse_seconds("connect_timeout", cl->connect_timeout, &ret->backend.connect_timeout_s) <
+		    0)
 		return -EINVAL;
 	if (cl->retries) {
 		if (parse_uint(cl->retries, &v) < 0 || v < 1 || v > 20) {
@@ -262,8 +265,8 @@ static void log_backend_stats(struct fs *fs)
 	if (!fs->repo)
 		return;
 	backend_get_stats(repo_backend(fs->repo), &st);
-	log_info("backend: %" PRIu64 " requests (%" PRIu64 " reads, %" PRIu64
-		 " listings), %" PRIu64 " bytes in",
+	log_info("backend: %" PRIu64 " requests (%" PRIu64 " reads, %" PRIu64 " listings), %" PRIu64
+		 " bytes in",
 		 st.n_requests, st.n_get, st.n_list, st.bytes_in);
 }
 
@@ -295,8 +298,7 @@ static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *o)
 	return r;
 }
 
-static void cmdline_release(struct cmdline *cl, struct fuse_cmdline_opts *o,
-			    struct fuse_args *args)
+static void cmdline_release(struct cmdline *cl, struct fuse_cmdline_opts *o, struct fuse_args *args)
 {
 	free(cl->repo);
 	free(cl->cache_size);

@@ -311,7 +311,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		reply_error(req, r);
 		return;
 	}
-	fi->fh = 0; /* reads find what they need by inode */
+	fi->fh = 0;	    /* reads find what they need by inode */
 	fi->keep_cache = 1; /* the contents never change */
 	fi->noflush = 1;
 	fuse_reply_open(req, fi);
@@ -502,8 +502,7 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino UNUSED, const char *na
 }
 
 static void op_fallocate(fuse_req_t req, fuse_ino_t ino UNUSED, int mode UNUSED,
-			 off_t offset UNUSED, off_t length UNUSED,
-			 struct fuse_file_info *fi UNUSED)
+			 off_t offset UNUSED, off_t length UNUSED, struct fuse_file_info *fi UNUSED)
 {
 	fuse_reply_err(req, EROFS);
 }

@@ -90,8 +90,7 @@ static void synthetic_dir_attr(const struct fs_tree *t, uint64_t ino, uint64_t n
 	ret->mtime_nsec = mtime_nsec;
 }
 
-static void latest_attr(const struct fs_tree *t, const struct cat_snapshot *s,
-			struct cat_attr *ret)
+static void latest_attr(const struct fs_tree *t, const struct cat_snapshot *s, struct cat_attr *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	ret->ino = fs_latest_ino(s->id);
@@ -178,8 +177,7 @@ static int load_if_missing(struct fs_tree *t, struct catalog *c, uint64_t ino)
 	return r < 0 ? r : 1;
 }
 
-static int content_getattr(struct fs_tree *t, struct catalog *c, uint64_t ino,
-			   struct cat_attr *ret)
+static int content_getattr(struct fs_tree *t, struct catalog *c, uint64_t ino, struct cat_attr *ret)
 {
 	struct cat_snapshot s;
 	int r;
@@ -204,8 +202,7 @@ static int content_getattr(struct fs_tree *t, struct catalog *c, uint64_t ino,
 
 /* The attributes of a snapshot's root: its header's until the tree is
  * loaded, the tree's afterwards, as getattr answers. */
-static int snapshot_root_attr(struct catalog *c, const struct cat_snapshot *s,
-			      struct cat_attr *ret)
+static int snapshot_root_attr(struct catalog *c, const struct cat_snapshot *s, struct cat_attr *ret)
 {
 	if (s->loaded) {
 		int r = catalog_getattr(c, s->ino_base, ret);
@@ -477,8 +474,7 @@ static int list_content(struct emitter *e, uint64_t dir, uint64_t off)
 			return r;
 		off = 2;
 	}
-	return catalog_readdir(e->catalog, dir, (int64_t)(off - 2), e->with_attr, emit_content,
-			       &l);
+	return catalog_readdir(e->catalog, dir, (int64_t)(off - 2), e->with_attr, emit_content, &l);
 }
 
 int fs_tree_readdir(struct fs_tree *t, struct catalog *c, uint64_t dir, uint64_t off,

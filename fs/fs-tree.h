@@ -35,17 +35,17 @@
 #define FS_SYNTHETIC_DIR_PERM 0555
 
 enum fs_ino_kind {
-	FS_INO_KIND_NONE,     /* no inode has this number */
-	FS_INO_KIND_ROOT,     /* / */
+	FS_INO_KIND_NONE,      /* no inode has this number */
+	FS_INO_KIND_ROOT,      /* / */
 	FS_INO_KIND_SNAPSHOTS, /* /snapshots */
-	FS_INO_KIND_MEMBER,   /* /snapshots/<member>; id: member id */
-	FS_INO_KIND_LATEST,   /* /snapshots/<member>/latest; id: snapshot id */
-	FS_INO_KIND_CONTENT,  /* a snapshot's root or anything in it; from the catalog */
+	FS_INO_KIND_MEMBER,    /* /snapshots/<member>; id: member id */
+	FS_INO_KIND_LATEST,    /* /snapshots/<member>/latest; id: snapshot id */
+	FS_INO_KIND_CONTENT,   /* a snapshot's root or anything in it; from the catalog */
 };
 
 struct fs_tree {
-	struct repo *repo; /* loads trees on demand; borrowed; thread-safe */
-	uint32_t uid, gid; /* owner of the synthetic entries; immutable */
+	struct repo *repo;  /* loads trees on demand; borrowed; thread-safe */
+	uint32_t uid, gid;  /* owner of the synthetic entries; immutable */
 	int64_t newest_sec; /* newest snapshot's time, the mtime of / and /snapshots;
 			     * read and written with __atomic builtins, no lock */
 };
@@ -66,8 +66,8 @@ int fs_tree_refresh(struct fs_tree *t, struct catalog *c) WARN_UNUSED;
  * until its tree is loaded; any other inode of a snapshot loads its tree
  * first. -ENOENT for an inode that does not exist (any more); -EIO when a
  * tree cannot be loaded (the repository said why in the log). */
-int fs_tree_getattr(struct fs_tree *t, struct catalog *c, uint64_t ino, struct cat_attr *ret)
-	WARN_UNUSED;
+int fs_tree_getattr(struct fs_tree *t, struct catalog *c, uint64_t ino,
+		    struct cat_attr *ret) WARN_UNUSED;
 
 /* Looks up name (NUL-terminated, any bytes) in directory dir; loads a
  * snapshot's tree when looking inside its root. -ENOENT, -ENOTDIR, -EIO. */
@@ -92,11 +92,11 @@ int fs_tree_readdir(struct fs_tree *t, struct catalog *c, uint64_t dir, uint64_t
 
 /* Appends a symlink's target to out. -EINVAL for an inode that is not a
  * symlink. */
-int fs_tree_readlink(struct fs_tree *t, struct catalog *c, uint64_t ino, struct buf *out)
-	WARN_UNUSED;
+int fs_tree_readlink(struct fs_tree *t, struct catalog *c, uint64_t ino,
+		     struct buf *out) WARN_UNUSED;
 /* Appends the NUL-terminated xattr names of ino (none for synthetic ones). */
-int fs_tree_listxattr(struct fs_tree *t, struct catalog *c, uint64_t ino, struct buf *out)
-	WARN_UNUSED;
+int fs_tree_listxattr(struct fs_tree *t, struct catalog *c, uint64_t ino,
+		      struct buf *out) WARN_UNUSED;
 /* Appends the value of xattr name of ino; -ENODATA when there is none, or
  * -EOPNOTSUPP when name is an ACL (system.posix_acl_*) or a security label
  * (security.*) and no inode of ino's snapshot has one by that name, as a

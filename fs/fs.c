@@ -235,7 +235,8 @@ static void *refresh_main(void *arg)
 		if (r == 0 && changes > 0)
 			r = fs_tree_refresh(&fs->tree, fs->refresh_catalog);
 		if (r < 0 && !failing)
-			log_warning_errno(r, "cannot refresh the snapshot list; retrying every %u s",
+			log_warning_errno(r,
+					  "cannot refresh the snapshot list; retrying every %u s",
 					  fs->opts.refresh_s);
 		else if (r == 0 && failing)
 			log_info("the snapshot list refreshes again");
@@ -291,7 +292,8 @@ static int fetch_chunks(void *userdata, const struct chunk_loc *locs, size_t n, 
 	if (first_miss == 0 && last_miss == n - 1)
 		return repo_fetch_chunks(fs->repo, locs, n, out);
 	if (first_miss < n) {
-		r = repo_fetch_chunks(fs->repo, locs + first_miss, last_miss - first_miss + 1, &part);
+		r = repo_fetch_chunks(fs->repo, locs + first_miss, last_miss - first_miss + 1,
+				      &part);
 		if (r < 0)
 			return r;
 		memcpy(out->ptr + (locs[first_miss].off - base), part.ptr, part.len);
@@ -399,12 +401,13 @@ void fs_free(struct fs *fs)
 		struct cache_stats st;
 		cache_get_stats(fs->cache, &st);
 		log_debug("chunk cache: %" PRIu64 " hits, %" PRIu64 " waits, %" PRIu64
-			  " chunks fetched in %" PRIu64 " requests (%" PRIu64 " coalesced), %" PRIu64
-			  " failed, %" PRIu64 " evicted (%" PRIu64 " recycled); prefetch: %" PRIu64 " queued, %" PRIu64
-			  " dropped, %" PRIu64 " evicted unread, %" PRIu64 " decoded by readers",
+			  " chunks fetched in %" PRIu64 " requests (%" PRIu64
+			  " coalesced), %" PRIu64 " failed, %" PRIu64 " evicted (%" PRIu64
+			  " recycled); prefetch: %" PRIu64 " queued, %" PRIu64 " dropped, %" PRIu64
+			  " evicted unread, %" PRIu64 " decoded by readers",
 			  st.hits, st.waits, st.fetches, st.requests, st.coalesced, st.failures,
-			  st.evictions, st.recycled, st.prefetches, st.prefetch_dropped, st.prefetch_unused,
-			  st.decoded_by_reader);
+			  st.evictions, st.recycled, st.prefetches, st.prefetch_dropped,
+			  st.prefetch_unused, st.decoded_by_reader);
 	}
 	cache_free(fs->cache);
 	if (fs->disk_cache) {

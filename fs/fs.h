@@ -14,9 +14,9 @@
 #include <pthread.h>
 #include <sys/uio.h>
 
-#define FS_REFRESH_DEFAULT 60	    /* seconds between repo_sync() runs */
-#define FS_CONTENT_TIMEOUT 86400.0  /* seconds the kernel may trust snapshot contents */
-#define FS_PREFETCH_WORKERS 4	    /* threads fetching a sequential reader's next chunks */
+#define FS_REFRESH_DEFAULT 60		 /* seconds between repo_sync() runs */
+#define FS_CONTENT_TIMEOUT 86400.0	 /* seconds the kernel may trust snapshot contents */
+#define FS_PREFETCH_WORKERS 4		 /* threads fetching a sequential reader's next chunks */
 #define FS_READAHEAD_DEFAULT (32u << 20) /* largest prefetch window, unless -o readahead= */
 #define FS_RA_INITIAL (2u << 20)	 /* a sequential reader's first prefetch window */
 /* A read starting this close to where the reads of its file reached counts
@@ -31,13 +31,13 @@
  * of ours, so that our workers stay ahead of the kernel's requests. */
 #define FS_KERNEL_RA_MAX (16u << 20)
 
-#define FS_TIMEOUT_DEFAULT 30	    /* seconds one fetch from the store may take, retries included */
+#define FS_TIMEOUT_DEFAULT 30 /* seconds one fetch from the store may take, retries included */
 
 struct fs_options {
-	uint64_t cache_size; /* bytes of decoded chunks; 0: CACHE_BUDGET_DEFAULT */
-	unsigned refresh_s;  /* seconds between refreshes; 0: never refresh */
+	uint64_t cache_size;		/* bytes of decoded chunks; 0: CACHE_BUDGET_DEFAULT */
+	unsigned refresh_s;		/* seconds between refreshes; 0: never refresh */
 	struct backend_options backend; /* strings borrowed until fs_free() */
-	uint64_t readahead;  /* largest prefetch window in bytes (0: no prefetch); at most
+	uint64_t readahead;	  /* largest prefetch window in bytes (0: no prefetch); at most
 			      * a quarter of the cache is used whatever this says */
 	const char *disk_cache;	  /* absolute directory of fetched chunks; NULL: none (borrowed) */
 	uint64_t disk_cache_size; /* its bound in bytes */
@@ -52,20 +52,20 @@ struct fs_ra {
 
 /* What the mount knows of a regular file being read. */
 struct fs_file {
-	uint64_t ino;	 /* 0: a free slot */
-	uint64_t size;	 /* apparent size; immutable for a given ino */
-	uint64_t tick;	 /* when it was last read, for replacement */
+	uint64_t ino;  /* 0: a free slot */
+	uint64_t size; /* apparent size; immutable for a given ino */
+	uint64_t tick; /* when it was last read, for replacement */
 	struct fs_ra ra;
 };
 
 struct fs {
-	struct fs_tree tree;	  /* tree.newest_sec is atomic; the rest immutable */
-	struct repo *repo;	  /* owned; thread-safe; set by fs_open_repo() */
-	struct cache *cache;	  /* owned; thread-safe; set by fs_start() */
+	struct fs_tree tree;	       /* tree.newest_sec is atomic; the rest immutable */
+	struct repo *repo;	       /* owned; thread-safe; set by fs_open_repo() */
+	struct cache *cache;	       /* owned; thread-safe; set by fs_start() */
 	struct disk_cache *disk_cache; /* owned; thread-safe; NULL without -o disk_cache= */
-	struct fs_options opts;	  /* immutable */
-	double synthetic_timeout; /* seconds for entries above the snapshots; immutable */
-	pthread_key_t catalog_key; /* each thread's struct catalog, closed at thread exit */
+	struct fs_options opts;	       /* immutable */
+	double synthetic_timeout;      /* seconds for entries above the snapshots; immutable */
+	pthread_key_t catalog_key;     /* each thread's struct catalog, closed at thread exit */
 
 	pthread_mutex_t lock;
 	pthread_cond_t wake;		 /* signalled to stop the refresh thread */
@@ -78,9 +78,9 @@ struct fs {
 	struct fs_file files[FS_FILES]; /* guarded by files_lock */
 	uint64_t files_tick;		/* guarded by files_lock */
 	const uint8_t *zeros;		/* FS_ZEROS_LEN bytes of zeros (a read-only mapping) */
-	bool no_open; /* the kernel opens files without asking; set by FUSE init */
-	char bdi[32];	   /* "MAJOR:MINOR" of the mount's device, "" when unknown */
-	bool ra_tuned;	   /* __atomic; the kernel's readahead was set */
+	bool no_open;  /* the kernel opens files without asking; set by FUSE init */
+	char bdi[32];  /* "MAJOR:MINOR" of the mount's device, "" when unknown */
+	bool ra_tuned; /* __atomic; the kernel's readahead was set */
 };
 
 /* Bytes of the zeros holes are read from, several times over if need be. */
@@ -89,8 +89,7 @@ struct fs {
 /* Sets up the state of a mount; uid and gid own the synthetic
  * directories. Starts no thread and opens nothing, so it may run before
  * fork(). */
-int fs_new(const struct fs_options *opts, uint32_t uid, uint32_t gid, struct fs **ret)
-	WARN_UNUSED;
+int fs_new(const struct fs_options *opts, uint32_t uid, uint32_t gid, struct fs **ret) WARN_UNUSED;
 /* Opens the repository at url (with opts.backend) and brings the
  * catalog's snapshot list up to date, so that the first listing of the
  * mount needs no backend access. Keeps no catalog connection open, so it
@@ -154,9 +153,9 @@ struct fs_read {
 	size_t len;	  /* bytes in all of iov */
 	struct buf spill; /* owned */
 };
-#define FS_READ_INIT                                                                               \
-	{                                                                                          \
-		.n_iov = 0, .n_held = 0, .len = 0, .spill = BUF_INIT                               \
+#define FS_READ_INIT                                                 \
+	{                                                            \
+		.n_iov = 0, .n_held = 0, .len = 0, .spill = BUF_INIT \
 	}
 
 /* Reads [off, off + size) of regular file ino into rd: the bytes before the

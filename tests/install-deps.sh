@@ -4,7 +4,7 @@
 # run repeatedly: it does nothing when everything is present.
 set -eu
 
-PKGS="build-essential pkg-config libfuse3-dev fuse3 libsqlite3-dev libzstd-dev
+PKGS="build-essential pkg-config clang-format libfuse3-dev fuse3 libsqlite3-dev libzstd-dev
 libcurl4-openssl-dev libssl-dev libarchive-dev libcmocka-dev
 rsync attr tar libarchive-tools python3 curl ca-certificates procps psmisc iproute2
 swift swift-proxy swift-account swift-container swift-object"

@@ -230,7 +230,8 @@ int cmd_load_trees(struct repo *repo, struct catalog *cat, struct cat_snapshot *
 		missing += !snaps[i].loaded;
 	if (missing)
 		log_info("loading %zu snapshot tree%s into the local catalog (fetched from the "
-			 "repository once)", missing, missing == 1 ? "" : "s");
+			 "repository once)",
+			 missing, missing == 1 ? "" : "s");
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = repo_ensure_tree(repo, cat, &snaps[i]);
 	return r;

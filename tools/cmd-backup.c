@@ -24,8 +24,8 @@ static void show_progress(void *userdata, const struct backup_stats *s, bool don
 	format_size(s->n_read, read);
 	format_size(s->n_stored, stored);
 	fprintf(stderr, "\r\033[K%" PRIu64 " files, %s read (%.0f MiB/s), %s stored, %.0fs%s",
-		s->n_files, read, secs > 0 ? (double)s->n_read / secs / 1048576 : 0.0, stored,
-		secs, done ? "\n" : "");
+		s->n_files, read, secs > 0 ? (double)s->n_read / secs / 1048576 : 0.0, stored, secs,
+		done ? "\n" : "");
 }
 
 int cmd_backup(int argc, char **argv)

@@ -66,7 +66,7 @@ static void print_text(struct printer *p, const struct diff_entry *e)
 		buf_printf(&p->out, ")  %s -> %s\n", old, new);
 	else if (S_ISREG(e->old->mode) && e->old->size != e->new->size)
 		buf_printf(&p->out, ")  %" PRIu64 " B -> %" PRIu64 " B\n", e->old->size,
-		           e->new->size);
+			   e->new->size);
 	else
 		buf_printf(&p->out, ")  %s\n", new);
 }
@@ -81,15 +81,16 @@ static void print_node(struct buf *out, const struct cat_attr *a)
 	}
 	format_iso_time(a->mtime_sec, a->mtime_nsec, when);
 	buf_printf(out,
-	           "{\"type\": \"%s\", \"size\": %" PRIu64 ", \"mode\": \"%04o\", \"uid\": %u,"
-	           " \"gid\": %u, \"mtime\": \"%s\"}",
-	           mode_type_name(a->mode), a->size, a->mode & 07777, a->uid, a->gid, when);
+		   "{\"type\": \"%s\", \"size\": %" PRIu64 ", \"mode\": \"%04o\", \"uid\": %u,"
+		   " \"gid\": %u, \"mtime\": \"%s\"}",
+		   mode_type_name(a->mode), a->size, a->mode & 07777, a->uid, a->gid, when);
 }
 
 static void print_json(struct printer *p, const struct diff_entry *e)
 {
-	static const char *const status[] = {
-	    [DIFF_ADDED] = "added", [DIFF_REMOVED] = "removed", [DIFF_CHANGED] = "changed"};
+	static const char *const status[] = { [DIFF_ADDED] = "added",
+					      [DIFF_REMOVED] = "removed",
+					      [DIFF_CHANGED] = "changed" };
 
 	buf_printf(&p->out, "%s\n    {\"path\": ", p->n ? "," : "");
 	buf_append_json_string(&p->out, e->path, e->path_len);
@@ -143,7 +144,7 @@ static bool is_dir(const char *path)
 }
 
 static void json_head(struct printer *p, const struct cat_snapshot *a, const struct cat_snapshot *b,
-                      const char *dir, bool content)
+		      const char *dir, bool content)
 {
 	buf_printf(&p->out, "{\"from\": \"%s/%s\", ", a->member, a->name);
 	if (dir) {
@@ -159,29 +160,29 @@ static void json_head(struct printer *p, const struct cat_snapshot *a, const str
 static void json_tail(struct printer *p, const struct diff_stats *st)
 {
 	buf_printf(&p->out,
-	           "%s],\n  \"added\": %" PRIu64 ", \"removed\": %" PRIu64 ", \"changed\": %" PRIu64
-	           ", \"compared\": %" PRIu64 ", \"not_read\": %" PRIu64 ", \"errors\": %" PRIu64
-	           "}\n",
-	           p->n ? "\n  " : "", st->n_added, st->n_removed, st->n_changed, st->n_compared,
-	           st->n_assumed, st->n_errors);
+		   "%s],\n  \"added\": %" PRIu64 ", \"removed\": %" PRIu64 ", \"changed\": %" PRIu64
+		   ", \"compared\": %" PRIu64 ", \"not_read\": %" PRIu64 ", \"errors\": %" PRIu64
+		   "}\n",
+		   p->n ? "\n  " : "", st->n_added, st->n_removed, st->n_changed, st->n_compared,
+		   st->n_assumed, st->n_errors);
 }
 
 int cmd_diff(int argc, char **argv)
 {
 	static const struct option options[] = {
-	    {"content", no_argument, NULL, OPT_CONTENT},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    COMMON_OPTIONS,
+		{ "content", no_argument, NULL, OPT_CONTENT },
+		{ "json", no_argument, NULL, OPT_JSON },
+		COMMON_OPTIONS,
 	};
 	struct cmd_ctx ctx = {
-	    .prog = "cairn diff",
-	    .usage = "cairn diff -r REPO [--json] SNAP SNAP [PATH]\n"
-	             "       cairn diff -r REPO [--json] [--content] SNAP DIR [PATH]",
+		.prog = "cairn diff",
+		.usage = "cairn diff -r REPO [--json] SNAP SNAP [PATH]\n"
+			 "       cairn diff -r REPO [--json] [--content] SNAP DIR [PATH]",
 	};
-	struct printer p = {.out = BUF_INIT};
-	struct diff_options o = {.fn = print_entry, .userdata = &p};
+	struct printer p = { .out = BUF_INIT };
+	struct diff_options o = { .fn = print_entry, .userdata = &p };
 	struct cat_snapshot snaps[2];
-	struct diff_stats st = {0};
+	struct diff_stats st = { 0 };
 	struct repo *repo = NULL;
 	struct catalog *cat = NULL;
 	const char *dir = NULL;
@@ -222,17 +223,16 @@ int cmd_diff(int argc, char **argv)
 			dir = second;
 		} else if (is_snapshot(cat, second, &snaps[1])) {
 			if (is_dir(second))
-				log_warning(
-				    "'%s' names a snapshot and a local directory; comparing "
-				    "with the snapshot (write './%s' for the directory)",
-				    second, second);
+				log_warning("'%s' names a snapshot and a local directory; comparing "
+					    "with the snapshot (write './%s' for the directory)",
+					    second, second);
 		} else if (is_dir(second)) {
 			dir = second;
 		} else {
 			r = repo_resolve_snapshot(repo, cat, second, &snaps[1]);
 			if (r < 0)
 				log_error("hint: to compare with a local directory, name one that "
-				          "exists (a leading / or ./ always means a directory)");
+					  "exists (a leading / or ./ always means a directory)");
 		}
 	}
 	if (r == 0 && o.content && !dir) {
@@ -246,7 +246,7 @@ int cmd_diff(int argc, char **argv)
 		if (p.json)
 			json_head(&p, &snaps[0], &snaps[1], dir, o.content);
 		r = dir ? diff_live(cat, &snaps[0], dir, &o, &st)
-		        : diff_snapshots(cat, &snaps[0], &snaps[1], &o, &st);
+			: diff_snapshots(cat, &snaps[0], &snaps[1], &o, &st);
 	}
 	if (r >= 0 && p.json)
 		json_tail(&p, &st);
@@ -258,8 +258,8 @@ int cmd_diff(int argc, char **argv)
 	cmd_close(&ctx, repo, cat);
 	if (r >= 0 && dir && !o.content && st.n_assumed > 0)
 		log_info("note: file data was not read: %" PRIu64 " file%s of equal size count as "
-		         "unchanged in content (--content reads and compares them)",
-		         st.n_assumed, st.n_assumed == 1 ? "" : "s");
+			 "unchanged in content (--content reads and compares them)",
+			 st.n_assumed, st.n_assumed == 1 ? "" : "s");
 	if (r < 0 || st.n_errors > 0)
 		return DIFF_TROUBLE;
 	return r > 0 ? DIFF_DIFFERENT : DIFF_SAME;

@@ -19,21 +19,21 @@ static void show_progress(void *userdata, const struct export_stats *s, bool don
 {
 	const struct progress_state *p = userdata;
 	cmd_progress_line(p->start_ns, "entries", s->n_entries, 0, s->n_bytes, s->total_bytes,
-	                  done);
+			  done);
 }
 
 int cmd_export(int argc, char **argv)
 {
 	static const struct option options[] = {
-	    {"format", required_argument, NULL, OPT_FORMAT},
-	    COMMON_OPTIONS,
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		COMMON_OPTIONS,
 	};
 	struct cmd_ctx ctx = {
-	    .prog = "cairn export",
-	    .usage = "cairn export -r REPO SNAP [PATH] [--format pax|tar] > out.tar",
+		.prog = "cairn export",
+		.usage = "cairn export -r REPO SNAP [PATH] [--format pax|tar] > out.tar",
 	};
-	struct export_options eo = {.format = EXPORT_FORMAT_PAX, .fd = STDOUT_FILENO};
-	struct progress_state ps = {now_ns()};
+	struct export_options eo = { .format = EXPORT_FORMAT_PAX, .fd = STDOUT_FILENO };
+	struct progress_state ps = { now_ns() };
 	struct export_stats st;
 	struct repo *repo = NULL;
 	struct catalog *cat = NULL;
@@ -51,7 +51,7 @@ int cmd_export(int argc, char **argv)
 				eo.format = EXPORT_FORMAT_GNUTAR;
 			else
 				return cmd_usage_error(&ctx, "invalid --format '%s' (pax or tar)",
-				                       optarg);
+						       optarg);
 			break;
 		default:
 			return cmd_usage_error(&ctx, "unknown option");
@@ -85,20 +85,20 @@ int cmd_export(int argc, char **argv)
 		r = export_run(repo, cat, &snap, path, &eo, &st);
 	if (r == 0 && st.n_xattrs_lost)
 		log_warning("the tar format keeps no xattrs: %" PRIu64 " entries lost theirs "
-		            "(use --format pax)",
-		            st.n_xattrs_lost);
+			    "(use --format pax)",
+			    st.n_xattrs_lost);
 	if (r == 0 && st.n_sockets)
 		log_warning("tar cannot hold sockets: %" PRIu64 " left out", st.n_sockets);
 	if (r == 0 && st.n_sparse_lost)
 		log_warning("the tar format keeps no holes: %" PRIu64 " sparse files were written "
-		            "in full (use --format pax)",
-		            st.n_sparse_lost);
+			    "in full (use --format pax)",
+			    st.n_sparse_lost);
 	if (r == 0 && ctx.verbosity > 0) {
 		char bytes[16], data[16];
 		format_size(st.n_bytes, bytes);
 		format_size(st.n_data, data);
 		log_info("exported %s/%s: %" PRIu64 " entries, %s (%s of data)", snap.member,
-		         snap.name, st.n_entries, bytes, data);
+			 snap.name, st.n_entries, bytes, data);
 	}
 	cmd_close(&ctx, repo, cat);
 	return r < 0 ? EXIT_FAILURE_ : EXIT_OK;

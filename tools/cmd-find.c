@@ -62,13 +62,13 @@ static int print_found(void *userdata, const struct cat_found *m)
 		buf_printf(&f->out, "%s\n  {\"member\": ", f->n_found ? "," : "");
 		buf_append_json_string(&f->out, s->member, strlen(s->member));
 		buf_printf(&f->out, ", \"timestamp\": \"%s\", \"id\": \"%s\", \"path\": ", s->name,
-		           hex);
+			   hex);
 		buf_append_json_string(&f->out, m->path, m->path_len);
 		buf_printf(&f->out,
-		           ", \"type\": \"%s\", \"size\": %" PRIu64 ", \"mode\": \"%04o\","
-		           " \"uid\": %u, \"gid\": %u, \"mtime\": \"%s\"}",
-		           mode_type_name(m->attr.mode), m->attr.size, m->attr.mode & 07777,
-		           m->attr.uid, m->attr.gid, when);
+			   ", \"type\": \"%s\", \"size\": %" PRIu64 ", \"mode\": \"%04o\","
+			   " \"uid\": %u, \"gid\": %u, \"mtime\": \"%s\"}",
+			   mode_type_name(m->attr.mode), m->attr.size, m->attr.mode & 07777,
+			   m->attr.uid, m->attr.gid, when);
 	}
 	f->n_found++;
 	return f->out.len >= FLUSH_AT ? flush(f) : 0;
@@ -78,26 +78,26 @@ static int parse_time(const struct cmd_ctx *ctx, const char *opt, const char *ar
 {
 	if (snapshot_time_parse(arg, ret) < 0)
 		return cmd_usage_error(ctx,
-		                       "%s '%s' is not a time (2026-11-22T205328Z, "
-		                       "'2026-11-22 20:53:28', 2026-11-22 or @SECONDS, UTC)",
-		                       opt, arg);
+				       "%s '%s' is not a time (2026-11-22T205328Z, "
+				       "'2026-11-22 20:53:28', 2026-11-22 or @SECONDS, UTC)",
+				       opt, arg);
 	return 0;
 }
 
 int cmd_find(int argc, char **argv)
 {
 	static const struct option options[] = {
-	    {"member", required_argument, NULL, OPT_MEMBER},
-	    {"since", required_argument, NULL, OPT_SINCE},
-	    {"until", required_argument, NULL, OPT_UNTIL},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    COMMON_OPTIONS,
+		{ "member", required_argument, NULL, OPT_MEMBER },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "json", no_argument, NULL, OPT_JSON },
+		COMMON_OPTIONS,
 	};
 	struct cmd_ctx ctx = {
-	    .prog = "cairn find",
-	    .usage = "cairn find -r REPO [--member M] [--since T] [--until T] [--json] PATTERN",
+		.prog = "cairn find",
+		.usage = "cairn find -r REPO [--member M] [--since T] [--until T] [--json] PATTERN",
 	};
-	struct finder f = {.out = BUF_INIT};
+	struct finder f = { .out = BUF_INIT };
 	const char *member = NULL, *pattern;
 	struct repo *repo = NULL;
 	struct catalog *cat = NULL;
@@ -131,9 +131,9 @@ int cmd_find(int argc, char **argv)
 		return cmd_usage_error(&ctx, "no pattern given");
 	if (argc - optind > 1)
 		return cmd_usage_error(&ctx,
-		                       "unexpected argument '%s' (quote the pattern so the "
-		                       "shell does not expand it)",
-		                       argv[optind + 1]);
+				       "unexpected argument '%s' (quote the pattern so the "
+				       "shell does not expand it)",
+				       argv[optind + 1]);
 	pattern = argv[optind];
 	if (!*pattern)
 		return cmd_usage_error(&ctx, "the pattern is empty");

@@ -114,15 +114,15 @@ static int json_entry(struct ls *l, const struct walk_entry *e, const struct buf
 	json_bytes(b, "name", e->name, e->name_len);
 	json_bytes(b, "path", e->path, strlen(e->path));
 	buf_printf(b,
-	           ", \"mode\": \"%04o\", \"mode_string\": \"%s\", \"nlink\": %u, "
-	           "\"uid\": %u, \"gid\": %u, \"size\": %" PRIu64 ", \"blocks\": %" PRIu64
-	           ", \"mtime\": \"%s\", \"mtime_sec\": %" PRId64 ", \"mtime_nsec\": %u, "
-	           "\"inode\": %" PRIu64,
-	           a->mode & 07777, mode, a->nlink, a->uid, a->gid, a->size, a->blocks, when,
-	           a->mtime_sec, a->mtime_nsec, a->ino);
+		   ", \"mode\": \"%04o\", \"mode_string\": \"%s\", \"nlink\": %u, "
+		   "\"uid\": %u, \"gid\": %u, \"size\": %" PRIu64 ", \"blocks\": %" PRIu64
+		   ", \"mtime\": \"%s\", \"mtime_sec\": %" PRId64 ", \"mtime_nsec\": %u, "
+		   "\"inode\": %" PRIu64,
+		   a->mode & 07777, mode, a->nlink, a->uid, a->gid, a->size, a->blocks, when,
+		   a->mtime_sec, a->mtime_nsec, a->ino);
 	if (S_ISCHR(a->mode) || S_ISBLK(a->mode))
 		buf_printf(b, ", \"rdev_major\": %u, \"rdev_minor\": %u", major((dev_t)a->rdev),
-		           minor((dev_t)a->rdev));
+			   minor((dev_t)a->rdev));
 	if (target)
 		json_bytes(b, "target", target->ptr, target->len);
 	buf_printf(b, ", \"xattrs\": {");
@@ -207,16 +207,16 @@ static int list_entry(void *userdata, enum walk_event ev, const struct walk_entr
 int cmd_ls(int argc, char **argv)
 {
 	static const struct option options[] = {
-	    {"long", no_argument, NULL, 'l'},
-	    {"recursive", no_argument, NULL, 'R'},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    COMMON_OPTIONS,
+		{ "long", no_argument, NULL, 'l' },
+		{ "recursive", no_argument, NULL, 'R' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		COMMON_OPTIONS,
 	};
 	struct cmd_ctx ctx = {
-	    .prog = "cairn ls",
-	    .usage = "cairn ls -r REPO SNAP [PATH] [-l] [-R] [--json]",
+		.prog = "cairn ls",
+		.usage = "cairn ls -r REPO SNAP [PATH] [-l] [-R] [--json]",
 	};
-	struct ls l = {.out = BUF_INIT};
+	struct ls l = { .out = BUF_INIT };
 	AUTOFREE char *name = NULL;
 	struct repo *repo = NULL;
 	struct catalog *cat = NULL;
@@ -266,7 +266,7 @@ int cmd_ls(int argc, char **argv)
 			flush(&l, true);
 		if (r < 0 && r != l.error)
 			log_error_errno(r, "cannot list '%s' of %s/%s", path, snap.member,
-			                snap.name);
+					snap.name);
 	}
 	if (r == 0 && l.error)
 		r = l.error;

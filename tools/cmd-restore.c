@@ -17,26 +17,26 @@ static void show_progress(void *userdata, const struct restore_stats *s, bool do
 {
 	const struct progress_state *p = userdata;
 	cmd_progress_line(p->start_ns, "files", s->n_files, s->total_files, s->n_bytes,
-	                  s->total_bytes, done);
+			  s->total_bytes, done);
 }
 
 int cmd_restore(int argc, char **argv)
 {
 	static const struct option options[] = {
-	    {"target", required_argument, NULL, OPT_TARGET},
-	    {"overwrite", no_argument, NULL, OPT_OVERWRITE},
-	    {"verify", no_argument, NULL, OPT_VERIFY},
-	    {"jobs", required_argument, NULL, OPT_JOBS},
-	    {"cache-size", required_argument, NULL, OPT_CACHE},
-	    COMMON_OPTIONS,
+		{ "target", required_argument, NULL, OPT_TARGET },
+		{ "overwrite", no_argument, NULL, OPT_OVERWRITE },
+		{ "verify", no_argument, NULL, OPT_VERIFY },
+		{ "jobs", required_argument, NULL, OPT_JOBS },
+		{ "cache-size", required_argument, NULL, OPT_CACHE },
+		COMMON_OPTIONS,
 	};
 	struct cmd_ctx ctx = {
-	    .prog = "cairn restore",
-	    .usage = "cairn restore -r REPO SNAP [PATH] --target DIR [--overwrite] [--verify] "
-	             "[--jobs N] [--cache-size SIZE]",
+		.prog = "cairn restore",
+		.usage = "cairn restore -r REPO SNAP [PATH] --target DIR [--overwrite] [--verify] "
+			 "[--jobs N] [--cache-size SIZE]",
 	};
-	struct restore_options ro = {0};
-	struct progress_state ps = {now_ns()};
+	struct restore_options ro = { 0 };
+	struct progress_state ps = { now_ns() };
 	struct restore_stats st;
 	struct repo *repo = NULL;
 	struct catalog *cat = NULL;
@@ -61,13 +61,14 @@ int cmd_restore(int argc, char **argv)
 		case OPT_JOBS:
 			if (parse_uint(optarg, &v) < 0 || v < 1 || v > 64)
 				return cmd_usage_error(&ctx, "invalid --jobs '%s' (1 to 64)",
-				                       optarg);
+						       optarg);
 			ro.n_workers = (unsigned)v;
 			break;
 		case OPT_CACHE:
 			if (parse_size(optarg, &v) < 0 || v < (64u << 20))
-				return cmd_usage_error(
-				    &ctx, "invalid --cache-size '%s' (at least 64M)", optarg);
+				return cmd_usage_error(&ctx,
+						       "invalid --cache-size '%s' (at least 64M)",
+						       optarg);
 			ro.cache_size = v;
 			break;
 		default:
@@ -99,23 +100,23 @@ int cmd_restore(int argc, char **argv)
 			format_size(st.n_bytes, bytes);
 			format_size(st.n_data, data);
 			log_info("restored %s/%s%s%s into '%s': %" PRIu64
-			         " files (%s, %s of data), "
-			         "%" PRIu64 " directories, %" PRIu64 " other entries, %" PRIu64
-			         " extra hardlinks; %" PRIu64 " chunks fetched, %" PRIu64
-			         " copied from files already restored",
-			         snap.member, snap.name, *path ? ":" : "", path, ro.target,
-			         st.n_files, bytes, data, st.n_dirs, st.n_other, st.n_links,
-			         st.n_fetched, st.n_copied);
+				 " files (%s, %s of data), "
+				 "%" PRIu64 " directories, %" PRIu64 " other entries, %" PRIu64
+				 " extra hardlinks; %" PRIu64 " chunks fetched, %" PRIu64
+				 " copied from files already restored",
+				 snap.member, snap.name, *path ? ":" : "", path, ro.target,
+				 st.n_files, bytes, data, st.n_dirs, st.n_other, st.n_links,
+				 st.n_fetched, st.n_copied);
 			if (ro.verify) {
 				format_size(st.n_verified_data, data);
 				log_info("verified %" PRIu64 " files: %s of data read back match "
-				         "the snapshot's hashes",
-				         st.n_verified, data);
+					 "the snapshot's hashes",
+					 st.n_verified, data);
 			}
 		}
 		if (r == -EIO && st.n_errors > 0)
 			log_error("%" PRIu64 " entries could not be restored (see above)",
-			          st.n_errors);
+				  st.n_errors);
 	}
 	cmd_close(&ctx, repo, cat);
 	return r < 0 ? EXIT_FAILURE_ : EXIT_OK;

@@ -34,20 +34,20 @@ static void print_text(struct buf *out, const struct repo_stats *st, const char 
 	if (member)
 		buf_printf(out, "%-18s %s\n", "member", member);
 	buf_printf(out, "%-18s %" PRIu64 " (%" PRIu64 " member%s)\n", "snapshots", st->n_snapshots,
-	           st->n_members, st->n_members == 1 ? "" : "s");
+		   st->n_members, st->n_members == 1 ? "" : "s");
 	buf_printf(out, "%-18s %" PRIu64 "\n", "files", st->n_files);
 	line(out, "raw bytes", st->raw_bytes, "sum of the snapshots' sizes");
 	line(out, "data bytes", u->data_bytes, "the same without sparse files' holes");
 	line(out, "unique bytes", u->unique_bytes, "distinct chunks, uncompressed");
 	line(out, "stored bytes", u->stored_bytes, "the chunks as stored (compressed)");
 	buf_printf(out, "%-18s %-11s %-16s %s\n", "dedup ratio", dedup, "",
-	           "data bytes / unique bytes");
+		   "data bytes / unique bytes");
 	buf_printf(out, "%-18s %-11s %-16s %s\n", "compression ratio", comp, "",
-	           "uncompressed / stored size of the stored chunks");
+		   "uncompressed / stored size of the stored chunks");
 	format_size(st->pack_bytes, size);
 	buf_printf(out, "%-18s %" PRIu64 " (%s in all%s; %" PRIu64 " unused)\n", "packs",
-	           st->n_packs, size, st->packs_listed ? "" : ", chunks only, from the catalog",
-	           st->n_unused_packs);
+		   st->n_packs, size, st->packs_listed ? "" : ", chunks only, from the catalog",
+		   st->n_unused_packs);
 	line(out, "reclaimable", st->reclaimable_bytes, "what prune could free in the repository");
 }
 
@@ -64,30 +64,30 @@ static void print_json(struct buf *out, const struct repo_stats *st, const char 
 	else
 		buf_printf(out, "null");
 	buf_printf(out,
-	           ", \"snapshots\": %" PRIu64 ", \"members\": %" PRIu64 ", \"files\": %" PRIu64
-	           ",\n  \"raw_bytes\": %" PRIu64 ", \"data_bytes\": %" PRIu64
-	           ", \"unique_bytes\": %" PRIu64 ", \"stored_bytes\": %" PRIu64
-	           ", \"stored_raw_bytes\": %" PRIu64 ",\n  \"chunks\": %" PRIu64
-	           ", \"unique_chunks\": %" PRIu64 ", \"stored_chunks\": %" PRIu64
-	           ",\n  \"dedup_ratio\": %s, \"compression_ratio\": %s,\n  \"packs\": {\"count\": "
-	           "%" PRIu64 ", \"bytes\": %" PRIu64 ", \"unused\": %" PRIu64 ", \"listed\": %s},"
-	           " \"reclaimable_bytes\": %" PRIu64 "}\n",
-	           st->n_snapshots, st->n_members, st->n_files, st->raw_bytes, u->data_bytes,
-	           u->unique_bytes, u->stored_bytes, u->stored_raw_bytes, u->n_extents, u->n_unique,
-	           u->n_stored, dedup, comp, st->n_packs, st->pack_bytes, st->n_unused_packs,
-	           st->packs_listed ? "true" : "false", st->reclaimable_bytes);
+		   ", \"snapshots\": %" PRIu64 ", \"members\": %" PRIu64 ", \"files\": %" PRIu64
+		   ",\n  \"raw_bytes\": %" PRIu64 ", \"data_bytes\": %" PRIu64
+		   ", \"unique_bytes\": %" PRIu64 ", \"stored_bytes\": %" PRIu64
+		   ", \"stored_raw_bytes\": %" PRIu64 ",\n  \"chunks\": %" PRIu64
+		   ", \"unique_chunks\": %" PRIu64 ", \"stored_chunks\": %" PRIu64
+		   ",\n  \"dedup_ratio\": %s, \"compression_ratio\": %s,\n  \"packs\": {\"count\": "
+		   "%" PRIu64 ", \"bytes\": %" PRIu64 ", \"unused\": %" PRIu64 ", \"listed\": %s},"
+		   " \"reclaimable_bytes\": %" PRIu64 "}\n",
+		   st->n_snapshots, st->n_members, st->n_files, st->raw_bytes, u->data_bytes,
+		   u->unique_bytes, u->stored_bytes, u->stored_raw_bytes, u->n_extents, u->n_unique,
+		   u->n_stored, dedup, comp, st->n_packs, st->pack_bytes, st->n_unused_packs,
+		   st->packs_listed ? "true" : "false", st->reclaimable_bytes);
 }
 
 int cmd_stats(int argc, char **argv)
 {
 	static const struct option options[] = {
-	    {"member", required_argument, NULL, OPT_MEMBER},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    COMMON_OPTIONS,
+		{ "member", required_argument, NULL, OPT_MEMBER },
+		{ "json", no_argument, NULL, OPT_JSON },
+		COMMON_OPTIONS,
 	};
 	struct cmd_ctx ctx = {
-	    .prog = "cairn stats",
-	    .usage = "cairn stats -r REPO [--member M] [--json]",
+		.prog = "cairn stats",
+		.usage = "cairn stats -r REPO [--member M] [--json]",
 	};
 	AUTOBUF struct buf out = BUF_INIT;
 	struct repo_stats st;

@@ -19,11 +19,11 @@ enum exit_status {
 };
 
 struct cmd_ctx {
-	const char *prog;    /* "cairn backup" */
-	const char *repo;    /* -r / $CAIRN_REPO */
+	const char *prog; /* "cairn backup" */
+	const char *repo; /* -r / $CAIRN_REPO */
 	struct backend_options bo;
-	int verbosity;	     /* -v raises, -q lowers */
-	const char *usage;   /* the synopsis lines, for errors and --help */
+	int verbosity;	   /* -v raises, -q lowers */
+	const char *usage; /* the synopsis lines, for errors and --help */
 };
 
 /* Long options every subcommand accepts; end a command's table with these
@@ -36,14 +36,17 @@ enum {
 	OPT_HELP,
 	OPT_FIRST_COMMAND_OPTION = 0x1100,
 };
-#define COMMON_OPTIONS                                                                             \
-	{ "repo", required_argument, NULL, 'r' },                                                  \
-	{ "s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT },                               \
-	{ "s3-path-style", no_argument, NULL, OPT_S3_PATH_STYLE },                                 \
-	{ "insecure-tls", no_argument, NULL, OPT_INSECURE_TLS },                                   \
-	{ "cacert", required_argument, NULL, OPT_CACERT },                                         \
-	{ "verbose", no_argument, NULL, 'v' }, { "quiet", no_argument, NULL, 'q' },               \
-	{ "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 }
+#define COMMON_OPTIONS                                                                      \
+	{ "repo", required_argument, NULL, 'r' },                                           \
+		{ "s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT },                \
+		{ "s3-path-style", no_argument, NULL, OPT_S3_PATH_STYLE },                  \
+		{ "insecure-tls", no_argument, NULL, OPT_INSECURE_TLS },                    \
+		{ "cacert", required_argument, NULL, OPT_CACERT },                          \
+		{ "verbose", no_argument, NULL, 'v' }, { "quiet", no_argument, NULL, 'q' }, \
+		{ "help", no_argument, NULL, OPT_HELP },                                    \
+	{                                                                                   \
+		NULL, 0, NULL, 0                                                            \
+	}
 #define COMMON_SHORT "r:vq"
 
 /* Handles an option every command shares. Returns 1 if it was one, 0 if

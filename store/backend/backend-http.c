@@ -32,8 +32,8 @@ static char *web_url(struct backend *b, const char *name)
 }
 
 /* GET (with a range when len > 0), appending the body to out. */
-static int web_fetch(struct backend *b, const char *name, bool has_range, uint64_t off,
-		     size_t len, struct buf *out)
+static int web_fetch(struct backend *b, const char *name, bool has_range, uint64_t off, size_t len,
+		     struct buf *out)
 {
 	AUTOFREE char *url = web_url(b, name);
 	AUTOFREE char *what = xasprintf("get '%s'", url);
@@ -86,8 +86,10 @@ static int size_by_range(struct backend *b, const char *name, uint64_t *ret_size
 		cr = http_response_header(&resp, "content-range");
 		if (!cr || http_parse_content_range(cr, &first, &last, &total) < 0 ||
 		    total == UINT64_MAX)
-			r = log_error_errno(-EPROTO, "%s: the server tells neither Content-Length "
-						     "nor a Content-Range total", what);
+			r = log_error_errno(-EPROTO,
+					    "%s: the server tells neither Content-Length "
+					    "nor a Content-Range total",
+					    what);
 		else
 			r = 0;
 	} else if (r != -ENOENT && resp.status != 0) {

@@ -34,8 +34,8 @@ struct backend_ops {
 
 struct backend {
 	const struct backend_ops *ops;
-	char *url; /* as given, for messages */
-	void *priv; /* the backend's own state */
+	char *url;		    /* as given, for messages */
+	void *priv;		    /* the backend's own state */
 	struct backend_stats stats; /* updated atomically by backend.c */
 };
 

@@ -124,8 +124,8 @@ static int local_read_into(struct backend *b, const char *name, int fd, uint64_t
 	if (n < 0)
 		return log_error_errno((int)n, "cannot read '%s/%s'", local_of(b)->root, name);
 	if ((size_t)n != len)
-		return log_error_errno(-EBADMSG, "'%s/%s' is shorter than expected", local_of(b)->root,
-				       name);
+		return log_error_errno(-EBADMSG, "'%s/%s' is shorter than expected",
+				       local_of(b)->root, name);
 	out->len += len;
 	return 0;
 }
@@ -149,8 +149,8 @@ static int local_get_range(struct backend *b, const char *name, uint64_t off, si
 	if (fd < 0)
 		return fd;
 	if (off > size || len > size - off)
-		return log_error_errno(-EBADMSG, "'%s/%s' is shorter than expected", local_of(b)->root,
-				       name);
+		return log_error_errno(-EBADMSG, "'%s/%s' is shorter than expected",
+				       local_of(b)->root, name);
 	return local_read_into(b, name, fd, off, len, out);
 }
 
@@ -189,8 +189,8 @@ static int local_walk(struct backend *b, const char *rel, const char *prefix, ba
 	while (r >= 0 && (de = readdir(d))) {
 		if (de->d_name[0] == '.' || strstr(de->d_name, ".tmp."))
 			continue;
-		AUTOFREE char *name = rel[0] ? xasprintf("%s/%s", rel, de->d_name)
-					     : xstrdup(de->d_name);
+		AUTOFREE char *name =
+			rel[0] ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
 		size_t nlen = strlen(name), plen = strlen(prefix);
 		/* descend only where the prefix can still match */
 		if (strncmp(name, prefix, MIN(nlen, plen)) != 0)

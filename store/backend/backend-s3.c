@@ -36,16 +36,16 @@
 #include <openssl/evp.h>
 #include <time.h>
 
-#define S3_TOKEN_MAX 4096 /* longest continuation token accepted */
+#define S3_TOKEN_MAX 4096    /* longest continuation token accepted */
 #define S3_PUT_PARALLELISM 4 /* uploads worth running at once (each waits on round trips) */
 
 struct s3 {
 	struct http *http;
-	char *display;		 /* "s3://bucket/prefix", for messages */
-	char *scheme;		 /* "http" or "https" */
-	char *host;		 /* the Host header, and the URL's authority */
-	char *base_path;	 /* "" or "/bucket" (path-style), after any endpoint path */
-	char *prefix;		 /* "" or "some/prefix/" */
+	char *display;	 /* "s3://bucket/prefix", for messages */
+	char *scheme;	 /* "http" or "https" */
+	char *host;	 /* the Host header, and the URL's authority */
+	char *base_path; /* "" or "/bucket" (path-style), after any endpoint path */
+	char *prefix;	 /* "" or "some/prefix/" */
 	char *region;
 	char *access_key_id;
 	char *secret_access_key; /* wiped on free */
@@ -121,8 +121,11 @@ static char *xml_text(const char *xml, size_t len, const char *tag)
 		static const struct {
 			const char *name;
 			char c;
-		} ents[] = { { "amp;", '&' }, { "lt;", '<' }, { "gt;", '>' },
-			     { "quot;", '"' }, { "apos;", '\'' } };
+		} ents[] = { { "amp;", '&' },
+			     { "lt;", '<' },
+			     { "gt;", '>' },
+			     { "quot;", '"' },
+			     { "apos;", '\'' } };
 		size_t left = (size_t)(end - p) - 1;
 		bool done = false;
 
@@ -268,11 +271,11 @@ static int s3_call(struct s3 *s3, const struct s3_call *call, struct buf *out,
 	if (call->content_md5)
 		sig_headers[n_sig++] = (struct sigv4_header){ "content-md5", call->content_md5 };
 	struct sigv4_request sreq = {
-		.method = call->method == HTTP_GET	? "GET"
-			  : call->method == HTTP_HEAD	? "HEAD"
-			  : call->method == HTTP_PUT	? "PUT"
-			  : call->method == HTTP_POST	? "POST"
-							: "DELETE",
+		.method = call->method == HTTP_GET    ? "GET"
+			  : call->method == HTTP_HEAD ? "HEAD"
+			  : call->method == HTTP_PUT  ? "PUT"
+			  : call->method == HTTP_POST ? "POST"
+						      : "DELETE",
 		.path = (const char *)path.ptr,
 		.path_mode = SIGV4_PATH_AS_SENT,
 		.query = call->query,
@@ -340,7 +343,10 @@ static int s3_put(struct backend *b, const char *name, const void *data, size_t 
 {
 	struct s3 *s3 = s3_of(b);
 	AUTOFREE char *key = s3_key(s3, name);
-	struct s3_call call = { .method = HTTP_PUT, .verb = "put", .key = key, .body = data,
+	struct s3_call call = { .method = HTTP_PUT,
+				.verb = "put",
+				.key = key,
+				.body = data,
 				.body_len = len };
 
 	return s3_simple(s3, &call, NULL);
@@ -360,8 +366,12 @@ static int s3_get_range(struct backend *b, const char *name, uint64_t off, size_
 {
 	struct s3 *s3 = s3_of(b);
 	AUTOFREE char *key = s3_key(s3, name);
-	struct s3_call call = { .method = HTTP_GET, .verb = "get", .key = key,
-				.has_range = true, .off = off, .len = len };
+	struct s3_call call = { .method = HTTP_GET,
+				.verb = "get",
+				.key = key,
+				.has_range = true,
+				.off = off,
+				.len = len };
 
 	return s3_simple(s3, &call, out);
 }
@@ -379,8 +389,10 @@ static int s3_size(struct backend *b, const char *name, uint64_t *ret_size)
 	if (r == 0) {
 		length = http_response_header(&resp, "content-length");
 		if (parse_uint(length, ret_size) < 0)
-			r = log_error_errno(-EPROTO, "s3: size of '%s/%s': the reply has no valid "
-						     "Content-Length", s3->display, name);
+			r = log_error_errno(-EPROTO,
+					    "s3: size of '%s/%s': the reply has no valid "
+					    "Content-Length",
+					    s3->display, name);
 	}
 	http_response_release(&resp);
 	return r;
@@ -419,8 +431,11 @@ static int s3_delete_many(struct backend *b, const char *const *names, size_t n)
 		return log_error_errno(-ENOMEM, "s3: cannot compute an MD5");
 	EVP_EncodeBlock((unsigned char *)md5_b64, md5, (int)md5_len);
 
-	struct s3_call call = { .method = HTTP_POST, .verb = "delete objects of",
-				.query = "delete=", .body = body.ptr, .body_len = body.len,
+	struct s3_call call = { .method = HTTP_POST,
+				.verb = "delete objects of",
+				.query = "delete=",
+				.body = body.ptr,
+				.body_len = body.len,
 				.content_md5 = md5_b64 };
 	r = s3_simple(s3, &call, &reply);
 	if (r < 0)
@@ -473,12 +488,14 @@ int backend_s3_list_page(const char *display, const char *key_prefix, const stru
 		key = xml_text(p, (size_t)(stop - p), "Key");
 		size_text = xml_text(p, (size_t)(stop - p), "Size");
 		if (!key || !size_text || parse_uint(size_text, &size) < 0)
-			return log_error_errno(-EPROTO, "s3: list '%s': an entry without a valid "
-							"key or size", display);
+			return log_error_errno(-EPROTO,
+					       "s3: list '%s': an entry without a valid "
+					       "key or size",
+					       display);
 		p = stop + 11;
 		if (strncmp(key, key_prefix, plen) != 0 || key[plen] == '\0') {
-			log_debug("s3: list '%s': skipping key '%s' outside the prefix",
-				  display, key);
+			log_debug("s3: list '%s': skipping key '%s' outside the prefix", display,
+				  key);
 			continue;
 		}
 		r = fn(userdata, key + plen, size);
@@ -489,8 +506,9 @@ int backend_s3_list_page(const char *display, const char *key_prefix, const stru
 	token = xml_text(xml, page->len, "NextContinuationToken");
 	if (truncated && strcmp(truncated, "true") == 0) {
 		if (!token || !*token || strlen(token) > S3_TOKEN_MAX)
-			return log_error_errno(-EPROTO, "s3: list '%s': a truncated listing "
-							"without a valid continuation token",
+			return log_error_errno(-EPROTO,
+					       "s3: list '%s': a truncated listing "
+					       "without a valid continuation token",
 					       display);
 		*ret_token = TAKE(token);
 	} else {
@@ -519,7 +537,8 @@ static int s3_list(struct backend *b, const char *prefix, backend_list_fn fn, vo
 		buf_printf(&query, "list-type=2&prefix=");
 		sigv4_uri_encode(&query, key_prefix, strlen(key_prefix), false);
 		buf_append_u8(&query, '\0');
-		struct s3_call call = { .method = HTTP_GET, .verb = "list",
+		struct s3_call call = { .method = HTTP_GET,
+					.verb = "list",
 					.query = (const char *)query.ptr };
 		r = s3_simple(s3, &call, &page);
 		if (r < 0)
@@ -529,8 +548,10 @@ static int s3_list(struct backend *b, const char *prefix, backend_list_fn fn, vo
 			return r;
 		if (next && token && strcmp(next, token) == 0) {
 			free(next);
-			return log_error_errno(-EPROTO, "s3: list '%s': the server repeats its "
-							"continuation token", s3->display);
+			return log_error_errno(-EPROTO,
+					       "s3: list '%s': the server repeats its "
+					       "continuation token",
+					       s3->display);
 		}
 		free(token);
 		token = next;
@@ -614,8 +635,7 @@ static int read_aws_file(const char *path, const char *profile, bool is_config,
 	bool in_profile = false;
 
 	if (!f)
-		return errno == ENOENT ? 0
-				       : log_error_errno(-errno, "s3: cannot read '%s'", path);
+		return errno == ENOENT ? 0 : log_error_errno(-errno, "s3: cannot read '%s'", path);
 	while (getline(&line, &cap, f) >= 0) {
 		bool indented = line[0] == ' ' || line[0] == '\t';
 		char *l = trim(line), *eq;
@@ -655,9 +675,9 @@ static int read_aws_file(const char *path, const char *profile, bool is_config,
 				set_string(&ret->endpoint_url, v);
 			continue;
 		}
-		char **slot = strcmp(k, "aws_access_key_id") == 0       ? &ret->access_key_id
+		char **slot = strcmp(k, "aws_access_key_id") == 0	? &ret->access_key_id
 			      : strcmp(k, "aws_secret_access_key") == 0 ? &ret->secret_access_key
-			      : strcmp(k, "aws_session_token") == 0     ? &ret->session_token
+			      : strcmp(k, "aws_session_token") == 0	? &ret->session_token
 			      : strcmp(k, "region") == 0		? &ret->region
 			      : strcmp(k, "endpoint_url") == 0		? &ret->endpoint_url
 									: NULL;
@@ -695,8 +715,8 @@ static int load_credentials(struct s3 *s3, const struct aws_profile *cred_file,
 		return 0;
 	}
 	if (id || secret) {
-		log_error("s3: %s is set but %s is not", id ? "AWS_ACCESS_KEY_ID"
-							     : "AWS_SECRET_ACCESS_KEY",
+		log_error("s3: %s is set but %s is not",
+			  id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
 			  id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
 		log_error("hint: set both, or neither to use the AWS credentials file");
 		return -EINVAL;
@@ -762,14 +782,16 @@ static int set_endpoint(struct s3 *s3, const char *endpoint, const char *bucket,
 	} else if (addressing == ADDRESSING_AUTO) {
 		path_style = true;
 	}
-	if (!path_style && strspn(bucket, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(bucket))
+	if (!path_style &&
+	    strspn(bucket, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(bucket))
 		path_style = true; /* the bucket name cannot be part of a host name */
 	if (strncmp(endpoint, "http://", 7) == 0)
 		s3->scheme = xstrdup("http");
 	else if (strncmp(endpoint, "https://", 8) == 0)
 		s3->scheme = xstrdup("https");
 	else
-		return log_error_errno(-EINVAL, "s3: endpoint '%s' is not an http(s) URL", endpoint);
+		return log_error_errno(-EINVAL, "s3: endpoint '%s' is not an http(s) URL",
+				       endpoint);
 	rest = endpoint + strlen(s3->scheme) + 3;
 	slash = strchr(rest, '/');
 	plen = slash ? strlen(slash) : 0;
@@ -819,8 +841,10 @@ int backend_s3_open(struct backend *b, const char *bucket_and_prefix,
 	bucket = slash ? strndup(bucket_and_prefix, (size_t)(slash - bucket_and_prefix))
 		       : xstrdup(bucket_and_prefix);
 	if (!bucket_is_valid(bucket))
-		return log_error_errno(-EINVAL, "s3: '%s' does not name a bucket: use "
-						"s3://bucket/prefix", b->url);
+		return log_error_errno(-EINVAL,
+				       "s3: '%s' does not name a bucket: use "
+				       "s3://bucket/prefix",
+				       b->url);
 	while (*prefix == '/')
 		prefix++;
 	plen = strlen(prefix);
@@ -841,24 +865,26 @@ int backend_s3_open(struct backend *b, const char *bucket_and_prefix,
 	if (r < 0)
 		goto fail;
 
-	region = env("AWS_REGION")	       ? env("AWS_REGION")
+	region = env("AWS_REGION")	     ? env("AWS_REGION")
 		 : env("AWS_DEFAULT_REGION") ? env("AWS_DEFAULT_REGION")
-		 : config_file.region	       ? config_file.region
-					       : "us-east-1";
+		 : config_file.region	     ? config_file.region
+					     : "us-east-1";
 	s3->region = xstrdup(region);
-	endpoint = opts->s3_endpoint		 ? opts->s3_endpoint
+	endpoint = opts->s3_endpoint		? opts->s3_endpoint
 		   : env("AWS_ENDPOINT_URL_S3") ? env("AWS_ENDPOINT_URL_S3")
-		   : env("AWS_ENDPOINT_URL")	 ? env("AWS_ENDPOINT_URL")
-						 : config_file.endpoint_url;
+		   : env("AWS_ENDPOINT_URL")	? env("AWS_ENDPOINT_URL")
+						: config_file.endpoint_url;
 	style = config_file.addressing_style;
-	addressing = opts->s3_path_style			  ? ADDRESSING_PATH
+	addressing = opts->s3_path_style		    ? ADDRESSING_PATH
 		     : !style || strcmp(style, "auto") == 0 ? ADDRESSING_AUTO
-		     : strcmp(style, "path") == 0		  ? ADDRESSING_PATH
-		     : strcmp(style, "virtual") == 0	  ? ADDRESSING_VIRTUAL
-							  : ADDRESSING_INVALID;
+		     : strcmp(style, "path") == 0	    ? ADDRESSING_PATH
+		     : strcmp(style, "virtual") == 0	    ? ADDRESSING_VIRTUAL
+							    : ADDRESSING_INVALID;
 	if (addressing == ADDRESSING_INVALID) {
-		r = log_error_errno(-EINVAL, "s3: addressing_style '%s' in %s is not path, "
-					     "virtual or auto", style, config_path);
+		r = log_error_errno(-EINVAL,
+				    "s3: addressing_style '%s' in %s is not path, "
+				    "virtual or auto",
+				    style, config_path);
 		goto fail;
 	}
 	r = set_endpoint(s3, endpoint, bucket, addressing);

@@ -181,7 +181,7 @@ int backend_delete(struct backend *b, const char *name)
 	if (r < 0)
 		return r;
 	COUNT(b, n_requests, 1);
-	return b->ops->delete(b, name);
+	return b->ops->delete (b, name);
 }
 
 struct list_filter {
@@ -221,7 +221,7 @@ int backend_delete_many(struct backend *b, const char *const *names, size_t n)
 	if (!b->ops->delete_many) {
 		for (size_t i = 0; i < n; i++) {
 			COUNT(b, n_requests, 1);
-			r = b->ops->delete(b, names[i]);
+			r = b->ops->delete (b, names[i]);
 			if (r < 0)
 				return r;
 		}

@@ -32,8 +32,8 @@ struct backend_options {
 /* Opens the backend that url names: "/path", "file:///path", "s3://bucket/prefix",
  * "http(s)://...". Does not touch the repository beyond what is needed to
  * connect. -EINVAL (logged) for a URL it cannot use. */
-int backend_open(const char *url, const struct backend_options *opts, struct backend **ret)
-	WARN_UNUSED;
+int backend_open(const char *url, const struct backend_options *opts,
+		 struct backend **ret) WARN_UNUSED;
 void backend_free(struct backend *b);
 
 /* The URL the backend was opened with, safe for messages (no credentials).
@@ -84,7 +84,7 @@ void backend_get_stats(const struct backend *b, struct backend_stats *ret);
  * bytes, are skipped). A negative return stops the listing and is returned
  * by backend_list(). */
 typedef int (*backend_list_fn)(void *userdata, const char *name, uint64_t size);
-int backend_list(struct backend *b, const char *prefix, backend_list_fn fn, void *userdata)
-	WARN_UNUSED;
+int backend_list(struct backend *b, const char *prefix, backend_list_fn fn,
+		 void *userdata) WARN_UNUSED;
 
 #endif

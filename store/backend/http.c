@@ -37,10 +37,10 @@
 #include <pthread.h>
 #include <time.h>
 
-#define POOL_MAX 32		   /* idle handles kept per client */
-#define CAPTURE_MAX (64 * 1024)	   /* bound on captured headers and error bodies */
-#define LOW_SPEED_BYTES 1024	   /* slower than this ... */
-#define LOW_SPEED_SECONDS 30	   /* ... for this long aborts an attempt */
+#define POOL_MAX 32		/* idle handles kept per client */
+#define CAPTURE_MAX (64 * 1024) /* bound on captured headers and error bodies */
+#define LOW_SPEED_BYTES 1024	/* slower than this ... */
+#define LOW_SPEED_SECONDS 30	/* ... for this long aborts an attempt */
 #define BACKOFF_FIRST_MS 200
 #define BACKOFF_MAX_MS 5000
 #define ATTEMPT_MIN_MS 500 /* no retry starts with less time than this before the deadline */
@@ -57,8 +57,8 @@ struct http {
 struct transfer {
 	const struct http_request *req;
 	CURL *curl;
-	struct buf *out;	  /* where a 2xx body goes, or NULL */
-	size_t out_start;	  /* out->len before the request */
+	struct buf *out;  /* where a 2xx body goes, or NULL */
+	size_t out_start; /* out->len before the request */
 	struct http_response *resp;
 	uint64_t body_seen; /* bytes of a 2xx body received */
 	size_t read_off;    /* upload position */
@@ -250,9 +250,11 @@ static void setup(struct http *h, struct transfer *t, struct curl_slist *headers
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 			 (long)MIN(h->opts.connect_timeout_s * 1000ULL, time_left_ms));
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)MIN(h->opts.timeout_s * 1000ULL, time_left_ms));
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+			 (long)MIN(h->opts.timeout_s * 1000ULL, time_left_ms));
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, (long)LOW_SPEED_BYTES);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)MIN(LOW_SPEED_SECONDS, h->opts.timeout_s));
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+			 (long)MIN(LOW_SPEED_SECONDS, h->opts.timeout_s));
 	if (h->opts.insecure_tls) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -591,9 +593,11 @@ int http_request(struct http *h, const struct http_request *req, struct buf *out
 	}
 
 	for (attempt = 0;; attempt++) {
-		struct transfer t = {
-			.req = req, .curl = c, .out = out, .out_start = out_start, .resp = resp
-		};
+		struct transfer t = { .req = req,
+				      .curl = c,
+				      .out = out,
+				      .out_start = out_start,
+				      .resp = resp };
 
 		if (out)
 			out->len = out_start;
@@ -619,7 +623,8 @@ int http_request(struct http *h, const struct http_request *req, struct buf *out
 		if (r == 0 || !retry || attempt >= h->opts.retries)
 			break;
 		unsigned delay = backoff_ms(attempt);
-		if (now_ns() - started + delay * 1000000ULL > h->opts.retry_budget_s * 1000000000ULL)
+		if (now_ns() - started + delay * 1000000ULL >
+		    h->opts.retry_budget_s * 1000000000ULL)
 			break;
 		if (time_left_ms(h, started) < delay + ATTEMPT_MIN_MS)
 			break; /* no time left for a useful attempt before the deadline */
@@ -646,7 +651,7 @@ int http_request(struct http *h, const struct http_request *req, struct buf *out
 		out->len = out_start;
 	if (rc != CURLE_OK)
 		return log_error_errno(r, "%s: %s (%u %s)", req->what,
-				       overflow ? "the reply is longer than the range asked for"
+				       overflow	   ? "the reply is longer than the range asked for"
 				       : errbuf[0] ? errbuf
 						   : curl_easy_strerror(rc),
 				       attempt + 1, attempt ? "attempts" : "attempt");

@@ -152,7 +152,8 @@ static int parse_query(const char *query, struct pairs *out)
 		if (len > 0) {
 			r = reencode(p, nlen, &name);
 			if (r == 0)
-				r = eq ? reencode(eq + 1, len - nlen - 1, &value) : reencode("", 0, &value);
+				r = eq ? reencode(eq + 1, len - nlen - 1, &value)
+				       : reencode("", 0, &value);
 			if (r < 0) {
 				free(name);
 				return r;
@@ -340,8 +341,8 @@ static int sign(const struct sigv4_request *req, const struct sigv4_credentials 
 	size_t n_given;
 	int r;
 
-	if (!req->method || !*req->method || !req->payload_hash || !req->region ||
-	    !req->service || !cred->access_key_id || !cred->secret_access_key)
+	if (!req->method || !*req->method || !req->payload_hash || !req->region || !req->service ||
+	    !cred->access_key_id || !cred->secret_access_key)
 		return -EINVAL;
 	if (!gmtime_r(&req->time, &tm) ||
 	    strftime(res.amz_date, sizeof(res.amz_date), "%Y%m%dT%H%M%SZ", &tm) != SIGV4_DATE_LEN)
@@ -403,8 +404,9 @@ static int sign(const struct sigv4_request *req, const struct sigv4_credentials 
 			  res.string_to_sign, res.signature);
 
 	if (mode == MODE_HEADER) {
-		res.authorization = xasprintf("%s Credential=%s, SignedHeaders=%s, Signature=%s",
-					      ALGORITHM, credential, res.signed_headers, res.signature);
+		res.authorization =
+			xasprintf("%s Credential=%s, SignedHeaders=%s, Signature=%s", ALGORITHM,
+				  credential, res.signed_headers, res.signature);
 	} else {
 		/* the caller's parameters as given, then ours in canonical order */
 		if (req->query && *req->query)

@@ -15,9 +15,9 @@
 
 /* How the request path becomes the canonical URI. */
 enum sigv4_path {
-	SIGV4_PATH_AS_SENT,	      /* S3: the path as sent, already percent-encoded once */
-	SIGV4_PATH_ENCODE,	      /* a raw path, percent-encoded once, not normalised */
-	SIGV4_PATH_NORMALIZE_ENCODE,  /* most AWS services: drop "." and "..", collapse "//", encode */
+	SIGV4_PATH_AS_SENT,	     /* S3: the path as sent, already percent-encoded once */
+	SIGV4_PATH_ENCODE,	     /* a raw path, percent-encoded once, not normalised */
+	SIGV4_PATH_NORMALIZE_ENCODE, /* most AWS services: drop "." and "..", collapse "//", encode */
 };
 
 struct sigv4_header {
@@ -32,10 +32,10 @@ struct sigv4_credentials {
 };
 
 struct sigv4_request {
-	const char *method;	  /* "GET", "PUT", ... */
-	const char *path;	  /* see path_mode; "" means "/" */
+	const char *method; /* "GET", "PUT", ... */
+	const char *path;   /* see path_mode; "" means "/" */
 	enum sigv4_path path_mode;
-	const char *query;	  /* without the '?'; NULL or "" for none; decoded and re-encoded */
+	const char *query; /* without the '?'; NULL or "" for none; decoded and re-encoded */
 	const struct sigv4_header *headers; /* every header to sign, including Host */
 	size_t n_headers;
 	const char *payload_hash; /* lowercase hex SHA-256 of the body, or "UNSIGNED-PAYLOAD" */

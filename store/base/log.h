@@ -42,10 +42,10 @@ int log_errno(int level, int r, const char *fmt, ...) PRINTF_LIKE(3, 4);
 #define log_error(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_WARNING, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
-#define log_debug(...)                                                                             \
-	do {                                                                                       \
-		if (log_get_level() >= LOG_DEBUG)                                                  \
-			log_msg(LOG_DEBUG, __VA_ARGS__);                                           \
+#define log_debug(...)                                   \
+	do {                                             \
+		if (log_get_level() >= LOG_DEBUG)        \
+			log_msg(LOG_DEBUG, __VA_ARGS__); \
 	} while (0)
 #define log_error_errno(r, ...) log_errno(LOG_ERR, (r), __VA_ARGS__)
 #define log_warning_errno(r, ...) log_errno(LOG_WARNING, (r), __VA_ARGS__)

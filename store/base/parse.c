@@ -129,8 +129,7 @@ int parse_compression(const char *s, int *ret_level)
 		*ret_level = 3;
 		return 0;
 	}
-	if (strncmp(s, "zstd:", 5) != 0 || parse_uint(s + 5, &level) < 0 || level < 1 ||
-	    level > 19)
+	if (strncmp(s, "zstd:", 5) != 0 || parse_uint(s + 5, &level) < 0 || level < 1 || level > 19)
 		return -EINVAL;
 	*ret_level = (int)level;
 	return 0;

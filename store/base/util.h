@@ -27,17 +27,17 @@
 #define AUTOFREE CLEANUP(cleanup_free)
 #define AUTOCLOSE CLEANUP(cleanup_close)
 #define AUTOFCLOSE CLEANUP(cleanup_fclose)
-#define TAKE(p)                                                                                    \
-	({                                                                                         \
-		__typeof__(p) take_ = (p);                                                         \
-		(p) = NULL;                                                                        \
-		take_;                                                                             \
+#define TAKE(p)                            \
+	({                                 \
+		__typeof__(p) take_ = (p); \
+		(p) = NULL;                \
+		take_;                     \
 	})
-#define TAKE_FD(fd)                                                                                \
-	({                                                                                         \
-		int take_ = (fd);                                                                  \
-		(fd) = -1;                                                                         \
-		take_;                                                                             \
+#define TAKE_FD(fd)               \
+	({                        \
+		int take_ = (fd); \
+		(fd) = -1;        \
+		take_;            \
 	})
 
 static inline void cleanup_free(void *pp)

@@ -42,10 +42,10 @@ _Static_assert(CX_LAST_ <= CATALOG_EXTRA_STMTS, "grow CATALOG_EXTRA_STMTS");
 struct catalog {
 	sqlite3 *db;
 	char *path;
-	unsigned tx_depth;		     /* nesting of catalog_begin() */
-	sqlite3_stmt *stmts[64];	     /* catalog.c's statements, prepared on first use */
+	unsigned tx_depth;	 /* nesting of catalog_begin() */
+	sqlite3_stmt *stmts[64]; /* catalog.c's statements, prepared on first use */
 	sqlite3_stmt *extra[CATALOG_EXTRA_STMTS]; /* other files' statements */
-	bool has_fnmatch;		     /* cairn_fnmatch() is registered (catalog-query.c) */
+	bool has_fnmatch; /* cairn_fnmatch() is registered (catalog-query.c) */
 };
 
 /* Returns *slot prepared from sql (preparing it on first use), reset and
@@ -66,7 +66,7 @@ void catalog_column_loc(sqlite3_stmt *s, int col, struct chunk_loc *out);
 
 /* The inode columns, in the order catalog_column_attr() reads them from col
  * on; the inodes table is aliased "i". */
-#define INODE_COLUMNS                                                                              \
+#define INODE_COLUMNS \
 	"i.ino, i.mode, i.uid, i.gid, i.nlink, i.size, i.rdev, i.blocks, i.mtime_sec, i.mtime_nsec"
 void catalog_column_attr(sqlite3_stmt *s, int col, struct cat_attr *out);
 

@@ -35,37 +35,38 @@
 
 _Static_assert(CQ_LAST_ <= CATALOG_EXTRA_STMTS, "grow CATALOG_EXTRA_STMTS");
 
-#define SNAPSHOT_ENTRIES                                                                           \
+#define SNAPSHOT_ENTRIES \
 	" FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent >= ?1 AND d.parent < ?2"
-#define SELECTED_EXTENTS                                                                           \
-	" FROM snapshots s JOIN extents e"                                                         \
+#define SELECTED_EXTENTS                   \
+	" FROM snapshots s JOIN extents e" \
 	" ON e.ino >= s.ino_base AND e.ino < s.ino_base + s.n_inodes"
 #define SELECTED_WHERE " WHERE ?1 IS NULL OR s.member = (SELECT id FROM members WHERE name = ?1)"
 
 static const char *const query_sql[CQ_LAST_] = {
-    [CQ_FIND_BY_NAME] =
-        "SELECT d.parent, d.name, " INODE_COLUMNS SNAPSHOT_ENTRIES " AND cairn_fnmatch(?3, d.name)",
-    [CQ_DIRS] = "SELECT d.ino, d.parent, d.name" SNAPSHOT_ENTRIES
-                " AND (i.mode & 61440) = 16384", /* S_IFMT, S_IFDIR */
-    [CQ_ENTRIES] = "SELECT d.parent, d.name, " INODE_COLUMNS SNAPSHOT_ENTRIES,
-    [CQ_XATTRS] = "SELECT name, value FROM xattrs WHERE ino = ?1 ORDER BY name",
-    [CQ_EXTENTS_A] = "SELECT e.off, c.hash, c.raw_len FROM extents e"
-                     " JOIN chunks c ON c.id = e.chunk WHERE e.ino = ?1 ORDER BY e.off",
-    [CQ_EXTENTS_B] = "SELECT e.off, c.hash, c.raw_len FROM extents e"
-                     " JOIN chunks c ON c.id = e.chunk WHERE e.ino = ?1 ORDER BY e.off",
-    [CQ_USAGE_DATA] = "SELECT count(*), coalesce(sum(c.raw_len), 0)" SELECTED_EXTENTS
-                      " JOIN chunks c ON c.id = e.chunk" SELECTED_WHERE,
-    [CQ_USAGE_STORED] =
-        "SELECT count(*), coalesce(sum(stored_len), 0), coalesce(sum(raw_len), 0)"
-        " FROM chunks WHERE id IN (SELECT e.chunk" SELECTED_EXTENTS SELECTED_WHERE ")",
-    [CQ_USAGE_UNIQUE] = "SELECT count(*), coalesce(sum(r), 0) FROM (SELECT max(raw_len) AS r"
-                        " FROM chunks WHERE id IN (SELECT e.chunk" SELECTED_EXTENTS SELECTED_WHERE
-                        ") GROUP BY hash)",
-    [CQ_PACKS] = "WITH x AS MATERIALIZED (SELECT pack, stored_len,"
-                 " id IN (SELECT chunk FROM extents) AS used FROM chunks)"
-                 " SELECT p.pack_id, count(*), sum(x.used), sum(x.stored_len),"
-                 " sum(CASE WHEN x.used THEN 0 ELSE x.stored_len END)"
-                 " FROM x JOIN packs p ON p.id = x.pack GROUP BY x.pack",
+	[CQ_FIND_BY_NAME] = "SELECT d.parent, d.name, " INODE_COLUMNS SNAPSHOT_ENTRIES
+			    " AND cairn_fnmatch(?3, d.name)",
+	[CQ_DIRS] = "SELECT d.ino, d.parent, d.name" SNAPSHOT_ENTRIES
+		    " AND (i.mode & 61440) = 16384", /* S_IFMT, S_IFDIR */
+	[CQ_ENTRIES] = "SELECT d.parent, d.name, " INODE_COLUMNS SNAPSHOT_ENTRIES,
+	[CQ_XATTRS] = "SELECT name, value FROM xattrs WHERE ino = ?1 ORDER BY name",
+	[CQ_EXTENTS_A] = "SELECT e.off, c.hash, c.raw_len FROM extents e"
+			 " JOIN chunks c ON c.id = e.chunk WHERE e.ino = ?1 ORDER BY e.off",
+	[CQ_EXTENTS_B] = "SELECT e.off, c.hash, c.raw_len FROM extents e"
+			 " JOIN chunks c ON c.id = e.chunk WHERE e.ino = ?1 ORDER BY e.off",
+	[CQ_USAGE_DATA] = "SELECT count(*), coalesce(sum(c.raw_len), 0)" SELECTED_EXTENTS
+			  " JOIN chunks c ON c.id = e.chunk" SELECTED_WHERE,
+	[CQ_USAGE_STORED] =
+		"SELECT count(*), coalesce(sum(stored_len), 0), coalesce(sum(raw_len), 0)"
+		" FROM chunks WHERE id IN (SELECT e.chunk" SELECTED_EXTENTS SELECTED_WHERE ")",
+	[CQ_USAGE_UNIQUE] =
+		"SELECT count(*), coalesce(sum(r), 0) FROM (SELECT max(raw_len) AS r"
+		" FROM chunks WHERE id IN (SELECT e.chunk" SELECTED_EXTENTS SELECTED_WHERE
+		") GROUP BY hash)",
+	[CQ_PACKS] = "WITH x AS MATERIALIZED (SELECT pack, stored_len,"
+		     " id IN (SELECT chunk FROM extents) AS used FROM chunks)"
+		     " SELECT p.pack_id, count(*), sum(x.used), sum(x.stored_len),"
+		     " sum(CASE WHEN x.used THEN 0 ELSE x.stored_len END)"
+		     " FROM x JOIN packs p ON p.id = x.pack GROUP BY x.pack",
 };
 
 static sqlite3_stmt *query(struct catalog *c, enum catalog_extra_stmt id)
@@ -97,8 +98,8 @@ static int register_fnmatch(struct catalog *c)
 	if (c->has_fnmatch)
 		return 0;
 	int rc = sqlite3_create_function_v2(c->db, "cairn_fnmatch", 2,
-	                                    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_fnmatch,
-	                                    NULL, NULL, NULL);
+					    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_fnmatch,
+					    NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return catalog_sqlite_err(c, rc, "registering cairn_fnmatch");
 	c->has_fnmatch = true;
@@ -170,7 +171,7 @@ static int dir_map_load(struct catalog *c, const struct cat_snapshot *s, struct 
 
 static struct dir_rec *dir_map_get(struct dir_map *m, uint64_t ino)
 {
-	struct dir_rec key = {.ino = ino};
+	struct dir_rec key = { .ino = ino };
 	if (m->n == 0)
 		return NULL;
 	return bsearch(&key, m->v, m->n, sizeof(*m->v), dir_rec_cmp);
@@ -255,7 +256,7 @@ static int match_cmp(const void *pa, const void *pb, void *arg)
 
 /* Appends the path of entry name in directory parent to out. */
 static int entry_path(struct dir_map *m, uint64_t parent, const void *name, size_t len,
-                      struct buf *out)
+		      struct buf *out)
 {
 	size_t off;
 	uint32_t plen;
@@ -284,7 +285,7 @@ static void add_match(struct matches *ms, size_t path_off, size_t path_len, sqli
 
 /* Name mode: SQLite filters; every match then needs its parent's path. */
 static int find_by_name(struct catalog *c, const struct cat_snapshot *s, const char *pattern,
-                        struct dir_map *m, struct matches *ms)
+			struct dir_map *m, struct matches *ms)
 {
 	struct row {
 		uint64_t parent;
@@ -319,7 +320,7 @@ static int find_by_name(struct catalog *c, const struct cat_snapshot *s, const c
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		size_t start = ms->paths.len;
 		r = entry_path(m, rows[i].parent, names.ptr + rows[i].name_off, rows[i].name_len,
-		               &ms->paths);
+			       &ms->paths);
 		ms->v[i].path_off = start;
 		ms->v[i].path_len = ms->paths.len - start;
 	}
@@ -328,7 +329,7 @@ static int find_by_name(struct catalog *c, const struct cat_snapshot *s, const c
 
 /* Path mode: every entry's path, matched here. */
 static int find_by_path(struct catalog *c, const struct cat_snapshot *s, const char *pattern,
-                        struct dir_map *m, struct matches *ms)
+			struct dir_map *m, struct matches *ms)
 {
 	AUTOBUF struct buf path = BUF_INIT;
 	int r;
@@ -357,10 +358,10 @@ static int find_by_path(struct catalog *c, const struct cat_snapshot *s, const c
 }
 
 int catalog_find(struct catalog *c, const struct cat_snapshot *s, const char *pattern,
-                 bool whole_path, catalog_found_fn fn, void *userdata)
+		 bool whole_path, catalog_found_fn fn, void *userdata)
 {
-	struct dir_map m = {0};
-	struct matches ms = {0};
+	struct dir_map m = { 0 };
+	struct matches ms = { 0 };
 	int r;
 
 	r = register_fnmatch(c);
@@ -375,16 +376,16 @@ int catalog_find(struct catalog *c, const struct cat_snapshot *s, const char *pa
 	}
 	if (r == -EBADMSG)
 		log_error("catalog '%s': the tree of snapshot %s/%s is damaged (an entry's parent "
-		          "does not lead to the root)",
-		          c->path, s->member, s->name);
+			  "does not lead to the root)",
+			  c->path, s->member, s->name);
 	if (r == 0 && ms.n > 0)
 		qsort_r(ms.v, ms.n, sizeof(*ms.v), match_cmp, &ms.paths);
 	if (r == 0) {
 		for (size_t i = 0; r == 0 && i < ms.n; i++) {
 			struct cat_found f = {
-			    .path = ms.paths.ptr + ms.v[i].path_off,
-			    .path_len = ms.v[i].path_len,
-			    .attr = ms.v[i].attr,
+				.path = ms.paths.ptr + ms.v[i].path_off,
+				.path_len = ms.v[i].path_len,
+				.attr = ms.v[i].attr,
 			};
 			r = fn(userdata, &f);
 		}
@@ -421,7 +422,7 @@ int catalog_lookup_path(struct catalog *c, uint64_t root, const char *path, stru
 /* --- comparing entries --- */
 
 void catalog_xattrs_append_one(struct buf *out, const void *name, size_t name_len,
-                               const void *value, size_t value_len)
+			       const void *value, size_t value_len)
 {
 	buf_append_blob32(out, name, name_len);
 	buf_append_blob32(out, value, value_len);
@@ -434,9 +435,10 @@ int catalog_xattrs_canonical(struct catalog *c, uint64_t ino, struct buf *out)
 
 	sqlite3_bind_int64(st, 1, (int64_t)ino);
 	while ((r = catalog_step_row(c, st, "xattr listing")) == 1)
-		catalog_xattrs_append_one(
-		    out, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
-		    sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+		catalog_xattrs_append_one(out, sqlite3_column_blob(st, 0),
+					  (size_t)sqlite3_column_bytes(st, 0),
+					  sqlite3_column_blob(st, 1),
+					  (size_t)sqlite3_column_bytes(st, 1));
 	sqlite3_reset(st);
 	return r;
 }
@@ -508,7 +510,7 @@ int catalog_each_extent(struct catalog *c, uint64_t ino, catalog_extent_fn fn, v
 /* --- usage --- */
 
 static int usage_row(struct catalog *c, enum catalog_extra_stmt id, const char *member,
-                     uint64_t *out, int n_cols)
+		     uint64_t *out, int n_cols)
 {
 	sqlite3_stmt *st = query(c, id);
 	if (member)
@@ -524,7 +526,7 @@ static int usage_row(struct catalog *c, enum catalog_extra_stmt id, const char *
 int catalog_usage(struct catalog *c, const char *member, struct cat_usage *ret)
 {
 	uint64_t v[3];
-	struct cat_usage u = {0};
+	struct cat_usage u = { 0 };
 	int r;
 
 	r = usage_row(c, CQ_USAGE_DATA, member, v, 2);

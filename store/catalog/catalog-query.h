@@ -32,12 +32,12 @@ typedef int (*catalog_found_fn)(void *userdata, const struct cat_found *f);
  * returns the number of matches.
  */
 int catalog_find(struct catalog *c, const struct cat_snapshot *s, const char *pattern,
-                 bool whole_path, catalog_found_fn fn, void *userdata) WARN_UNUSED;
+		 bool whole_path, catalog_found_fn fn, void *userdata) WARN_UNUSED;
 
 /* Looks up a relative path ("a/b/c"; empty components are skipped) from
  * directory inode root. -ENOENT when any component is missing. */
 int catalog_lookup_path(struct catalog *c, uint64_t root, const char *path,
-                        struct cat_attr *ret) WARN_UNUSED;
+			struct cat_attr *ret) WARN_UNUSED;
 
 /* Appends the xattrs of ino to out in a canonical form (by name in byte
  * order; for each, le32 name length, name, le32 value length, value), so
@@ -46,7 +46,7 @@ int catalog_lookup_path(struct catalog *c, uint64_t root, const char *path,
  * building the form of a live file. */
 int catalog_xattrs_canonical(struct catalog *c, uint64_t ino, struct buf *out) WARN_UNUSED;
 void catalog_xattrs_append_one(struct buf *out, const void *name, size_t name_len,
-                               const void *value, size_t value_len);
+			       const void *value, size_t value_len);
 
 /* Sets *ret_same when files a and b have the same extents: the same chunk
  * hashes at the same offsets with the same lengths (so, with equal sizes,
@@ -54,11 +54,11 @@ void catalog_xattrs_append_one(struct buf *out, const void *name, size_t name_le
 int catalog_same_extents(struct catalog *c, uint64_t a, uint64_t b, bool *ret_same) WARN_UNUSED;
 
 typedef int (*catalog_extent_fn)(void *userdata, uint64_t file_off, const uint8_t hash[HASH_LEN],
-                                 uint32_t raw_len);
+				 uint32_t raw_len);
 /* Calls fn for each extent of file ino in file order; a non-zero return
  * stops and is returned. */
 int catalog_each_extent(struct catalog *c, uint64_t ino, catalog_extent_fn fn,
-                        void *userdata) WARN_UNUSED;
+			void *userdata) WARN_UNUSED;
 
 /* What a set of snapshots references, over loaded trees only. */
 struct cat_usage {
@@ -67,8 +67,8 @@ struct cat_usage {
 	uint64_t n_stored;     /* distinct stored chunk copies (pack, offset) they use */
 	uint64_t stored_bytes; /* sum of those copies' envelope lengths */
 	uint64_t stored_raw_bytes; /* sum of those copies' raw lengths */
-	uint64_t n_unique;         /* distinct chunk hashes they use */
-	uint64_t unique_bytes;     /* sum of those chunks' raw lengths */
+	uint64_t n_unique;	   /* distinct chunk hashes they use */
+	uint64_t unique_bytes;	   /* sum of those chunks' raw lengths */
 };
 
 /* Usage of the snapshots of member (all snapshots when NULL). */
@@ -78,8 +78,8 @@ int catalog_usage(struct catalog *c, const char *member, struct cat_usage *ret) 
 struct cat_pack_usage {
 	uint8_t pack_id[HASH_LEN];
 	uint64_t n_chunks, n_used; /* chunk copies recorded in it; those a loaded tree uses */
-	uint64_t stored_bytes;     /* sum of its chunks' envelope lengths */
-	uint64_t unused_bytes;     /* the part of stored_bytes no loaded tree uses */
+	uint64_t stored_bytes;	   /* sum of its chunks' envelope lengths */
+	uint64_t unused_bytes;	   /* the part of stored_bytes no loaded tree uses */
 };
 
 typedef int (*catalog_pack_fn)(void *userdata, const struct cat_pack_usage *p);

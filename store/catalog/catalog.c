@@ -71,10 +71,10 @@ static const char schema[] =
 	"INSERT OR IGNORE INTO meta VALUES('schema', 1);"
 	"INSERT OR IGNORE INTO meta VALUES('next_ino', 16);";
 
-#define SNAPSHOT_COLUMNS                                                                           \
-	"s.id, s.snap_id, s.tree_id, s.member, m.name, s.name, s.time_sec, s.time_nsec, s.host,"   \
-	" s.tags, s.n_files, s.n_dirs, s.n_bytes, s.n_stored, s.ino_base, s.n_inodes, s.loaded,"   \
-	" s.root_perm, s.root_uid, s.root_gid, s.root_nlink, s.root_mtime_sec, s.root_mtime_nsec"  \
+#define SNAPSHOT_COLUMNS                                                                          \
+	"s.id, s.snap_id, s.tree_id, s.member, m.name, s.name, s.time_sec, s.time_nsec, s.host,"  \
+	" s.tags, s.n_files, s.n_dirs, s.n_bytes, s.n_stored, s.ino_base, s.n_inodes, s.loaded,"  \
+	" s.root_perm, s.root_uid, s.root_gid, s.root_nlink, s.root_mtime_sec, s.root_mtime_nsec" \
 	" FROM snapshots s JOIN members m ON m.id = s.member"
 #define LOC_COLUMNS "c.hash, p.pack_id, c.off, c.stored_len, c.raw_len"
 
@@ -151,15 +151,15 @@ static const char *const stmt_sql[ST_COUNT] = {
 				   " (SELECT id FROM members WHERE name = ?1)"
 				   " ORDER BY time_sec, time_nsec, snap_id",
 	[ST_SNAPSHOT_RENAME] = "UPDATE snapshots SET name = ?2 WHERE id = ?1",
-	[ST_LIST_ALL] = "SELECT " SNAPSHOT_COLUMNS
-			" ORDER BY m.name, s.time_sec, s.time_nsec, s.snap_id",
+	[ST_LIST_ALL] =
+		"SELECT " SNAPSHOT_COLUMNS " ORDER BY m.name, s.time_sec, s.time_nsec, s.snap_id",
 	[ST_LIST_MEMBER] = "SELECT " SNAPSHOT_COLUMNS
 			   " WHERE m.name = ?1 ORDER BY s.time_sec, s.time_nsec, s.snap_id",
 	[ST_FIND_BY_NAME] = "SELECT " SNAPSHOT_COLUMNS " WHERE m.name = ?1 AND s.name = ?2",
 	[ST_FIND_LATEST] = "SELECT " SNAPSHOT_COLUMNS " WHERE m.name = ?1"
 			   " ORDER BY s.time_sec DESC, s.time_nsec DESC, s.snap_id DESC LIMIT 1",
-	[ST_FIND_BY_PREFIX] = "SELECT " SNAPSHOT_COLUMNS
-			      " WHERE hex(s.snap_id) LIKE ?1 || '%' LIMIT 2",
+	[ST_FIND_BY_PREFIX] =
+		"SELECT " SNAPSHOT_COLUMNS " WHERE hex(s.snap_id) LIKE ?1 || '%' LIMIT 2",
 	[ST_FIND_BY_INO] = "SELECT " SNAPSHOT_COLUMNS
 			   " WHERE s.ino_base <= ?1 AND ?1 < s.ino_base + s.n_inodes"
 			   " ORDER BY s.ino_base DESC LIMIT 1",
@@ -167,7 +167,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_LIST_MEMBERS] = "SELECT id, name FROM members m WHERE EXISTS"
 			    "(SELECT 1 FROM snapshots s WHERE s.member = m.id) ORDER BY name",
 	[ST_SET_LOADED] = "UPDATE snapshots SET loaded = 1 WHERE id = ?1",
-	[ST_INODE_INSERT] = "INSERT INTO inodes VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[ST_INODE_INSERT] =
+		"INSERT INTO inodes VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[ST_DIRENT_INSERT] = "INSERT INTO dirents(parent, name, ino) VALUES(?1, ?2, ?3)",
 	[ST_XATTR_INSERT] = "INSERT INTO xattrs VALUES(?1, ?2, ?3)",
 	[ST_EXTENT_INSERT] = "INSERT INTO extents VALUES(?1, ?2, ?3)",
@@ -316,7 +317,8 @@ int catalog_open(const char *path, struct catalog **ret)
 
 	c->path = xstrdup(path);
 	rc = sqlite3_open_v2(path, &c->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			     NULL);
 	if (rc != SQLITE_OK) {
 		r = catalog_sqlite_err(c, rc, "open");
 		catalog_close(c);
@@ -482,7 +484,8 @@ static int next_ino_reserve(struct catalog *c, uint32_t n, uint64_t *ret_base)
 	sqlite3_stmt *s = stmt(c, ST_NEXT_INO);
 	int r = catalog_step_row(c, s, "inode allocation");
 	if (r <= 0)
-		return r < 0 ? r : log_error_errno(-EBADMSG, "catalog '%s' lacks next_ino", c->path);
+		return r < 0 ? r
+			     : log_error_errno(-EBADMSG, "catalog '%s' lacks next_ino", c->path);
 	uint64_t base = (uint64_t)sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	if (base < CATALOG_FIRST_INO || base + n >= (1ull << 61))

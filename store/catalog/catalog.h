@@ -152,26 +152,26 @@ int catalog_readlink(struct catalog *c, uint64_t ino, struct buf *out) WARN_UNUS
 /* Appends the xattr names of ino, each NUL-terminated (listxattr format). */
 int catalog_listxattr(struct catalog *c, uint64_t ino, struct buf *out) WARN_UNUSED;
 /* Appends the value of xattr name; -ENODATA if ino has no such xattr. */
-int catalog_getxattr(struct catalog *c, uint64_t ino, const char *name, struct buf *out)
-	WARN_UNUSED;
+int catalog_getxattr(struct catalog *c, uint64_t ino, const char *name,
+		     struct buf *out) WARN_UNUSED;
 /* 1 when some inode in [ino_lo, ino_hi) has an xattr called name, else 0
  * (one lookup in an index by name). */
-int catalog_has_xattr_named(struct catalog *c, const char *name, uint64_t ino_lo, uint64_t ino_hi)
-	WARN_UNUSED;
+int catalog_has_xattr_named(struct catalog *c, const char *name, uint64_t ino_lo,
+			    uint64_t ino_hi) WARN_UNUSED;
 /* Fills out[0..max) with the extents of file ino that intersect
  * [off, off + len), in file order; *ret_n is how many. Gaps are holes. */
 int catalog_extents(struct catalog *c, uint64_t ino, uint64_t off, uint64_t len,
 		    struct cat_extent *out, size_t max, size_t *ret_n) WARN_UNUSED;
 /* SEEK_DATA / SEEK_HOLE semantics over the file's extents; -ENXIO past the
  * end (SEEK_DATA with no data after off). */
-int catalog_seek(struct catalog *c, uint64_t ino, uint64_t off, int whence, uint64_t *ret)
-	WARN_UNUSED;
+int catalog_seek(struct catalog *c, uint64_t ino, uint64_t off, int whence,
+		 uint64_t *ret) WARN_UNUSED;
 
 /* --- chunks --- */
 
 /* Where a chunk with this hash is stored, if the catalog knows one. */
-int catalog_find_chunk(struct catalog *c, const uint8_t hash[HASH_LEN], struct chunk_loc *ret)
-	WARN_UNUSED;
+int catalog_find_chunk(struct catalog *c, const uint8_t hash[HASH_LEN],
+		       struct chunk_loc *ret) WARN_UNUSED;
 /* Records the chunks of a pack (from a new pack or an index object). */
 int catalog_add_pack(struct catalog *c, const uint8_t pack_id[HASH_LEN],
 		     const struct pack_entry *entries, uint32_t n) WARN_UNUSED;
@@ -182,8 +182,8 @@ int catalog_add_pack(struct catalog *c, const uint8_t pack_id[HASH_LEN],
 int catalog_has_index(struct catalog *c, const uint8_t id[HASH_LEN]) WARN_UNUSED;
 /* Merges index object id: the chunks of each of its packs, and which packs
  * it names, in one transaction. */
-int catalog_add_index(struct catalog *c, const uint8_t id[HASH_LEN], const struct index *ix)
-	WARN_UNUSED;
+int catalog_add_index(struct catalog *c, const uint8_t id[HASH_LEN],
+		      const struct index *ix) WARN_UNUSED;
 /* Forgets that index object id was merged (it is gone from the
  * repository): its packs no longer serve deduplication unless another
  * merged index names them. Chunk locations stay for loaded trees. */
@@ -192,8 +192,8 @@ typedef int (*catalog_index_fn)(void *userdata, const uint8_t id[HASH_LEN]);
 /* Calls fn for each merged index object; a non-zero return stops. */
 int catalog_list_indexes(struct catalog *c, catalog_index_fn fn, void *userdata) WARN_UNUSED;
 /* Replaces the set of packs prune may delete (from "prune-pending"). */
-int catalog_set_pending_packs(struct catalog *c, const uint8_t (*ids)[HASH_LEN], size_t n)
-	WARN_UNUSED;
+int catalog_set_pending_packs(struct catalog *c, const uint8_t (*ids)[HASH_LEN],
+			      size_t n) WARN_UNUSED;
 /* Where a backup may point a chunk with this hash: a pack that a merged
  * index object names and that is not pending deletion. -ENOENT if none. */
 int catalog_find_dedup_chunk(struct catalog *c, const uint8_t hash[HASH_LEN],

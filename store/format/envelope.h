@@ -35,9 +35,9 @@ enum envelope_flags {
 
 struct envelope_header {
 	enum object_kind kind;
-	unsigned flags;	    /* enum envelope_flags */
-	uint32_t stored_len; /* payload bytes after the header */
-	uint32_t raw_len;    /* payload bytes once decompressed */
+	unsigned flags;		/* enum envelope_flags */
+	uint32_t stored_len;	/* payload bytes after the header */
+	uint32_t raw_len;	/* payload bytes once decompressed */
 	uint8_t hash[HASH_LEN]; /* SHA-256 of the raw payload */
 };
 

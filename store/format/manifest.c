@@ -99,7 +99,8 @@ bool member_name_is_valid(const char *name)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = name[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		bool alnum =
+			(c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
 			return false;
 	}
@@ -108,12 +109,12 @@ bool member_name_is_valid(const char *name)
 
 /* --- building --- */
 
-#define GROW(t, arr, n, cap)                                                                       \
-	do {                                                                                       \
-		if ((t)->n == (t)->cap) {                                                          \
-			(t)->cap = (t)->cap ? (t)->cap * 2 : 64;                                   \
-			(t)->arr = xrealloc((t)->arr, (size_t)(t)->cap * sizeof(*(t)->arr));       \
-		}                                                                                  \
+#define GROW(t, arr, n, cap)                                                                 \
+	do {                                                                                 \
+		if ((t)->n == (t)->cap) {                                                    \
+			(t)->cap = (t)->cap ? (t)->cap * 2 : 64;                             \
+			(t)->arr = xrealloc((t)->arr, (size_t)(t)->cap * sizeof(*(t)->arr)); \
+		}                                                                            \
 	} while (0)
 
 struct tree *tree_new(void)
@@ -167,7 +168,8 @@ uint32_t tree_add_dirent(struct tree *t, uint32_t parent, uint32_t inode, const 
 			 size_t len)
 {
 	GROW(t, dirents, n_dirents, cap_dirents);
-	t->dirents[t->n_dirents] = (struct tree_dirent){ parent, inode, tree_add_str(t, name, len) };
+	t->dirents[t->n_dirents] =
+		(struct tree_dirent){ parent, inode, tree_add_str(t, name, len) };
 	return t->n_dirents++;
 }
 
@@ -622,15 +624,16 @@ void snapshot_time_name(int64_t time_sec, char out[SNAPSHOT_TIME_NAME_LEN])
 	struct tm tm;
 	time_t t = (time_t)time_sec;
 
-	if (!gmtime_r(&t, &tm) || strftime(out, SNAPSHOT_TIME_NAME_LEN, "%Y-%m-%dT%H%M%SZ", &tm) == 0)
+	if (!gmtime_r(&t, &tm) ||
+	    strftime(out, SNAPSHOT_TIME_NAME_LEN, "%Y-%m-%dT%H%M%SZ", &tm) == 0)
 		snprintf(out, SNAPSHOT_TIME_NAME_LEN, "invalid-time");
 }
 
 int snapshot_time_parse(const char *s, int64_t *ret_sec)
 {
 	static const char *const formats[] = {
-		"%Y-%m-%dT%H%M%SZ", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S",
-		"%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H%M%S",	  "%Y-%m-%d",
+		"%Y-%m-%dT%H%M%SZ",  "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S",
+		"%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H%M%S",	   "%Y-%m-%d",
 	};
 
 	if (s[0] == '@') {

@@ -16,8 +16,8 @@
 #include "base/crypto.h"
 
 #define MEMBER_NAME_MAX 128
-#define NAME_LEN_MAX 255	   /* one path component */
-#define TARGET_LEN_MAX 4095	   /* symlink target */
+#define NAME_LEN_MAX 255    /* one path component */
+#define TARGET_LEN_MAX 4095 /* symlink target */
 #define XATTR_NAME_LEN_MAX 255
 #define XATTR_VALUE_LEN_MAX 65536
 #define TAG_LEN_MAX 128
@@ -62,7 +62,7 @@ struct tree_inode {
 	uint32_t mtime_nsec;
 	uint64_t size; /* apparent size for files, target length for symlinks */
 	uint64_t rdev;
-	struct tree_str target; /* symlinks only */
+	struct tree_str target;		  /* symlinks only */
 	uint32_t first_xattr, n_xattrs;	  /* range in tree.xattrs */
 	uint32_t first_extent, n_extents; /* range in tree.extents, ascending, no overlap */
 	uint32_t nlink;			  /* derived on decode: names (+ subdirs for dirs) */
@@ -142,7 +142,7 @@ struct snapshot_header {
 	char host[HOST_LEN_MAX + 1];
 	char *tags[TAGS_MAX]; /* owned */
 	uint32_t n_tags;
-	uint64_t n_files;  /* regular files (inodes) */
+	uint64_t n_files; /* regular files (inodes) */
 	uint64_t n_dirs;
 	uint64_t n_bytes;  /* sum of regular files' apparent sizes */
 	uint64_t n_stored; /* bytes of new packs this backup wrote */
@@ -155,8 +155,8 @@ struct snapshot_header {
 
 void snapshot_header_release(struct snapshot_header *h);
 void snapshot_header_encode(const struct snapshot_header *h, struct buf *out);
-int snapshot_header_decode(const uint8_t *data, size_t len, struct snapshot_header *ret)
-	WARN_UNUSED;
+int snapshot_header_decode(const uint8_t *data, size_t len,
+			   struct snapshot_header *ret) WARN_UNUSED;
 
 /* The directory name of a snapshot time: "2026-11-22T205328Z" (19 bytes + NUL). */
 #define SNAPSHOT_TIME_NAME_LEN 20

@@ -60,7 +60,7 @@ int pack_parse_trailer(const uint8_t *pack, size_t len, struct pack_entry **ret_
  * longer than the tail, returns -EAGAIN and sets *ret_need (may be NULL) to
  * the tail length that holds it. */
 int pack_parse_trailer_tail(const uint8_t *tail, size_t tail_len, uint64_t pack_size,
-			    struct pack_entry **ret_entries, uint32_t *ret_n, size_t *ret_need)
-	WARN_UNUSED;
+			    struct pack_entry **ret_entries, uint32_t *ret_n,
+			    size_t *ret_need) WARN_UNUSED;
 
 #endif

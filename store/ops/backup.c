@@ -66,11 +66,11 @@ struct backup {
 	struct hmap packs;  /* pack id -> tree pack index */
 	struct hmap links;  /* (dev, ino) -> tree inode index, for nlink > 1 */
 	struct pack_writer *pw;
-	struct chunk_pool *pool; /* compresses new chunks in parallel */
+	struct chunk_pool *pool;     /* compresses new chunks in parallel */
 	struct upload_pool *uploads; /* stores finished packs in parallel */
-	uint32_t cur_pack; /* tree pack index of the pack being filled, or NO_PACK */
-	struct index index; /* packs this backup wrote */
-	uint8_t *rbuf;	    /* file read buffer */
+	uint32_t cur_pack;	     /* tree pack index of the pack being filled, or NO_PACK */
+	struct index index;	     /* packs this backup wrote */
+	uint8_t *rbuf;		     /* file read buffer */
 	size_t rbuf_cap;
 	struct buf path; /* current path, NUL-terminated */
 	struct backup_stats stats;
@@ -221,7 +221,7 @@ static int add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t
 static int backup_segment(struct backup *b, int fd, uint64_t start, uint64_t end, bool *ret_short)
 {
 	const struct chunker_params *cp = &b->cfg->chunker;
-	uint64_t pos = start; /* file offset of rbuf[head] */
+	uint64_t pos = start;	   /* file offset of rbuf[head] */
 	size_t head = 0, have = 0; /* valid bytes are rbuf[head .. have) */
 	bool eof = false;
 	int r;
@@ -300,8 +300,7 @@ static int backup_file_data(struct backup *b, struct tree_inode *ino, int fd, ui
 		off = end;
 	}
 	if (shrunk)
-		log_warning("'%s' shrank while being read; stored what could be read",
-			    cur_path(b));
+		log_warning("'%s' shrank while being read; stored what could be read", cur_path(b));
 	ino->n_extents = (uint32_t)(b->tree->n_extents - ino->first_extent);
 	return 0;
 }
@@ -578,7 +577,8 @@ static int walk(struct backup *b)
 						       o->paths[j], o->paths[i], base);
 		}
 		if (!name_is_valid_component(base, strlen(base)))
-			return log_error_errno(-EINVAL, "cannot back up '%s' under a name of its own",
+			return log_error_errno(-EINVAL,
+					       "cannot back up '%s' under a name of its own",
 					       o->paths[i]);
 		if (lstat(o->paths[i], &st) < 0)
 			return log_error_errno(-errno, "cannot back up '%s'", o->paths[i]);

@@ -44,7 +44,7 @@
 
 struct problem {
 	enum check_level level;
-	char *text;           /* the first line, without the level */
+	char *text;	      /* the first line, without the level */
 	struct buf affected;  /* "  LABEL: PATH\n" lines */
 	const void *cur_snap; /* capping paths per snapshot */
 	size_t n_cur, n_more;
@@ -63,7 +63,7 @@ struct csnap {
  * hashes to digest. */
 struct claim {
 	uint32_t index; /* into inv.indexes */
-	uint32_t pack;  /* into u.packs */
+	uint32_t pack;	/* into u.packs */
 	uint32_t n;
 	uint8_t digest[HASH_LEN];
 	uint32_t next; /* next claim on the same pack, or USAGE_NONE */
@@ -72,7 +72,7 @@ struct claim {
 struct pack_state {
 	uint32_t first_claim;
 	bool read_whole; /* chosen for read_data */
-	bool has_bad;    /* a reference into it is marked */
+	bool has_bad;	 /* a reference into it is marked */
 };
 
 struct name_entry {
@@ -90,7 +90,7 @@ struct check {
 	size_t n_names, cap_names;
 	struct csnap *snaps;
 	size_t n_snaps;
-	struct usage u;        /* guarded by lock while workers add to it */
+	struct usage u;	       /* guarded by lock while workers add to it */
 	struct pack_state *ps; /* one per u.packs */
 	struct claim *claims;  /* guarded by lock */
 	size_t n_claims, cap_claims;
@@ -99,9 +99,9 @@ struct check {
 	size_t n_problems, cap_problems;
 	struct check_result res;      /* guarded by lock */
 	struct check_progress prog;   /* guarded by lock */
-	uint64_t last_progress;       /* guarded by lock */
+	uint64_t last_progress;	      /* guarded by lock */
 	char own_lock[LOCK_NAME_LEN]; /* our own lock, left out of the report */
-	bool trees_incomplete;        /* a header or tree is unreadable; guarded by lock */
+	bool trees_incomplete;	      /* a header or tree is unreadable; guarded by lock */
 };
 
 /* "missing", "damaged", or "unreadable: <why>" for a failed fetch. */
@@ -896,10 +896,9 @@ static void check_trees(struct check *k)
 		char name[INVENTORY_NAME_MAX];
 		object_name("trees", k->inv.trees.ids[i], name);
 		if (pending_find(&k->pending, PENDING_TREE, k->inv.trees.ids[i]))
-			problem_add(
-				k, CHECK_INFO,
-				"tree '%s' belongs to no snapshot; prune marked it for deletion",
-				name);
+			problem_add(k, CHECK_INFO,
+				    "tree '%s' belongs to no snapshot; prune marked it for deletion",
+				    name);
 		else
 			problem_add(k, CHECK_INFO,
 				    "tree '%s' belongs to no snapshot; 'cairn prune' deletes it",
@@ -916,11 +915,10 @@ static void check_listing(struct check *k)
 	if (!k->inv.can_list || backend_is_read_only(k->b))
 		return;
 	if (repo_read_snapshot_list(k->repo, &ids, &n) < 0) {
-		problem_add(
-			k, CHECK_WARNING,
-			"the snapshot list 'snapshot-list' cannot be read, so readers over "
-			"plain HTTP see no snapshots; the next backup, forget or prune rewrites "
-			"it");
+		problem_add(k, CHECK_WARNING,
+			    "the snapshot list 'snapshot-list' cannot be read, so readers over "
+			    "plain HTTP see no snapshots; the next backup, forget or prune rewrites "
+			    "it");
 		return;
 	}
 	struct id_list published = { 0 };
@@ -1062,10 +1060,9 @@ int check_run(struct repo *r, struct catalog *c, const struct check_options *o,
 	if (res < 0)
 		goto out;
 	if (k.inv.has_pending && pending_read(k.b, &k.pending) < 0)
-		problem_add(
-			&k, CHECK_ERROR,
-			"'%s' is damaged; backups refuse to run until 'cairn prune' rewrites it",
-			PENDING_NAME);
+		problem_add(&k, CHECK_ERROR,
+			    "'%s' is damaged; backups refuse to run until 'cairn prune' rewrites it",
+			    PENDING_NAME);
 	res = catalog_list_snapshots(c, NULL, collect_label, &k);
 	if (res < 0)
 		goto out;

@@ -30,9 +30,9 @@ typedef void (*check_report_fn)(void *userdata, enum check_level level, const ch
 typedef void (*check_progress_fn)(void *userdata, const struct check_progress *p);
 
 struct check_options {
-	bool read_data;         /* download packs and verify every chunk */
-	unsigned read_percent;  /* with read_data: this share of packs (1..100), drawn anew */
-	unsigned n_threads;     /* concurrent fetches; 0: 8 */
+	bool read_data;		/* download packs and verify every chunk */
+	unsigned read_percent;	/* with read_data: this share of packs (1..100), drawn anew */
+	unsigned n_threads;	/* concurrent fetches; 0: 8 */
 	check_report_fn report; /* required */
 	void *report_data;
 	check_progress_fn progress; /* now and then; may be NULL */
@@ -41,11 +41,11 @@ struct check_options {
 
 struct check_result {
 	uint64_t n_errors, n_warnings, n_infos;
-	uint64_t n_snapshots;                        /* headers read */
-	uint64_t n_packs;                            /* packs whose trailer was read */
-	uint64_t n_packs_read;                       /* packs downloaded whole */
-	uint64_t n_chunks;                           /* chunk envelopes decoded and hashed */
-	uint64_t bytes_read;                         /* pack bytes downloaded */
+	uint64_t n_snapshots;			     /* headers read */
+	uint64_t n_packs;			     /* packs whose trailer was read */
+	uint64_t n_packs_read;			     /* packs downloaded whole */
+	uint64_t n_chunks;			     /* chunk envelopes decoded and hashed */
+	uint64_t bytes_read;			     /* pack bytes downloaded */
 	uint64_t n_unreferenced, unreferenced_bytes; /* packs no snapshot uses */
 };
 

@@ -12,15 +12,15 @@
 
 struct chunk_pool {
 	pthread_mutex_t lock;
-	pthread_cond_t work;	 /* a job was queued, or stopping */
-	pthread_cond_t done;	 /* a job finished */
-	struct chunk_job *ring;	 /* cap slots; slots [head, tail) are in use */
+	pthread_cond_t work;	/* a job was queued, or stopping */
+	pthread_cond_t done;	/* a job finished */
+	struct chunk_job *ring; /* cap slots; slots [head, tail) are in use */
 	unsigned cap;
-	uint64_t head;		 /* guarded by lock: oldest job not yet returned */
-	uint64_t next;		 /* guarded by lock: oldest job not yet claimed by a worker */
-	uint64_t tail;		 /* guarded by lock: where the next job goes */
-	bool out;		 /* guarded by lock: the head job is with the caller */
-	bool stop;		 /* guarded by lock */
+	uint64_t head; /* guarded by lock: oldest job not yet returned */
+	uint64_t next; /* guarded by lock: oldest job not yet claimed by a worker */
+	uint64_t tail; /* guarded by lock: where the next job goes */
+	bool out;      /* guarded by lock: the head job is with the caller */
+	bool stop;     /* guarded by lock */
 	int level;
 	pthread_t *threads;
 	unsigned n_threads;

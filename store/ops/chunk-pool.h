@@ -11,7 +11,7 @@
 
 struct chunk_job {
 	uint8_t hash[HASH_LEN];
-	uint64_t tag;	 /* the submitter's, returned unchanged */
+	uint64_t tag; /* the submitter's, returned unchanged */
 	uint32_t raw_len;
 	struct buf data; /* the raw chunk, then (once done) its envelope */
 	int result;	 /* envelope_encode's result once done */

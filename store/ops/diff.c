@@ -40,7 +40,7 @@
 #define ZERO_BLOCK (1u << 20) /* bytes read at a time to check a hole */
 
 static const char *const change_names[] = {
-    "type", "content", "target", "device", "mode", "owner", "mtime", "xattrs", "links",
+	"type", "content", "target", "device", "mode", "owner", "mtime", "xattrs", "links",
 };
 _Static_assert(1u << (ARRAY_SIZE(change_names) - 1) == DIFF_CHANGE_LAST, "name every change");
 
@@ -76,11 +76,11 @@ struct differ {
 	const struct diff_options *o;
 	const char *live; /* the live directory without trailing '/', or NULL */
 	struct buf path;  /* the current entry's path, NUL after path.len */
-	struct buf abs;   /* live: its path on this machine, NUL-terminated */
+	struct buf abs;	  /* live: its path on this machine, NUL-terminated */
 	struct frame *stack;
 	size_t depth, cap;
 	struct buf xa, xb; /* xattrs or targets of the two entries */
-	uint8_t *data;     /* live file data being hashed */
+	uint8_t *data;	   /* live file data being hashed */
 	size_t data_cap;
 	struct diff_stats st;
 };
@@ -133,7 +133,7 @@ static void list_sort(struct list *l)
 }
 
 static int add_cat_entry(void *userdata, int64_t cookie UNUSED, const uint8_t *name, size_t len,
-                         const struct cat_attr *attr)
+			 const struct cat_attr *attr)
 {
 	list_push(userdata, name, len)->attr = *attr;
 	return 0;
@@ -336,9 +336,9 @@ static int hash_extent(void *userdata, uint64_t off, const uint8_t hash[HASH_LEN
 
 /* Compares the live file at path with file ino of the snapshot (same size). */
 static int live_same_data(struct differ *d, uint64_t ino, const char *path, uint64_t size,
-                          bool *ret_same)
+			  bool *ret_same)
 {
-	struct hashing h = {.d = d, .size = size};
+	struct hashing h = { .d = d, .size = size };
 	struct stat st;
 	AUTOCLOSE int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
 	int r;
@@ -353,8 +353,8 @@ static int live_same_data(struct differ *d, uint64_t ino, const char *path, uint
 	r = catalog_each_extent(d->c, ino, hash_extent, &h);
 	if (r == -EBADMSG)
 		return log_error_errno(r,
-		                       "catalog: the extents of '%s' in the snapshot are damaged",
-		                       (const char *)d->path.ptr);
+				       "catalog: the extents of '%s' in the snapshot are damaged",
+				       (const char *)d->path.ptr);
 	if (r < 0)
 		return r;
 	if (r == 0)
@@ -372,7 +372,7 @@ static int live_same_data(struct differ *d, uint64_t ino, const char *path, uint
 /* --- comparing two entries --- */
 
 static int compare_content(struct differ *d, const struct cat_attr *a, const struct cat_attr *b,
-                           unsigned *changes)
+			   unsigned *changes)
 {
 	bool same = true;
 	int r;
@@ -399,7 +399,7 @@ static int compare_content(struct differ *d, const struct cat_attr *a, const str
 }
 
 static int compare_target(struct differ *d, const struct cat_attr *a, const struct cat_attr *b,
-                          unsigned *changes)
+			  unsigned *changes)
 {
 	int r;
 
@@ -428,7 +428,7 @@ static int compare_target(struct differ *d, const struct cat_attr *a, const stru
 }
 
 static int compare_xattrs(struct differ *d, const struct cat_attr *a, const struct cat_attr *b,
-                          unsigned *changes)
+			  unsigned *changes)
 {
 	int r;
 
@@ -437,7 +437,7 @@ static int compare_xattrs(struct differ *d, const struct cat_attr *a, const stru
 	r = catalog_xattrs_canonical(d->c, a->ino, &d->xa);
 	if (r == 0)
 		r = d->live ? live_xattrs(live_path(d), &d->xb)
-		            : catalog_xattrs_canonical(d->c, b->ino, &d->xb);
+			    : catalog_xattrs_canonical(d->c, b->ino, &d->xb);
 	if (r < 0)
 		return r;
 	if (d->xa.len != d->xb.len || (d->xa.len && memcmp(d->xa.ptr, d->xb.ptr, d->xa.len)))
@@ -446,7 +446,7 @@ static int compare_xattrs(struct differ *d, const struct cat_attr *a, const stru
 }
 
 static int compare(struct differ *d, const struct cat_attr *a, const struct cat_attr *b,
-                   unsigned *ret)
+		   unsigned *ret)
 {
 	unsigned ch = 0;
 	int r = 0;
@@ -488,15 +488,15 @@ static int compare(struct differ *d, const struct cat_attr *a, const struct cat_
 /* --- the walk --- */
 
 static int emit(struct differ *d, enum diff_kind kind, unsigned changes, const struct cat_attr *old,
-                const struct cat_attr *new)
+		const struct cat_attr *new)
 {
 	struct diff_entry e = {
-	    .kind = kind,
-	    .changes = changes,
-	    .path = d->path.ptr,
-	    .path_len = d->path.len,
-	    .old = old,
-	    .new = new,
+		.kind = kind,
+		.changes = changes,
+		.path = d->path.ptr,
+		.path_len = d->path.len,
+		.old = old,
+		.new = new,
 	};
 	if (kind == DIFF_ADDED)
 		d->st.n_added++;
@@ -596,7 +596,7 @@ static int walk(struct differ *d)
 			eb = &f->b.v[f->ib];
 		if (ea && eb) {
 			int c = name_cmp(entry_name(&f->a, ea), ea->name_len, entry_name(&f->b, eb),
-			                 eb->name_len);
+					 eb->name_len);
 			if (c < 0)
 				eb = NULL;
 			else if (c > 0)
@@ -629,8 +629,8 @@ static int set_root_path(struct differ *d, const char *path)
 		if (len > 0) {
 			if (!name_is_valid_component(path, len))
 				return log_error_errno(-EINVAL,
-				                       "'%.*s' cannot be a name in a snapshot",
-				                       (int)len, path);
+						       "'%.*s' cannot be a name in a snapshot",
+						       (int)len, path);
 			if (d->path.len > 1)
 				buf_append_u8(&d->path, '/');
 			buf_append(&d->path, path, len);
@@ -644,7 +644,7 @@ static int set_root_path(struct differ *d, const char *path)
 }
 
 static int snapshot_root(struct differ *d, const struct cat_snapshot *s, struct entry *ret,
-                         bool *ret_present)
+			 bool *ret_present)
 {
 	int r = catalog_lookup_path(d->c, s->ino_base, (const char *)d->path.ptr + 1, &ret->attr);
 	*ret_present = r == 0;
@@ -664,13 +664,13 @@ static void differ_release(struct differ *d)
 }
 
 static int run(struct differ *d, const struct entry *ra, const struct entry *rb,
-               struct diff_stats *ret)
+	       struct diff_stats *ret)
 {
 	int r;
 
 	if (!ra && !rb)
 		return log_error_errno(-ENOENT, "'%s' is on neither side",
-		                       (const char *)d->path.ptr);
+				       (const char *)d->path.ptr);
 	r = visit(d, ra, rb);
 	if (r == 0)
 		r = walk(d);
@@ -684,10 +684,10 @@ static int run(struct differ *d, const struct entry *ra, const struct entry *rb,
 }
 
 int diff_snapshots(struct catalog *c, const struct cat_snapshot *a, const struct cat_snapshot *b,
-                   const struct diff_options *o, struct diff_stats *ret)
+		   const struct diff_options *o, struct diff_stats *ret)
 {
-	struct differ d = {.c = c, .o = o};
-	struct entry ra = {0}, rb = {0};
+	struct differ d = { .c = c, .o = o };
+	struct entry ra = { 0 }, rb = { 0 };
 	bool has_a = false, has_b = false;
 	int r;
 
@@ -703,10 +703,10 @@ int diff_snapshots(struct catalog *c, const struct cat_snapshot *a, const struct
 }
 
 int diff_live(struct catalog *c, const struct cat_snapshot *a, const char *dir,
-              const struct diff_options *o, struct diff_stats *ret)
+	      const struct diff_options *o, struct diff_stats *ret)
 {
-	struct differ d = {.c = c, .o = o};
-	struct entry ra = {0}, rb = {0};
+	struct differ d = { .c = c, .o = o };
+	struct entry ra = { 0 }, rb = { 0 };
 	bool has_a = false, has_b = false;
 	struct stat st;
 	int r;

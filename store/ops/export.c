@@ -44,16 +44,16 @@ struct exporter {
 	struct cache *cache;
 	struct archive *a;
 	struct hmap first; /* inode -> index into links */
-	char **links;      /* first names of multiply-linked entries */
+	char **links;	   /* first names of multiply-linked entries */
 	size_t n_links;
 	struct buf name; /* the entry's archive name, NUL-terminated */
 	struct export_stats stats;
 	uint64_t last_progress;
 	uint64_t window;
 	uint8_t *zeros;
-	struct buf out;  /* archive bytes not yet written to o->fd */
+	struct buf out;	 /* archive bytes not yet written to o->fd */
 	int write_error; /* the first failed write(2), as -errno */
-	bool discard;    /* after a failure: drop what libarchive still writes */
+	bool discard;	 /* after a failure: drop what libarchive still writes */
 };
 
 static void progress(struct exporter *x, bool done)
@@ -117,7 +117,7 @@ static int archive_err(struct exporter *x, const char *path)
 	buf_append_escaped(&p, path, strlen(path));
 	buf_append_u8(&p, 0);
 	return log_error_errno(r, "cannot write '%s' to the archive%s%s", (char *)p.ptr,
-	                       msg ? ": " : "", msg ? msg : "");
+			       msg ? ": " : "", msg ? msg : "");
 }
 
 /* Gives libarchive len bytes of data (or zeros when data is NULL). */
@@ -142,7 +142,7 @@ static int put_data(struct exporter *x, const uint8_t *data, uint64_t len, const
 /* Reads the data regions of a file: returns how many bytes are data, and
  * adds the regions to entry when it has holes and the format keeps them. */
 static int add_sparse_map(struct exporter *x, struct archive_entry *entry, const struct cat_attr *a,
-                          uint64_t *ret_data, uint64_t *ret_end)
+			  uint64_t *ret_data, uint64_t *ret_end)
 {
 	struct extent_iter it;
 	struct cat_extent e;
@@ -172,7 +172,7 @@ static int add_sparse_map(struct exporter *x, struct archive_entry *entry, const
 		}
 		if (open_region)
 			archive_entry_sparse_add_entry(entry, (la_int64_t)start,
-			                               (la_int64_t)(end - start));
+						       (la_int64_t)(end - start));
 		start = e.file_off;
 		end = e.file_off + e.loc.raw_len;
 		open_region = true;
@@ -191,7 +191,7 @@ static int add_sparse_map(struct exporter *x, struct archive_entry *entry, const
 }
 
 static int write_file_data(struct exporter *x, const struct cat_attr *a, uint64_t end,
-                           const char *path)
+			   const char *path)
 {
 	struct extent_iter it;
 	struct cat_extent e;
@@ -219,7 +219,7 @@ static int write_file_data(struct exporter *x, const struct cat_attr *a, uint64_
 			buf_append_escaped(&p, path, strlen(path));
 			buf_append_u8(&p, 0);
 			return log_error_errno(r, "cannot read '%s' from the repository",
-			                       (char *)p.ptr);
+					       (char *)p.ptr);
 		}
 		data = cache_entry_data(ent, &len);
 		r = put_data(x, data, len, path);
@@ -264,7 +264,7 @@ static int add_xattrs(struct exporter *x, struct archive_entry *entry, uint64_t 
 		if (r < 0)
 			return r;
 		archive_entry_xattr_add_entry(entry, xn, value.ptr ? (void *)value.ptr : "",
-		                              value.len);
+					      value.len);
 	}
 	return 0;
 }
@@ -310,7 +310,7 @@ static int visit(void *userdata, enum walk_event ev, const struct walk_entry *we
 	archive_entry_set_uid(entry, a->uid);
 	archive_entry_set_gid(entry, a->gid);
 	archive_entry_set_mtime(entry, a->mtime_sec,
-	                        x->o->format == EXPORT_FORMAT_PAX ? (long)a->mtime_nsec : 0);
+				x->o->format == EXPORT_FORMAT_PAX ? (long)a->mtime_nsec : 0);
 	archive_entry_set_nlink(entry, a->nlink);
 	if (S_ISCHR(a->mode) || S_ISBLK(a->mode)) {
 		archive_entry_set_rdevmajor(entry, major((dev_t)a->rdev));
@@ -318,7 +318,7 @@ static int visit(void *userdata, enum walk_event ev, const struct walk_entry *we
 	}
 
 	if (!is_dir && a->nlink > 1) {
-		uint8_t key[HMAP_KEY_LEN] = {0};
+		uint8_t key[HMAP_KEY_LEN] = { 0 };
 		put_le64(key, a->ino);
 		uint64_t *v = hmap_get(&x->first, key);
 		if (v) {
@@ -412,14 +412,14 @@ static int run(struct exporter *x, struct cat_snapshot *s, const char *path)
 }
 
 int export_run(struct repo *r, struct catalog *c, struct cat_snapshot *s, const char *path,
-               const struct export_options *opts, struct export_stats *ret)
+	       const struct export_options *opts, struct export_stats *ret)
 {
 	struct exporter x = {
-	    .repo = r,
-	    .cat = c,
-	    .o = opts,
-	    .name = BUF_INIT,
-	    .out = BUF_INIT,
+		.repo = r,
+		.cat = c,
+		.o = opts,
+		.name = BUF_INIT,
+		.out = BUF_INIT,
 	};
 	int res;
 

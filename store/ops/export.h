@@ -12,22 +12,22 @@ enum export_format {
 };
 
 struct export_stats {
-	uint64_t total_bytes;   /* apparent bytes of regular files to write; 0 when unknown */
-	uint64_t n_entries;     /* archive entries written */
-	uint64_t n_files;       /* regular files with data */
-	uint64_t n_bytes;       /* apparent bytes of regular files, holes included */
-	uint64_t n_data;        /* bytes of file data (holes excluded) */
+	uint64_t total_bytes;	/* apparent bytes of regular files to write; 0 when unknown */
+	uint64_t n_entries;	/* archive entries written */
+	uint64_t n_files;	/* regular files with data */
+	uint64_t n_bytes;	/* apparent bytes of regular files, holes included */
+	uint64_t n_data;	/* bytes of file data (holes excluded) */
 	uint64_t n_xattrs_lost; /* entries whose xattrs the format cannot hold */
 	uint64_t n_sparse_lost; /* sparse files written with their holes as zeros */
-	uint64_t n_sockets;     /* sockets left out (tar has no such entry) */
+	uint64_t n_sockets;	/* sockets left out (tar has no such entry) */
 };
 
 typedef void (*export_progress_fn)(void *userdata, const struct export_stats *s, bool done);
 
 struct export_options {
 	enum export_format format;
-	int fd;                      /* where the archive goes */
-	uint64_t cache_size;         /* decoded chunk cache; 0: CACHE_BUDGET_DEFAULT */
+	int fd;			     /* where the archive goes */
+	uint64_t cache_size;	     /* decoded chunk cache; 0: CACHE_BUDGET_DEFAULT */
 	export_progress_fn progress; /* may be NULL */
 	void *progress_data;
 };
@@ -41,6 +41,6 @@ struct export_options {
  * Errors are logged: a chunk that cannot be had, a write error (-EPIPE
  * when the reader went away). */
 int export_run(struct repo *r, struct catalog *c, struct cat_snapshot *s, const char *path,
-               const struct export_options *opts, struct export_stats *ret) WARN_UNUSED;
+	       const struct export_options *opts, struct export_stats *ret) WARN_UNUSED;
 
 #endif

@@ -27,8 +27,8 @@
 struct rule {
 	unsigned reason;
 	unsigned count; /* left to keep */
-	char last[24];  /* period of the last snapshot this rule kept */
-	bool any;       /* last is set */
+	char last[24];	/* period of the last snapshot this rule kept */
+	bool any;	/* last is set */
 };
 
 /* The period of time tm (snapshot number i) for a rule, in UTC. */
@@ -77,8 +77,8 @@ static bool has_tag(const char *tags, const char *tag)
 void forget_apply(const struct forget_policy *p, struct forget_item *items, size_t n)
 {
 	struct rule rules[] = {
-		{ KEEP_LAST, p->last, "", false },       { KEEP_HOURLY, p->hourly, "", false },
-		{ KEEP_DAILY, p->daily, "", false },     { KEEP_WEEKLY, p->weekly, "", false },
+		{ KEEP_LAST, p->last, "", false },	 { KEEP_HOURLY, p->hourly, "", false },
+		{ KEEP_DAILY, p->daily, "", false },	 { KEEP_WEEKLY, p->weekly, "", false },
 		{ KEEP_MONTHLY, p->monthly, "", false }, { KEEP_YEARLY, p->yearly, "", false },
 	};
 
@@ -113,7 +113,7 @@ void forget_apply(const struct forget_policy *p, struct forget_item *items, size
 
 void forget_reasons_text(unsigned reasons, char *out, size_t size)
 {
-	static const char *const names[] = { "last",    "hourly", "daily",  "weekly",
+	static const char *const names[] = { "last",	"hourly", "daily",  "weekly",
 					     "monthly", "yearly", "within", "tag" };
 	size_t len = 0;
 

@@ -20,13 +20,13 @@ enum forget_reason {
 };
 
 struct forget_policy {
-	unsigned last;           /* the newest N snapshots */
-	unsigned hourly;         /* the newest snapshot of each of the N newest hours with one */
-	unsigned daily;          /* ... days (UTC) */
-	unsigned weekly;         /* ... ISO 8601 weeks (UTC, Monday to Sunday) */
-	unsigned monthly;        /* ... months */
-	unsigned yearly;         /* ... years */
-	uint64_t within_s;       /* every snapshot at most this much older than the newest */
+	unsigned last;		 /* the newest N snapshots */
+	unsigned hourly;	 /* the newest snapshot of each of the N newest hours with one */
+	unsigned daily;		 /* ... days (UTC) */
+	unsigned weekly;	 /* ... ISO 8601 weeks (UTC, Monday to Sunday) */
+	unsigned monthly;	 /* ... months */
+	unsigned yearly;	 /* ... years */
+	uint64_t within_s;	 /* every snapshot at most this much older than the newest */
 	const char *const *tags; /* every snapshot with any of these tags */
 	size_t n_tags;
 };
@@ -61,7 +61,7 @@ typedef void (*forget_report_fn)(void *userdata, const char *member,
 struct forget_options {
 	struct forget_policy policy;
 	const char *member; /* NULL: every member */
-	bool dry_run;       /* decide and report, change nothing */
+	bool dry_run;	    /* decide and report, change nothing */
 	forget_report_fn report;
 	void *report_data;
 };

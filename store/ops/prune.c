@@ -82,7 +82,7 @@ struct prune {
 	struct inventory inv;
 	struct pending old;    /* prune-pending as found, sorted */
 	struct pending g;      /* garbage: what goes into prune-pending */
-	struct usage u;        /* guarded by lock while loading */
+	struct usage u;	       /* guarded by lock while loading */
 	uint64_t *chunk_bytes; /* per usage pack, while loading; guarded by lock */
 	size_t cap_chunk_bytes;
 	struct ppack *pp; /* per usage pack */
@@ -95,7 +95,7 @@ struct prune {
 	struct index new_index;
 	pthread_mutex_t lock;
 	struct prune_progress prog; /* guarded by lock */
-	uint64_t last_progress;     /* guarded by lock */
+	uint64_t last_progress;	    /* guarded by lock */
 	struct prune_result res;
 };
 
@@ -543,7 +543,7 @@ struct blockers {
 	int64_t *created; /* of each live backup lock */
 	size_t n;
 	struct buf text; /* who they are, for the report */
-	char **stale;    /* names of stale locks, removed at the end */
+	char **stale;	 /* names of stale locks, removed at the end */
 	size_t n_stale;
 };
 
@@ -603,8 +603,9 @@ static bool spare_new_snapshots(struct prune *p)
 			break;
 		}
 		for (uint32_t j = 0; j < s.n_packs; j++) {
-			struct pending_entry *e = (struct pending_entry *)pending_find(
-				&p->g, PENDING_PACK, p->u.packs[s.packs[j]].id);
+			struct pending_entry *e =
+				(struct pending_entry *)pending_find(&p->g, PENDING_PACK,
+								     p->u.packs[s.packs[j]].id);
 			if (e)
 				e->since = -1; /* referenced after all */
 		}

@@ -20,24 +20,24 @@ struct prune_progress {
 typedef void (*prune_progress_fn)(void *userdata, const struct prune_progress *p);
 
 struct prune_options {
-	bool dry_run;               /* decide and report; write and delete nothing */
+	bool dry_run;		    /* decide and report; write and delete nothing */
 	unsigned repack_percent;    /* 1..100; 100 never repacks; 0 means the default */
 	prune_progress_fn progress; /* may be NULL */
 	void *progress_data;
 };
 
 struct prune_result {
-	uint64_t n_snapshots;         /* snapshots whose data is kept */
+	uint64_t n_snapshots;	      /* snapshots whose data is kept */
 	uint64_t n_packs, pack_bytes; /* packs in the repository before */
-	uint64_t live_bytes;          /* chunk bytes snapshots use */
+	uint64_t live_bytes;	      /* chunk bytes snapshots use */
 	uint64_t n_packs_deleted, pack_bytes_deleted;
 	uint64_t n_trees_deleted, tree_bytes_deleted;
 	uint64_t n_packs_repacked, repacked_bytes; /* old packs copied (then deleted) */
 	uint64_t n_packs_written, written_bytes;   /* new packs holding their live chunks */
-	uint64_t n_snapshots_rewritten;            /* trees pointed at the new packs */
+	uint64_t n_snapshots_rewritten;		   /* trees pointed at the new packs */
 	uint64_t n_indexes_rewritten;
 	uint64_t n_deferred, deferred_bytes; /* garbage kept for running backups */
-	uint64_t n_running;                  /* live backup locks that deferred it */
+	uint64_t n_running;		     /* live backup locks that deferred it */
 };
 
 /* Prunes r (the catalog c is brought up to date afterwards). Refuses

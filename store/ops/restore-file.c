@@ -214,7 +214,7 @@ static int link_into_place(struct restore *rs, int fd, int dirfd, const char *tm
 /* Remembers where the chunks of a file now in place are, so that later
  * files copy them instead of fetching them again. */
 static void remember_chunks(struct restore *rs, struct rjob *j, const uint64_t *offs,
-                            const uint8_t (*hashes)[HASH_LEN], size_t n)
+			    const uint8_t (*hashes)[HASH_LEN], size_t n)
 {
 	uint32_t node = j->node;
 
@@ -226,7 +226,7 @@ static void remember_chunks(struct restore *rs, struct rjob *j, const uint64_t *
 	for (size_t i = 0; i < n && rs->n_wr < RESTORE_WRITTEN_MAX; i++) {
 		if (hmap_get(&rs->written, hashes[i]))
 			continue;
-		rs->wr[rs->n_wr] = (struct written){node, offs[i]};
+		rs->wr[rs->n_wr] = (struct written){ node, offs[i] };
 		hmap_put(&rs->written, hashes[i], rs->n_wr++);
 	}
 	pthread_mutex_unlock(&rs->lock);

@@ -42,13 +42,13 @@ int restore_fail(struct restore *rs, int r, const char *what, const char *path)
 }
 
 void restore_shortfall_add(struct restore *rs, struct shortfall *s, const char *path,
-                           const char *detail)
+			   const char *detail)
 {
 	AUTOFREE char *p = restore_show(rs, path);
 	pthread_mutex_lock(&rs->lock);
 	if (s->n++ < RESTORE_EXAMPLES)
 		buf_printf(&s->examples, "%s'%s'%s%s", s->n > 1 ? ", " : "", p, detail ? " " : "",
-		           detail ? detail : "");
+			   detail ? detail : "");
 	pthread_mutex_unlock(&rs->lock);
 }
 
@@ -58,7 +58,7 @@ void restore_shortfall_report(const struct shortfall *s, const char *verb, const
 	if (s->n == 0)
 		return;
 	log_warning("could not %s %" PRIu64 " %s: %.*s%s", verb, s->n, what, (int)s->examples.len,
-	            (const char *)s->examples.ptr, s->n > RESTORE_EXAMPLES ? ", ..." : "");
+		    (const char *)s->examples.ptr, s->n > RESTORE_EXAMPLES ? ", ..." : "");
 }
 
 /* --- nodes: entries found again by path --- */
@@ -71,7 +71,7 @@ uint32_t restore_node_add(struct restore *rs, uint32_t parent, const char *name,
 		rs->nodes = xrealloc(rs->nodes, rs->cap_nodes * sizeof(*rs->nodes));
 	}
 	uint32_t id = (uint32_t)rs->n_nodes++;
-	rs->nodes[id] = (struct rnode){parent, (uint32_t)len, rs->names.len, false};
+	rs->nodes[id] = (struct rnode){ parent, (uint32_t)len, rs->names.len, false };
 	buf_append(&rs->names, name, len);
 	pthread_mutex_unlock(&rs->lock);
 	return id;
@@ -241,7 +241,7 @@ static bool is_user_xattr(const char *name)
 /* Sets owner, mode, xattrs and mtime: through fd when it is >= 0, else on
  * name in dirfd without following it. */
 int restore_apply_meta(struct restore *rs, struct catalog *c, int fd, int dirfd, const char *name,
-                       const struct cat_attr *a, const char *path)
+		       const struct cat_attr *a, const char *path)
 {
 	AUTOBUF struct buf names = BUF_INIT;
 	AUTOBUF struct buf value = BUF_INIT;
@@ -251,7 +251,7 @@ int restore_apply_meta(struct restore *rs, struct catalog *c, int fd, int dirfd,
 	int r;
 
 	r = fd >= 0 ? fchown(fd, a->uid, a->gid)
-	            : fchownat(dirfd, name, a->uid, a->gid, AT_SYMLINK_NOFOLLOW);
+		    : fchownat(dirfd, name, a->uid, a->gid, AT_SYMLINK_NOFOLLOW);
 	if (r < 0) {
 		if (errno != EPERM && errno != EINVAL)
 			return restore_fail(rs, -errno, "set the owner of", path);
@@ -268,7 +268,7 @@ int restore_apply_meta(struct restore *rs, struct catalog *c, int fd, int dirfd,
 		if (r == 0 && (st.st_mode & 07777) != perm) {
 			char detail[48];
 			snprintf(detail, sizeof(detail), "(%04o, not %04o)", st.st_mode & 07777,
-			         perm);
+				 perm);
 			restore_shortfall_add(rs, &rs->modes, path, detail);
 		}
 	}
@@ -300,7 +300,7 @@ int restore_apply_meta(struct restore *rs, struct catalog *c, int fd, int dirfd,
 				AUTOFREE char *p = restore_show(rs, path);
 				restore_count(&rs->stats.n_errors, 1);
 				return log_error_errno(-errno, "cannot set xattr '%s' on '%s'", xn,
-				                       p);
+						       p);
 			}
 			if (errno != EPERM && errno != ENOTSUP && errno != EACCES &&
 			    errno != EINVAL)
@@ -311,7 +311,8 @@ int restore_apply_meta(struct restore *rs, struct catalog *c, int fd, int dirfd,
 		}
 	}
 
-	struct timespec ts[2] = {{a->mtime_sec, a->mtime_nsec}, {a->mtime_sec, a->mtime_nsec}};
+	struct timespec ts[2] = { { a->mtime_sec, a->mtime_nsec },
+				  { a->mtime_sec, a->mtime_nsec } };
 	r = fd >= 0 ? futimens(fd, ts) : utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
 	if (r < 0)
 		return restore_fail(rs, -errno, "set the mtime of", path);

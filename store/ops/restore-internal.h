@@ -33,7 +33,7 @@ struct rnode {
 	uint32_t parent;
 	uint32_t name_len;
 	uint64_t name_off; /* in restore.names */
-	bool failed;       /* the entry could not be restored */
+	bool failed;	   /* the entry could not be restored */
 };
 
 struct rlink {
@@ -60,10 +60,10 @@ struct shortfall {
 };
 
 struct rjob {
-	int dirfd;            /* owned: the parent directory */
-	char *name;           /* owned */
-	char *path;           /* owned: for messages, relative to the target */
-	uint32_t node;        /* the file's node, or NO_NODE */
+	int dirfd;	      /* owned: the parent directory */
+	char *name;	      /* owned */
+	char *path;	      /* owned: for messages, relative to the target */
+	uint32_t node;	      /* the file's node, or NO_NODE */
 	uint32_t parent_node; /* node of dirfd */
 	struct cat_attr attr;
 };
@@ -75,22 +75,22 @@ struct worker {
 	struct catalog *cat; /* owned; this thread's connection */
 	pthread_t thread;
 	bool started;
-	uint8_t *buf;      /* CHUNK_SIZE_MAX_LIMIT bytes for verifying */
+	uint8_t *buf;	   /* CHUNK_SIZE_MAX_LIMIT bytes for verifying */
 	uint32_t src_node; /* node whose descriptor src_fd is, or NO_NODE */
-	int src_fd;        /* the last file copied from, or -1 */
+	int src_fd;	   /* the last file copied from, or -1 */
 };
 
 struct restore {
 	struct repo *repo;
 	const struct restore_options *o;
 	const char *target;
-	int root_fd;        /* the target; immutable */
+	int root_fd;	    /* the target; immutable */
 	bool link_at_empty; /* linkat(AT_EMPTY_PATH) works; immutable */
 	bool use_tmpfile;   /* O_TMPFILE works in the target; immutable */
-	bool have_proc;     /* /proc/self/fd is there; immutable */
+	bool have_proc;	    /* /proc/self/fd is there; immutable */
 	struct cache *cache;
-	uint64_t window;            /* prefetch window per file; immutable */
-	uint64_t tmp_seq;           /* __atomic; numbers temporary names */
+	uint64_t window;	    /* prefetch window per file; immutable */
+	uint64_t tmp_seq;	    /* __atomic; numbers temporary names */
 	struct restore_stats stats; /* counters: __atomic */
 
 	/* main thread only */
@@ -106,18 +106,18 @@ struct restore {
 	bool root_is_dir;
 
 	pthread_mutex_t lock;
-	pthread_cond_t job_ready;              /* a job was queued, or stopping */
-	pthread_cond_t job_taken;              /* the queue has room, or a job finished */
+	pthread_cond_t job_ready;	       /* a job was queued, or stopping */
+	pthread_cond_t job_taken;	       /* the queue has room, or a job finished */
 	struct rjob *queue[RESTORE_QUEUE_MAX]; /* guarded by lock */
-	size_t q_head, q_len;                  /* guarded by lock */
-	unsigned busy;                         /* guarded by lock: jobs being worked on */
-	bool stopping;                         /* guarded by lock */
-	struct rnode *nodes;                   /* guarded by lock */
-	size_t n_nodes, cap_nodes;             /* guarded by lock */
-	struct buf names;                      /* guarded by lock: node and link names */
-	struct hmap written;                   /* guarded by lock: chunk hash -> index in wr */
-	struct written *wr;                    /* guarded by lock */
-	size_t n_wr;                           /* guarded by lock */
+	size_t q_head, q_len;		       /* guarded by lock */
+	unsigned busy;			       /* guarded by lock: jobs being worked on */
+	bool stopping;			       /* guarded by lock */
+	struct rnode *nodes;		       /* guarded by lock */
+	size_t n_nodes, cap_nodes;	       /* guarded by lock */
+	struct buf names;		       /* guarded by lock: node and link names */
+	struct hmap written;		       /* guarded by lock: chunk hash -> index in wr */
+	struct written *wr;		       /* guarded by lock */
+	size_t n_wr;			       /* guarded by lock */
 	struct shortfall owners, devices, xattrs, modes; /* guarded by lock */
 
 	struct worker *workers;
@@ -140,7 +140,7 @@ int restore_fail(struct restore *rs, int r, const char *what, const char *path);
 /* Counts something an unprivileged restore could not do, keeping the
  * first few paths (with detail, may be NULL) as examples. Thread-safe. */
 void restore_shortfall_add(struct restore *rs, struct shortfall *s, const char *path,
-                           const char *detail);
+			   const char *detail);
 /* Logs "could not VERB N WHAT: examples" once, when there was any. */
 void restore_shortfall_report(const struct shortfall *s, const char *verb, const char *what);
 
@@ -172,7 +172,7 @@ int restore_rename_into_place(int dirfd, const char *tmp, const char *name);
  * user may not set is counted as a shortfall; other failures are logged
  * (naming path) and returned. */
 int restore_apply_meta(struct restore *rs, struct catalog *c, int fd, int dirfd, const char *name,
-                       const struct cat_attr *a, const char *path);
+		       const struct cat_attr *a, const char *path);
 
 /* --- restore-file.c --- */
 

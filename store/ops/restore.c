@@ -89,7 +89,8 @@ static int submit(struct restore *rs, const struct walk_entry *e, uint32_t node)
 		return restore_fail(rs, -errno, "restore", e->path);
 	struct rjob *j = xcalloc(1, sizeof(*j));
 	*j = (struct rjob){
-	    dfd, xstrdup(e->name), xstrdup(e->path), node, rs->fd_nodes[rs->n_fds - 1], e->attr};
+		dfd, xstrdup(e->name), xstrdup(e->path), node, rs->fd_nodes[rs->n_fds - 1], e->attr
+	};
 	restore_queue_job(rs, j);
 	return 0;
 }
@@ -216,7 +217,7 @@ static int make_special(struct restore *rs, const struct walk_entry *e)
  * (this one is linked at the end), else 0 with *ret_node its node. */
 static int other_name(struct restore *rs, const struct walk_entry *e, uint32_t *ret_node)
 {
-	uint8_t key[HMAP_KEY_LEN] = {0};
+	uint8_t key[HMAP_KEY_LEN] = { 0 };
 	uint32_t dir = rs->fd_nodes[rs->n_fds - 1];
 
 	*ret_node = NO_NODE;
@@ -235,7 +236,7 @@ static int other_name(struct restore *rs, const struct walk_entry *e, uint32_t *
 		rs->links = xrealloc(rs->links, rs->cap_links * sizeof(*rs->links));
 	}
 	rs->links[rs->n_links++] =
-	    (struct rlink){(uint32_t)*v, dir, rs->names.len, (uint32_t)e->name_len};
+		(struct rlink){ (uint32_t)*v, dir, rs->names.len, (uint32_t)e->name_len };
 	buf_append(&rs->names, e->name, e->name_len);
 	pthread_mutex_unlock(&rs->lock);
 	return 1;
@@ -253,7 +254,7 @@ static int visit(void *userdata, enum walk_event ev, const struct walk_entry *e)
 			rs->cap_dirs = rs->cap_dirs ? 2 * rs->cap_dirs : 64;
 			rs->dirs = xrealloc(rs->dirs, rs->cap_dirs * sizeof(*rs->dirs));
 		}
-		rs->dirs[rs->n_dirs++] = (struct rdir){rs->fd_nodes[rs->n_fds - 1], e->attr};
+		rs->dirs[rs->n_dirs++] = (struct rdir){ rs->fd_nodes[rs->n_fds - 1], e->attr };
 		if (rs->n_fds > 1)
 			close(rs->fds[--rs->n_fds]);
 		return 0;
@@ -285,7 +286,7 @@ static int visit(void *userdata, enum walk_event ev, const struct walk_entry *e)
 	r = make_special(rs, e);
 	if (r != 0)
 		restore_node_set_failed(rs, node); /* its other names are left out too */
-	return 0;                                  /* counted; go on with the rest */
+	return 0;				   /* counted; go on with the rest */
 }
 
 /* --- the end: links, then directories --- */
@@ -353,8 +354,8 @@ static int open_target(struct restore *rs)
 	fd = open(rs->target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
 		if (mkdir(rs->target, 0777) < 0 && errno != EEXIST) {
-			int r =
-			    log_error_errno(-errno, "cannot create the target '%s'", rs->target);
+			int r = log_error_errno(-errno, "cannot create the target '%s'",
+						rs->target);
 			if (r == -ENOENT)
 				log_error("hint: create its parent directory first");
 			return r;
@@ -379,7 +380,7 @@ static int open_target(struct restore *rs)
 	if (!empty) {
 		log_error("the target '%s' is not empty", rs->target);
 		log_error("hint: restore into an empty or new directory, or pass --overwrite to "
-		          "replace what the snapshot holds and leave other files alone");
+			  "replace what the snapshot holds and leave other files alone");
 		return -ENOTEMPTY;
 	}
 	return 0;
@@ -492,16 +493,16 @@ static int run(struct restore *rs, struct cat_snapshot *s, const char *path)
 }
 
 int restore_run(struct repo *r, struct catalog *c, struct cat_snapshot *s, const char *path,
-                const struct restore_options *opts, struct restore_stats *ret)
+		const struct restore_options *opts, struct restore_stats *ret)
 {
 	struct restore rs = {
-	    .repo = r,
-	    .o = opts,
-	    .target = opts->target,
-	    .root_fd = -1,
-	    .cat = c,
-	    .n_workers = opts->n_workers ? opts->n_workers : RESTORE_WORKERS_DEFAULT,
-	    .names = BUF_INIT,
+		.repo = r,
+		.o = opts,
+		.target = opts->target,
+		.root_fd = -1,
+		.cat = c,
+		.n_workers = opts->n_workers ? opts->n_workers : RESTORE_WORKERS_DEFAULT,
+		.names = BUF_INIT,
 	};
 	int res;
 
@@ -521,11 +522,11 @@ int restore_run(struct repo *r, struct catalog *c, struct cat_snapshot *s, const
 		rs.stats.n_fetched = cs.fetches;
 	}
 	restore_shortfall_report(&rs.owners, "set the owner of",
-	                         "entries (only root can give files away)");
+				 "entries (only root can give files away)");
 	restore_shortfall_report(&rs.devices, "create", "device nodes (only root can)");
 	restore_shortfall_report(&rs.xattrs, "set", "xattrs outside user.* (not permitted here)");
 	restore_shortfall_report(&rs.modes, "set the exact mode of",
-	                         "entries (set-group-ID needs membership in the group)");
+				 "entries (set-group-ID needs membership in the group)");
 	*ret = rs.stats;
 	restore_release(&rs);
 	if (res < 0)

@@ -15,32 +15,32 @@
 #define RESTORE_TMP_PREFIX ".cairn-restore."
 
 struct restore_stats {
-	uint64_t total_files;     /* regular files to restore; 0 when unknown */
-	uint64_t total_bytes;     /* their apparent size; 0 when unknown */
-	uint64_t n_files;         /* regular files written */
-	uint64_t n_dirs;          /* directories */
-	uint64_t n_links;         /* extra names of multiply-linked entries */
-	uint64_t n_other;         /* symlinks, fifos, sockets, devices */
-	uint64_t n_bytes;         /* apparent bytes of regular files written, holes included */
-	uint64_t n_data;          /* bytes of file data written (holes excluded) */
-	uint64_t n_fetched;       /* chunks fetched from the repository */
-	uint64_t n_copied;        /* chunks copied from a file restored earlier in this run */
-	uint64_t n_verified;      /* files read back and checked (with verify) */
+	uint64_t total_files;	  /* regular files to restore; 0 when unknown */
+	uint64_t total_bytes;	  /* their apparent size; 0 when unknown */
+	uint64_t n_files;	  /* regular files written */
+	uint64_t n_dirs;	  /* directories */
+	uint64_t n_links;	  /* extra names of multiply-linked entries */
+	uint64_t n_other;	  /* symlinks, fifos, sockets, devices */
+	uint64_t n_bytes;	  /* apparent bytes of regular files written, holes included */
+	uint64_t n_data;	  /* bytes of file data written (holes excluded) */
+	uint64_t n_fetched;	  /* chunks fetched from the repository */
+	uint64_t n_copied;	  /* chunks copied from a file restored earlier in this run */
+	uint64_t n_verified;	  /* files read back and checked (with verify) */
 	uint64_t n_verified_data; /* bytes of file data read back and hashed */
-	uint64_t n_errors;        /* entries that could not be restored (each logged) */
-	uint64_t n_not_owned;     /* entries whose owner could not be set */
-	uint64_t n_skipped;       /* device nodes that could not be created (not root) */
-	uint64_t n_xattr_lost;    /* xattrs outside user.* that could not be set */
+	uint64_t n_errors;	  /* entries that could not be restored (each logged) */
+	uint64_t n_not_owned;	  /* entries whose owner could not be set */
+	uint64_t n_skipped;	  /* device nodes that could not be created (not root) */
+	uint64_t n_xattr_lost;	  /* xattrs outside user.* that could not be set */
 };
 
 typedef void (*restore_progress_fn)(void *userdata, const struct restore_stats *s, bool done);
 
 struct restore_options {
-	const char *target;           /* directory; created (one level) if missing */
-	bool overwrite;               /* allow a non-empty target; replace what the snapshot has */
-	bool verify;                  /* read every file back and check its chunks' hashes */
-	unsigned n_workers;           /* threads writing files; 0: RESTORE_WORKERS_DEFAULT */
-	uint64_t cache_size;          /* decoded chunk cache; 0: CACHE_BUDGET_DEFAULT */
+	const char *target;	      /* directory; created (one level) if missing */
+	bool overwrite;		      /* allow a non-empty target; replace what the snapshot has */
+	bool verify;		      /* read every file back and check its chunks' hashes */
+	unsigned n_workers;	      /* threads writing files; 0: RESTORE_WORKERS_DEFAULT */
+	uint64_t cache_size;	      /* decoded chunk cache; 0: CACHE_BUDGET_DEFAULT */
 	restore_progress_fn progress; /* called now and then, and once at the end; may be NULL */
 	void *progress_data;
 };
@@ -63,6 +63,6 @@ struct restore_options {
  * non-empty target without overwrite; -ENOENT etc. (logged) when path does
  * not resolve. *ret is filled in either case. */
 int restore_run(struct repo *r, struct catalog *c, struct cat_snapshot *s, const char *path,
-                const struct restore_options *opts, struct restore_stats *ret) WARN_UNUSED;
+		const struct restore_options *opts, struct restore_stats *ret) WARN_UNUSED;
 
 #endif

@@ -56,7 +56,7 @@ static int collect_pack(void *userdata, const char *name, uint64_t size)
 static int listed_cmp(const void *a, const void *b)
 {
 	return memcmp(((const struct listed_pack *)a)->id, ((const struct listed_pack *)b)->id,
-	              HASH_LEN);
+		      HASH_LEN);
 }
 
 struct pack_sums {
@@ -74,8 +74,8 @@ static int add_pack(void *userdata, const struct cat_pack_usage *p)
 		struct listed_pack key, *l;
 		memcpy(key.id, p->pack_id, HASH_LEN);
 		l = s->listing->n == 0
-		        ? NULL
-		        : bsearch(&key, s->listing->v, s->listing->n, sizeof(key), listed_cmp);
+			    ? NULL
+			    : bsearch(&key, s->listing->v, s->listing->n, sizeof(key), listed_cmp);
 		if (!l)
 			return 0; /* gone from the repository */
 		l->known = true;
@@ -127,9 +127,9 @@ static int count_member(void *userdata, int64_t id UNUSED, const char *name UNUS
 int stats_compute(struct repo *r, struct catalog *c, const char *member, struct repo_stats *ret)
 {
 	struct backend *b = repo_backend(r);
-	struct repo_stats st = {0};
-	struct snapshot_list all = {0};
-	struct pack_listing listing = {0};
+	struct repo_stats st = { 0 };
+	struct snapshot_list all = { 0 };
+	struct pack_listing listing = { 0 };
 	int res;
 
 	if (backend_can_list(b)) {
@@ -154,13 +154,13 @@ int stats_compute(struct repo *r, struct catalog *c, const char *member, struct 
 	if (res < 0)
 		return res;
 
-	struct pack_sums sums = {.st = &st};
+	struct pack_sums sums = { .st = &st };
 	if (backend_can_list(b)) {
 		res = backend_list(b, "packs/", collect_pack, &listing);
 		if (res < 0) {
 			free(listing.v);
 			return log_error_errno(res, "cannot list the packs of '%s'",
-			                       backend_url(b));
+					       backend_url(b));
 		}
 		if (listing.n > 0)
 			qsort(listing.v, listing.n, sizeof(*listing.v), listed_cmp);

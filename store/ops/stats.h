@@ -11,8 +11,8 @@
 struct repo_stats {
 	/* the selected snapshots (one member's, or all) */
 	uint64_t n_snapshots, n_members;
-	uint64_t n_files;       /* sum of the snapshots' regular file counts */
-	uint64_t raw_bytes;     /* sum of the snapshots' sizes (files' apparent sizes) */
+	uint64_t n_files;	/* sum of the snapshots' regular file counts */
+	uint64_t raw_bytes;	/* sum of the snapshots' sizes (files' apparent sizes) */
 	struct cat_usage usage; /* the chunks they reference */
 	/* the whole repository */
 	bool packs_listed; /* pack figures come from a listing, not the catalog */
@@ -30,6 +30,6 @@ struct repo_stats {
  * only). Backend errors are returned.
  */
 int stats_compute(struct repo *r, struct catalog *c, const char *member,
-                  struct repo_stats *ret) WARN_UNUSED;
+		  struct repo_stats *ret) WARN_UNUSED;
 
 #endif

@@ -19,8 +19,8 @@
 
 struct usage_pack {
 	uint8_t id[HASH_LEN];
-	uint64_t size;      /* bytes, from a listing (0 when unknown) */
-	bool is_listed;     /* the listing has it */
+	uint64_t size;	    /* bytes, from a listing (0 when unknown) */
+	bool is_listed;	    /* the listing has it */
 	uint32_t first_ref; /* its references, linked by next_in_pack; USAGE_NONE */
 	uint32_t n_refs;
 	uint64_t live_bytes; /* sum of the references' stored lengths */
@@ -28,13 +28,13 @@ struct usage_pack {
 
 struct usage_ref {
 	uint8_t hash[HASH_LEN];
-	uint32_t pack;       /* index into usage.packs */
-	uint64_t off;        /* of the chunk's envelope */
+	uint32_t pack;	     /* index into usage.packs */
+	uint64_t off;	     /* of the chunk's envelope */
 	uint32_t stored_len; /* envelope length */
 	uint32_t raw_len;
 	uint32_t next_in_pack; /* USAGE_NONE ends the list */
 	uint32_t next_same_hash;
-	uint32_t mark;    /* for the caller; 0 when added */
+	uint32_t mark;	  /* for the caller; 0 when added */
 	uint64_t new_off; /* for the caller (prune: where a copy went) */
 };
 
@@ -43,7 +43,7 @@ struct usage {
 	uint32_t n_packs, cap_packs;
 	struct usage_ref *refs;
 	uint32_t n_refs, cap_refs;
-	struct hmap pack_by_id;  /* pack id -> index */
+	struct hmap pack_by_id;	 /* pack id -> index */
 	struct hmap ref_by_hash; /* chunk hash -> first reference with that hash */
 };
 

@@ -22,7 +22,7 @@
 /* --- resolving --- */
 
 int walk_resolve(struct repo *r, struct catalog *c, struct cat_snapshot *s, const char *path,
-                 struct cat_attr *ret_attr, char **ret_name)
+		 struct cat_attr *ret_attr, char **ret_name)
 {
 	struct cat_attr attr;
 	const char *p = path, *last = "";
@@ -35,8 +35,8 @@ int walk_resolve(struct repo *r, struct catalog *c, struct cat_snapshot *s, cons
 	res = catalog_getattr(c, s->ino_base, &attr);
 	if (res < 0)
 		return log_error_errno(res == -ENOENT ? -EBADMSG : res,
-		                       "snapshot %s/%s: its root is missing from the catalog",
-		                       s->member, s->name);
+				       "snapshot %s/%s: its root is missing from the catalog",
+				       s->member, s->name);
 	for (;;) {
 		while (*p == '/')
 			p++;
@@ -55,14 +55,14 @@ int walk_resolve(struct repo *r, struct catalog *c, struct cat_snapshot *s, cons
 			done--;
 		if (!S_ISDIR(attr.mode)) {
 			log_error("no '%s' in snapshot %s/%s: '%.*s' is not a directory", path,
-			          s->member, s->name, done, path);
+				  s->member, s->name, done, path);
 			return -ENOTDIR;
 		}
 		res = catalog_lookup(c, attr.ino, p, len, &attr);
 		if (res == -ENOENT) {
 			log_error("no '%s' in snapshot %s/%s", path, s->member, s->name);
 			log_error("hint: 'cairn ls -r REPO %s/%s%s%.*s' lists what is there",
-			          s->member, s->name, done ? " " : "", done, path);
+				  s->member, s->name, done ? " " : "", done, path);
 			return res;
 		}
 		if (res < 0)
@@ -96,7 +96,7 @@ struct walk_frame {
 	size_t n, i, cap;
 	struct buf names;
 	int64_t cookie; /* resume after this */
-	bool more;      /* the last batch was full */
+	bool more;	/* the last batch was full */
 };
 
 struct walker {
@@ -109,19 +109,19 @@ struct walker {
 };
 
 static int collect(void *userdata, int64_t cookie, const uint8_t *name, size_t len,
-                   const struct cat_attr *attr)
+		   const struct cat_attr *attr)
 {
 	struct walk_frame *f = userdata;
 
 	if (!name_is_valid_component(name, len))
 		return log_error_errno(-EBADMSG,
-		                       "catalog: directory inode %" PRIu64 " holds an invalid name",
-		                       f->attr.ino);
+				       "catalog: directory inode %" PRIu64 " holds an invalid name",
+				       f->attr.ino);
 	if (f->n == f->cap) {
 		f->cap = f->cap ? 2 * f->cap : 16;
 		f->items = xrealloc(f->items, f->cap * sizeof(*f->items));
 	}
-	f->items[f->n++] = (struct walk_item){cookie, f->names.len, len, *attr};
+	f->items[f->n++] = (struct walk_item){ cookie, f->names.len, len, *attr };
 	buf_append(&f->names, name, len);
 	f->cookie = cookie;
 	return f->n >= WALK_BATCH ? 1 : 0;
@@ -152,11 +152,11 @@ static int push(struct walker *w, const struct cat_attr *attr, uint64_t parent, 
 		w->frames = xrealloc(w->frames, w->cap * sizeof(*w->frames));
 	}
 	struct walk_frame *f = &w->frames[w->depth++];
-	*f = (struct walk_frame){.attr = *attr,
-	                         .parent = parent,
-	                         .path_len = w->path.len,
-	                         .name_off = name_off,
-	                         .names = BUF_INIT};
+	*f = (struct walk_frame){ .attr = *attr,
+				  .parent = parent,
+				  .path_len = w->path.len,
+				  .name_off = name_off,
+				  .names = BUF_INIT };
 	return refill(w, f);
 }
 
@@ -171,12 +171,12 @@ static int leave(struct walker *w)
 	struct walk_frame *f = &w->frames[w->depth - 1];
 	path_set(w, f->path_len);
 	struct walk_entry e = {
-	    .path = (const char *)w->path.ptr,
-	    .name = (const char *)w->path.ptr + f->name_off,
-	    .name_len = f->path_len - f->name_off,
-	    .depth = (unsigned)(w->depth - 1),
-	    .parent = f->parent,
-	    .attr = f->attr,
+		.path = (const char *)w->path.ptr,
+		.name = (const char *)w->path.ptr + f->name_off,
+		.name_len = f->path_len - f->name_off,
+		.depth = (unsigned)(w->depth - 1),
+		.parent = f->parent,
+		.attr = f->attr,
 	};
 	int r = w->fn(w->userdata, WALK_LEAVE, &e);
 	frame_release(f);
@@ -185,16 +185,17 @@ static int leave(struct walker *w)
 }
 
 int walk_subtree(struct catalog *c, const struct cat_attr *root, const char *root_name, walk_fn fn,
-                 void *userdata)
+		 void *userdata)
 {
-	struct walker w = {.c = c, .fn = fn, .userdata = userdata, .path = BUF_INIT};
+	struct walker w = { .c = c, .fn = fn, .userdata = userdata, .path = BUF_INIT };
 	size_t root_len = strlen(root_name);
 	int r;
 
 	buf_append(&w.path, root_name, root_len);
 	path_set(&w, root_len);
 	struct walk_entry e = {
-	    (const char *)w.path.ptr, (const char *)w.path.ptr, root_len, 0, 0, *root};
+		(const char *)w.path.ptr, (const char *)w.path.ptr, root_len, 0, 0, *root
+	};
 	r = fn(userdata, WALK_ENTER, &e);
 	if (r == 0 && S_ISDIR(root->mode))
 		r = push(&w, root, 0, 0);
@@ -218,12 +219,12 @@ int walk_subtree(struct catalog *c, const struct cat_attr *root, const char *roo
 		size_t name_off = w.path.len;
 		buf_append(&w.path, f->names.ptr + it->name_off, it->name_len);
 		path_set(&w, w.path.len);
-		e = (struct walk_entry){(const char *)w.path.ptr,
-		                        (const char *)w.path.ptr + name_off,
-		                        it->name_len,
-		                        (unsigned)w.depth,
-		                        f->attr.ino,
-		                        it->attr};
+		e = (struct walk_entry){ (const char *)w.path.ptr,
+					 (const char *)w.path.ptr + name_off,
+					 it->name_len,
+					 (unsigned)w.depth,
+					 f->attr.ino,
+					 it->attr };
 		r = fn(userdata, WALK_ENTER, &e);
 		if (r == 0 && S_ISDIR(it->attr.mode)) {
 			struct cat_attr a = it->attr;
@@ -243,7 +244,7 @@ int walk_subtree(struct catalog *c, const struct cat_attr *root, const char *roo
 /* --- extents --- */
 
 void extent_iter_init(struct extent_iter *it, struct catalog *c, struct cache *cache,
-                      const struct cat_attr *attr, uint64_t window)
+		      const struct cat_attr *attr, uint64_t window)
 {
 	memset(it, 0, sizeof(*it));
 	it->cat = c;
@@ -279,7 +280,7 @@ int extent_iter_next(struct extent_iter *it, struct cat_extent *ret)
 		if (it->done || it->pos >= it->size)
 			return 0;
 		r = catalog_extents(it->cat, it->ino, it->pos, it->size - it->pos, it->batch,
-		                    ARRAY_SIZE(it->batch), &it->n);
+				    ARRAY_SIZE(it->batch), &it->n);
 		if (r < 0)
 			return r;
 		it->i = it->prefetched = 0;
@@ -291,9 +292,9 @@ int extent_iter_next(struct extent_iter *it, struct cat_extent *ret)
 	if (e->file_off < it->pos || e->loc.raw_len == 0 || e->file_off > it->size ||
 	    e->loc.raw_len > it->size - e->file_off)
 		return log_error_errno(-EBADMSG,
-		                       "catalog: extents of inode %" PRIu64 " overlap or pass its "
-		                       "end at %" PRIu64,
-		                       it->ino, e->file_off);
+				       "catalog: extents of inode %" PRIu64 " overlap or pass its "
+				       "end at %" PRIu64,
+				       it->ino, e->file_off);
 	prefetch(it, e->file_off);
 	*ret = *e;
 	it->i++;
@@ -315,11 +316,11 @@ static int decode_chunk(void *userdata, const struct chunk_loc *loc, const uint8
 int walk_cache_new(struct repo *r, uint64_t budget, struct cache **ret)
 {
 	struct cache_options co = {
-	    .budget = budget,
-	    .n_workers = WALK_PREFETCH_WORKERS,
-	    .fetch = fetch_chunks,
-	    .decode = decode_chunk,
-	    .userdata = r,
+		.budget = budget,
+		.n_workers = WALK_PREFETCH_WORKERS,
+		.fetch = fetch_chunks,
+		.decode = decode_chunk,
+		.userdata = r,
 	};
 	return cache_new(&co, ret);
 }

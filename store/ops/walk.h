@@ -27,7 +27,7 @@
  * Errors are logged naming the path and the snapshot: -ENOENT, -ENOTDIR,
  * -EINVAL, or a catalog or repository error. */
 int walk_resolve(struct repo *r, struct catalog *c, struct cat_snapshot *s, const char *path,
-                 struct cat_attr *ret_attr, char **ret_name) WARN_UNUSED;
+		 struct cat_attr *ret_attr, char **ret_name) WARN_UNUSED;
 
 struct walk_entry {
 	const char *path; /* from the walk's root: root_name for the root, then
@@ -35,7 +35,7 @@ struct walk_entry {
 	                   * borrowed for the call */
 	const char *name; /* the last component (root_name for the root) */
 	size_t name_len;
-	unsigned depth;  /* 0 for the root */
+	unsigned depth;	 /* 0 for the root */
 	uint64_t parent; /* inode of the directory holding it; 0 for the root */
 	struct cat_attr attr;
 };
@@ -60,7 +60,7 @@ typedef int (*walk_fn)(void *userdata, enum walk_event ev, const struct walk_ent
  * path component gives -EBADMSG (logged). fn may use c: the walker holds
  * no statement open while it runs. */
 int walk_subtree(struct catalog *c, const struct cat_attr *root, const char *root_name, walk_fn fn,
-                 void *userdata) WARN_UNUSED;
+		 void *userdata) WARN_UNUSED;
 
 /* The extents of one regular file, in file order, checked to lie inside
  * the file without overlapping. With a cache, the chunks of the next
@@ -75,14 +75,14 @@ struct extent_iter {
 	bool (*skip_prefetch)(void *userdata, const struct cat_extent *e); /* may be NULL */
 	void *userdata;
 	struct cat_extent batch[64];
-	size_t n, i;       /* extents in batch, next to return */
+	size_t n, i;	   /* extents in batch, next to return */
 	size_t prefetched; /* batch entries before this were prefetched */
-	uint64_t pos;      /* end of the last extent returned */
+	uint64_t pos;	   /* end of the last extent returned */
 	bool done;
 };
 
 void extent_iter_init(struct extent_iter *it, struct catalog *c, struct cache *cache,
-                      const struct cat_attr *attr, uint64_t window);
+		      const struct cat_attr *attr, uint64_t window);
 /* The next extent into *ret: 1, or 0 after the last one, or < 0 on a
  * catalog error or -EBADMSG (logged) for extents that overlap or reach
  * past the end of the file. */

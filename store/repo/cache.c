@@ -65,8 +65,9 @@
 #define CACHE_QUEUE_MAX 512
 #define CACHE_MMAP_MIN (128u << 10) /* chunk buffers this large are mapped */
 #define CACHE_PAGE 4096u
-#define CACHE_RECYCLE_EXTRA 2 /* idle entries beyond those due for eviction whose buffer may be reused */
-#define CACHE_SPARES 4	      /* run buffers kept for reuse (at most a 16th of the budget) */
+#define CACHE_RECYCLE_EXTRA \
+	2	       /* idle entries beyond those due for eviction whose buffer may be reused */
+#define CACHE_SPARES 4 /* run buffers kept for reuse (at most a 16th of the budget) */
 /* What an entry costs beyond its bytes: the struct, its share of the hash
  * table, and the allocator's headers. Charged with the bytes, so that a
  * cache of many small chunks stays within the budget too. */
@@ -111,10 +112,10 @@ struct cache_entry {
 	bool queued_decode;	       /* guarded by cache->lock; on the decode list */
 	bool unread;		       /* guarded by cache->lock; prefetched, nobody read it yet */
 	struct run *run;	       /* guarded by cache->lock; stored bytes while FETCHING */
-	uint64_t charge;	       /* guarded by cache->lock; what the budget is charged for it */
-	uint8_t *data;		       /* loc.raw_len bytes; written before READY, then immutable */
-	size_t len;		       /* as data */
-	size_t cap;		       /* bytes allocated at data (see data_alloc()) */
+	uint64_t charge; /* guarded by cache->lock; what the budget is charged for it */
+	uint8_t *data;	 /* loc.raw_len bytes; written before READY, then immutable */
+	size_t len;	 /* as data */
+	size_t cap;	 /* bytes allocated at data (see data_alloc()) */
 };
 
 struct queue_slot {
@@ -127,18 +128,18 @@ struct cache {
 	pthread_cond_t fetched; /* broadcast when an entry leaves FETCHING */
 	pthread_cond_t work;	/* signalled when there is a request or a decode, or on stop */
 
-	uint64_t budget;       /* bytes; immutable */
-	uint64_t coalesce_max; /* bytes one fetch may span; immutable */
-	cache_fetch_fn fetch;  /* immutable */
+	uint64_t budget;	   /* bytes; immutable */
+	uint64_t coalesce_max;	   /* bytes one fetch may span; immutable */
+	cache_fetch_fn fetch;	   /* immutable */
 	cache_decode_fn decode_fn; /* immutable */
-	void *userdata;	       /* immutable */
+	void *userdata;		   /* immutable */
 
 	struct cache_entry **buckets; /* guarded by lock; chains of entries */
 	size_t n_buckets;	      /* guarded by lock; a power of two */
 	struct list lru;	      /* guarded by lock; idle READY entries, most recent first */
-	struct list decode;	      /* guarded by lock; FETCHING entries with bytes, oldest first */
-	struct cache_stats stats;     /* guarded by lock; used and n_entries kept current */
-	uint64_t unread;	      /* guarded by lock; raw bytes prefetched, queued or not, and
+	struct list decode;	  /* guarded by lock; FETCHING entries with bytes, oldest first */
+	struct cache_stats stats; /* guarded by lock; used and n_entries kept current */
+	uint64_t unread;	  /* guarded by lock; raw bytes prefetched, queued or not, and
 				       * not read yet */
 
 	struct spare spares[CACHE_SPARES]; /* guarded by lock; charged */
@@ -434,7 +435,8 @@ static uint8_t *take_spare_locked(struct cache *c, size_t n, size_t *ret_cap)
 	uint8_t *p;
 
 	for (size_t i = 0; i < c->n_spares; i++)
-		if (c->spares[i].cap >= n && (best == c->n_spares || c->spares[i].cap < c->spares[best].cap))
+		if (c->spares[i].cap >= n &&
+		    (best == c->n_spares || c->spares[i].cap < c->spares[best].cap))
 			best = i;
 	if (best == c->n_spares) {
 		*ret_cap = n;
@@ -553,7 +555,8 @@ static int fetch_run_locked(struct cache *c, struct cache_entry **e, size_t n)
 		char hex[HASH_HEX_LEN + 1];
 		hex_encode(locs[0].pack, HASH_LEN, hex);
 		r = log_error_errno(-EBADMSG,
-				    "pack '%s': fetched %zu bytes at %" PRIu64 ", expected %" PRIu64,
+				    "pack '%s': fetched %zu bytes at %" PRIu64
+				    ", expected %" PRIu64,
 				    hex, raw.len, locs[0].off, span);
 	}
 	pthread_mutex_lock(&c->lock);
@@ -688,8 +691,7 @@ static bool prefetchable(const struct cache *c, const struct chunk_loc *loc)
 	/* A chunk that would take more than half the budget would only evict
 	 * what readers need now. */
 	return loc->raw_len <= CHUNK_SIZE_MAX_LIMIT && loc->raw_len <= c->budget / 2 &&
-	       loc->stored_len <= CACHE_STORED_MAX &&
-	       loc->off <= UINT64_MAX - loc->stored_len;
+	       loc->stored_len <= CACHE_STORED_MAX && loc->off <= UINT64_MAX - loc->stored_len;
 }
 
 void cache_prefetch(struct cache *c, const struct chunk_loc *locs, size_t n)
@@ -758,7 +760,8 @@ static size_t take_run_locked(struct cache *c, struct cache_entry **e)
 
 		for (size_t i = 0; i < c->queue_len && !next; i++) {
 			struct queue_slot *q = queue_at(c, i);
-			if (q->live && cache_can_coalesce(&prev, &q->loc, first.off, c->coalesce_max))
+			if (q->live &&
+			    cache_can_coalesce(&prev, &q->loc, first.off, c->coalesce_max))
 				next = q;
 		}
 		if (!next)

@@ -51,9 +51,9 @@ typedef int (*cache_decode_fn)(void *userdata, const struct chunk_loc *loc, cons
 			       struct buf *out);
 
 struct cache_options {
-	uint64_t budget;	 /* bytes of decoded chunks to keep; 0: CACHE_BUDGET_DEFAULT */
-	unsigned n_workers;	 /* prefetch threads; 0: cache_prefetch() does nothing */
-	uint64_t coalesce_max;	 /* bytes one fetch may span; 0: CACHE_COALESCE_MAX; never
+	uint64_t budget;       /* bytes of decoded chunks to keep; 0: CACHE_BUDGET_DEFAULT */
+	unsigned n_workers;    /* prefetch threads; 0: cache_prefetch() does nothing */
+	uint64_t coalesce_max; /* bytes one fetch may span; 0: CACHE_COALESCE_MAX; never
 				  * more than budget / 8; below CACHE_COALESCE_GAP: no coalescing */
 	cache_fetch_fn fetch;
 	cache_decode_fn decode;

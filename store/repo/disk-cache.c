@@ -31,22 +31,22 @@
 
 struct dc_entry {
 	uint8_t hash[HASH_LEN];
-	uint64_t charge;              /* bytes charged: the length in blocks */
+	uint64_t charge;	      /* bytes charged: the length in blocks */
 	struct dc_entry *hash_next;   /* chain of its bucket */
 	struct dc_entry *prev, *next; /* LRU list, most recent first */
 };
 
 struct disk_cache {
 	pthread_mutex_t lock;
-	char *dir;      /* immutable */
-	int dir_fd;     /* immutable; -1 when off from the start */
-	uint64_t max;   /* immutable */
-	bool off;       /* __atomic */
+	char *dir;	/* immutable */
+	int dir_fd;	/* immutable; -1 when off from the start */
+	uint64_t max;	/* immutable */
+	bool off;	/* __atomic */
 	uint64_t n_tmp; /* __atomic; temporary names handed out */
 
 	struct dc_entry **buckets;     /* guarded by lock */
-	size_t n_buckets;              /* guarded by lock; a power of two */
-	struct dc_entry lru;           /* guarded by lock; sentinel: lru.next is the most recent */
+	size_t n_buckets;	       /* guarded by lock; a power of two */
+	struct dc_entry lru;	       /* guarded by lock; sentinel: lru.next is the most recent */
 	struct disk_cache_stats stats; /* guarded by lock; used and n_files kept current */
 };
 
@@ -68,7 +68,7 @@ static void turn_off(struct disk_cache *dc, int r, const char *what)
 	log_warning_errno(r, "disk cache '%s': cannot %s; going on without it", dc->dir, what);
 	if (r == -EACCES || r == -EPERM || r == -EROFS)
 		log_warning("hint: make '%s' writable by this user, or pick another -o disk_cache=",
-		            dc->dir);
+			    dc->dir);
 	else if (r == -ENOSPC || r == -EDQUOT)
 		log_warning("hint: free space there, or lower -o disk_cache_size=");
 }
@@ -248,7 +248,7 @@ static bool is_hex_name(const char *s, size_t len)
 /* Adds the files of one shard directory to *list, deleting stale
  * temporary files. Entries that are not ours are left alone. */
 static int scan_shard(struct disk_cache *dc, const char *shard, struct scanned **list, size_t *n,
-                      size_t *cap)
+		      size_t *cap)
 {
 	int fd = openat(dc->dir_fd, shard, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	DIR *d;
@@ -334,7 +334,7 @@ int disk_cache_open(const char *dir, uint64_t max_bytes, struct disk_cache **ret
 
 	if (!dir || !*dir || max_bytes == 0)
 		return log_error_errno(-EINVAL,
-		                       "a disk cache needs a directory and a size above 0");
+				       "a disk cache needs a directory and a size above 0");
 	dc = xcalloc(1, sizeof(*dc));
 	pthread_mutex_init(&dc->lock, NULL);
 	dc->dir = xstrdup(dir);
@@ -363,7 +363,7 @@ int disk_cache_open(const char *dir, uint64_t max_bytes, struct disk_cache **ret
 	format_size(dc->stats.used, used);
 	format_size(max_bytes, max);
 	log_debug("disk cache '%s': %" PRIu64 " chunks, %s of %s", dir, dc->stats.n_files, used,
-	          max);
+		  max);
 done:
 	*ret = dc;
 	return 0;
@@ -446,7 +446,7 @@ static int write_tmp(struct disk_cache *dc, const char *tmp, const uint8_t *data
 
 	fd = openat(dc->dir_fd, tmp, flags, 0600);
 	if (fd < 0 && errno == ENOENT) {
-		char shard[3] = {tmp[0], tmp[1], '\0'};
+		char shard[3] = { tmp[0], tmp[1], '\0' };
 		if (mkdirat(dc->dir_fd, shard, 0700) < 0 && errno != EEXIST)
 			return -errno;
 		fd = openat(dc->dir_fd, tmp, flags, 0600);
@@ -460,7 +460,7 @@ static int write_tmp(struct disk_cache *dc, const char *tmp, const uint8_t *data
 }
 
 void disk_cache_put(struct disk_cache *dc, const uint8_t hash[HASH_LEN], const uint8_t *data,
-                    size_t len)
+		    size_t len)
 {
 	uint64_t charge = charge_of(len);
 	char name[DC_NAME_LEN], tmp[DC_NAME_LEN + 48];
@@ -479,7 +479,7 @@ void disk_cache_put(struct disk_cache *dc, const uint8_t hash[HASH_LEN], const u
 
 	entry_name(hash, name);
 	snprintf(tmp, sizeof(tmp), "%.2s/" DC_TMP_PREFIX "%ld-%" PRIu64, name, (long)getpid(),
-	         __atomic_add_fetch(&dc->n_tmp, 1, __ATOMIC_RELAXED));
+		 __atomic_add_fetch(&dc->n_tmp, 1, __ATOMIC_RELAXED));
 	r = write_tmp(dc, tmp, data, len);
 	if (r < 0) {
 		(void)unlinkat(dc->dir_fd, tmp, 0);

@@ -36,15 +36,15 @@
 struct disk_cache;
 
 struct disk_cache_stats {
-	uint64_t hits;      /* gets served from a file */
+	uint64_t hits;	    /* gets served from a file */
 	uint64_t misses;    /* gets that found no usable file */
 	uint64_t stores;    /* files written */
 	uint64_t evictions; /* files deleted to stay within the bound */
 	uint64_t rejected;  /* files deleted for their length, or dropped by the caller */
-	uint64_t used;      /* bytes charged now (4 KiB blocks) */
-	uint64_t max;       /* the bound */
+	uint64_t used;	    /* bytes charged now (4 KiB blocks) */
+	uint64_t max;	    /* the bound */
 	uint64_t n_files;   /* files known now */
-	bool off;           /* turned off by an I/O error */
+	bool off;	    /* turned off by an I/O error */
 };
 
 /* Opens the disk cache in dir (created, with missing parents, mode 0700),
@@ -60,12 +60,12 @@ void disk_cache_close(struct disk_cache *dc);
  * bytes, and returns 0; else returns -ENOENT (a file of another length is
  * deleted). Marks the file recently used. */
 int disk_cache_get(struct disk_cache *dc, const uint8_t hash[HASH_LEN], uint8_t *dst,
-                   size_t len) WARN_UNUSED;
+		   size_t len) WARN_UNUSED;
 /* Stores data[0..len) as the chunk hash (which the caller verified),
  * unless a file of that length is known already or len alone exceeds the
  * bound, then evicts down to the bound. Failures turn the cache off. */
 void disk_cache_put(struct disk_cache *dc, const uint8_t hash[HASH_LEN], const uint8_t *data,
-                    size_t len);
+		    size_t len);
 /* Deletes the file of the chunk hash (the caller found it damaged).
  * Returns true when there was one. */
 bool disk_cache_drop(struct disk_cache *dc, const uint8_t hash[HASH_LEN]);

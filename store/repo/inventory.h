@@ -14,7 +14,7 @@
 /* A set of object ids, with their sizes where a listing gave them. */
 struct id_list {
 	uint8_t (*ids)[HASH_LEN]; /* owned */
-	uint64_t *sizes;          /* owned; parallel to ids */
+	uint64_t *sizes;	  /* owned; parallel to ids */
 	size_t n, cap;
 };
 
@@ -26,14 +26,14 @@ void id_list_sort(struct id_list *l);
 ssize_t id_list_find(const struct id_list *l, const uint8_t id[HASH_LEN]);
 
 struct inventory {
-	bool can_list;            /* false: only snapshots are known (from the snapshot list) */
+	bool can_list;		  /* false: only snapshots are known (from the snapshot list) */
 	struct id_list snapshots; /* sorted */
-	struct id_list trees;     /* sorted; empty unless can_list */
-	struct id_list indexes;   /* sorted; empty unless can_list */
-	struct id_list packs;     /* sorted, with sizes; empty unless can_list */
+	struct id_list trees;	  /* sorted; empty unless can_list */
+	struct id_list indexes;	  /* sorted; empty unless can_list */
+	struct id_list packs;	  /* sorted, with sizes; empty unless can_list */
 	unsigned n_locks;
 	bool has_pending; /* a "prune-pending" object exists */
-	char **strays;    /* names that are no object of a repository */
+	char **strays;	  /* names that are no object of a repository */
 	size_t n_strays;
 };
 

@@ -39,13 +39,13 @@
 
 struct repo_lock {
 	struct backend *backend; /* borrowed; outlives the lock */
-	struct lock_info info;   /* info.refreshed guarded by lock */
+	struct lock_info info;	 /* info.refreshed guarded by lock */
 	char machine[MACHINE_KEY_MAX + 1];
 	pthread_t thread;
 	bool has_thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	bool stop;           /* guarded by lock */
+	bool stop;	     /* guarded by lock */
 	uint64_t last_ok_ns; /* monotonic time of the last successful write; guarded by lock */
 };
 

@@ -41,7 +41,7 @@ struct lock_info {
 	uint32_t pid;
 	int64_t created;   /* UTC seconds, by the holder's clock */
 	int64_t refreshed; /* UTC seconds, by the holder's clock */
-	bool is_stale;     /* not refreshed for LOCK_STALE_S, or its process is gone */
+	bool is_stale;	   /* not refreshed for LOCK_STALE_S, or its process is gone */
 	bool is_damaged;   /* unreadable: treated as a live shared lock created at 0 */
 };
 

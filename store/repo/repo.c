@@ -159,8 +159,8 @@ int repo_init(const char *url, const struct backend_options *bo, const struct re
 	if (r < 0)
 		return r;
 	if (backend_is_read_only(b)) {
-		r = log_error_errno(-EROFS, "cannot create a repository at '%s' (read-only backend)",
-				    url);
+		r = log_error_errno(-EROFS,
+				    "cannot create a repository at '%s' (read-only backend)", url);
 		goto out;
 	}
 	r = backend_list(b, "", list_any, &any);
@@ -236,7 +236,8 @@ int repo_open(const char *url, const struct backend_options *bo, struct repo **r
 	r = backend_get(repo->backend, CONFIG_NAME, &obj);
 	if (r == -ENOENT) {
 		log_error("no repository at '%s' (it has no config object)", url);
-		log_error("hint: create one with 'cairn init -r %s --no-encryption', or check -r", url);
+		log_error("hint: create one with 'cairn init -r %s --no-encryption', or check -r",
+			  url);
 		goto fail;
 	}
 	if (r < 0) {
@@ -420,8 +421,9 @@ int repo_publish_listing(struct repo *r)
 			res = put_listing(r->backend, before.ids, before.n);
 		if (res == 0)
 			res = list_snapshot_ids(r, &after);
-		bool same = res == 0 && before.n == after.n &&
-			    (before.n == 0 || memcmp(before.ids, after.ids, before.n * HASH_LEN) == 0);
+		bool same =
+			res == 0 && before.n == after.n &&
+			(before.n == 0 || memcmp(before.ids, after.ids, before.n * HASH_LEN) == 0);
 		free(before.ids);
 		free(after.ids);
 		if (res < 0 || same)
@@ -539,7 +541,7 @@ int repo_sync(struct repo *r, struct catalog *c, unsigned *ret_changes)
 {
 	struct listed l = { 0 };
 	struct gone g = { .listed = &l };
-	uint8_t (*missing)[HASH_LEN] = NULL;
+	uint8_t(*missing)[HASH_LEN] = NULL;
 	size_t n_missing = 0;
 	unsigned changes = 0;
 	int res;
@@ -738,15 +740,17 @@ int repo_fetch_chunks(struct repo *r, const struct chunk_loc *locs, size_t n, st
 		const struct chunk_loc *l = &locs[i];
 		if (l->stored_len < ENVELOPE_HEADER_SIZE || l->raw_len > CHUNK_SIZE_MAX_LIMIT ||
 		    l->off > UINT64_MAX - l->stored_len)
-			return log_error_errno(-EBADMSG, "pack '%s': chunk at %" PRIu64
-					       " has a bad length", name, l->off);
+			return log_error_errno(-EBADMSG,
+					       "pack '%s': chunk at %" PRIu64 " has a bad length",
+					       name, l->off);
 		/* The caller's promise: one pack, ascending, no overlap. */
 		assert(memcmp(l->pack, locs[0].pack, HASH_LEN) == 0 && l->off >= end);
 		end = l->off + l->stored_len;
 	}
 	if (end - first > REPO_FETCH_MAX)
-		return log_error_errno(-EINVAL, "pack '%s': a fetch of %" PRIu64 " bytes is too large",
-				       name, end - first);
+		return log_error_errno(-EINVAL,
+				       "pack '%s': a fetch of %" PRIu64 " bytes is too large", name,
+				       end - first);
 	res = backend_get_range(r->backend, name, first, (size_t)(end - first), out);
 	if (res == -ENOENT) {
 		/* A missing pack is damage, not a missing file: callers turn
@@ -786,8 +790,8 @@ int repo_decode_chunk(struct repo *r UNUSED, const struct chunk_loc *loc, const 
 	if (res < 0) {
 		char name[PACK_NAME_LEN];
 		pack_name(loc->pack, name);
-		return log_error_errno(res, "pack '%s': chunk at offset %" PRIu64 " is damaged", name,
-				       loc->off);
+		return log_error_errno(res, "pack '%s': chunk at offset %" PRIu64 " is damaged",
+				       name, loc->off);
 	}
 	return 0;
 }
@@ -838,7 +842,8 @@ int repo_resolve_snapshot(struct repo *r UNUSED, struct catalog *c, const char *
 			return log_error_errno(res, "snapshot id prefix '%s' is ambiguous", ref);
 		if (res == -ENOENT) {
 			log_error("no snapshot '%s': expected MEMBER/TIMESTAMP, MEMBER/latest or a "
-				  "snapshot id prefix of at least 4 hex digits", ref);
+				  "snapshot id prefix of at least 4 hex digits",
+				  ref);
 			log_error("hint: 'cairn snapshots' lists them");
 		}
 		return res;

@@ -52,8 +52,8 @@ int repo_listing_decode(const uint8_t *data, size_t len, uint8_t (**ret_ids)[HAS
 
 /* Creates a repository at url with cfg (a fresh random id is drawn).
  * -EEXIST (logged) when url already holds one. */
-int repo_init(const char *url, const struct backend_options *bo, const struct repo_config *cfg)
-	WARN_UNUSED;
+int repo_init(const char *url, const struct backend_options *bo,
+	      const struct repo_config *cfg) WARN_UNUSED;
 
 /* Opens the repository at url: reads and checks its config and prepares the
  * cache directory ($CAIRN_CACHE_DIR/<id>, else $XDG_CACHE_HOME/cairn/<id>,
@@ -83,8 +83,8 @@ int repo_publish_listing(struct repo *r) WARN_UNUSED;
 
 /* Reads the published snapshot list (not a listing): a malloc'd array of
  * sorted snapshot ids. Errors are logged. */
-int repo_read_snapshot_list(struct repo *r, uint8_t (**ret_ids)[HASH_LEN], size_t *ret_n)
-	WARN_UNUSED;
+int repo_read_snapshot_list(struct repo *r, uint8_t (**ret_ids)[HASH_LEN],
+			    size_t *ret_n) WARN_UNUSED;
 
 /* Brings the catalog's deduplication data in step with the repository:
  * the packs "prune-pending" lists (never to be deduplicated against), the
@@ -113,16 +113,16 @@ int repo_read_chunk(struct repo *r, const struct chunk_loc *loc, struct buf *out
  * pack shorter than the catalog says, -EIO (logged) for a missing pack,
  * -EINVAL when the span exceeds REPO_FETCH_MAX, else the backend's error
  * (logged). Thread-safe. */
-int repo_fetch_chunks(struct repo *r, const struct chunk_loc *locs, size_t n, struct buf *out)
-	WARN_UNUSED;
+int repo_fetch_chunks(struct repo *r, const struct chunk_loc *locs, size_t n,
+		      struct buf *out) WARN_UNUSED;
 /* Decodes the chunk loc from its loc->stored_len envelope bytes at stored
  * and checks that its SHA-256 is loc->hash; appends the data to out.
  * -EBADMSG (logged, naming the pack) when it is damaged. Thread-safe. */
 int repo_decode_chunk(struct repo *r, const struct chunk_loc *loc, const uint8_t *stored,
 		      struct buf *out) WARN_UNUSED;
 /* The same, logging nothing: for a caller that has another copy to try. */
-int repo_decode_chunk_quiet(const struct chunk_loc *loc, const uint8_t *stored, struct buf *out)
-	WARN_UNUSED;
+int repo_decode_chunk_quiet(const struct chunk_loc *loc, const uint8_t *stored,
+			    struct buf *out) WARN_UNUSED;
 
 /* Resolves a snapshot reference: "MEMBER/TIMESTAMP", "MEMBER/latest", or a
  * unique prefix of a snapshot id (at least 4 hex digits). When nothing

@@ -52,7 +52,7 @@ static uint64_t now_ns(void)
 }
 
 static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_data *nfa,
-                     void *data)
+		     void *data)
 {
 	struct nfqnl_msg_packet_hdr *ph = nfq_get_msg_packet_hdr(nfa);
 	uint32_t id;
@@ -66,7 +66,7 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_d
 		n_dropped++;
 		return nfq_set_verdict(qh, id, NF_DROP, 0, NULL);
 	}
-	ring[(head + n_held) % MAX_HELD] = (struct held){.id = id, .due_ns = now_ns() + delay_ns};
+	ring[(head + n_held) % MAX_HELD] = (struct held){ .id = id, .due_ns = now_ns() + delay_ns };
 	n_held++;
 	return 0;
 }
@@ -94,7 +94,7 @@ int main(int argc, char **argv)
 	struct nfq_handle *h;
 	struct nfq_q_handle *qh;
 	static char buf[1 << 16];
-	struct sigaction sa = {.sa_handler = on_signal};
+	struct sigaction sa = { .sa_handler = on_signal };
 	int fd, ready;
 	long queue, ms;
 
@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 	if (!qh) {
 		fprintf(stderr, "nfq-delay: cannot bind queue %ld: %s\n", queue, strerror(errno));
 		fprintf(stderr, "hint: the kernel needs CONFIG_NETFILTER_NETLINK_QUEUE, and the "
-		                "queue must not be taken\n");
+				"queue must not be taken\n");
 		return 1;
 	}
 	if (nfq_set_mode(qh, NFQNL_COPY_META, 0) < 0 || nfq_set_queue_maxlen(qh, MAX_HELD) < 0) {
@@ -142,7 +142,7 @@ int main(int argc, char **argv)
 	close(ready);
 
 	while (!stop) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		struct timespec ts, *tsp = NULL;
 		ssize_t len;
 

@@ -35,21 +35,21 @@ static void gate(const char *path, open_fn real)
 		nanosleep(&tick, NULL);
 }
 
-#define WRAP(name)                                                                                 \
-	int name(const char *path, int flags, ...)                                                 \
-	{                                                                                          \
-		static open_fn real;                                                               \
-		mode_t mode = 0;                                                                   \
-		if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {                     \
-			va_list ap;                                                                \
-			va_start(ap, flags);                                                       \
-			mode = va_arg(ap, mode_t);                                                 \
-			va_end(ap);                                                                \
-		}                                                                                  \
-		if (!real)                                                                         \
-			real = (open_fn)dlsym(RTLD_NEXT, #name);                                   \
-		gate(path, real);                                                                  \
-		return real(path, flags, mode);                                                    \
+#define WRAP(name)                                                           \
+	int name(const char *path, int flags, ...)                           \
+	{                                                                    \
+		static open_fn real;                                         \
+		mode_t mode = 0;                                             \
+		if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) { \
+			va_list ap;                                          \
+			va_start(ap, flags);                                 \
+			mode = va_arg(ap, mode_t);                           \
+			va_end(ap);                                          \
+		}                                                            \
+		if (!real)                                                   \
+			real = (open_fn)dlsym(RTLD_NEXT, #name);             \
+		gate(path, real);                                            \
+		return real(path, flags, mode);                              \
 	}
 
 WRAP(open)

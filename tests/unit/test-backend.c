@@ -35,12 +35,12 @@
 
 struct ctx {
 	char *url;
-	char *tmpdir;	  /* the default local repository, removed at the end */
+	char *tmpdir; /* the default local repository, removed at the end */
 	struct backend *b;
 	bool read_only;
 	bool is_s3;
-	char run[32];	  /* "conformance/run-<hex>/" */
-	uint8_t *big;	  /* the pattern: the big fixture, and ROUND_TRIP_SHIFT bytes more */
+	char run[32]; /* "conformance/run-<hex>/" */
+	uint8_t *big; /* the pattern: the big fixture, and ROUND_TRIP_SHIFT bytes more */
 };
 
 static const struct {
@@ -122,8 +122,10 @@ static int group_setup(void **state)
 	c->read_only = backend_is_read_only(c->b);
 	if (c->read_only) {
 		if (!ro_from || !*ro_from) {
-			fprintf(stderr, "'%s' is read-only: set CAIRN_TEST_BACKEND_READONLY_FROM to "
-					"the local directory it serves\n", c->url);
+			fprintf(stderr,
+				"'%s' is read-only: set CAIRN_TEST_BACKEND_READONLY_FROM to "
+				"the local directory it serves\n",
+				c->url);
 			return -1;
 		}
 		r = backend_open(ro_from, NULL, &writer);
@@ -201,8 +203,8 @@ static void test_get_missing_is_enoent(void **state)
 	buf_release(&out);
 }
 
-static void check_range(struct backend *b, const char *name, const uint8_t *content,
-			uint64_t off, size_t len)
+static void check_range(struct backend *b, const char *name, const uint8_t *content, uint64_t off,
+			size_t len)
 {
 	struct buf out = BUF_INIT;
 
@@ -219,7 +221,10 @@ static void test_get_range_is_exact(void **state)
 	struct ctx *c = *state;
 	const char *big = fixtures[2].name;
 	const uint64_t past_end[][2] = {
-		{ BIG_SIZE - 1, 2 }, { BIG_SIZE, 1 }, { BIG_SIZE + 100, 5 }, { 0, BIG_SIZE + 1 },
+		{ BIG_SIZE - 1, 2 },
+		{ BIG_SIZE, 1 },
+		{ BIG_SIZE + 100, 5 },
+		{ 0, BIG_SIZE + 1 },
 	};
 	struct buf out = BUF_INIT;
 
@@ -449,8 +454,8 @@ static void test_list_more_than_a_page(void **state)
 struct reader {
 	struct ctx *c;
 	uint64_t seed;
-	int r;		 /* the first failure */
-	bool mismatch;	 /* bytes differed */
+	int r;	       /* the first failure */
+	bool mismatch; /* bytes differed */
 };
 
 static void *range_reader(void *arg)
@@ -466,7 +471,8 @@ static void *range_reader(void *arg)
 		buf_reset(&out);
 		rd->r = backend_get_range(rd->c->b, fixtures[2].name, off, len, &out);
 		if (rd->r == 0)
-			rd->mismatch = out.len != len || memcmp(out.ptr, rd->c->big + off, len) != 0;
+			rd->mismatch =
+				out.len != len || memcmp(out.ptr, rd->c->big + off, len) != 0;
 	}
 	buf_release(&out);
 	return NULL;

@@ -87,9 +87,10 @@ static int teardown(void **state)
 static struct tree *backup(struct fixture *f, uint8_t tree_id[HASH_LEN])
 {
 	const char *paths[] = { f->src };
-	struct backup_options o = {
-		.member = "m", .time_sec = 1000000, .paths = paths, .n_paths = 1
-	};
+	struct backup_options o = { .member = "m",
+				    .time_sec = 1000000,
+				    .paths = paths,
+				    .n_paths = 1 };
 	struct backup_result res;
 	struct snapshot_header h;
 	struct tree *t = NULL;

@@ -55,8 +55,8 @@ static void test_json_string(void **state UNUSED)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_escaped_like_ls_b),
-	    cmocka_unit_test(test_json_string),
+		cmocka_unit_test(test_escaped_like_ls_b),
+		cmocka_unit_test(test_json_string),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,15 +26,15 @@
 struct source {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	unsigned calls[N_CHUNKS];      /* fetches per chunk */
-	unsigned requests;	       /* calls of the fetch function */
-	size_t last_n;		       /* chunks the last request asked for */
-	unsigned fail_left[N_CHUNKS];  /* fail this many more fetches... */
-	int fail_error[N_CHUNKS];      /* ...with this error */
-	bool short_read[N_CHUNKS];     /* decode to one byte less than raw_len */
-	int gate;		       /* chunk whose fetch waits for gate_open, or -1 */
-	int decode_gate;	       /* chunk whose decode waits for gate_open, or -1 */
-	unsigned gate_entered;	       /* fetches or decodes waiting at the gate */
+	unsigned calls[N_CHUNKS];     /* fetches per chunk */
+	unsigned requests;	      /* calls of the fetch function */
+	size_t last_n;		      /* chunks the last request asked for */
+	unsigned fail_left[N_CHUNKS]; /* fail this many more fetches... */
+	int fail_error[N_CHUNKS];     /* ...with this error */
+	bool short_read[N_CHUNKS];    /* decode to one byte less than raw_len */
+	int gate;		      /* chunk whose fetch waits for gate_open, or -1 */
+	int decode_gate;	      /* chunk whose decode waits for gate_open, or -1 */
+	unsigned gate_entered;	      /* fetches or decodes waiting at the gate */
 	bool gate_open;
 };
 
@@ -257,8 +257,9 @@ static void test_budget_evicts_least_recent(void **state UNUSED)
 {
 	/* Room for chunks 0 and 1, or 0 and 2, but not all three, and for
 	 * the stored bytes of the fetch in flight. */
-	struct fixture *f = fixture_new(
-		cache_cost(chunk_len(0)) + cache_cost(chunk_len(2)) + chunk_len(2) + 10, 0);
+	struct fixture *f =
+		fixture_new(cache_cost(chunk_len(0)) + cache_cost(chunk_len(2)) + chunk_len(2) + 10,
+			    0);
 	struct cache_stats st;
 
 	check_chunk(f->cache, 0);
@@ -525,7 +526,7 @@ static void test_prefetch_fetches_once_for_a_reader(void **state UNUSED)
 
 	cache_prefetch(f->cache, &loc, 1);
 	cache_prefetch(f->cache, &loc, 1); /* queued or present already: dropped */
-	check_chunk(f->cache, 11);	/* waits for the worker, or fetches first */
+	check_chunk(f->cache, 11);	   /* waits for the worker, or fetches first */
 	assert_int_equal(calls_of(&f->src, 11), 1);
 	cache_prefetch(f->cache, &loc, 1); /* cached: dropped */
 	cache_get_stats(f->cache, &st);

@@ -63,9 +63,9 @@ static const struct {
 	unsigned seed;
 	uint32_t raw, stored;
 } chunk_table[] = {
-    {1, 100, ENVELOPE_HEADER_SIZE + 40},
-    {2, 100, ENVELOPE_HEADER_SIZE + 41},
-    {3, 50, ENVELOPE_HEADER_SIZE + 42},
+	{ 1, 100, ENVELOPE_HEADER_SIZE + 40 },
+	{ 2, 100, ENVELOPE_HEADER_SIZE + 41 },
+	{ 3, 50, ENVELOPE_HEADER_SIZE + 42 },
 };
 
 static void add_chunks(struct tree *t)
@@ -74,10 +74,10 @@ static void add_chunks(struct tree *t)
 	fake_hash(pack, 500);
 	tree_add_pack(t, pack);
 	for (unsigned i = 0; i < ARRAY_SIZE(chunk_table); i++) {
-		struct tree_chunk c = {.pack = 0,
-		                       .off = 1000 * i,
-		                       .stored_len = chunk_table[i].stored,
-		                       .raw_len = chunk_table[i].raw};
+		struct tree_chunk c = { .pack = 0,
+					.off = 1000 * i,
+					.stored_len = chunk_table[i].stored,
+					.raw_len = chunk_table[i].raw };
 		fake_hash(c.hash, chunk_table[i].seed);
 		tree_add_chunk(t, &c);
 	}
@@ -85,7 +85,7 @@ static void add_chunks(struct tree *t)
 
 static uint32_t add_dir(struct tree *t, uint32_t parent, const char *name)
 {
-	struct tree_inode ino = {.type = NODE_DIR, .perm = 0755};
+	struct tree_inode ino = { .type = NODE_DIR, .perm = 0755 };
 	uint32_t i = tree_add_inode(t, &ino);
 	tree_add_dirent(t, parent, i, name, strlen(name));
 	return i;
@@ -94,9 +94,9 @@ static uint32_t add_dir(struct tree *t, uint32_t parent, const char *name)
 /* A file of the given chunks (indexes into chunk_table, -1 for a 1000-byte
  * hole) laid end to end. */
 static uint32_t add_file(struct tree *t, uint32_t parent, const char *name, const int *chunks,
-                         size_t n)
+			 size_t n)
 {
-	struct tree_inode ino = {.type = NODE_FILE, .perm = 0644};
+	struct tree_inode ino = { .type = NODE_FILE, .perm = 0644 };
 	uint64_t off = 0;
 
 	ino.first_extent = (uint32_t)t->n_extents;
@@ -129,7 +129,7 @@ static struct tree *round_trip(struct tree *t)
 /* Adds a snapshot of member at sec with tree t, loads it, returns it. */
 static struct cat_snapshot load(struct catalog *c, const char *member, int64_t sec, struct tree *t)
 {
-	struct snapshot_header h = {0};
+	struct snapshot_header h = { 0 };
 	struct cat_snapshot s;
 	uint8_t id[HASH_LEN];
 
@@ -162,20 +162,20 @@ static struct cat_snapshot load(struct catalog *c, const char *member, int64_t s
 static struct tree *tree_one(void)
 {
 	struct tree *t = tree_new();
-	struct tree_inode root = {.type = NODE_DIR, .perm = 0755};
+	struct tree_inode root = { .type = NODE_DIR, .perm = 0755 };
 
 	add_chunks(t);
 	tree_add_inode(t, &root);
-	add_file(t, 0, "a.txt", (int[]){0, 1}, 2);
+	add_file(t, 0, "a.txt", (int[]){ 0, 1 }, 2);
 	uint32_t dir = add_dir(t, 0, "dir");
-	uint32_t b = add_file(t, dir, "b.txt", (int[]){0}, 1);
+	uint32_t b = add_file(t, dir, "b.txt", (int[]){ 0 }, 1);
 	t->inodes[b].first_xattr = t->n_xattrs;
 	tree_add_xattr(t, "user.b", 6, "2", 1);
 	tree_add_xattr(t, "user.a", 6, "1", 1);
 	t->inodes[b].n_xattrs = 2;
 	uint32_t sub = add_dir(t, dir, "sub");
 	add_file(t, sub, "c.TXT", NULL, 0);
-	add_file(t, sub, "a.txt", (int[]){-1, 2}, 2);
+	add_file(t, sub, "a.txt", (int[]){ -1, 2 }, 2);
 	add_file(t, 0, "\xff.txt", NULL, 0);
 	add_dir(t, 0, "dir.txt");
 	return t;
@@ -186,13 +186,13 @@ static struct tree *tree_one(void)
 static struct tree *tree_two(void)
 {
 	struct tree *t = tree_new();
-	struct tree_inode root = {.type = NODE_DIR, .perm = 0755};
+	struct tree_inode root = { .type = NODE_DIR, .perm = 0755 };
 
 	add_chunks(t);
 	tree_add_inode(t, &root);
-	add_file(t, 0, "other.txt", (int[]){0}, 1);
+	add_file(t, 0, "other.txt", (int[]){ 0 }, 1);
 	uint32_t dir = add_dir(t, 0, "dir");
-	uint32_t b = add_file(t, dir, "b.txt", (int[]){1}, 1);
+	uint32_t b = add_file(t, dir, "b.txt", (int[]){ 1 }, 1);
 	t->inodes[b].first_xattr = t->n_xattrs;
 	tree_add_xattr(t, "user.a", 6, "1", 1);
 	tree_add_xattr(t, "user.b", 6, "2", 1);
@@ -219,10 +219,10 @@ static int collect(void *userdata, const struct cat_found *m)
 
 /* Runs catalog_find and returns the paths as "a;b;" (static storage). */
 static const char *find(struct catalog *c, const struct cat_snapshot *s, const char *pattern,
-                        bool whole_path, int *ret)
+			bool whole_path, int *ret)
 {
 	static char out[1024];
-	struct found f = {.paths = BUF_INIT};
+	struct found f = { .paths = BUF_INIT };
 	*ret = catalog_find(c, s, pattern, whole_path, collect, &f);
 	buf_append_u8(&f.paths, 0);
 	snprintf(out, sizeof(out), "%s", (const char *)f.paths.ptr);
@@ -239,14 +239,14 @@ static void test_find_by_name(void **state)
 
 	/* byte order of whole paths; directories match; case matters */
 	assert_string_equal(find(f->cat, &s1, "*.txt", false, &r),
-	                    "a.txt;dir.txt;dir/b.txt;dir/sub/a.txt;\xff.txt;");
+			    "a.txt;dir.txt;dir/b.txt;dir/sub/a.txt;\xff.txt;");
 	assert_int_equal(r, 5);
 	/* only the snapshot asked about */
 	assert_string_equal(find(f->cat, &s2, "*.txt", false, &r), "dir/b.txt;other.txt;");
 	assert_int_equal(r, 2);
 	assert_string_equal(find(f->cat, &s1, "?.TXT", false, &r), "dir/sub/c.TXT;");
 	assert_string_equal(find(f->cat, &s1, "[ab].*", false, &r),
-	                    "a.txt;dir/b.txt;dir/sub/a.txt;");
+			    "a.txt;dir/b.txt;dir/sub/a.txt;");
 	assert_string_equal(find(f->cat, &s1, "\xff*", false, &r), "\xff.txt;");
 	assert_string_equal(find(f->cat, &s1, "nothing", false, &r), "");
 	assert_int_equal(r, 0);
@@ -254,7 +254,7 @@ static void test_find_by_name(void **state)
 	find(f->cat, &s1, "*", false, &r);
 	assert_int_equal(r, 8);
 	/* a callback's error stops the search and is returned */
-	struct found stop = {.paths = BUF_INIT, .stop_after = 2};
+	struct found stop = { .paths = BUF_INIT, .stop_after = 2 };
 	assert_int_equal(catalog_find(f->cat, &s1, "*", false, collect, &stop), -ECANCELED);
 	assert_int_equal(stop.n, 2);
 	buf_release(&stop.paths);
@@ -268,12 +268,12 @@ static void test_find_by_path(void **state)
 
 	/* '*' crosses '/' */
 	assert_string_equal(find(f->cat, &s1, "dir/*", true, &r),
-	                    "dir/b.txt;dir/sub;dir/sub/a.txt;dir/sub/c.TXT;");
+			    "dir/b.txt;dir/sub;dir/sub/a.txt;dir/sub/c.TXT;");
 	assert_string_equal(find(f->cat, &s1, "/dir/sub/?.txt", true, &r), "dir/sub/a.txt;");
 	assert_string_equal(find(f->cat, &s1, "*/a.txt", true, &r), "dir/sub/a.txt;");
 	assert_string_equal(find(f->cat, &s1, "sub/*", true, &r), "");
 	assert_string_equal(find(f->cat, &s1, "dir", true, &r), "dir;");
-	struct found one = {.paths = BUF_INIT};
+	struct found one = { .paths = BUF_INIT };
 	assert_int_equal(catalog_find(f->cat, &s1, "dir/sub", true, collect, &one), 1);
 	assert_true(S_ISDIR(one.last_mode));
 	buf_release(&one.paths);
@@ -330,7 +330,7 @@ static void test_lookup_path_and_compare(void **state)
 }
 
 static int sum_extents(void *userdata, uint64_t off, const uint8_t hash[HASH_LEN] UNUSED,
-                       uint32_t raw_len)
+		       uint32_t raw_len)
 {
 	uint64_t *v = userdata;
 	v[0]++;
@@ -361,7 +361,7 @@ static void test_usage(void **state)
 	struct cat_attr a;
 	const uint32_t H = ENVELOPE_HEADER_SIZE;
 
-	uint64_t v[3] = {0};
+	uint64_t v[3] = { 0 };
 	assert_int_equal(catalog_lookup_path(f->cat, s1.ino_base, "dir/sub/a.txt", &a), 0);
 	assert_int_equal(catalog_each_extent(f->cat, a.ino, sum_extents, v), 0);
 	assert_int_equal(v[0], 1);
@@ -396,8 +396,8 @@ static void test_usage(void **state)
 	 * and a chunk no tree uses: the copy is no more "used" than the
 	 * chunk, and unique bytes do not change. */
 	uint8_t pack2[HASH_LEN];
-	struct pack_entry e[2] = {{.off = 0, .stored_len = H + 40, .raw_len = 100},
-	                          {.off = 500, .stored_len = H + 7, .raw_len = 9}};
+	struct pack_entry e[2] = { { .off = 0, .stored_len = H + 40, .raw_len = 100 },
+				   { .off = 500, .stored_len = H + 7, .raw_len = 9 } };
 	fake_hash(pack2, 501);
 	fake_hash(e[0].hash, 1);
 	fake_hash(e[1].hash, 99);
@@ -406,7 +406,7 @@ static void test_usage(void **state)
 	assert_int_equal(u.n_stored, 3);
 	assert_int_equal(u.unique_bytes, 250);
 
-	struct pack_seen seen = {0};
+	struct pack_seen seen = { 0 };
 	uint8_t pack1[HASH_LEN];
 	fake_hash(pack1, 500);
 	assert_int_equal(catalog_pack_usage(f->cat, collect_pack, &seen), 0);
@@ -431,10 +431,10 @@ static void test_usage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_find_by_name, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_find_by_path, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_lookup_path_and_compare, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_find_by_name, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_find_by_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lookup_path_and_compare, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
 	};
 	log_setup("test-catalog-query", LOG_TARGET_STDERR, LOG_WARNING);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -89,7 +89,9 @@ static struct tree *make_tree(void)
 	fake_hash(id, 100);
 	tree_add_pack(t, id);
 	for (unsigned i = 0; i < 3; i++) {
-		struct tree_chunk c = { .pack = 0, .off = i * 4096, .stored_len = 100,
+		struct tree_chunk c = { .pack = 0,
+					.off = i * 4096,
+					.stored_len = 100,
 					.raw_len = 1u << 20 };
 		fake_hash(c.hash, 200 + i);
 		tree_add_chunk(t, &c);

@@ -56,9 +56,10 @@ static void backup_file(struct fixture *f, const char *member, const char *dir, 
 {
 	char src[192], path[256];
 	const char *paths[] = { src };
-	struct backup_options o = {
-		.member = member, .time_sec = time, .paths = paths, .n_paths = 1
-	};
+	struct backup_options o = { .member = member,
+				    .time_sec = time,
+				    .paths = paths,
+				    .n_paths = 1 };
 	struct backup_result res;
 
 	snprintf(src, sizeof(src), "%s/%s", f->dir, dir);
@@ -205,9 +206,9 @@ static void test_index_disagrees_with_trailer(void **state)
 	assert_int_equal(inventory_list(f->repo, &inv), 0);
 	assert_int_equal(inv.indexes.n, 1);
 	object_name("index", inv.indexes.ids[0], name);
-	assert_int_equal(
-		object_fetch(b, name, OBJECT_INDEX, ENVELOPE_RAW_MAX, inv.indexes.ids[0], &payload),
-		0);
+	assert_int_equal(object_fetch(b, name, OBJECT_INDEX, ENVELOPE_RAW_MAX, inv.indexes.ids[0],
+				      &payload),
+			 0);
 	inventory_release(&inv);
 	assert_int_equal(index_decode(payload.ptr, payload.len, &ix), 0);
 	assert_true(ix.packs[0].n >= 2);

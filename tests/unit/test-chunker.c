@@ -25,8 +25,8 @@
 #define BIG (32u << 20)
 
 struct fixture {
-	char dir[64];	/* mkdtemp directory */
-	uint8_t *data;	/* BIG pseudo-random bytes */
+	char dir[64];  /* mkdtemp directory */
+	uint8_t *data; /* BIG pseudo-random bytes */
 };
 
 static int group_setup(void **state)
@@ -160,7 +160,9 @@ static void test_params_from_avg_rejects_out_of_limits(void **state)
 {
 	(void)state;
 	struct chunker_params p = { 1, 2, 3 };
-	const uint64_t bad[] = { 0, 1, 4096, 8u << 10, 8u << 20, 1ull << 32, 1ull << 40, UINT64_MAX };
+	const uint64_t bad[] = {
+		0, 1, 4096, 8u << 10, 8u << 20, 1ull << 32, 1ull << 40, UINT64_MAX
+	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		assert_int_equal(chunker_params_from_avg(bad[i], &p), -EINVAL);
@@ -176,13 +178,13 @@ static void test_params_check_rejects_inconsistent(void **state)
 	(void)state;
 	const struct chunker_params bad[] = {
 		{ 256u << 10, (1u << 20) + 1, 4u << 20 }, /* avg not a power of two */
-		{ 256u << 10, 3u << 19, 4u << 20 },	   /* avg not a power of two */
-		{ 2u << 20, 1u << 20, 4u << 20 },	   /* min > avg */
-		{ 256u << 10, 1u << 20, 512u << 10 },	   /* avg > max */
-		{ 2048, 8192, 32768 },			   /* min below the limit */
-		{ 0, 1u << 20, 4u << 20 },		   /* min 0 */
-		{ 1u << 20, 4u << 20, 32u << 20 },	   /* max above the limit */
-		{ 256u << 10, 0, 4u << 20 },		   /* avg 0 */
+		{ 256u << 10, 3u << 19, 4u << 20 },	  /* avg not a power of two */
+		{ 2u << 20, 1u << 20, 4u << 20 },	  /* min > avg */
+		{ 256u << 10, 1u << 20, 512u << 10 },	  /* avg > max */
+		{ 2048, 8192, 32768 },			  /* min below the limit */
+		{ 0, 1u << 20, 4u << 20 },		  /* min 0 */
+		{ 1u << 20, 4u << 20, 32u << 20 },	  /* max above the limit */
+		{ 256u << 10, 0, 4u << 20 },		  /* avg 0 */
 		{ 0, 0, 0 },
 		{ UINT32_MAX, UINT32_MAX, UINT32_MAX },
 	};

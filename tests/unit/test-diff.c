@@ -35,16 +35,16 @@ static void fake_hash(uint8_t out[HASH_LEN], unsigned seed)
 static struct tree *start_tree(void)
 {
 	struct tree *t = tree_new();
-	struct tree_inode root = {.type = NODE_DIR, .perm = 0755};
+	struct tree_inode root = { .type = NODE_DIR, .perm = 0755 };
 	uint8_t pack[HASH_LEN];
 
 	fake_hash(pack, 500);
 	tree_add_pack(t, pack);
 	for (unsigned i = 0; i < 2; i++) {
-		struct tree_chunk c = {.pack = 0,
-		                       .off = 1000 * i,
-		                       .stored_len = ENVELOPE_HEADER_SIZE + 10,
-		                       .raw_len = 100};
+		struct tree_chunk c = { .pack = 0,
+					.off = 1000 * i,
+					.stored_len = ENVELOPE_HEADER_SIZE + 10,
+					.raw_len = 100 };
 		fake_hash(c.hash, i + 1);
 		tree_add_chunk(t, &c);
 	}
@@ -53,9 +53,9 @@ static struct tree *start_tree(void)
 }
 
 static uint32_t node(struct tree *t, uint32_t parent, const char *name, enum node_type type,
-                     int chunk)
+		     int chunk)
 {
-	struct tree_inode ino = {.type = type, .perm = type == NODE_DIR ? 0755 : 0644};
+	struct tree_inode ino = { .type = type, .perm = type == NODE_DIR ? 0755 : 0644 };
 	if (chunk >= 0) {
 		ino.first_extent = (uint32_t)t->n_extents;
 		tree_add_extent(t, 0, (uint32_t)chunk);
@@ -69,7 +69,7 @@ static uint32_t node(struct tree *t, uint32_t parent, const char *name, enum nod
 
 static struct cat_snapshot load(struct catalog *c, int64_t sec, struct tree *t)
 {
-	struct snapshot_header h = {0};
+	struct snapshot_header h = { 0 };
 	struct cat_snapshot s;
 	struct buf raw = BUF_INIT;
 	struct tree *decoded = NULL;
@@ -167,8 +167,8 @@ static int record(void *userdata, const struct diff_entry *e)
 		if (e->changes & bit)
 			buf_printf(&r->text, " %s", diff_change_name(bit));
 	assert_true(e->kind == DIFF_ADDED     ? !e->old && e->new
-	            : e->kind == DIFF_REMOVED ? e->old && !e->new
-	                                      : e->old && e->new);
+		    : e->kind == DIFF_REMOVED ? e->old && !e->new
+					      : e->old && e->new);
 	buf_append_u8(&r->text, '\n');
 	return ++r->n == r->stop_after ? -ECANCELED : 0;
 }
@@ -176,8 +176,8 @@ static int record(void *userdata, const struct diff_entry *e)
 static const char *run(struct fixture *f, const char *path, int *ret, struct diff_stats *st)
 {
 	static char out[2048];
-	struct report rep = {.text = BUF_INIT};
-	struct diff_options o = {.path = path, .fn = record, .userdata = &rep};
+	struct report rep = { .text = BUF_INIT };
+	struct diff_options o = { .path = path, .fn = record, .userdata = &rep };
 	*ret = diff_snapshots(f->cat, &f->a, &f->b, &o, st);
 	buf_append_u8(&rep.text, 0);
 	snprintf(out, sizeof(out), "%s", (const char *)rep.text.ptr);
@@ -192,15 +192,15 @@ static void test_order_and_changes(void **state)
 	int r;
 
 	assert_string_equal(run(f, NULL, &r, &st), "M /a/x content\n"
-	                                           "+ /a/y\n"
-	                                           "- /a-b\n"
-	                                           "M /h links\n"
-	                                           "+ /h2\n"
-	                                           "M /t type\n"
-	                                           "+ /t/k\n"
-	                                           "+ /t/k/z\n"
-	                                           "- /u\n"
-	                                           "- /u/v\n");
+						   "+ /a/y\n"
+						   "- /a-b\n"
+						   "M /h links\n"
+						   "+ /h2\n"
+						   "M /t type\n"
+						   "+ /t/k\n"
+						   "+ /t/k/z\n"
+						   "- /u\n"
+						   "- /u/v\n");
 	assert_int_equal(r, 10);
 	assert_int_equal(st.n_added, 4);
 	assert_int_equal(st.n_removed, 3);
@@ -225,14 +225,14 @@ static void test_subtree_and_stop(void **state)
 	run(f, "a/../t", &r, &st);
 	assert_int_equal(r, -EINVAL);
 
-	struct report rep = {.text = BUF_INIT, .stop_after = 3};
-	struct diff_options o = {.fn = record, .userdata = &rep};
+	struct report rep = { .text = BUF_INIT, .stop_after = 3 };
+	struct diff_options o = { .fn = record, .userdata = &rep };
 	assert_int_equal(diff_snapshots(f->cat, &f->a, &f->b, &o, NULL), -ECANCELED);
 	assert_int_equal(rep.n, 3);
 	buf_release(&rep.text);
 
 	/* a snapshot against itself */
-	struct report none = {.text = BUF_INIT};
+	struct report none = { .text = BUF_INIT };
 	o.userdata = &none;
 	assert_int_equal(diff_snapshots(f->cat, &f->b, &f->b, &o, &st), 0);
 	assert_int_equal(none.n, 0);
@@ -242,8 +242,8 @@ static void test_subtree_and_stop(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_order_and_changes, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_subtree_and_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_order_and_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subtree_and_stop, setup, teardown),
 	};
 	log_setup("test-diff", LOG_TARGET_STDERR, LOG_CRIT);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -96,7 +96,7 @@ static bool has(struct disk_cache *dc, unsigned i, size_t len)
 
 static void set_mtime(const char *path, time_t sec)
 {
-	struct timespec ts[2] = {{.tv_sec = sec}, {.tv_sec = sec}};
+	struct timespec ts[2] = { { .tv_sec = sec }, { .tv_sec = sec } };
 	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
 }
 
@@ -321,7 +321,7 @@ static void test_threads_share_one_cache(void **state)
 	/* Room for 10 of the 32 chunks: constant eviction. */
 	assert_int_equal(disk_cache_open(f->dir, 10 * BLOCK, &dc), 0);
 	for (unsigned i = 0; i < N_THREADS; i++) {
-		w[i] = (struct worker){.dc = dc, .seed = i * 5};
+		w[i] = (struct worker){ .dc = dc, .seed = i * 5 };
 		assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
 	}
 	for (unsigned i = 0; i < N_THREADS; i++) {
@@ -348,12 +348,14 @@ static void test_threads_share_one_cache(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_round_trip_and_reopen, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bound_evicts_least_recently_used, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_wrong_length_is_deleted, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_drop_and_files_of_others, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_unusable_directory_turns_it_off, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_threads_share_one_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip_and_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bound_evicts_least_recently_used, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_length_is_deleted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drop_and_files_of_others, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unusable_directory_turns_it_off, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_threads_share_one_cache, setup, teardown),
 	};
 
 	/* Turning off and bad arguments are logged on purpose. */

@@ -73,8 +73,7 @@ static int group_teardown(void **state)
 }
 
 /* Encodes and checks the header fields; returns the envelope's length. */
-static size_t encode(enum object_kind kind, const void *raw, size_t len, int level,
-		     struct buf *out)
+static size_t encode(enum object_kind kind, const void *raw, size_t len, int level, struct buf *out)
 {
 	uint8_t h[HASH_LEN], want[HASH_LEN];
 	size_t before = out->len;
@@ -148,9 +147,9 @@ static void test_round_trip_empty(void **state)
 static void test_every_kind_round_trips_and_kinds_are_not_interchangeable(void **state)
 {
 	struct fixture *f = *state;
-	const enum object_kind kinds[] = { OBJECT_CONFIG,  OBJECT_CHUNK,   OBJECT_PACK_TRAILER,
+	const enum object_kind kinds[] = { OBJECT_CONFIG,  OBJECT_CHUNK,    OBJECT_PACK_TRAILER,
 					   OBJECT_TREE,	   OBJECT_SNAPSHOT, OBJECT_INDEX,
-					   OBJECT_LISTING, OBJECT_LOCK,	   OBJECT_PENDING };
+					   OBJECT_LISTING, OBJECT_LOCK,	    OBJECT_PENDING };
 
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
 		AUTOBUF struct buf env = BUF_INIT;
@@ -213,18 +212,21 @@ static void test_decode_rejects_truncated_and_oversized(void **state)
 			AUTOBUF struct buf out = BUF_INIT;
 			uint8_t *copy = malloc(len + 1); /* exact size, so ASan sees overreads */
 			memcpy(copy, env.ptr, len);
-			assert_int_equal(envelope_decode(copy, len, OBJECT_CHUNK, 1 << 20, &out, NULL),
+			assert_int_equal(envelope_decode(copy, len, OBJECT_CHUNK, 1 << 20, &out,
+							 NULL),
 					 -EBADMSG);
 			free(copy);
 		}
 		/* One byte too many, and a whole second envelope behind it. */
 		buf_append_u8(&env, 0);
 		AUTOBUF struct buf out = BUF_INIT;
-		assert_int_equal(envelope_decode(env.ptr, env.len, OBJECT_CHUNK, 1 << 20, &out, NULL),
+		assert_int_equal(envelope_decode(env.ptr, env.len, OBJECT_CHUNK, 1 << 20, &out,
+						 NULL),
 				 -EBADMSG);
 		env.len = n;
 		encode(OBJECT_CHUNK, srcs[s], 10, 3, &env);
-		assert_int_equal(envelope_decode(env.ptr, env.len, OBJECT_CHUNK, 1 << 20, &out, NULL),
+		assert_int_equal(envelope_decode(env.ptr, env.len, OBJECT_CHUNK, 1 << 20, &out,
+						 NULL),
 				 -EBADMSG);
 		assert_int_equal(out.len, 0);
 	}
@@ -256,7 +258,8 @@ static void check_every_bit_flip(const uint8_t *raw, size_t len, int level, bool
 			else if (i == 6 && (1u << bit) == ENVELOPE_ENCRYPTED)
 				assert_true(r == -EBADMSG || r == -EKEYREJECTED);
 			else if (r != -EBADMSG)
-				fail_msg("flipping bit %d of byte %zu (of %zu) gave %d", bit, i, n, r);
+				fail_msg("flipping bit %d of byte %zu (of %zu) gave %d", bit, i, n,
+					 r);
 		}
 	}
 	if (!compressed)
@@ -282,11 +285,13 @@ static void test_decode_rejects_bad_header_fields(void **state)
 		size_t off;
 		uint8_t value;
 	} patches[] = {
-		{ 0, 'X' }, { 3, 0 },  /* magic */
-		{ 4, 0 }, { 4, 2 }, { 4, 0xff }, /* version */
-		{ 5, 0 }, { 5, OBJECT_KIND_MAX + 1 }, { 5, 0xff }, /* kind */
-		{ 6, 4 }, { 6, 0x80 },	 /* unknown flags */
-		{ 7, 1 },		 /* reserved */
+		{ 0, 'X' },  { 3, 0 }, /* magic */
+		{ 4, 0 },    { 4, 2 },
+		{ 4, 0xff }, /* version */
+		{ 5, 0 },    { 5, OBJECT_KIND_MAX + 1 },
+		{ 5, 0xff },		  /* kind */
+		{ 6, 4 },    { 6, 0x80 }, /* unknown flags */
+		{ 7, 1 },		  /* reserved */
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(patches); i++) {
@@ -296,13 +301,15 @@ static void test_decode_rejects_bad_header_fields(void **state)
 		memcpy(copy, env.ptr, n);
 		copy[patches[i].off] = patches[i].value;
 		assert_int_equal(envelope_parse_header(copy, n, &hdr), -EBADMSG);
-		assert_int_equal(envelope_decode(copy, n, OBJECT_INDEX, 1 << 20, &out, NULL), -EBADMSG);
+		assert_int_equal(envelope_decode(copy, n, OBJECT_INDEX, 1 << 20, &out, NULL),
+				 -EBADMSG);
 		free(copy);
 	}
 
 	/* A raw length above the caller's bound or the global one. */
 	AUTOBUF struct buf out = BUF_INIT;
-	assert_int_equal(envelope_decode(env.ptr, env.len, OBJECT_INDEX, 1999, &out, NULL), -EBADMSG);
+	assert_int_equal(envelope_decode(env.ptr, env.len, OBJECT_INDEX, 1999, &out, NULL),
+			 -EBADMSG);
 	assert_int_equal(envelope_decode(env.ptr, env.len, OBJECT_INDEX, 2000, &out, NULL), 0);
 	uint8_t hdr_bytes[ENVELOPE_HEADER_SIZE];
 	struct envelope_header hdr;
@@ -362,7 +369,8 @@ static void test_decode_rejects_zstd_frame_of_another_size(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(smaller); i++) {
 		handmade(&env, ENVELOPE_ZSTD, frame, flen, f->text, smaller[i]);
 		buf_release(&out);
-		assert_int_equal(envelope_decode(env.ptr, env.len, OBJECT_CHUNK, 1 << 20, &out, NULL),
+		assert_int_equal(envelope_decode(env.ptr, env.len, OBJECT_CHUNK, 1 << 20, &out,
+						 NULL),
 				 -EBADMSG);
 	}
 	/* The header claims more than the frame holds. */
@@ -460,7 +468,8 @@ static void test_envelopes_survive_a_local_backend(void **state)
 	assert_int_equal(got.len, env.len);
 	/* The second envelope by byte range, as a chunk is read from a pack. */
 	assert_int_equal(backend_get_range(f->backend, "trees/ab", n1, n2, &range), 0);
-	assert_int_equal(envelope_decode(range.ptr, range.len, OBJECT_TREE, 1 << 20, &out, NULL), 0);
+	assert_int_equal(envelope_decode(range.ptr, range.len, OBJECT_TREE, 1 << 20, &out, NULL),
+			 0);
 	assert_memory_equal(out.ptr, f->random, 10000);
 	buf_reset(&out);
 	assert_int_equal(envelope_decode(got.ptr, n1, OBJECT_TREE, 1 << 20, &out, NULL), 0);

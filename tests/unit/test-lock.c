@@ -34,7 +34,8 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	if (!f)
 		return -1;
-	if (unit_mkdtemp(f->dir, sizeof(f->dir), "lock") < 0 || backend_open(f->dir, NULL, &f->b) < 0)
+	if (unit_mkdtemp(f->dir, sizeof(f->dir), "lock") < 0 ||
+	    backend_open(f->dir, NULL, &f->b) < 0)
 		return -1;
 	*state = f;
 	return 0;

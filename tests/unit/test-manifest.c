@@ -65,7 +65,7 @@ static int group_teardown(void **state)
 
 struct raw_str {
 	const char *p;
-	uint32_t len; /* the length written, which may lie */
+	uint32_t len;  /* the length written, which may lie */
 	uint32_t have; /* the bytes actually written */
 };
 
@@ -110,22 +110,22 @@ struct raw_tree {
 	uint8_t packs[MAXN][HASH_LEN];
 	struct raw_chunk chunks[MAXN];
 	struct raw_inode inodes[MAXN];
-	struct raw_xattr xattrs[MAXN]; /* in inode order */
+	struct raw_xattr xattrs[MAXN];	 /* in inode order */
 	struct raw_extent extents[MAXN]; /* in inode order */
 	struct raw_dirent dirents[MAXN]; /* written in this order */
 };
 
-static struct raw_str S(const char *s)
-{
+static struct raw_str S(const char *s) {
 	return (struct raw_str){ s, (uint32_t)strlen(s), (uint32_t)strlen(s) };
 }
 
-static struct raw_str B(const char *s, uint32_t len)
-{
+static struct raw_str
+B(const char *s, uint32_t len) {
 	return (struct raw_str){ s, len, len };
 }
 
-static void put_str(struct buf *out, struct raw_str s)
+static void
+put_str(struct buf *out, struct raw_str s)
 {
 	buf_append_le32(out, s.len);
 	buf_append(out, s.p, s.have);
@@ -208,20 +208,33 @@ static void sample(struct raw_tree *t)
 	t->chunks[2] = (struct raw_chunk){ { 0xc2 }, 1, 648, 3048, 3000 };
 
 	t->n_inodes = t->w_inodes = N_INODES;
-	t->inodes[I_ROOT] = (struct raw_inode){ .type = NODE_DIR, .perm = 0755, .mtime_sec = 1700000000,
-						.mtime_nsec = 123456789, .n_xattrs = 1 };
-	t->inodes[I_SUB] = (struct raw_inode){ .type = NODE_DIR, .perm = 0700, .uid = 1234, .gid = 5678,
-					       .mtime_sec = -1, .mtime_nsec = 999999999 };
-	t->inodes[I_FILE] = (struct raw_inode){ .type = NODE_FILE, .perm = 04755, .mtime_sec = 1,
-						.size = 5000, .n_xattrs = 2, .n_extents = 2 };
-	t->inodes[I_SYM] = (struct raw_inode){ .type = NODE_SYMLINK, .perm = 0777, .size = 7,
+	t->inodes[I_ROOT] = (struct raw_inode){ .type = NODE_DIR,
+						.perm = 0755,
+						.mtime_sec = 1700000000,
+						.mtime_nsec = 123456789,
+						.n_xattrs = 1 };
+	t->inodes[I_SUB] = (struct raw_inode){ .type = NODE_DIR,
+					       .perm = 0700,
+					       .uid = 1234,
+					       .gid = 5678,
+					       .mtime_sec = -1,
+					       .mtime_nsec = 999999999 };
+	t->inodes[I_FILE] = (struct raw_inode){ .type = NODE_FILE,
+						.perm = 04755,
+						.mtime_sec = 1,
+						.size = 5000,
+						.n_xattrs = 2,
+						.n_extents = 2 };
+	t->inodes[I_SYM] = (struct raw_inode){ .type = NODE_SYMLINK,
+					       .perm = 0777,
+					       .size = 7,
 					       .target = S("../file") };
-	t->inodes[I_NULL] = (struct raw_inode){ .type = NODE_CHR, .perm = 0666,
-						.rdev = makedev(1, 3) };
+	t->inodes[I_NULL] =
+		(struct raw_inode){ .type = NODE_CHR, .perm = 0666, .rdev = makedev(1, 3) };
 	t->inodes[I_FIFO] = (struct raw_inode){ .type = NODE_FIFO, .perm = 0600 };
 	t->inodes[I_EMPTY] = (struct raw_inode){ .type = NODE_DIR, .perm = 01777 };
-	t->inodes[I_BIG] = (struct raw_inode){ .type = NODE_FILE, .perm = 0, .size = 6000,
-					       .n_extents = 2 };
+	t->inodes[I_BIG] =
+		(struct raw_inode){ .type = NODE_FILE, .perm = 0, .size = 6000, .n_extents = 2 };
 
 	t->n_xattrs = t->w_xattrs = 3;
 	t->xattrs[0] = (struct raw_xattr){ S("user.root"), S("r") };
@@ -255,7 +268,8 @@ static struct tree *build_sample(void)
 	for (uint32_t i = 0; i < r.w_packs; i++)
 		assert_int_equal(tree_add_pack(t, r.packs[i]), i);
 	for (uint32_t i = 0; i < r.w_chunks; i++) {
-		struct tree_chunk c = { .pack = r.chunks[i].pack, .off = r.chunks[i].off,
+		struct tree_chunk c = { .pack = r.chunks[i].pack,
+					.off = r.chunks[i].off,
 					.stored_len = r.chunks[i].stored_len,
 					.raw_len = r.chunks[i].raw_len };
 		memcpy(c.hash, r.chunks[i].hash, HASH_LEN);
@@ -264,11 +278,17 @@ static struct tree *build_sample(void)
 	uint32_t x = 0, e = 0;
 	for (uint32_t i = 0; i < r.w_inodes; i++) {
 		const struct raw_inode *n = &r.inodes[i];
-		struct tree_inode ino = { .type = n->type, .perm = n->perm, .uid = n->uid,
-					  .gid = n->gid, .mtime_sec = n->mtime_sec,
-					  .mtime_nsec = n->mtime_nsec, .size = n->size,
-					  .rdev = n->rdev, .first_xattr = x,
-					  .n_xattrs = n->n_xattrs, .first_extent = e,
+		struct tree_inode ino = { .type = n->type,
+					  .perm = n->perm,
+					  .uid = n->uid,
+					  .gid = n->gid,
+					  .mtime_sec = n->mtime_sec,
+					  .mtime_nsec = n->mtime_nsec,
+					  .size = n->size,
+					  .rdev = n->rdev,
+					  .first_xattr = x,
+					  .n_xattrs = n->n_xattrs,
+					  .first_extent = e,
 					  .n_extents = n->n_extents };
 		if (n->target.len)
 			ino.target = tree_add_str(t, n->target.p, n->target.len);
@@ -610,11 +630,11 @@ static void test_decode_rejects_counts_larger_than_payload(void **state)
 	(void)state;
 	struct raw_tree r;
 
-#define BAD_COUNT(field, value)                                                                    \
-	do {                                                                                       \
-		sample(&r);                                                                        \
-		r.field = (value);                                                                 \
-		expect_bad(&r, #field " = " #value);                                               \
+#define BAD_COUNT(field, value)                      \
+	do {                                         \
+		sample(&r);                          \
+		r.field = (value);                   \
+		expect_bad(&r, #field " = " #value); \
 	} while (0)
 	BAD_COUNT(n_packs, 3);
 	BAD_COUNT(n_packs, UINT32_MAX);
@@ -657,11 +677,11 @@ static void test_decode_rejects_bad_indexes(void **state)
 	(void)state;
 	struct raw_tree r;
 
-#define BAD(field, value, what)                                                                    \
-	do {                                                                                       \
-		sample(&r);                                                                        \
-		r.field = (value);                                                                 \
-		expect_bad(&r, what);                                                              \
+#define BAD(field, value, what)       \
+	do {                          \
+		sample(&r);           \
+		r.field = (value);    \
+		expect_bad(&r, what); \
 	} while (0)
 	BAD(chunks[1].pack, 2, "chunk in a pack that does not exist");
 	BAD(chunks[1].pack, UINT32_MAX, "chunk in pack 2^32-1");
@@ -687,10 +707,11 @@ static void test_decode_rejects_bad_names(void **state)
 		struct raw_str name;
 		int at;
 	} bad[] = {
-		{ S("a/b"), 4 },     { S("/"), 4 },	     { S("sym/"), 7 },
-		{ S("."), 4 },	     { S(".."), 4 },	     { S(""), 4 },
-		{ B("a\0b", 3), 4 }, { B("\0", 1), 4 },     { B("sym\0", 4), 7 },
-		{ B(long_name, NAME_LEN_MAX + 1), 7 },
+		{ S("a/b"), 4 },      { S("/"), 4 },
+		{ S("sym/"), 7 },     { S("."), 4 },
+		{ S(".."), 4 },	      { S(""), 4 },
+		{ B("a\0b", 3), 4 },  { B("\0", 1), 4 },
+		{ B("sym\0", 4), 7 }, { B(long_name, NAME_LEN_MAX + 1), 7 },
 	};
 	struct raw_tree r;
 
@@ -760,7 +781,7 @@ static void test_decode_rejects_cycles_and_unreachable(void **state)
 	/* A directory that is its own parent. */
 	sample(&r);
 	r.dirents[4].parent = I_SUB;
-	r.dirents[4].inode = I_SUB; /* sub/empty -> sub itself */
+	r.dirents[4].inode = I_SUB;   /* sub/empty -> sub itself */
 	r.dirents[3].inode = I_EMPTY; /* and empty hangs from the root */
 	r.dirents[3].name = S("sub");
 	expect_bad(&r, "a directory containing itself");
@@ -838,11 +859,11 @@ static void test_decode_rejects_bad_inodes(void **state)
 	(void)state;
 	struct raw_tree r;
 
-#define BAD(field, value, what)                                                                    \
-	do {                                                                                       \
-		sample(&r);                                                                        \
-		r.field = (value);                                                                 \
-		expect_bad(&r, what);                                                              \
+#define BAD(field, value, what)       \
+	do {                          \
+		sample(&r);           \
+		r.field = (value);    \
+		expect_bad(&r, what); \
 	} while (0)
 	BAD(inodes[I_FIFO].type, 0, "type 0");
 	BAD(inodes[I_FIFO].type, NODE_SOCK + 1, "an unknown type");
@@ -910,11 +931,11 @@ static void test_decode_rejects_bad_chunks(void **state)
 	(void)state;
 	struct raw_tree r;
 
-#define BAD(field, value, what)                                                                    \
-	do {                                                                                       \
-		sample(&r);                                                                        \
-		r.field = (value);                                                                 \
-		expect_bad(&r, what);                                                              \
+#define BAD(field, value, what)       \
+	do {                          \
+		sample(&r);           \
+		r.field = (value);    \
+		expect_bad(&r, what); \
 	} while (0)
 	BAD(chunks[0].raw_len, 0, "an empty chunk");
 	BAD(chunks[0].stored_len, ENVELOPE_HEADER_SIZE - 1, "a chunk shorter than its envelope");
@@ -1044,11 +1065,11 @@ static void test_snapshot_header_rejects_damage(void **state)
 	b.ptr[0] = 2; /* version */
 	assert_int_equal(snapshot_header_decode(b.ptr, b.len, &d), -EBADMSG);
 
-#define BAD(stmt, what)                                                                            \
-	do {                                                                                       \
-		sample_header(&h);                                                                 \
-		stmt;                                                                              \
-		expect_bad_header(&h, what);                                                       \
+#define BAD(stmt, what)                      \
+	do {                                 \
+		sample_header(&h);           \
+		stmt;                        \
+		expect_bad_header(&h, what); \
 	} while (0)
 	BAD(strcpy(h.member, ""), "an empty member name");
 	BAD(strcpy(h.member, "-x"), "a member name starting with '-'");
@@ -1187,14 +1208,10 @@ static void test_snapshot_time_name_and_parse(void **state)
 		const char *s;
 		int64_t want;
 	} good[] = {
-		{ "2026-11-22T205328Z", 1795380808 },
-		{ "2026-11-22T20:53:28Z", 1795380808 },
-		{ "2026-11-22 20:53:28", 1795380808 },
-		{ "2026-11-22", 1795305600 },
-		{ "@1795380808", 1795380808 },
-		{ "@0", 0 },
-		{ "1970-01-01T000000Z", 0 },
-		{ "2024-02-29T120000Z", 1709208000 },
+		{ "2026-11-22T205328Z", 1795380808 },  { "2026-11-22T20:53:28Z", 1795380808 },
+		{ "2026-11-22 20:53:28", 1795380808 }, { "2026-11-22", 1795305600 },
+		{ "@1795380808", 1795380808 },	       { "@0", 0 },
+		{ "1970-01-01T000000Z", 0 },	       { "2024-02-29T120000Z", 1709208000 },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
 		t = -42;
@@ -1203,11 +1220,30 @@ static void test_snapshot_time_name_and_parse(void **state)
 				 (long long)good[i].want);
 	}
 	static const char *const bad[] = {
-		"", "now", "2026", "2026-11", "2026-11-22T", "2026-11-22T2053Z",
-		"2026-11-22T205328Z ", " 2026-11-22T205328Z", "2026-11-22T205328Zjunk",
-		"2026-13-01", "2026-00-10", "2026-11-00", "2026-11-32", "2026-11-22T245328Z",
-		"2026-11-22T206028Z", "2026-02-30", "2025-02-29T000000Z", "2026/11/22",
-		"@", "@-1", "@abc", "@1x", "@99999999999999999999", "10000-01-01",
+		"",
+		"now",
+		"2026",
+		"2026-11",
+		"2026-11-22T",
+		"2026-11-22T2053Z",
+		"2026-11-22T205328Z ",
+		" 2026-11-22T205328Z",
+		"2026-11-22T205328Zjunk",
+		"2026-13-01",
+		"2026-00-10",
+		"2026-11-00",
+		"2026-11-32",
+		"2026-11-22T245328Z",
+		"2026-11-22T206028Z",
+		"2026-02-30",
+		"2025-02-29T000000Z",
+		"2026/11/22",
+		"@",
+		"@-1",
+		"@abc",
+		"@1x",
+		"@99999999999999999999",
+		"10000-01-01",
 		"1969-12-31T235959Z",
 	};
 	int wrong = 0;
@@ -1215,7 +1251,8 @@ static void test_snapshot_time_name_and_parse(void **state)
 		t = -42;
 		int r = snapshot_time_parse(bad[i], &t);
 		if (r != -EINVAL || t != -42) {
-			print_error("'%s' should be rejected: got %d, %lld\n", bad[i], r, (long long)t);
+			print_error("'%s' should be rejected: got %d, %lld\n", bad[i], r,
+				    (long long)t);
 			wrong++;
 		}
 	}

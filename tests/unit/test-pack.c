@@ -49,7 +49,7 @@ static int group_setup(void **state)
 		unit_fill_random(f->data[i], lens[i], (uint64_t)i + 1);
 	}
 	for (size_t j = 0; j < f->len[1]; j++)
-		f->data[1][j] = (uint8_t)"commit block vote\n"[j % 18];
+		f->data[1][j] = (uint8_t) "commit block vote\n"[j % 18];
 	return 0;
 }
 
@@ -94,8 +94,8 @@ static void build(struct fixture *f, struct pack_writer *w, struct buf *out,
 	assert_int_equal(pack_writer_count(w), 0);
 }
 
-static void check_entries_decode(struct fixture *f, const uint8_t *pack,
-				 const struct pack_entry *e, uint32_t n)
+static void check_entries_decode(struct fixture *f, const uint8_t *pack, const struct pack_entry *e,
+				 uint32_t n)
 {
 	assert_int_equal(n, N_CHUNKS);
 	for (uint32_t i = 0; i < n; i++) {
@@ -203,8 +203,8 @@ static void test_chunks_read_by_range_from_a_backend(void **state)
 		assert_int_equal(backend_get_range(f->backend, name, want[i].off,
 						   want[i].stored_len, &range),
 				 0);
-		assert_int_equal(envelope_decode(range.ptr, range.len, OBJECT_CHUNK, want[i].raw_len,
-						 &out, NULL),
+		assert_int_equal(envelope_decode(range.ptr, range.len, OBJECT_CHUNK,
+						 want[i].raw_len, &out, NULL),
 				 0);
 		assert_memory_equal(out.ptr, f->data[i], f->len[i]);
 	}
@@ -278,7 +278,8 @@ static void test_damaged_trailer_rejected(void **state)
 			int r = parse_copy(pack.ptr, pack.len);
 			pack.ptr[i] ^= (uint8_t)(1u << bit);
 			if (r == -EBADMSG ||
-			    (i == trailer + 6 && (1u << bit) == ENVELOPE_ENCRYPTED && r == -EKEYREJECTED))
+			    (i == trailer + 6 && (1u << bit) == ENVELOPE_ENCRYPTED &&
+			     r == -EKEYREJECTED))
 				continue;
 			if (r == 0 && i >= trailer + ENVELOPE_HEADER_SIZE && i < pack.len - 8)
 				continue; /* a bit zstd ignores: the trailer decoded intact */

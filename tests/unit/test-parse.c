@@ -27,8 +27,8 @@ static void check_u64(int (*fn)(const char *, uint64_t *), const struct good *go
 		uint64_t v = SENTINEL;
 		int r = fn(good[i].s, &v);
 		if (r != 0 || v != good[i].want)
-			fail_msg("'%s': got %d, %llu; want %llu", good[i].s, r, (unsigned long long)v,
-				 (unsigned long long)good[i].want);
+			fail_msg("'%s': got %d, %llu; want %llu", good[i].s, r,
+				 (unsigned long long)v, (unsigned long long)good[i].want);
 	}
 	for (size_t i = 0; i < n_bad; i++) {
 		uint64_t v = SENTINEL;
@@ -59,9 +59,28 @@ static void test_parse_size(void **state)
 		{ "16777215T", 16777215ull << 40 },
 	};
 	static const char *const bad[] = {
-		"",	"K",	"M1",	 "-1",	 "+1",	  " 1",	   "1 ",   "1 K",  "1X",
-		"1KK",	"1KiBB", "1Ki",	 "1iB",	 "1.5G",  "0x10",  "1e3",  "1,000", "1K ",
-		"18446744073709551616", "16777216T", "99999999999999999999K", "17179869184G",
+		"",
+		"K",
+		"M1",
+		"-1",
+		"+1",
+		" 1",
+		"1 ",
+		"1 K",
+		"1X",
+		"1KK",
+		"1KiBB",
+		"1Ki",
+		"1iB",
+		"1.5G",
+		"0x10",
+		"1e3",
+		"1,000",
+		"1K ",
+		"18446744073709551616",
+		"16777216T",
+		"99999999999999999999K",
+		"17179869184G",
 	};
 	check_u64(parse_size, good, ARRAY_SIZE(good), bad, ARRAY_SIZE(bad));
 }
@@ -77,8 +96,18 @@ static void test_parse_uint(void **state)
 		{ "18446744073709551615", UINT64_MAX },
 	};
 	static const char *const bad[] = {
-		"", "-0", "+1", " 1", "1 ", "1K", "0x10", "1.0", "18446744073709551616",
-		"99999999999999999999", "abc", "1\n",
+		"",
+		"-0",
+		"+1",
+		" 1",
+		"1 ",
+		"1K",
+		"0x10",
+		"1.0",
+		"18446744073709551616",
+		"99999999999999999999",
+		"abc",
+		"1\n",
 	};
 	check_u64(parse_uint, good, ARRAY_SIZE(good), bad, ARRAY_SIZE(bad));
 }
@@ -87,18 +116,26 @@ static void test_parse_duration(void **state)
 {
 	(void)state;
 	static const struct good good[] = {
-		{ "0", 0 },
-		{ "90", 90 },
-		{ "90s", 90 },
-		{ "15m", 900 },
-		{ "2h", 7200 },
-		{ "7d", 7 * 86400 },
-		{ "2w", 14 * 86400 },
-		{ "1y", 365 * 86400 },
+		{ "0", 0 },	{ "90", 90 },	     { "90s", 90 },	   { "15m", 900 },
+		{ "2h", 7200 }, { "7d", 7 * 86400 }, { "2w", 14 * 86400 }, { "1y", 365 * 86400 },
 	};
 	static const char *const bad[] = {
-		"", "s", "m5", "-1s", "+1", "1 s", " 1s", "1s ", "1x", "1hh", "1.5h", "1H", "1M",
-		"18446744073709551616", "18446744073709551615m", "999999999999999999y",
+		"",
+		"s",
+		"m5",
+		"-1s",
+		"+1",
+		"1 s",
+		" 1s",
+		"1s ",
+		"1x",
+		"1hh",
+		"1.5h",
+		"1H",
+		"1M",
+		"18446744073709551616",
+		"18446744073709551615m",
+		"999999999999999999y",
 	};
 	check_u64(parse_duration, good, ARRAY_SIZE(good), bad, ARRAY_SIZE(bad));
 }
@@ -127,11 +164,15 @@ static void test_parse_compression(void **state)
 		const char *s;
 		int want;
 	} good[] = {
-		{ "none", 0 }, { "zstd:1", 1 }, { "zstd:3", 3 }, { "zstd:19", 19 }, { "zstd:07", 7 },
+		{ "none", 0 },	   { "zstd:1", 1 },  { "zstd:3", 3 },
+		{ "zstd:19", 19 }, { "zstd:07", 7 },
 	};
 	static const char *const bad[] = {
-		"", "zstd:", "zstd:0", "zstd:20", "zstd:-1", "zstd:+3", "zstd:3x", "zstd: 3",
-		"zstd:99999999999999999999", "zstd3", "zstd:3:4", "gzip", "ZSTD", "None", "zstd ",
+		"",	   "zstd:",    "zstd:0",
+		"zstd:20", "zstd:-1",  "zstd:+3",
+		"zstd:3x", "zstd: 3",  "zstd:99999999999999999999",
+		"zstd3",   "zstd:3:4", "gzip",
+		"ZSTD",	   "None",     "zstd ",
 		"lz4:1",
 	};
 	int level;
@@ -155,10 +196,8 @@ static void test_parse_compression(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_size),
-		cmocka_unit_test(test_parse_uint),
-		cmocka_unit_test(test_parse_duration),
-		cmocka_unit_test(test_parse_percent),
+		cmocka_unit_test(test_parse_size),	  cmocka_unit_test(test_parse_uint),
+		cmocka_unit_test(test_parse_duration),	  cmocka_unit_test(test_parse_percent),
 		cmocka_unit_test(test_parse_compression),
 	};
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);

@@ -40,7 +40,7 @@ static bool rd(struct reader *r, uint64_t off, uint64_t len)
 
 static void test_first_read_opens_a_small_window(void **state UNUSED)
 {
-	struct reader r = {0};
+	struct reader r = { 0 };
 
 	assert_true(rd(&r, 0, MiB));
 	assert_int_equal(r.from, MiB);
@@ -50,7 +50,7 @@ static void test_first_read_opens_a_small_window(void **state UNUSED)
 
 static void test_window_doubles_up_to_the_bound(void **state UNUSED)
 {
-	struct reader r = {0};
+	struct reader r = { 0 };
 	uint64_t last_window = 0, asked_to = 0;
 	unsigned n_grow = 0;
 
@@ -78,7 +78,7 @@ static void test_window_doubles_up_to_the_bound(void **state UNUSED)
 
 static void test_out_of_order_requests_stay_sequential(void **state UNUSED)
 {
-	struct reader r = {0};
+	struct reader r = { 0 };
 
 	/* The kernel's readahead: several requests in flight, answered out
 	 * of order by several threads. */
@@ -94,7 +94,7 @@ static void test_out_of_order_requests_stay_sequential(void **state UNUSED)
 
 static void test_seek_closes_the_window_and_restarts_small(void **state UNUSED)
 {
-	struct reader r = {0};
+	struct reader r = { 0 };
 
 	for (uint64_t off = 0; off < 64 * MiB; off += MiB)
 		rd(&r, off, MiB);
@@ -114,7 +114,7 @@ static void test_seek_closes_the_window_and_restarts_small(void **state UNUSED)
 
 static void test_random_reads_prefetch_nothing(void **state UNUSED)
 {
-	struct reader r = {0};
+	struct reader r = { 0 };
 	unsigned seed = 42;
 
 	rd(&r, 500 * MiB, 4096); /* a first read away from the start */
@@ -132,7 +132,7 @@ static void test_random_reads_prefetch_nothing(void **state UNUSED)
 
 static void test_nothing_past_the_end_or_without_a_bound(void **state UNUSED)
 {
-	struct reader r = {0};
+	struct reader r = { 0 };
 	uint64_t from = 0, to = 0;
 
 	for (uint64_t off = FILE_SIZE - 8 * MiB; off < FILE_SIZE; off += MiB)
@@ -141,24 +141,24 @@ static void test_nothing_past_the_end_or_without_a_bound(void **state UNUSED)
 	/* The last read asks nothing: nothing follows. */
 	assert_false(rd(&r, FILE_SIZE - MiB, MiB));
 
-	struct fs_ra ra = {0};
+	struct fs_ra ra = { 0 };
 	for (uint64_t off = 0; off < 64 * MiB; off += MiB)
 		assert_false(fs_ra_advance(&ra, off, off + MiB, FILE_SIZE, 0, &from, &to));
 
 	/* A small file read whole asks for nothing. */
-	struct fs_ra small = {0};
+	struct fs_ra small = { 0 };
 	assert_false(fs_ra_advance(&small, 0, 5000, 5000, MAX_WINDOW, &from, &to));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_first_read_opens_a_small_window),
-	    cmocka_unit_test(test_window_doubles_up_to_the_bound),
-	    cmocka_unit_test(test_out_of_order_requests_stay_sequential),
-	    cmocka_unit_test(test_seek_closes_the_window_and_restarts_small),
-	    cmocka_unit_test(test_random_reads_prefetch_nothing),
-	    cmocka_unit_test(test_nothing_past_the_end_or_without_a_bound),
+		cmocka_unit_test(test_first_read_opens_a_small_window),
+		cmocka_unit_test(test_window_doubles_up_to_the_bound),
+		cmocka_unit_test(test_out_of_order_requests_stay_sequential),
+		cmocka_unit_test(test_seek_closes_the_window_and_restarts_small),
+		cmocka_unit_test(test_random_reads_prefetch_nothing),
+		cmocka_unit_test(test_nothing_past_the_end_or_without_a_bound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

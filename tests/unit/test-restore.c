@@ -77,15 +77,16 @@ static int teardown(void **state)
 
 static uint32_t add_root(struct tree *t)
 {
-	struct tree_inode ino = {.type = NODE_DIR, .perm = 0755, .mtime_sec = 1600000000};
+	struct tree_inode ino = { .type = NODE_DIR, .perm = 0755, .mtime_sec = 1600000000 };
 	return tree_add_inode(t, &ino);
 }
 
 static uint32_t add(struct tree *t, uint32_t parent, const char *name, enum node_type type,
-                    const char *target)
+		    const char *target)
 {
-	struct tree_inode ino = {
-	    .type = type, .perm = type == NODE_DIR ? 0755 : 0644, .mtime_sec = 1600000000};
+	struct tree_inode ino = { .type = type,
+				  .perm = type == NODE_DIR ? 0755 : 0644,
+				  .mtime_sec = 1600000000 };
 	if (target) {
 		ino.target = tree_add_str(t, target, strlen(target));
 		ino.size = strlen(target);
@@ -97,7 +98,7 @@ static uint32_t add(struct tree *t, uint32_t parent, const char *name, enum node
 }
 
 static void put(struct fixture *f, const char *dir, enum object_kind kind, const struct buf *raw,
-                uint8_t id[HASH_LEN])
+		uint8_t id[HASH_LEN])
 {
 	AUTOBUF struct buf obj = BUF_INIT;
 	char hex[HASH_HEX_LEN + 1], name[128];
@@ -112,7 +113,7 @@ static void put(struct fixture *f, const char *dir, enum object_kind kind, const
 static void put_snapshot(struct fixture *f, struct tree *t, struct cat_snapshot *ret)
 {
 	AUTOBUF struct buf raw = BUF_INIT;
-	struct snapshot_header h = {0};
+	struct snapshot_header h = { 0 };
 	uint8_t id[HASH_LEN];
 	char hex[HASH_HEX_LEN + 1];
 
@@ -133,9 +134,9 @@ static void put_snapshot(struct fixture *f, struct tree *t, struct cat_snapshot 
 }
 
 static int restore(struct fixture *f, struct cat_snapshot *s, bool overwrite,
-                   struct restore_stats *st)
+		   struct restore_stats *st)
 {
-	struct restore_options o = {.target = f->target, .overwrite = overwrite};
+	struct restore_options o = { .target = f->target, .overwrite = overwrite };
 	struct restore_stats ignored;
 	return restore_run(f->repo, f->cat, s, "", &o, st ? st : &ignored);
 }
@@ -288,7 +289,7 @@ static void test_existing_symlinks_are_replaced_not_followed(void **state)
 static void test_tree_with_bad_names_is_refused(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const bad[] = {"..", ".", "a/b", "../outside"};
+	static const char *const bad[] = { "..", ".", "a/b", "../outside" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct cat_snapshot s;
@@ -309,7 +310,7 @@ static void test_tampered_catalog_names_are_refused(void **state)
 {
 	struct fixture *f = *state;
 	struct cat_snapshot s;
-	struct restore_options o = {.target = f->target};
+	struct restore_options o = { .target = f->target };
 	struct restore_stats st;
 	char db_path[256];
 	sqlite3 *db;
@@ -325,10 +326,10 @@ static void test_tampered_catalog_names_are_refused(void **state)
 	snprintf(db_path, sizeof(db_path), "%s/cache/%s/catalog.db", f->dir, repo_id_hex(f->repo));
 	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
-	                              "UPDATE dirents SET name = CAST('../outside' AS BLOB)"
-	                              " WHERE name = CAST('innocent' AS BLOB)",
-	                              NULL, NULL, NULL),
-	                 SQLITE_OK);
+				      "UPDATE dirents SET name = CAST('../outside' AS BLOB)"
+				      " WHERE name = CAST('innocent' AS BLOB)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
 	assert_int_equal(sqlite3_changes(db), 1);
 	sqlite3_close(db);
 
@@ -341,13 +342,13 @@ static void test_tampered_catalog_names_are_refused(void **state)
 static void test_shared_chunk_is_fetched_once(void **state)
 {
 	struct fixture *f = *state;
-	struct restore_options o = {.target = f->target, .n_workers = 1};
-	struct backup_options bo = {.member = "data"};
+	struct restore_options o = { .target = f->target, .n_workers = 1 };
+	struct backup_options bo = { .member = "data" };
 	struct backup_result res;
 	struct restore_stats st;
 	struct cat_snapshot s;
 	char src[160], path[256];
-	const char *paths[1] = {src};
+	const char *paths[1] = { src };
 
 	snprintf(src, sizeof(src), "%s/src", f->dir);
 	assert_int_equal(mkdir(src, 0755), 0);
@@ -388,14 +389,15 @@ static void test_shared_chunk_is_fetched_once(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_symlinks_then_directories_stay_inside, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_existing_symlinks_are_replaced_not_followed, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_tree_with_bad_names_is_refused, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_tampered_catalog_names_are_refused, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_shared_chunk_is_fetched_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlinks_then_directories_stay_inside, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_existing_symlinks_are_replaced_not_followed,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tree_with_bad_names_is_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_tampered_catalog_names_are_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_shared_chunk_is_fetched_once, setup, teardown),
 	};
 	log_setup("test-restore", LOG_TARGET_STDERR, LOG_WARNING);
 	return cmocka_run_group_tests(tests, NULL, NULL);

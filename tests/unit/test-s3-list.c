@@ -60,15 +60,14 @@ static void test_page_reports_keys_under_the_prefix(void **state)
 	char *token = (char *)"unset";
 
 	(void)state;
-	assert_int_equal(
-		parse("<IsTruncated>false</IsTruncated>"
-		      "<Contents><Key>repo/one/index/ab</Key><Size>182</Size></Contents>"
-		      "<Contents><Key>repo/other/index/cd</Key><Size>1</Size></Contents>"
-		      "<Contents><Key>repo/one/</Key><Size>0</Size></Contents>"
-		      "<Contents><ETag>&quot;x&quot;</ETag><Size>0</Size>"
-		      "<Key>repo/one/snapshots/ef</Key></Contents></ListBucketResult>",
-		      collect, &l, &token),
-		0);
+	assert_int_equal(parse("<IsTruncated>false</IsTruncated>"
+			       "<Contents><Key>repo/one/index/ab</Key><Size>182</Size></Contents>"
+			       "<Contents><Key>repo/other/index/cd</Key><Size>1</Size></Contents>"
+			       "<Contents><Key>repo/one/</Key><Size>0</Size></Contents>"
+			       "<Contents><ETag>&quot;x&quot;</ETag><Size>0</Size>"
+			       "<Key>repo/one/snapshots/ef</Key></Contents></ListBucketResult>",
+			       collect, &l, &token),
+			 0);
 	assert_string_equal(l.text, "index/ab=182;snapshots/ef=0;");
 	assert_null(token);
 }
@@ -109,10 +108,10 @@ static void test_malformed_pages_are_eproto(void **state)
 		/* truncated without a token */
 		"<IsTruncated>true</IsTruncated></ListBucketResult>",
 		"<IsTruncated>true</IsTruncated><NextContinuationToken></NextContinuationToken>",
-		"<Contents><Key>repo/one/a</Key><Size>1</Size>",	   /* unterminated */
-		"<Contents><Key>repo/one/a</Key></Contents>",		   /* no size */
+		"<Contents><Key>repo/one/a</Key><Size>1</Size>",	     /* unterminated */
+		"<Contents><Key>repo/one/a</Key></Contents>",		     /* no size */
 		"<Contents><Key>repo/one/a</Key><Size>-1</Size></Contents>", /* bad size */
-		"<Contents><Size>1</Size></Contents>",			   /* no key */
+		"<Contents><Size>1</Size></Contents>",			     /* no key */
 		"<Contents><Key>repo/one/a&#0;</Key><Size>1</Size></Contents>",
 		"<Contents><Key>repo/one/a&#128;</Key><Size>1</Size></Contents>",
 		"<Contents><Key>repo/one/a&zz;</Key><Size>1</Size></Contents>",
@@ -154,10 +153,7 @@ static const char *const reported[] = {
 	"index/ab",    /* the one good name */
 	"snapshots/c", /* outside the prefix */
 	"INDEX/AB",    /* bytes no object name has */
-	"index//a",
-	"index/../x",
-	"index/.hidden",
-	"index/a b",
+	"index//a",    "index/../x", "index/.hidden", "index/a b",
 };
 
 static int fake_list(struct backend *b, const char *prefix, backend_list_fn fn, void *userdata)
@@ -174,7 +170,8 @@ static int fake_list(struct backend *b, const char *prefix, backend_list_fn fn, 
 
 static void test_backend_list_passes_only_valid_names_under_the_prefix(void **state)
 {
-	static const struct backend_ops ops = { .scheme = "fake", .can_list = true,
+	static const struct backend_ops ops = { .scheme = "fake",
+						.can_list = true,
 						.list = fake_list };
 	static char url[] = "fake://";
 	struct backend b = { .ops = &ops, .url = url };
