@@ -20,7 +20,8 @@
 
 #include "base/buf.h"
 #include "format/index.h"
-#include "format/manifest.h"
+#include "format/tree.h"
+#include "format/snapshot.h"
 #include "format/pack.h"
 
 #define CATALOG_FIRST_INO 16

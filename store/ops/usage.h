@@ -13,7 +13,7 @@
 #define CAIRN_USAGE_H
 
 #include "base/hmap.h"
-#include "format/manifest.h"
+#include "format/tree.h"
 
 #define USAGE_NONE UINT32_MAX
 

@@ -8,7 +8,8 @@
 #define CAIRN_INVENTORY_H
 
 #include "format/envelope.h"
-#include "format/manifest.h"
+#include "format/tree.h"
+#include "format/snapshot.h"
 #include "repo/repo.h"
 
 /* A set of object ids, with their sizes where a listing gave them. */

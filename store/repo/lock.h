@@ -19,7 +19,7 @@
 #define CAIRN_LOCK_H
 
 #include "backend/backend.h"
-#include "format/manifest.h"
+#include "format/snapshot.h"
 
 enum lock_kind {
 	LOCK_SHARED = 1,    /* backup, check */
