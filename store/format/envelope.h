@@ -8,26 +8,10 @@
 
 #include "base/buf.h"
 #include "base/crypto.h"
+#include "format/names.h"
 
 #define ENVELOPE_HEADER_SIZE 48
 #define ENVELOPE_VERSION 1
-/* Largest decompressed payload any envelope may claim (trees of very large
- * snapshots are the biggest objects). */
-#define ENVELOPE_RAW_MAX (1u << 30)
-
-enum object_kind {
-	OBJECT_CONFIG = 1,
-	OBJECT_CHUNK = 2,
-	OBJECT_PACK_TRAILER = 3,
-	OBJECT_TREE = 4,
-	OBJECT_SNAPSHOT = 5,
-	OBJECT_INDEX = 6,
-	OBJECT_LISTING = 7,
-	OBJECT_LOCK = 8,    /* locks/<random>: who works on the repository (lock.c) */
-	OBJECT_PENDING = 9, /* prune-pending: what prune found unreferenced, and when */
-	OBJECT_KIND_MAX = OBJECT_PENDING,
-};
-
 enum envelope_flags {
 	ENVELOPE_ZSTD = 1 << 0,	     /* payload is one zstd frame */
 	ENVELOPE_ENCRYPTED = 1 << 1, /* reserved for AES-256-GCM; not produced yet */

@@ -103,9 +103,7 @@ void pack_writer_finish(struct pack_writer *w, struct buf *out, uint8_t ret_id[H
 
 void pack_name(const uint8_t id[HASH_LEN], char out[PACK_NAME_LEN])
 {
-	char hex[HASH_HEX_LEN + 1];
-	hex_encode(id, HASH_LEN, hex);
-	snprintf(out, PACK_NAME_LEN, "packs/%.2s/%s", hex, hex);
+	object_name(OBJECT_PACK_TRAILER, id, out);
 }
 
 int pack_add_salt(struct buf *bytes, struct pack_entry **entries, uint32_t *n,

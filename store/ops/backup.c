@@ -603,18 +603,18 @@ static int walk(struct backup *b)
 	return 0;
 }
 
-static int put_object(struct backup *b, const char *dir, enum object_kind kind, struct buf *raw,
-		      int level, uint8_t ret_id[HASH_LEN])
+static int put_object(struct backup *b, enum object_kind kind, struct buf *raw, int level,
+		      uint8_t ret_id[HASH_LEN])
 {
 	AUTOBUF struct buf obj = BUF_INIT;
-	char hex[HASH_HEX_LEN + 1];
+	const char *dir = object_kind_dir(kind);
+	char name[OBJECT_NAME_MAX];
 	int r;
 
 	r = envelope_encode(kind, raw->ptr, raw->len, level, NULL, &obj, ret_id);
 	if (r < 0)
-		return log_error_errno(r, "cannot encode a %s object", dir);
-	hex_encode(ret_id, HASH_LEN, hex);
-	AUTOFREE char *name = xasprintf("%s/%s", dir, hex);
+		return log_error_errno(r, "cannot encode a %.*s object", (int)strlen(dir) - 1, dir);
+	object_name(kind, ret_id, name);
 	r = backend_put(b->backend, name, obj.ptr, obj.len);
 	if (r < 0)
 		return log_error_errno(r, "cannot store '%s'", name);
@@ -658,7 +658,7 @@ static int write_snapshot(struct backup *b, struct backup_result *ret)
 		return r;
 	if (b->index.n_packs > 0) {
 		index_encode(&b->index, &raw);
-		r = put_object(b, "index", OBJECT_INDEX, &raw, 3, index_id);
+		r = put_object(b, OBJECT_INDEX, &raw, 3, index_id);
 		if (r < 0)
 			return r;
 	}
@@ -668,7 +668,7 @@ static int write_snapshot(struct backup *b, struct backup_result *ret)
 		r = unclash_tree(b, &raw);
 	if (r < 0)
 		return log_error_errno(r, "cannot encode the tree");
-	r = put_object(b, "trees", OBJECT_TREE, &raw, MAX(b->cfg->zstd_level, 1), h.tree_id);
+	r = put_object(b, OBJECT_TREE, &raw, MAX(b->cfg->zstd_level, 1), h.tree_id);
 	if (r < 0)
 		return r;
 
@@ -700,7 +700,7 @@ static int write_snapshot(struct backup *b, struct backup_result *ret)
 		log_error("hint: run the backup again; it stores only what is missing");
 		return r;
 	}
-	r = put_object(b, "snapshots", OBJECT_SNAPSHOT, &raw, 0, ret->snap_id);
+	r = put_object(b, OBJECT_SNAPSHOT, &raw, 0, ret->snap_id);
 	if (r < 0)
 		return r;
 

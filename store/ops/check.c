@@ -255,10 +255,10 @@ static int check_snapshot(void *userdata, size_t i)
 	struct csnap *s = &k->snaps[i];
 	struct snapshot_header h;
 	struct tree *t = NULL;
-	char name[INVENTORY_NAME_MAX], tname[INVENTORY_NAME_MAX];
+	char name[OBJECT_NAME_MAX], tname[OBJECT_NAME_MAX];
 	int r;
 
-	object_name("snapshots", s->id, name);
+	object_name(OBJECT_SNAPSHOT, s->id, name);
 	snprintf(s->label, sizeof(s->label), "%s", name);
 	r = object_fetch_header(k->b, s->id, &h);
 	if (r == -ENOENT && k->inv.can_list) {
@@ -279,7 +279,7 @@ static int check_snapshot(void *userdata, size_t i)
 	}
 	snapshot_label(k, s, &h);
 	memcpy(s->tree_id, h.tree_id, HASH_LEN);
-	object_name("trees", h.tree_id, tname);
+	object_name(OBJECT_TREE, h.tree_id, tname);
 	r = object_fetch_tree(k->b, h.tree_id, &t);
 	if (r == 0 && t->n_inodes != h.n_inodes) {
 		uint32_t m = problem_add(k, CHECK_ERROR,
@@ -331,10 +331,10 @@ static void entries_digest(const struct pack_entry *e, uint32_t n, uint8_t out[H
 static int fetch_index(struct check *k, size_t i, struct index *ix)
 {
 	AUTOBUF struct buf payload = BUF_INIT;
-	char name[INVENTORY_NAME_MAX];
+	char name[OBJECT_NAME_MAX];
 	int r;
 
-	object_name("index", k->inv.indexes.ids[i], name);
+	object_name(OBJECT_INDEX, k->inv.indexes.ids[i], name);
 	r = object_fetch(k->b, name, OBJECT_INDEX, ENVELOPE_RAW_MAX, k->inv.indexes.ids[i],
 			 &payload);
 	if (r == 0)
@@ -345,11 +345,11 @@ static int fetch_index(struct check *k, size_t i, struct index *ix)
 static int check_index(void *userdata, size_t i)
 {
 	struct check *k = userdata;
-	char name[INVENTORY_NAME_MAX];
+	char name[OBJECT_NAME_MAX];
 	struct index ix;
 	int r;
 
-	object_name("index", k->inv.indexes.ids[i], name);
+	object_name(OBJECT_INDEX, k->inv.indexes.ids[i], name);
 	r = fetch_index(k, i, &ix);
 	if (r == -ENOENT) {
 		/* prune rewrote it since the listing */
@@ -410,9 +410,9 @@ static void pack_missing(struct check *k, uint32_t i, const char *name)
 	if (k->u.packs[i].n_refs > 0)
 		mark_all(k, i, problem_add(k, CHECK_ERROR, "pack '%s' is missing", name));
 	for (uint32_t c = k->ps[i].first_claim; c != USAGE_NONE; c = k->claims[c].next) {
-		char iname[INVENTORY_NAME_MAX];
+		char iname[OBJECT_NAME_MAX];
 		uint64_t size;
-		object_name("index", k->inv.indexes.ids[k->claims[c].index], iname);
+		object_name(OBJECT_INDEX, k->inv.indexes.ids[k->claims[c].index], iname);
 		/* A prune elsewhere rewrites index objects before it deletes
 		 * packs: an index that is gone now was replaced meanwhile. */
 		if (backend_size(k->b, iname, &size) == -ENOENT)
@@ -538,8 +538,8 @@ static void compare_claims(struct check *k, uint32_t i, const char *name,
 		if (cl->n == n && memcmp(cl->digest, digest, HASH_LEN) == 0)
 			continue;
 		AUTOBUF struct buf why = BUF_INIT;
-		char iname[INVENTORY_NAME_MAX];
-		object_name("index", k->inv.indexes.ids[cl->index], iname);
+		char iname[OBJECT_NAME_MAX];
+		object_name(OBJECT_INDEX, k->inv.indexes.ids[cl->index], iname);
 		describe_claim(k, cl->index, k->u.packs[i].id, entries, n, &why);
 		buf_append_u8(&why, 0);
 		uint32_t m =
@@ -887,14 +887,15 @@ static void check_trees(struct check *k)
 	if (k->trees_incomplete)
 		return;
 	for (size_t i = 0; i < k->n_snaps; i++)
-		if (k->snaps[i].label[0] && memcmp(k->snaps[i].label, "snapshots/", 10) != 0)
+		if (k->snaps[i].label[0] &&
+		    strncmp(k->snaps[i].label, SNAPSHOTS_DIR, strlen(SNAPSHOTS_DIR)) != 0)
 			id_list_add(&used, k->snaps[i].tree_id, 0);
 	id_list_sort(&used);
 	for (size_t i = 0; i < k->inv.trees.n; i++) {
 		if (id_list_find(&used, k->inv.trees.ids[i]) >= 0)
 			continue;
-		char name[INVENTORY_NAME_MAX];
-		object_name("trees", k->inv.trees.ids[i], name);
+		char name[OBJECT_NAME_MAX];
+		object_name(OBJECT_TREE, k->inv.trees.ids[i], name);
 		if (pending_find(&k->pending, PENDING_TREE, k->inv.trees.ids[i]))
 			problem_add(k, CHECK_INFO,
 				    "tree '%s' belongs to no snapshot; prune marked it for deletion",

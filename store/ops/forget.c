@@ -159,10 +159,10 @@ static int collect_member(void *userdata, int64_t id UNUSED, const char *name)
 
 static int delete_snapshot(struct repo *r, struct catalog *c, const struct cat_snapshot *s)
 {
-	char name[INVENTORY_NAME_MAX];
+	char name[OBJECT_NAME_MAX];
 	int res;
 
-	object_name("snapshots", s->snap_id, name);
+	object_name(OBJECT_SNAPSHOT, s->snap_id, name);
 	res = backend_delete(repo_backend(r), name);
 	if (res < 0)
 		return log_error_errno(res, "cannot remove snapshot %s/%s ('%s')", s->member,

@@ -148,10 +148,10 @@ static int load_snapshot(struct prune *p, const uint8_t id[HASH_LEN], struct psn
 {
 	struct snapshot_header h;
 	struct tree *t = NULL;
-	char name[INVENTORY_NAME_MAX];
+	char name[OBJECT_NAME_MAX];
 	int r;
 
-	object_name("snapshots", id, name);
+	object_name(OBJECT_SNAPSHOT, id, name);
 	r = object_fetch_header(p->b, id, &h);
 	if (r < 0)
 		return refuse(r, "snapshot header", name);
@@ -159,7 +159,7 @@ static int load_snapshot(struct prune *p, const uint8_t id[HASH_LEN], struct psn
 	memcpy(s->tree_id, h.tree_id, HASH_LEN);
 	label_of(&h, s->label);
 	snapshot_header_release(&h);
-	object_name("trees", s->tree_id, name);
+	object_name(OBJECT_TREE, s->tree_id, name);
 	r = object_fetch_tree(p->b, s->tree_id, &t);
 	if (r < 0)
 		return refuse(r, "the tree of snapshot", s->label);
@@ -185,10 +185,10 @@ static int load_one(void *userdata, size_t i)
 static int fetch_index(struct prune *p, const uint8_t id[HASH_LEN], struct index *ix)
 {
 	AUTOBUF struct buf payload = BUF_INIT;
-	char name[INVENTORY_NAME_MAX];
+	char name[OBJECT_NAME_MAX];
 	int r;
 
-	object_name("index", id, name);
+	object_name(OBJECT_INDEX, id, name);
 	r = object_fetch(p->b, name, OBJECT_INDEX, ENVELOPE_RAW_MAX, id, &payload);
 	if (r == 0)
 		r = index_decode(payload.ptr, payload.len, ix);
@@ -205,8 +205,8 @@ static int load_index(void *userdata, size_t i)
 	memcpy(pi->id, p->inv.indexes.ids[i], HASH_LEN);
 	r = fetch_index(p, pi->id, &ix);
 	if (r == -EBADMSG || r == -ENOENT) {
-		char name[INVENTORY_NAME_MAX];
-		object_name("index", pi->id, name);
+		char name[OBJECT_NAME_MAX];
+		object_name(OBJECT_INDEX, pi->id, name);
 		log_warning("index object '%s' is %s; prune leaves it alone", name,
 			    r == -ENOENT ? "gone" : "damaged");
 		pi->is_damaged = true;
@@ -285,17 +285,18 @@ static int classify(struct prune *p)
 
 /* --- repacking --- */
 
-static int put_object(struct prune *p, const char *dir, enum object_kind kind,
-		      const struct buf *raw, int level, uint8_t ret_id[HASH_LEN])
+static int put_object(struct prune *p, enum object_kind kind, const struct buf *raw, int level,
+		      uint8_t ret_id[HASH_LEN])
 {
 	AUTOBUF struct buf obj = BUF_INIT;
-	char name[INVENTORY_NAME_MAX];
+	const char *dir = object_kind_dir(kind);
+	char name[OBJECT_NAME_MAX];
 	int r;
 
 	r = envelope_encode(kind, raw->ptr, raw->len, level, NULL, &obj, ret_id);
 	if (r < 0)
-		return log_error_errno(r, "cannot encode a %s object", dir);
-	object_name(dir, ret_id, name);
+		return log_error_errno(r, "cannot encode a %.*s object", (int)strlen(dir) - 1, dir);
+	object_name(kind, ret_id, name);
 	r = backend_put(p->b, name, obj.ptr, obj.len);
 	if (r < 0)
 		return log_error_errno(r, "cannot store '%s'", name);
@@ -397,7 +398,7 @@ static int rewrite_snapshot(struct prune *p, struct psnap *s)
 	struct snapshot_header h = { 0 };
 	struct tree *t = NULL;
 	struct hmap ids;
-	char name[INVENTORY_NAME_MAX];
+	char name[OBJECT_NAME_MAX];
 	uint8_t new_id[HASH_LEN];
 	int r;
 
@@ -447,15 +448,15 @@ static int rewrite_snapshot(struct prune *p, struct psnap *s)
 			log_error_errno(r, "cannot encode the new tree of %s", s->label);
 	}
 	if (r == 0)
-		r = put_object(p, "trees", OBJECT_TREE, &raw, MAX(cfg->zstd_level, 1), h.tree_id);
+		r = put_object(p, OBJECT_TREE, &raw, MAX(cfg->zstd_level, 1), h.tree_id);
 	if (r == 0) {
 		buf_reset(&raw);
 		snapshot_header_encode(&h, &raw);
-		r = put_object(p, "snapshots", OBJECT_SNAPSHOT, &raw, 0, new_id);
+		r = put_object(p, OBJECT_SNAPSHOT, &raw, 0, new_id);
 	}
 	/* The new header is stored: the old one may go. */
 	if (r == 0 && memcmp(new_id, s->id, HASH_LEN) != 0) {
-		object_name("snapshots", s->id, name);
+		object_name(OBJECT_SNAPSHOT, s->id, name);
 		r = backend_delete(p->b, name);
 		if (r < 0)
 			log_error_errno(r, "cannot remove the replaced header '%s'", name);
@@ -493,7 +494,7 @@ static int repack(struct prune *p)
 	if (r == 0 && p->new_index.n_packs > 0) {
 		uint8_t id[HASH_LEN];
 		index_encode(&p->new_index, &raw);
-		r = put_object(p, "index", OBJECT_INDEX, &raw, 3, id);
+		r = put_object(p, OBJECT_INDEX, &raw, 3, id);
 	}
 	for (size_t i = 0; r == 0 && i < p->n_snaps; i++) {
 		struct psnap *s = &p->snaps[i];
@@ -669,11 +670,11 @@ static int rewrite_indexes(struct prune *p, const struct deletions *d)
 			uint8_t id[HASH_LEN];
 			buf_reset(&raw);
 			index_encode(&keep, &raw);
-			r = put_object(p, "index", OBJECT_INDEX, &raw, 3, id);
+			r = put_object(p, OBJECT_INDEX, &raw, 3, id);
 		}
 		if (r == 0) {
-			char name[INVENTORY_NAME_MAX];
-			object_name("index", pi->id, name);
+			char name[OBJECT_NAME_MAX];
+			object_name(OBJECT_INDEX, pi->id, name);
 			r = backend_delete(p->b, name);
 			if (r < 0)
 				log_error_errno(r, "cannot remove index object '%s'", name);
@@ -690,11 +691,11 @@ static int rewrite_indexes(struct prune *p, const struct deletions *d)
 static int delete_objects(struct prune *p, const struct deletions *d)
 {
 	uint64_t total = d->packs.n + d->trees.n, done = 0;
-	char name[INVENTORY_NAME_MAX];
+	char name[OBJECT_NAME_MAX];
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < d->packs.n; i++) {
-		object_name("packs", d->packs.ids[i], name);
+		object_name(OBJECT_PACK_TRAILER, d->packs.ids[i], name);
 		r = backend_delete(p->b, name);
 		if (r == 0) {
 			p->res.n_packs_deleted++;
@@ -703,7 +704,7 @@ static int delete_objects(struct prune *p, const struct deletions *d)
 		progress(p, "delete", ++done, total, 0);
 	}
 	for (size_t i = 0; r == 0 && i < d->trees.n; i++) {
-		object_name("trees", d->trees.ids[i], name);
+		object_name(OBJECT_TREE, d->trees.ids[i], name);
 		r = backend_delete(p->b, name);
 		if (r == 0) {
 			p->res.n_trees_deleted++;

@@ -11,8 +11,6 @@
 #include "base/log.h"
 #include "repo/pending.h"
 
-#define SNAPSHOT_HEADER_MAX (1u << 20)
-
 void id_list_release(struct id_list *l)
 {
 	free(l->ids);
@@ -78,56 +76,24 @@ ssize_t id_list_find(const struct id_list *l, const uint8_t id[HASH_LEN])
 	return -1;
 }
 
-void object_name(const char *dir, const uint8_t id[HASH_LEN], char *out)
-{
-	char hex[HASH_HEX_LEN + 1];
-	hex_encode(id, HASH_LEN, hex);
-	if (strcmp(dir, "packs") == 0)
-		snprintf(out, INVENTORY_NAME_MAX, "packs/%.2s/%s", hex, hex);
-	else
-		snprintf(out, INVENTORY_NAME_MAX, "%s/%s", dir, hex);
-}
-
-/* True when name is dir/<64 lowercase hex> (packs: packs/ab/<hex> with ab
- * its first two digits); the id goes to id. */
-static bool parse_name(const char *name, const char *dir, uint8_t id[HASH_LEN])
-{
-	size_t dlen = strlen(dir);
-	if (strncmp(name, dir, dlen) != 0 || name[dlen] != '/')
-		return false;
-	const char *hex = name + dlen + 1;
-	if (strcmp(dir, "packs") == 0) {
-		if (strlen(hex) != 3 + HASH_HEX_LEN || hex[2] != '/' || hex[0] != hex[3] ||
-		    hex[1] != hex[4])
-			return false;
-		hex += 3;
-	}
-	if (strlen(hex) != HASH_HEX_LEN || hex_decode(hex, id, HASH_LEN) < 0)
-		return false;
-	for (const char *p = hex; *p; p++)
-		if (*p >= 'A' && *p <= 'F')
-			return false;
-	return true;
-}
-
 static int sort_name(void *userdata, const char *name, uint64_t size)
 {
 	struct inventory *inv = userdata;
 	uint8_t id[HASH_LEN];
 
-	if (parse_name(name, "snapshots", id))
+	if (object_name_parse(OBJECT_SNAPSHOT, name, id))
 		id_list_add(&inv->snapshots, id, size);
-	else if (parse_name(name, "trees", id))
+	else if (object_name_parse(OBJECT_TREE, name, id))
 		id_list_add(&inv->trees, id, size);
-	else if (parse_name(name, "index", id))
+	else if (object_name_parse(OBJECT_INDEX, name, id))
 		id_list_add(&inv->indexes, id, size);
-	else if (parse_name(name, "packs", id))
+	else if (object_name_parse(OBJECT_PACK_TRAILER, name, id))
 		id_list_add(&inv->packs, id, size);
-	else if (strncmp(name, "locks/", 6) == 0)
+	else if (strncmp(name, LOCKS_DIR, strlen(LOCKS_DIR)) == 0)
 		inv->n_locks++;
 	else if (strcmp(name, PENDING_NAME) == 0)
 		inv->has_pending = true;
-	else if (strcmp(name, "config") != 0 && strcmp(name, "snapshot-list") != 0) {
+	else if (strcmp(name, CONFIG_NAME) != 0 && strcmp(name, LISTING_NAME) != 0) {
 		inv->strays = xrealloc(inv->strays, (inv->n_strays + 1) * sizeof(char *));
 		inv->strays[inv->n_strays++] = xstrdup(name);
 	}
@@ -199,10 +165,10 @@ int object_fetch(struct backend *b, const char *name, enum object_kind kind, siz
 int object_fetch_header(struct backend *b, const uint8_t id[HASH_LEN], struct snapshot_header *ret)
 {
 	AUTOBUF struct buf payload = BUF_INIT;
-	char name[INVENTORY_NAME_MAX];
+	char name[OBJECT_NAME_MAX];
 	int r;
 
-	object_name("snapshots", id, name);
+	object_name(OBJECT_SNAPSHOT, id, name);
 	r = object_fetch(b, name, OBJECT_SNAPSHOT, SNAPSHOT_HEADER_MAX, id, &payload);
 	if (r < 0)
 		return r;
@@ -212,10 +178,10 @@ int object_fetch_header(struct backend *b, const uint8_t id[HASH_LEN], struct sn
 int object_fetch_tree(struct backend *b, const uint8_t id[HASH_LEN], struct tree **ret)
 {
 	AUTOBUF struct buf payload = BUF_INIT;
-	char name[INVENTORY_NAME_MAX];
+	char name[OBJECT_NAME_MAX];
 	int r;
 
-	object_name("trees", id, name);
+	object_name(OBJECT_TREE, id, name);
 	r = object_fetch(b, name, OBJECT_TREE, ENVELOPE_RAW_MAX, id, &payload);
 	if (r < 0)
 		return r;

@@ -43,11 +43,6 @@ struct inventory {
 int inventory_list(struct repo *r, struct inventory *ret) WARN_UNUSED;
 void inventory_release(struct inventory *inv);
 
-/* "snapshots/<hex>", "trees/<hex>", "index/<hex>", "packs/ab/<hex>" into out
- * (at least INVENTORY_NAME_MAX bytes). */
-#define INVENTORY_NAME_MAX (12 + HASH_HEX_LEN)
-void object_name(const char *dir, const uint8_t id[HASH_LEN], char *out);
-
 /* Fetches object name, decodes it as kind (raw length at most max) and
  * checks that its raw payload hashes to id; appends the payload to out.
  * Logs nothing: -ENOENT when missing, -EBADMSG when damaged or not what

@@ -190,8 +190,7 @@ static int find_exclusive(void *userdata, const struct lock_info *li)
 
 int lock_acquire(struct backend *b, enum lock_kind kind, const char *what, struct repo_lock **ret)
 {
-	uint8_t rnd[32];
-	char hex[HASH_HEX_LEN + 1];
+	uint8_t rnd[HASH_LEN];
 	sigset_t all, old;
 	int r;
 
@@ -205,8 +204,7 @@ int lock_acquire(struct backend *b, enum lock_kind kind, const char *what, struc
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->wake, NULL);
 	l->backend = b;
-	hex_encode(rnd, sizeof(rnd), hex);
-	snprintf(l->info.name, sizeof(l->info.name), "locks/%s", hex);
+	object_name(OBJECT_LOCK, rnd, l->info.name);
 	l->info.kind = kind;
 	l->info.pid = (uint32_t)getpid();
 	if (gethostname(l->info.host, sizeof(l->info.host) - 1) < 0)
@@ -349,7 +347,7 @@ int lock_list(struct backend *b, lock_list_fn fn, void *userdata)
 	int r;
 
 	machine_key(machine);
-	r = backend_list(b, "locks/", collect_lock, &l);
+	r = backend_list(b, LOCKS_DIR, collect_lock, &l);
 	if (r < 0)
 		log_error_errno(r, "cannot list the locks of '%s'", backend_url(b));
 	for (size_t i = 0; r >= 0 && i < l.n; i++) {

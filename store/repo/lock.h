@@ -19,6 +19,7 @@
 #define CAIRN_LOCK_H
 
 #include "backend/backend.h"
+#include "format/names.h"
 #include "format/snapshot.h"
 
 enum lock_kind {
@@ -31,8 +32,6 @@ enum lock_kind {
 /* Clocks of two hosts may differ by this much; comparisons of one host's
  * time with another's leave this margin. */
 #define LOCK_SKEW_S (10 * 60)
-/* "locks/" + 64 hex digits + NUL */
-#define LOCK_NAME_LEN (6 + 64 + 1)
 
 struct lock_info {
 	char name[LOCK_NAME_LEN];
@@ -46,7 +45,6 @@ struct lock_info {
 };
 
 /* The largest payload of a lock object, and of the machine key in it. */
-#define LOCK_PAYLOAD_MAX 4096
 #define LOCK_MACHINE_MAX 128
 
 /* Parses a lock object's payload (untrusted) into li (kind, pid, times,

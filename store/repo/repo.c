@@ -35,10 +35,6 @@
 #include <pthread.h>
 #include <sys/stat.h>
 
-#define CONFIG_NAME "config"
-#define CONFIG_MAX 4096
-#define SNAPSHOT_HEADER_MAX (1u << 20)
-#define LISTING_NAME "snapshot-list"
 #define LISTING_VERSION 1
 
 struct repo {
@@ -384,7 +380,7 @@ static int list_snapshot_ids(struct repo *r, struct listed *l)
 
 	if (!backend_can_list(r->backend))
 		return read_listing(r, l);
-	res = backend_list(r->backend, "snapshots/", collect_id, l);
+	res = backend_list(r->backend, SNAPSHOTS_DIR, collect_id, l);
 	if (res < 0)
 		return log_error_errno(res, "cannot list the snapshots of '%s'",
 				       backend_url(r->backend));
@@ -473,9 +469,8 @@ static void *fetch_headers(void *arg)
 	size_t i;
 
 	while ((i = __atomic_fetch_add(&f->next, 1, __ATOMIC_RELAXED)) < f->n) {
-		char hex[HASH_HEX_LEN + 1];
-		hex_encode(f->ids[i], HASH_LEN, hex);
-		AUTOFREE char *name = xasprintf("snapshots/%s", hex);
+		char name[OBJECT_NAME_MAX];
+		object_name(OBJECT_SNAPSHOT, f->ids[i], name);
 		f->results[i] = fetch_object(f->repo, name, OBJECT_SNAPSHOT, SNAPSHOT_HEADER_MAX,
 					     f->ids[i], &f->payloads[i]);
 	}
@@ -598,7 +593,7 @@ static int merge_index(struct repo *r, struct catalog *c, const char *name)
 	uint8_t id[HASH_LEN];
 	int res;
 
-	if (hex_decode(name + strlen("index/"), id, HASH_LEN) < 0)
+	if (hex_decode(name + strlen(INDEX_DIR), id, HASH_LEN) < 0)
 		return 0;
 	res = catalog_has_index(c, id);
 	if (res != 0)
@@ -626,10 +621,9 @@ static int drop_vanished(void *userdata, const uint8_t id[HASH_LEN])
 	void **args = userdata;
 	const struct index_names *l = args[0];
 	struct catalog *c = args[1];
-	char name[7 + HASH_HEX_LEN];
+	char name[OBJECT_NAME_MAX];
 
-	memcpy(name, "index/", 6);
-	hex_encode(id, HASH_LEN, name + 6);
+	object_name(OBJECT_INDEX, id, name);
 	const char *key = name;
 	if (l->n > 0 && bsearch(&key, l->names, l->n, sizeof(char *), name_cmp))
 		return 0;
@@ -664,7 +658,7 @@ int repo_sync_index(struct repo *r, struct catalog *c, struct pending *ret_pendi
 	if (res == -EBADMSG)
 		log_error("hint: 'cairn prune' rewrites it");
 	if (res == 0)
-		res = backend_list(r->backend, "index/", collect_name, &l);
+		res = backend_list(r->backend, INDEX_DIR, collect_name, &l);
 	for (size_t i = 0; res >= 0 && i < l.n; i++) {
 		res = merge_index(r, c, l.names[i]);
 		/* A damaged index only costs deduplication. */
@@ -692,10 +686,9 @@ int repo_sync_index(struct repo *r, struct catalog *c, struct pending *ret_pendi
 int repo_ensure_tree(struct repo *r, struct catalog *c, struct cat_snapshot *s)
 {
 	AUTOBUF struct buf payload = BUF_INIT;
-	AUTOFREE char *name = NULL;
 	struct tree *t = NULL;
 	struct cat_snapshot cur;
-	char hex[HASH_HEX_LEN + 1];
+	char name[OBJECT_NAME_MAX];
 	int res;
 
 	if (s->loaded)
@@ -705,8 +698,7 @@ int repo_ensure_tree(struct repo *r, struct catalog *c, struct cat_snapshot *s)
 	res = catalog_snapshot_by_id(c, s->id, &cur);
 	if (res < 0 || cur.loaded)
 		goto out;
-	hex_encode(s->tree_id, HASH_LEN, hex);
-	name = xasprintf("trees/%s", hex);
+	object_name(OBJECT_TREE, s->tree_id, name);
 	res = fetch_object(r, name, OBJECT_TREE, ENVELOPE_RAW_MAX, s->tree_id, &payload);
 	if (res < 0)
 		goto out;
