@@ -40,6 +40,17 @@
 		take_;            \
 	})
 
+/* DEFINE_FREEP(struct pack_writer, pack_writer_free) defines
+ * pack_writer_freep(), the cleanup companion of a destructor that accepts
+ * NULL, so an owning local reads
+ *	CLEANUP(pack_writer_freep) struct pack_writer *w = NULL;
+ * Every destructor of a heap object has one, next to its declaration. */
+#define DEFINE_FREEP(type, fn)             \
+	static inline void fn##p(type **p) \
+	{                                  \
+		fn(*p);                    \
+	}
+
 static inline void cleanup_free(void *pp)
 {
 	free(*(void **)pp);

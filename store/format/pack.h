@@ -24,6 +24,7 @@ struct pack_writer;
 
 struct pack_writer *pack_writer_new(void);
 void pack_writer_free(struct pack_writer *w);
+DEFINE_FREEP(struct pack_writer, pack_writer_free)
 /* Appends one chunk envelope (from envelope_encode, kind OBJECT_CHUNK) and
  * returns its entry. The envelope bytes are copied. */
 void pack_writer_add(struct pack_writer *w, const uint8_t hash[HASH_LEN], const void *envelope,

@@ -98,6 +98,7 @@ struct tree {
 
 struct tree *tree_new(void);
 void tree_free(struct tree *t);
+DEFINE_FREEP(struct tree, tree_free)
 /* Appends bytes to the arena and returns their reference. */
 struct tree_str tree_add_str(struct tree *t, const void *data, size_t len);
 static inline const uint8_t *tree_str_ptr(const struct tree *t, struct tree_str s)

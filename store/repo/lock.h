@@ -64,6 +64,7 @@ int lock_acquire(struct backend *b, enum lock_kind kind, const char *what,
 		 struct repo_lock **ret) WARN_UNUSED;
 /* Stops refreshing and deletes the lock object. Accepts NULL. */
 void lock_release(struct repo_lock *l);
+DEFINE_FREEP(struct repo_lock, lock_release)
 /* 0 while the lock has been refreshed in time, else -ESTALE (logged): others
  * may have taken it for stale, so work done under it must not be committed. */
 int lock_verify(struct repo_lock *l) WARN_UNUSED;
