@@ -144,7 +144,7 @@ static int list_any(void *userdata, const char *name UNUSED, uint64_t size UNUSE
 
 int repo_init(const char *url, const struct backend_options *bo, const struct repo_config *cfg)
 {
-	struct backend *b = NULL;
+	CLEANUP(backend_freep) struct backend *b = NULL;
 	AUTOBUF struct buf payload = BUF_INIT;
 	AUTOBUF struct buf obj = BUF_INIT;
 	struct repo_config c = *cfg;
@@ -154,26 +154,25 @@ int repo_init(const char *url, const struct backend_options *bo, const struct re
 	r = backend_open(url, bo, &b);
 	if (r < 0)
 		return r;
-	if (backend_is_read_only(b)) {
-		r = log_error_errno(-EROFS,
-				    "cannot create a repository at '%s' (read-only backend)", url);
-		goto out;
-	}
+	if (backend_is_read_only(b))
+		return log_error_errno(-EROFS,
+				       "cannot create a repository at '%s' (read-only backend)",
+				       url);
 	r = backend_list(b, "", list_any, &any);
 	if (r < 0)
-		goto out;
+		return r;
 	if (any) {
 		uint64_t size;
 		r = backend_size(b, CONFIG_NAME, &size) == 0 ? -EEXIST : -ENOTEMPTY;
 		log_error_errno(r, "cannot create a repository at '%s'", url);
 		if (r == -ENOTEMPTY)
 			log_error("hint: choose an empty directory or bucket prefix");
-		goto out;
+		return r;
 	}
 	c.version = REPO_FORMAT_VERSION;
 	r = crypto_random(c.id, REPO_ID_LEN);
 	if (r < 0)
-		goto out;
+		return r;
 	repo_config_encode(&c, &payload);
 	r = envelope_encode(OBJECT_CONFIG, payload.ptr, payload.len, 0, NULL, &obj, NULL);
 	if (r >= 0)
@@ -182,8 +181,6 @@ int repo_init(const char *url, const struct backend_options *bo, const struct re
 		r = put_listing(b, NULL, 0);
 	if (r >= 0)
 		r = backend_create_layout(b);
-out:
-	backend_free(b);
 	return r < 0 ? r : 0;
 }
 
@@ -221,41 +218,37 @@ int repo_open(const char *url, const struct backend_options *bo, struct repo **r
 	AUTOBUF struct buf obj = BUF_INIT;
 	AUTOBUF struct buf payload = BUF_INIT;
 	AUTOFREE char *base = NULL;
-	struct repo *repo;
+	CLEANUP(repo_closep) struct repo *repo = NULL;
 	int r;
 
 	repo = xcalloc(1, sizeof(*repo));
 	pthread_mutex_init(&repo->tree_lock, NULL);
 	r = backend_open(url, bo, &repo->backend);
 	if (r < 0)
-		goto fail;
+		return r;
 	r = backend_get(repo->backend, CONFIG_NAME, &obj);
 	if (r == -ENOENT) {
 		log_error("no repository at '%s' (it has no config object)", url);
 		log_error("hint: create one with 'cairn init -r %s --no-encryption', or check -r",
 			  url);
-		goto fail;
+		return r;
 	}
-	if (r < 0) {
-		log_error_errno(r, "cannot read the config of repository '%s'", url);
-		goto fail;
-	}
+	if (r < 0)
+		return log_error_errno(r, "cannot read the config of repository '%s'", url);
 	r = envelope_decode(obj.ptr, obj.len, OBJECT_CONFIG, CONFIG_MAX, &payload, NULL);
 	if (r == 0)
 		r = repo_config_decode(payload.ptr, payload.len, &repo->config);
 	if (r == -EPROTONOSUPPORT) {
 		log_error("repository '%s' has a format version this cairn does not know", url);
 		log_error("hint: upgrade cairn");
-		goto fail;
+		return r;
 	}
 	if (r == -EKEYREJECTED) {
 		log_error("repository '%s' is encrypted, which this cairn cannot read yet", url);
-		goto fail;
+		return r;
 	}
-	if (r < 0) {
-		log_error_errno(r, "the config of repository '%s' is damaged", url);
-		goto fail;
-	}
+	if (r < 0)
+		return log_error_errno(r, "the config of repository '%s' is damaged", url);
 	hex_encode(repo->config.id, REPO_ID_LEN, repo->id_hex);
 
 	base = cache_base();
@@ -264,14 +257,11 @@ int repo_open(const char *url, const struct backend_options *bo, struct repo **r
 	if (r < 0) {
 		log_error_errno(r, "cannot create the cache directory '%s'", repo->cache_dir);
 		log_error("hint: set CAIRN_CACHE_DIR to a writable directory");
-		goto fail;
+		return r;
 	}
 	repo->catalog_path = xasprintf("%s/catalog.db", repo->cache_dir);
-	*ret = repo;
+	*ret = TAKE(repo);
 	return 0;
-fail:
-	repo_close(repo);
-	return r;
 }
 
 void repo_close(struct repo *r)
@@ -334,6 +324,11 @@ struct listed {
 	uint8_t (*ids)[HASH_LEN];
 	size_t n, cap;
 };
+
+static void listed_release(struct listed *l)
+{
+	free(l->ids);
+}
 
 static int collect_id(void *userdata, const char *name, uint64_t size UNUSED)
 {
@@ -437,6 +432,11 @@ struct gone {
 	size_t n, cap;
 };
 
+static void gone_release(struct gone *g)
+{
+	free(g->ids);
+}
+
 static int collect_gone(void *userdata, const struct cat_snapshot *s)
 {
 	struct gone *g = userdata;
@@ -534,16 +534,16 @@ static int add_snapshots(struct repo *r, struct catalog *c, const uint8_t (*ids)
 
 int repo_sync(struct repo *r, struct catalog *c, unsigned *ret_changes)
 {
-	struct listed l = { 0 };
-	struct gone g = { .listed = &l };
-	uint8_t(*missing)[HASH_LEN] = NULL;
+	CLEANUP(listed_release) struct listed l = { 0 };
+	CLEANUP(gone_release) struct gone g = { .listed = &l };
+	AUTOFREE uint8_t(*missing)[HASH_LEN] = NULL;
 	size_t n_missing = 0;
 	unsigned changes = 0;
 	int res;
 
 	res = list_snapshot_ids(r, &l);
 	if (res < 0)
-		goto out;
+		return res;
 	res = catalog_list_snapshots(c, NULL, collect_gone, &g);
 	for (size_t i = 0; res == 0 && i < g.n; i++) {
 		res = catalog_remove_snapshot(c, g.ids[i]);
@@ -559,10 +559,6 @@ int repo_sync(struct repo *r, struct catalog *c, unsigned *ret_changes)
 	}
 	if (res >= 0 && n_missing > 0)
 		res = add_snapshots(r, c, (const uint8_t(*)[HASH_LEN])missing, n_missing, &changes);
-out:
-	free(missing);
-	free(l.ids);
-	free(g.ids);
 	if (res < 0)
 		return res;
 	if (ret_changes)
@@ -683,34 +679,38 @@ int repo_sync_index(struct repo *r, struct catalog *c, struct pending *ret_pendi
 	return res < 0 ? res : 0;
 }
 
-int repo_ensure_tree(struct repo *r, struct catalog *c, struct cat_snapshot *s)
+/* repo_ensure_tree() under r->tree_lock. */
+static int load_tree_locked(struct repo *r, struct catalog *c, const struct cat_snapshot *s)
 {
 	AUTOBUF struct buf payload = BUF_INIT;
-	struct tree *t = NULL;
+	CLEANUP(tree_freep) struct tree *t = NULL;
 	struct cat_snapshot cur;
 	char name[OBJECT_NAME_MAX];
+	int res;
+
+	/* Another thread or process may have loaded it meanwhile. */
+	res = catalog_snapshot_by_id(c, s->id, &cur);
+	if (res < 0 || cur.loaded)
+		return res;
+	object_name(OBJECT_TREE, s->tree_id, name);
+	res = fetch_object(r, name, OBJECT_TREE, ENVELOPE_RAW_MAX, s->tree_id, &payload);
+	if (res < 0)
+		return res;
+	res = tree_decode(payload.ptr, payload.len, &t);
+	if (res < 0)
+		return log_error_errno(res, "tree '%s' of snapshot %s/%s is malformed", name,
+				       s->member, s->name);
+	return catalog_load_tree(c, s->id, t);
+}
+
+int repo_ensure_tree(struct repo *r, struct catalog *c, struct cat_snapshot *s)
+{
 	int res;
 
 	if (s->loaded)
 		return 0;
 	pthread_mutex_lock(&r->tree_lock);
-	/* Another thread or process may have loaded it meanwhile. */
-	res = catalog_snapshot_by_id(c, s->id, &cur);
-	if (res < 0 || cur.loaded)
-		goto out;
-	object_name(OBJECT_TREE, s->tree_id, name);
-	res = fetch_object(r, name, OBJECT_TREE, ENVELOPE_RAW_MAX, s->tree_id, &payload);
-	if (res < 0)
-		goto out;
-	res = tree_decode(payload.ptr, payload.len, &t);
-	if (res < 0) {
-		log_error_errno(res, "tree '%s' of snapshot %s/%s is malformed", name, s->member,
-				s->name);
-		goto out;
-	}
-	res = catalog_load_tree(c, s->id, t);
-	tree_free(t);
-out:
+	res = load_tree_locked(r, c, s);
 	pthread_mutex_unlock(&r->tree_lock);
 	if (res == 0)
 		s->loaded = true;
