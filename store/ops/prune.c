@@ -548,6 +548,15 @@ struct blockers {
 	size_t n_stale;
 };
 
+static void blockers_release(struct blockers *bl)
+{
+	for (size_t i = 0; i < bl->n_stale; i++)
+		free(bl->stale[i]);
+	free(bl->stale);
+	free(bl->created);
+	buf_release(&bl->text);
+}
+
 static int add_blocker(void *userdata, const struct lock_info *li)
 {
 	struct blockers *bl = userdata;
@@ -627,6 +636,12 @@ struct deletions {
 	struct id_list packs; /* sorted */
 	struct id_list trees;
 };
+
+static void deletions_release(struct deletions *d)
+{
+	id_list_release(&d->packs);
+	id_list_release(&d->trees);
+}
 
 /* Replaces each index object that names a pack about to be deleted (or
  * already gone) by one without it. */
@@ -728,9 +743,10 @@ static uint64_t size_of(const struct prune *p, const struct pending_entry *e)
  * deletes. */
 static int sweep(struct prune *p, struct repo_lock *lock)
 {
+	CLEANUP(blockers_release)
 	struct blockers bl = { .own = lock ? lock_self(lock)->name : "", .text = BUF_INIT };
-	struct deletions d = { 0 };
-	struct pending left = { 0 };
+	CLEANUP(deletions_release) struct deletions d = { 0 };
+	CLEANUP(pending_release) struct pending left = { 0 };
 	int r;
 
 	if (!p->o->dry_run) {
@@ -742,7 +758,7 @@ static int sweep(struct prune *p, struct repo_lock *lock)
 	 * reads it and keeps off everything in it. */
 	r = lock_list(p->b, add_blocker, &bl);
 	if (r < 0)
-		goto out;
+		return r;
 	bool spare_ok = spare_new_snapshots(p);
 	if (!spare_ok)
 		log_warning("a snapshot committed while prune ran cannot be read; nothing is "
@@ -779,12 +795,12 @@ static int sweep(struct prune *p, struct repo_lock *lock)
 			p->res.n_trees_deleted++;
 			p->res.tree_bytes_deleted += d.trees.sizes[i];
 		}
-		goto out;
+		return r;
 	}
 	if (lock) {
 		r = lock_verify(lock);
 		if (r < 0)
-			goto out;
+			return r;
 	}
 	r = rewrite_indexes(p, &d);
 	if (r == 0)
@@ -796,15 +812,6 @@ static int sweep(struct prune *p, struct repo_lock *lock)
 	for (size_t i = 0; r == 0 && i < bl.n_stale; i++)
 		if (backend_delete(p->b, bl.stale[i]) == 0)
 			log_info("removed the stale lock '%s'", bl.stale[i]);
-out:
-	for (size_t i = 0; i < bl.n_stale; i++)
-		free(bl.stale[i]);
-	free(bl.stale);
-	free(bl.created);
-	buf_release(&bl.text);
-	id_list_release(&d.packs);
-	id_list_release(&d.trees);
-	pending_release(&left);
 	return r;
 }
 
@@ -832,26 +839,25 @@ static void prune_free(struct prune *p)
 int prune_run(struct repo *r, struct catalog *c, const struct prune_options *o,
 	      struct prune_result *ret)
 {
+	CLEANUP(prune_free)
 	struct prune p = { .repo = r, .b = repo_backend(r), .o = o, .now = lock_now() };
-	struct repo_lock *lock = NULL;
+	CLEANUP(lock_releasep) struct repo_lock *lock = NULL;
 	int res;
 
 	pthread_mutex_init(&p.lock, NULL);
 	usage_init(&p.u);
 	index_init(&p.new_index);
-	if (!backend_can_list(p.b)) {
-		res = log_error_errno(-EROFS, "cannot prune '%s': the backend cannot list objects",
-				      backend_url(p.b));
-		goto out;
-	}
+	if (!backend_can_list(p.b))
+		return log_error_errno(-EROFS, "cannot prune '%s': the backend cannot list objects",
+				       backend_url(p.b));
 	if (!o->dry_run) {
 		res = lock_acquire(p.b, LOCK_EXCLUSIVE, "prune", &lock);
 		if (res < 0)
-			goto out;
+			return res;
 	}
 	res = inventory_list(r, &p.inv);
 	if (res < 0)
-		goto out;
+		return res;
 	if (p.inv.has_pending && pending_read(p.b, &p.old) < 0)
 		log_warning("'%s' is damaged: every unreferenced object counts as found now, and "
 			    "the object is rewritten",
@@ -861,17 +867,17 @@ int prune_run(struct repo *r, struct catalog *c, const struct prune_options *o,
 	p.snaps = xcalloc(p.n_snaps + 1, sizeof(*p.snaps));
 	res = parallel_for(p.n_snaps, PRUNE_THREADS, load_one, &p);
 	if (res < 0)
-		goto out;
+		return res;
 	p.res.n_snapshots = p.n_snaps;
 	p.n_indexes = p.inv.indexes.n;
 	p.indexes = xcalloc(p.n_indexes + 1, sizeof(*p.indexes));
 	p.prog.done = 0;
 	res = parallel_for(p.n_indexes, PRUNE_THREADS, load_index, &p);
 	if (res < 0)
-		goto out;
+		return res;
 	res = classify(&p);
 	if (res < 0)
-		goto out;
+		return res;
 	if (o->dry_run) {
 		/* What a repack would copy and free, without doing it. */
 		for (uint32_t k = 0; k < p.u.n_packs; k++) {
@@ -885,7 +891,7 @@ int prune_run(struct repo *r, struct catalog *c, const struct prune_options *o,
 	} else {
 		res = repack(&p);
 		if (res < 0)
-			goto out;
+			return res;
 	}
 	/* New garbage counts from now, just before prune-pending holds it:
 	 * a backup whose lock is younger than that (plus the skew margin)
@@ -894,7 +900,7 @@ int prune_run(struct repo *r, struct catalog *c, const struct prune_options *o,
 	collect_garbage(&p);
 	res = sweep(&p, lock);
 	if (res < 0)
-		goto out;
+		return res;
 	if (!o->dry_run) {
 		if (p.res.n_snapshots_rewritten > 0 && repo_publish_listing(r) < 0)
 			log_warning("readers over plain HTTP see the old snapshot list until it is "
@@ -906,8 +912,5 @@ int prune_run(struct repo *r, struct catalog *c, const struct prune_options *o,
 				    "updated");
 	}
 	*ret = p.res;
-out:
-	lock_release(lock);
-	prune_free(&p);
 	return res;
 }
