@@ -694,17 +694,16 @@ static void unreferenced(struct check *k, uint32_t i, const char *name, uint64_t
 	}
 }
 
-static int check_pack(void *userdata, size_t idx)
+/* Checks pack i, reading into data what it reads; *whole says whether
+ * that was all of it. Problems go to the report. */
+static void inspect_pack(struct check *k, uint32_t i, struct buf *data, bool *whole)
 {
-	struct check *k = userdata;
-	uint32_t i = (uint32_t)idx;
 	struct usage_pack *p = &k->u.packs[i];
-	AUTOBUF struct buf data = BUF_INIT;
 	AUTOFREE struct pack_entry *entries = NULL;
 	uint32_t n = 0;
 	char name[PACK_NAME_LEN];
 	uint64_t size = p->size;
-	bool present = p->is_listed, whole = k->ps[i].read_whole;
+	bool present = p->is_listed;
 	int r;
 
 	pack_name(p->id, name);
@@ -716,47 +715,56 @@ static int check_pack(void *userdata, size_t idx)
 			mark_all(k, i,
 				 problem_add(k, CHECK_ERROR, "cannot read pack '%s': %s", name,
 					     log_strerror(r)));
-			goto out;
+			return;
 		}
 	}
 	if (!present) {
 		pack_missing(k, i, name);
-		goto out;
+		return;
 	}
-	r = read_trailer(k, name, size, whole, &data, &entries, &n);
+	r = read_trailer(k, name, size, *whole, data, &entries, &n);
 	if (r == -ENOENT) {
 		pack_missing(k, i, name);
-		goto out;
+		return;
 	}
-	if (r == -EBADMSG && !whole) {
+	if (r == -EBADMSG && !*whole) {
 		/* Read it all to tell the chunks that survive from the lost. */
-		buf_reset(&data);
-		r = backend_get(k->b, name, &data);
+		buf_reset(data);
+		r = backend_get(k->b, name, data);
 		if (r == 0)
 			r = -EBADMSG;
-		whole = true;
+		*whole = true;
 	}
-	if (r == -EBADMSG && data.len > 0) {
-		salvage(k, i, name, &data, data.len);
-		goto out;
+	if (r == -EBADMSG && data->len > 0) {
+		salvage(k, i, name, data, data->len);
+		return;
 	}
 	if (r < 0) {
 		mark_all(k, i,
 			 problem_add(k, CHECK_ERROR, "cannot read pack '%s': %s", name,
 				     log_strerror(r)));
-		goto out;
+		return;
 	}
 	pthread_mutex_lock(&k->lock);
 	k->res.n_packs++;
 	pthread_mutex_unlock(&k->lock);
 	compare_refs(k, i, name, entries, n);
 	compare_claims(k, i, name, entries, n);
-	if (whole)
-		verify_data(k, i, name, &data, entries, n);
+	if (*whole)
+		verify_data(k, i, name, data, entries, n);
 	/* With a snapshot unreadable, what is unreferenced is unknown. */
 	if (p->n_refs == 0 && present && !k->trees_incomplete)
-		unreferenced(k, i, name, whole ? data.len : size);
-out:
+		unreferenced(k, i, name, *whole ? data->len : size);
+}
+
+static int check_pack(void *userdata, size_t idx)
+{
+	struct check *k = userdata;
+	uint32_t i = (uint32_t)idx;
+	AUTOBUF struct buf data = BUF_INIT;
+	bool whole = k->ps[i].read_whole;
+
+	inspect_pack(k, i, &data, &whole);
 	if (whole) {
 		pthread_mutex_lock(&k->lock);
 		k->res.n_packs_read++;
@@ -1047,8 +1055,8 @@ static void check_free(struct check *k)
 int check_run(struct repo *r, struct catalog *c, const struct check_options *o,
 	      struct check_result *ret)
 {
-	struct check k = { .repo = r, .b = repo_backend(r), .o = o };
-	struct repo_lock *lock = NULL;
+	CLEANUP(check_free) struct check k = { .repo = r, .b = repo_backend(r), .o = o };
+	CLEANUP(lock_releasep) struct repo_lock *lock = NULL;
 	unsigned threads = o->n_threads ? o->n_threads : CHECK_THREADS;
 	int res;
 
@@ -1059,14 +1067,14 @@ int check_run(struct repo *r, struct catalog *c, const struct check_options *o,
 			    "this check is about to read");
 	res = inventory_list(r, &k.inv);
 	if (res < 0)
-		goto out;
+		return res;
 	if (k.inv.has_pending && pending_read(k.b, &k.pending) < 0)
 		problem_add(&k, CHECK_ERROR,
 			    "'%s' is damaged; backups refuse to run until 'cairn prune' rewrites it",
 			    PENDING_NAME);
 	res = catalog_list_snapshots(c, NULL, collect_label, &k);
 	if (res < 0)
-		goto out;
+		return res;
 	if (k.n_names > 1)
 		qsort(k.names, k.n_names, sizeof(*k.names), name_cmp);
 
@@ -1081,7 +1089,7 @@ int check_run(struct repo *r, struct catalog *c, const struct check_options *o,
 	k.prog.done = 0;
 	k.prog.bytes = 0;
 	if (res < 0)
-		goto out;
+		return res;
 
 	for (size_t i = 0; i < k.inv.packs.n; i++) {
 		uint32_t p = usage_pack(&k.u, k.inv.packs.ids[i]);
@@ -1098,7 +1106,7 @@ int check_run(struct repo *r, struct catalog *c, const struct check_options *o,
 	choose_reads(&k);
 	res = parallel_for(k.u.n_packs, threads, check_pack, &k);
 	if (res < 0)
-		goto out;
+		return res;
 
 	check_trees(&k);
 	check_listing(&k);
@@ -1110,13 +1118,10 @@ int check_run(struct repo *r, struct catalog *c, const struct check_options *o,
 			snprintf(k.own_lock, sizeof(k.own_lock), "%s", lock_self(lock)->name);
 		res = lock_list(k.b, report_lock, &k);
 		if (res < 0)
-			goto out;
+			return res;
 	}
 	find_affected(&k);
 	emit(&k);
 	*ret = k.res;
-out:
-	lock_release(lock);
-	check_free(&k);
-	return res < 0 ? res : 0;
+	return 0;
 }
