@@ -46,4 +46,18 @@ int envelope_parse_header(const uint8_t *data, size_t len, struct envelope_heade
 int envelope_decode(const uint8_t *data, size_t len, enum object_kind expect, size_t max_raw,
 		    struct buf *out, uint8_t *ret_hash) WARN_UNUSED;
 
+/* Decodes an object of kind with envelope_decode(), its raw payload
+ * bounded by object_kind_max(kind), and, when id is not NULL, requires
+ * that payload to hash to id. Appends the payload to out, which is
+ * unchanged on failure. -EBADMSG on any mismatch, -EKEYREJECTED for
+ * encrypted objects. Thread-safe. */
+int object_decode(const uint8_t *data, size_t len, enum object_kind kind, const uint8_t *id,
+		  struct buf *out) WARN_UNUSED;
+/* Decodes a chunk envelope of stored_len bytes at stored whose payload
+ * must be exactly raw_len bytes with SHA-256 hash (what the index or tree
+ * recorded for it: a chunk's own bound). Appends the data to out, which is
+ * unchanged on failure; -EBADMSG otherwise. Thread-safe. */
+int chunk_decode(const uint8_t *stored, uint32_t stored_len, uint32_t raw_len,
+		 const uint8_t hash[HASH_LEN], struct buf *out) WARN_UNUSED;
+
 #endif

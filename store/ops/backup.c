@@ -40,6 +40,7 @@
 #include "base/hmap.h"
 #include "format/index.h"
 #include "repo/lock.h"
+#include "repo/object.h"
 #include "base/log.h"
 #include "ops/upload-pool.h"
 
@@ -603,23 +604,16 @@ static int walk(struct backup *b)
 	return 0;
 }
 
+/* Stores raw as an object of kind, counting what it stored. */
 static int put_object(struct backup *b, enum object_kind kind, struct buf *raw, int level,
 		      uint8_t ret_id[HASH_LEN])
 {
-	AUTOBUF struct buf obj = BUF_INIT;
-	const char *dir = object_kind_dir(kind);
-	char name[OBJECT_NAME_MAX];
-	int r;
+	uint64_t stored;
+	int r = object_put(b->backend, kind, raw, level, ret_id, &stored);
 
-	r = envelope_encode(kind, raw->ptr, raw->len, level, NULL, &obj, ret_id);
-	if (r < 0)
-		return log_error_errno(r, "cannot encode a %.*s object", (int)strlen(dir) - 1, dir);
-	object_name(kind, ret_id, name);
-	r = backend_put(b->backend, name, obj.ptr, obj.len);
-	if (r < 0)
-		return log_error_errno(r, "cannot store '%s'", name);
-	b->stats.n_stored += obj.len;
-	return 0;
+	if (r == 0)
+		b->stats.n_stored += stored;
+	return r;
 }
 
 /* A tree identical to one prune marked for deletion would share its name

@@ -26,6 +26,7 @@
 #include "format/index.h"
 #include "repo/inventory.h"
 #include "repo/lock.h"
+#include "repo/object.h"
 #include "base/log.h"
 #include "format/pack.h"
 #include "base/parallel.h"
@@ -328,20 +329,6 @@ static void entries_digest(const struct pack_entry *e, uint32_t n, uint8_t out[H
 	crypto_sha256(b.ptr, b.len, out);
 }
 
-static int fetch_index(struct check *k, size_t i, struct index *ix)
-{
-	AUTOBUF struct buf payload = BUF_INIT;
-	char name[OBJECT_NAME_MAX];
-	int r;
-
-	object_name(OBJECT_INDEX, k->inv.indexes.ids[i], name);
-	r = object_fetch(k->b, name, OBJECT_INDEX, ENVELOPE_RAW_MAX, k->inv.indexes.ids[i],
-			 &payload);
-	if (r == 0)
-		r = index_decode(payload.ptr, payload.len, ix);
-	return r;
-}
-
 static int check_index(void *userdata, size_t i)
 {
 	struct check *k = userdata;
@@ -350,7 +337,7 @@ static int check_index(void *userdata, size_t i)
 	int r;
 
 	object_name(OBJECT_INDEX, k->inv.indexes.ids[i], name);
-	r = fetch_index(k, i, &ix);
+	r = object_fetch_index(k->b, k->inv.indexes.ids[i], &ix);
 	if (r == -ENOENT) {
 		/* prune rewrote it since the listing */
 		step(k, "indexes", k->inv.indexes.n, 0);
@@ -494,7 +481,7 @@ static void describe_claim(struct check *k, uint32_t index, const uint8_t id[HAS
 {
 	struct index ix;
 
-	if (fetch_index(k, index, &ix) < 0) {
+	if (object_fetch_index(k->b, k->inv.indexes.ids[index], &ix) < 0) {
 		buf_printf(out, "the index changed while it was checked");
 		return;
 	}
@@ -557,15 +544,10 @@ static void compare_claims(struct check *k, uint32_t i, const char *name,
 static int verify_chunk(const struct buf *data, uint64_t off, uint32_t stored_len, uint32_t raw_len,
 			const uint8_t hash[HASH_LEN], struct buf *scratch)
 {
-	uint8_t got[HASH_LEN];
-
 	if (off > data->len || stored_len > data->len - off)
 		return -EBADMSG;
 	buf_reset(scratch);
-	int r = envelope_decode(data->ptr + off, stored_len, OBJECT_CHUNK, raw_len, scratch, got);
-	if (r == 0 && (scratch->len != raw_len || memcmp(got, hash, HASH_LEN) != 0))
-		r = -EBADMSG;
-	return r;
+	return chunk_decode(data->ptr + off, stored_len, raw_len, hash, scratch);
 }
 
 /* read_data: every chunk of the trailer must decode to its hash. */

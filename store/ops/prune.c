@@ -39,6 +39,7 @@
 #include "format/index.h"
 #include "repo/inventory.h"
 #include "repo/lock.h"
+#include "repo/object.h"
 #include "base/log.h"
 #include "format/pack.h"
 #include "base/parallel.h"
@@ -182,19 +183,6 @@ static int load_one(void *userdata, size_t i)
 	return r;
 }
 
-static int fetch_index(struct prune *p, const uint8_t id[HASH_LEN], struct index *ix)
-{
-	AUTOBUF struct buf payload = BUF_INIT;
-	char name[OBJECT_NAME_MAX];
-	int r;
-
-	object_name(OBJECT_INDEX, id, name);
-	r = object_fetch(p->b, name, OBJECT_INDEX, ENVELOPE_RAW_MAX, id, &payload);
-	if (r == 0)
-		r = index_decode(payload.ptr, payload.len, ix);
-	return r;
-}
-
 static int load_index(void *userdata, size_t i)
 {
 	struct prune *p = userdata;
@@ -203,7 +191,7 @@ static int load_index(void *userdata, size_t i)
 	int r;
 
 	memcpy(pi->id, p->inv.indexes.ids[i], HASH_LEN);
-	r = fetch_index(p, pi->id, &ix);
+	r = object_fetch_index(p->b, pi->id, &ix);
 	if (r == -EBADMSG || r == -ENOENT) {
 		char name[OBJECT_NAME_MAX];
 		object_name(OBJECT_INDEX, pi->id, name);
@@ -285,24 +273,6 @@ static int classify(struct prune *p)
 
 /* --- repacking --- */
 
-static int put_object(struct prune *p, enum object_kind kind, const struct buf *raw, int level,
-		      uint8_t ret_id[HASH_LEN])
-{
-	AUTOBUF struct buf obj = BUF_INIT;
-	const char *dir = object_kind_dir(kind);
-	char name[OBJECT_NAME_MAX];
-	int r;
-
-	r = envelope_encode(kind, raw->ptr, raw->len, level, NULL, &obj, ret_id);
-	if (r < 0)
-		return log_error_errno(r, "cannot encode a %.*s object", (int)strlen(dir) - 1, dir);
-	object_name(kind, ret_id, name);
-	r = backend_put(p->b, name, obj.ptr, obj.len);
-	if (r < 0)
-		return log_error_errno(r, "cannot store '%s'", name);
-	return 0;
-}
-
 static int flush_pack(struct prune *p, struct pack_writer *w)
 {
 	AUTOBUF struct buf bytes = BUF_INIT;
@@ -357,15 +327,12 @@ static int repack_one(struct prune *p, struct pack_writer *w, uint32_t k, struct
 	qsort_r(refs, n, sizeof(uint32_t), ref_off_cmp, &p->u);
 	for (uint32_t j = 0; j < n; j++) {
 		struct usage_ref *ref = &p->u.refs[refs[j]];
-		uint8_t got[HASH_LEN];
 		struct pack_entry e;
 		buf_reset(&scratch);
 		r = ref->off <= data->len && ref->stored_len <= data->len - ref->off
-			    ? envelope_decode(data->ptr + ref->off, ref->stored_len, OBJECT_CHUNK,
-					      ref->raw_len, &scratch, got)
+			    ? chunk_decode(data->ptr + ref->off, ref->stored_len, ref->raw_len,
+					   ref->hash, &scratch)
 			    : -EBADMSG;
-		if (r == 0 && (scratch.len != ref->raw_len || memcmp(got, ref->hash, HASH_LEN)))
-			r = -EBADMSG;
 		if (r < 0) {
 			log_error_errno(r,
 					"pack '%s': the chunk at offset %" PRIu64 " is damaged; "
@@ -448,11 +415,11 @@ static int rewrite_snapshot(struct prune *p, struct psnap *s)
 			log_error_errno(r, "cannot encode the new tree of %s", s->label);
 	}
 	if (r == 0)
-		r = put_object(p, OBJECT_TREE, &raw, MAX(cfg->zstd_level, 1), h.tree_id);
+		r = object_put(p->b, OBJECT_TREE, &raw, MAX(cfg->zstd_level, 1), h.tree_id, NULL);
 	if (r == 0) {
 		buf_reset(&raw);
 		snapshot_header_encode(&h, &raw);
-		r = put_object(p, OBJECT_SNAPSHOT, &raw, 0, new_id);
+		r = object_put(p->b, OBJECT_SNAPSHOT, &raw, 0, new_id, NULL);
 	}
 	/* The new header is stored: the old one may go. */
 	if (r == 0 && memcmp(new_id, s->id, HASH_LEN) != 0) {
@@ -494,7 +461,7 @@ static int repack(struct prune *p)
 	if (r == 0 && p->new_index.n_packs > 0) {
 		uint8_t id[HASH_LEN];
 		index_encode(&p->new_index, &raw);
-		r = put_object(p, OBJECT_INDEX, &raw, 3, id);
+		r = object_put(p->b, OBJECT_INDEX, &raw, 3, id, NULL);
 	}
 	for (size_t i = 0; r == 0 && i < p->n_snaps; i++) {
 		struct psnap *s = &p->snaps[i];
@@ -670,7 +637,7 @@ static int rewrite_indexes(struct prune *p, const struct deletions *d)
 		if (!drop)
 			continue;
 		struct index ix, keep;
-		r = fetch_index(p, pi->id, &ix);
+		r = object_fetch_index(p->b, pi->id, &ix);
 		if (r < 0) {
 			r = 0; /* vanished or damaged meanwhile: leave it */
 			continue;
@@ -685,7 +652,7 @@ static int rewrite_indexes(struct prune *p, const struct deletions *d)
 			uint8_t id[HASH_LEN];
 			buf_reset(&raw);
 			index_encode(&keep, &raw);
-			r = put_object(p, OBJECT_INDEX, &raw, 3, id);
+			r = object_put(p->b, OBJECT_INDEX, &raw, 3, id, NULL);
 		}
 		if (r == 0) {
 			char name[OBJECT_NAME_MAX];

@@ -1,6 +1,5 @@
 /*
- * inventory.c - list a repository and fetch its metadata objects with
- * verification, for check and prune.
+ * inventory.c - list a repository, for check and prune.
  *
  * One listing of the whole repository is cheaper on object stores than one
  * per directory (a listing pages through names whatever the prefix), and
@@ -141,49 +140,4 @@ void inventory_release(struct inventory *inv)
 		free(inv->strays[i]);
 	free(inv->strays);
 	*inv = (struct inventory){ 0 };
-}
-
-int object_fetch(struct backend *b, const char *name, enum object_kind kind, size_t max,
-		 const uint8_t id[HASH_LEN], struct buf *out)
-{
-	AUTOBUF struct buf obj = BUF_INIT;
-	uint8_t got[HASH_LEN];
-	size_t start = out->len;
-	int r;
-
-	r = backend_get(b, name, &obj);
-	if (r < 0)
-		return r;
-	r = envelope_decode(obj.ptr, obj.len, kind, max, out, got);
-	if (r == 0 && memcmp(got, id, HASH_LEN) != 0)
-		r = -EBADMSG;
-	if (r < 0)
-		out->len = start;
-	return r;
-}
-
-int object_fetch_header(struct backend *b, const uint8_t id[HASH_LEN], struct snapshot_header *ret)
-{
-	AUTOBUF struct buf payload = BUF_INIT;
-	char name[OBJECT_NAME_MAX];
-	int r;
-
-	object_name(OBJECT_SNAPSHOT, id, name);
-	r = object_fetch(b, name, OBJECT_SNAPSHOT, SNAPSHOT_HEADER_MAX, id, &payload);
-	if (r < 0)
-		return r;
-	return snapshot_header_decode(payload.ptr, payload.len, ret);
-}
-
-int object_fetch_tree(struct backend *b, const uint8_t id[HASH_LEN], struct tree **ret)
-{
-	AUTOBUF struct buf payload = BUF_INIT;
-	char name[OBJECT_NAME_MAX];
-	int r;
-
-	object_name(OBJECT_TREE, id, name);
-	r = object_fetch(b, name, OBJECT_TREE, ENVELOPE_RAW_MAX, id, &payload);
-	if (r < 0)
-		return r;
-	return tree_decode(payload.ptr, payload.len, ret);
 }

@@ -320,7 +320,7 @@ static int read_lock(struct backend *b, const char *name, const char *own_machin
 	r = backend_get(b, name, &obj);
 	if (r < 0)
 		return r;
-	r = envelope_decode(obj.ptr, obj.len, OBJECT_LOCK, LOCK_PAYLOAD_MAX, &raw, NULL);
+	r = object_decode(obj.ptr, obj.len, OBJECT_LOCK, NULL, &raw);
 	if (r == 0)
 		r = lock_decode(raw.ptr, raw.len, li, machine);
 	if (r < 0) {

@@ -98,7 +98,7 @@ int pending_read(struct backend *b, struct pending *ret)
 	}
 	if (r < 0)
 		return log_error_errno(r, "cannot read '%s'", PENDING_NAME);
-	r = envelope_decode(obj.ptr, obj.len, OBJECT_PENDING, ENVELOPE_RAW_MAX, &raw, NULL);
+	r = object_decode(obj.ptr, obj.len, OBJECT_PENDING, NULL, &raw);
 	if (r == 0)
 		r = pending_decode(raw.ptr, raw.len, ret);
 	if (r < 0)

@@ -235,7 +235,7 @@ int repo_open(const char *url, const struct backend_options *bo, struct repo **r
 	}
 	if (r < 0)
 		return log_error_errno(r, "cannot read the config of repository '%s'", url);
-	r = envelope_decode(obj.ptr, obj.len, OBJECT_CONFIG, CONFIG_MAX, &payload, NULL);
+	r = object_decode(obj.ptr, obj.len, OBJECT_CONFIG, NULL, &payload);
 	if (r == 0)
 		r = repo_config_decode(payload.ptr, payload.len, &repo->config);
 	if (r == -EPROTONOSUPPORT) {
@@ -295,13 +295,11 @@ int repo_catalog_open(struct repo *r, struct catalog **ret)
 	return catalog_open(r->catalog_path, ret);
 }
 
-/* Fetches object name, decodes it as kind and checks that its raw payload
- * hashes to id. Logs what failed. */
-static int fetch_object(struct repo *r, const char *name, enum object_kind kind, size_t max,
+/* object_fetch_name(), saying what failed. */
+static int fetch_object(struct repo *r, const char *name, enum object_kind kind,
 			const uint8_t id[HASH_LEN], struct buf *out)
 {
 	AUTOBUF struct buf obj = BUF_INIT;
-	uint8_t got[HASH_LEN];
 	int res;
 
 	res = backend_get(r->backend, name, &obj);
@@ -310,9 +308,7 @@ static int fetch_object(struct repo *r, const char *name, enum object_kind kind,
 				       backend_url(r->backend));
 	if (res < 0)
 		return log_error_errno(res, "cannot fetch '%s'", name);
-	res = envelope_decode(obj.ptr, obj.len, kind, max, out, got);
-	if (res == 0 && memcmp(got, id, HASH_LEN) != 0)
-		res = -EBADMSG;
+	res = object_decode(obj.ptr, obj.len, kind, id, out);
 	if (res < 0)
 		return log_error_errno(res, "object '%s' is damaged", name);
 	return 0;
@@ -357,7 +353,7 @@ static int read_listing(struct repo *r, struct listed *l)
 	if (res < 0)
 		return log_error_errno(res, "cannot read the snapshot list '%s' of '%s'",
 				       LISTING_NAME, backend_url(r->backend));
-	res = envelope_decode(obj.ptr, obj.len, OBJECT_LISTING, ENVELOPE_RAW_MAX, &raw, NULL);
+	res = object_decode(obj.ptr, obj.len, OBJECT_LISTING, NULL, &raw);
 	if (res == 0)
 		res = repo_listing_decode(raw.ptr, raw.len, &l->ids, &l->n);
 	if (res < 0)
@@ -471,8 +467,8 @@ static void *fetch_headers(void *arg)
 	while ((i = __atomic_fetch_add(&f->next, 1, __ATOMIC_RELAXED)) < f->n) {
 		char name[OBJECT_NAME_MAX];
 		object_name(OBJECT_SNAPSHOT, f->ids[i], name);
-		f->results[i] = fetch_object(f->repo, name, OBJECT_SNAPSHOT, SNAPSHOT_HEADER_MAX,
-					     f->ids[i], &f->payloads[i]);
+		f->results[i] =
+			fetch_object(f->repo, name, OBJECT_SNAPSHOT, f->ids[i], &f->payloads[i]);
 	}
 	return NULL;
 }
@@ -594,7 +590,7 @@ static int merge_index(struct repo *r, struct catalog *c, const char *name)
 	res = catalog_has_index(c, id);
 	if (res != 0)
 		return res < 0 ? res : 0;
-	res = fetch_object(r, name, OBJECT_INDEX, ENVELOPE_RAW_MAX, id, &payload);
+	res = fetch_object(r, name, OBJECT_INDEX, id, &payload);
 	if (res < 0)
 		return res;
 	res = index_decode(payload.ptr, payload.len, &ix);
@@ -693,7 +689,7 @@ static int load_tree_locked(struct repo *r, struct catalog *c, const struct cat_
 	if (res < 0 || cur.loaded)
 		return res;
 	object_name(OBJECT_TREE, s->tree_id, name);
-	res = fetch_object(r, name, OBJECT_TREE, ENVELOPE_RAW_MAX, s->tree_id, &payload);
+	res = fetch_object(r, name, OBJECT_TREE, s->tree_id, &payload);
 	if (res < 0)
 		return res;
 	res = tree_decode(payload.ptr, payload.len, &t);
@@ -762,16 +758,7 @@ int repo_fetch_chunks(struct repo *r, const struct chunk_loc *locs, size_t n, st
 
 int repo_decode_chunk_quiet(const struct chunk_loc *loc, const uint8_t *stored, struct buf *out)
 {
-	uint8_t got[HASH_LEN];
-	size_t start = out->len;
-	int res;
-
-	res = envelope_decode(stored, loc->stored_len, OBJECT_CHUNK, loc->raw_len, out, got);
-	if (res == 0 && (memcmp(got, loc->hash, HASH_LEN) != 0 || out->len - start != loc->raw_len))
-		res = -EBADMSG;
-	if (res < 0)
-		out->len = start;
-	return res;
+	return chunk_decode(stored, loc->stored_len, loc->raw_len, loc->hash, out);
 }
 
 int repo_decode_chunk(struct repo *r UNUSED, const struct chunk_loc *loc, const uint8_t *stored,
