@@ -75,13 +75,7 @@ bool name_is_valid_component(const void *name, size_t len)
 
 /* --- building --- */
 
-#define GROW(t, arr, n, cap)                                                                 \
-	do {                                                                                 \
-		if ((t)->n == (t)->cap) {                                                    \
-			(t)->cap = (t)->cap ? (t)->cap * 2 : 64;                             \
-			(t)->arr = xrealloc((t)->arr, (size_t)(t)->cap * sizeof(*(t)->arr)); \
-		}                                                                            \
-	} while (0)
+#define GROW(t, arr, n, cap) XGROW_ARRAY((t)->arr, (t)->cap, (size_t)(t)->n + 1)
 
 struct tree *tree_new(void)
 {

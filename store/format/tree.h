@@ -83,17 +83,23 @@ struct tree_chunk {
 struct tree {
 	struct buf arena;
 	uint8_t (*packs)[HASH_LEN];
-	uint32_t n_packs, cap_packs;
+	uint32_t n_packs;
+	size_t cap_packs;
 	struct tree_chunk *chunks;
-	uint32_t n_chunks, cap_chunks;
+	uint32_t n_chunks;
+	size_t cap_chunks;
 	struct tree_inode *inodes;
-	uint32_t n_inodes, cap_inodes;
+	uint32_t n_inodes;
+	size_t cap_inodes;
 	struct tree_dirent *dirents;
-	uint32_t n_dirents, cap_dirents;
+	uint32_t n_dirents;
+	size_t cap_dirents;
 	struct tree_xattr *xattrs;
-	uint32_t n_xattrs, cap_xattrs;
+	uint32_t n_xattrs;
+	size_t cap_xattrs;
 	struct tree_extent *extents;
-	uint64_t n_extents, cap_extents;
+	uint64_t n_extents;
+	size_t cap_extents;
 };
 
 struct tree *tree_new(void);

@@ -499,10 +499,7 @@ static int backup_dir_entries(struct backup *b, uint32_t dir)
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			names = xrealloc(names, cap * sizeof(char *));
-		}
+		XGROW_ARRAY(names, cap, n + 1);
 		names[n++] = xstrdup(de->d_name);
 	}
 	if (errno)

@@ -131,10 +131,7 @@ static uint32_t PRINTF_LIKE(3, 4)
 		abort();
 	va_end(ap);
 	pthread_mutex_lock(&k->lock);
-	if (k->n_problems == k->cap_problems) {
-		k->cap_problems = k->cap_problems ? k->cap_problems * 2 : 16;
-		k->problems = xrealloc(k->problems, k->cap_problems * sizeof(*k->problems));
-	}
+	XGROW_ARRAY(k->problems, k->cap_problems, k->n_problems + 1);
 	struct problem *p = &k->problems[k->n_problems++];
 	*p = (struct problem){ .level = level, .text = s, .affected = BUF_INIT };
 	uint32_t mark = (uint32_t)k->n_problems;
@@ -221,10 +218,7 @@ static void step(struct check *k, const char *phase, uint64_t total, uint64_t by
 static int collect_label(void *userdata, const struct cat_snapshot *s)
 {
 	struct check *k = userdata;
-	if (k->n_names == k->cap_names) {
-		k->cap_names = k->cap_names ? k->cap_names * 2 : 64;
-		k->names = xrealloc(k->names, k->cap_names * sizeof(*k->names));
-	}
+	XGROW_ARRAY(k->names, k->cap_names, k->n_names + 1);
 	struct name_entry *e = &k->names[k->n_names++];
 	memcpy(e->id, s->snap_id, HASH_LEN);
 	snprintf(e->label, sizeof(e->label), "%s/%s", s->member, s->name);
@@ -356,10 +350,7 @@ static int check_index(void *userdata, size_t i)
 		entries_digest(ix.packs[j].entries, ix.packs[j].n, c.digest);
 		pthread_mutex_lock(&k->lock);
 		c.pack = usage_pack(&k->u, ix.packs[j].id);
-		if (k->n_claims == k->cap_claims) {
-			k->cap_claims = k->cap_claims ? k->cap_claims * 2 : 256;
-			k->claims = xrealloc(k->claims, k->cap_claims * sizeof(*k->claims));
-		}
+		XGROW_ARRAY(k->claims, k->cap_claims, k->n_claims + 1);
 		k->claims[k->n_claims++] = c;
 		pthread_mutex_unlock(&k->lock);
 	}
@@ -767,10 +758,7 @@ static void dirent_path(const struct tree *t, const uint32_t *dir_name, uint32_t
 	size_t n = 0, cap = 0;
 
 	for (uint32_t cur = d;;) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			chain = xrealloc(chain, cap * sizeof(uint32_t));
-		}
+		XGROW_ARRAY(chain, cap, n + 1);
 		chain[n++] = cur;
 		uint32_t parent = t->dirents[cur].parent;
 		if (parent == 0 || dir_name[parent] == USAGE_NONE)

@@ -136,10 +136,7 @@ struct member_snaps {
 static int collect_snapshot(void *userdata, const struct cat_snapshot *s)
 {
 	struct member_snaps *m = userdata;
-	if (m->n == m->cap) {
-		m->cap = m->cap ? m->cap * 2 : 64;
-		m->snaps = xrealloc(m->snaps, m->cap * sizeof(*m->snaps));
-	}
+	XGROW_ARRAY(m->snaps, m->cap, m->n + 1);
 	m->snaps[m->n++] = *s;
 	return 0;
 }

@@ -209,11 +209,10 @@ static int load_index(void *userdata, size_t i)
 		memcpy(pi->packs[j], ix.packs[j].id, HASH_LEN);
 		uint32_t k = usage_pack(&p->u, ix.packs[j].id);
 		if (k >= p->cap_chunk_bytes) {
-			size_t cap = MAX((size_t)k + 1, p->cap_chunk_bytes * 2);
-			p->chunk_bytes = xrealloc(p->chunk_bytes, cap * sizeof(uint64_t));
-			memset(p->chunk_bytes + p->cap_chunk_bytes, 0,
-			       (cap - p->cap_chunk_bytes) * sizeof(uint64_t));
-			p->cap_chunk_bytes = cap;
+			size_t old = p->cap_chunk_bytes;
+			XGROW_ARRAY(p->chunk_bytes, p->cap_chunk_bytes, (size_t)k + 1);
+			memset(p->chunk_bytes + old, 0,
+			       (p->cap_chunk_bytes - old) * sizeof(uint64_t));
 		}
 		uint64_t sum = 0;
 		for (uint32_t e = 0; e < ix.packs[j].n; e++)

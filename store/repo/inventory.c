@@ -10,6 +10,8 @@
 #include "base/log.h"
 #include "repo/pending.h"
 
+#include <assert.h>
+
 void id_list_release(struct id_list *l)
 {
 	free(l->ids);
@@ -20,9 +22,10 @@ void id_list_release(struct id_list *l)
 void id_list_add(struct id_list *l, const uint8_t id[HASH_LEN], uint64_t size)
 {
 	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->ids = xrealloc(l->ids, l->cap * HASH_LEN);
-		l->sizes = xrealloc(l->sizes, l->cap * sizeof(uint64_t));
+		size_t cap = l->cap; /* the two arrays grow alike */
+		XGROW_ARRAY(l->sizes, cap, l->n + 1);
+		XGROW_ARRAY(l->ids, l->cap, l->n + 1);
+		assert(cap == l->cap);
 	}
 	memcpy(l->ids[l->n], id, HASH_LEN);
 	l->sizes[l->n++] = size;

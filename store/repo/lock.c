@@ -298,10 +298,7 @@ static int collect_lock(void *userdata, const char *name, uint64_t size UNUSED)
 	struct lock_names *l = userdata;
 	if (strlen(name) != LOCK_NAME_LEN - 1)
 		return 0; /* not a lock of ours */
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 16;
-		l->names = xrealloc(l->names, l->cap * sizeof(char *));
-	}
+	XGROW_ARRAY(l->names, l->cap, l->n + 1);
 	l->names[l->n++] = xstrdup(name);
 	return 0;
 }

@@ -33,7 +33,8 @@ int object_fetch_header(struct backend *b, const uint8_t id[HASH_LEN],
 int object_fetch_tree(struct backend *b, const uint8_t id[HASH_LEN], struct tree **ret) WARN_UNUSED;
 
 /* Fetches and decodes index object id, as object_fetch(). */
-int object_fetch_index(struct backend *b, const uint8_t id[HASH_LEN], struct index *ret) WARN_UNUSED;
+int object_fetch_index(struct backend *b, const uint8_t id[HASH_LEN],
+		       struct index *ret) WARN_UNUSED;
 
 /* Encodes raw as an object of kind (zstd level, 0 for none), stores it
  * under the name its id gives and writes the id to ret_id, and the bytes

@@ -25,10 +25,7 @@ void pending_release(struct pending *p)
 void pending_add(struct pending *p, enum pending_kind kind, const uint8_t id[HASH_LEN],
 		 int64_t since)
 {
-	if (p->n == p->cap) {
-		p->cap = p->cap ? p->cap * 2 : 64;
-		p->entries = xrealloc(p->entries, p->cap * sizeof(*p->entries));
-	}
+	XGROW_ARRAY(p->entries, p->cap, p->n + 1);
 	struct pending_entry *e = &p->entries[p->n++];
 	e->kind = kind;
 	memcpy(e->id, id, HASH_LEN);

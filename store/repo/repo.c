@@ -334,10 +334,7 @@ static int collect_id(void *userdata, const char *name, uint64_t size UNUSED)
 
 	if (!base || hex_decode(base + 1, id, HASH_LEN) < 0)
 		return 0; /* not ours; check reports strays */
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->ids = xrealloc(l->ids, l->cap * HASH_LEN);
-	}
+	XGROW_ARRAY(l->ids, l->cap, l->n + 1);
 	memcpy(l->ids[l->n++], id, HASH_LEN);
 	return 0;
 }
@@ -438,10 +435,7 @@ static int collect_gone(void *userdata, const struct cat_snapshot *s)
 	struct gone *g = userdata;
 	if (bsearch(s->snap_id, g->listed->ids, g->listed->n, HASH_LEN, hash_cmp))
 		return 0;
-	if (g->n == g->cap) {
-		g->cap = g->cap ? g->cap * 2 : 16;
-		g->ids = xrealloc(g->ids, g->cap * sizeof(int64_t));
-	}
+	XGROW_ARRAY(g->ids, g->cap, g->n + 1);
 	g->ids[g->n++] = s->id;
 	return 0;
 }
@@ -570,10 +564,7 @@ struct index_names {
 static int collect_name(void *userdata, const char *name, uint64_t size UNUSED)
 {
 	struct index_names *l = userdata;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->names = xrealloc(l->names, l->cap * sizeof(char *));
-	}
+	XGROW_ARRAY(l->names, l->cap, l->n + 1);
 	l->names[l->n++] = xstrdup(name);
 	return 0;
 }
