@@ -756,11 +756,12 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	b.pw = pack_writer_new();
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned workers = cpus < 1 ? 1 : cpus > 8 ? 8 : (unsigned)cpus;
-	b.pool = chunk_pool_new(workers, 4 * workers, b.cfg->zstd_level);
+	rc = chunk_pool_new(workers, 4 * workers, b.cfg->zstd_level, &b.pool);
 	/* One pack queued per uploading thread, besides those being stored:
 	 * memory for packs stays within 2 * n * pack_size. */
 	unsigned uploaders = backend_put_parallelism(b.backend);
-	b.uploads = upload_pool_new(b.backend, uploaders, uploaders);
+	if (rc >= 0)
+		rc = upload_pool_new(b.backend, uploaders, uploaders, &b.uploads);
 	b.rbuf_cap = MAX((size_t)b.cfg->chunker.max_size * 4, (size_t)8 << 20);
 	b.rbuf = xmalloc(b.rbuf_cap);
 	hmap_init(&b.chunks);
@@ -768,7 +769,8 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	hmap_init(&b.links);
 	index_init(&b.index);
 
-	rc = walk(&b);
+	if (rc >= 0)
+		rc = walk(&b);
 	if (rc >= 0)
 		rc = write_snapshot(&b, &res);
 	progress(&b, true);

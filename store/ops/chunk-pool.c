@@ -7,6 +7,8 @@
  */
 #include "ops/chunk-pool.h"
 #include "format/envelope.h"
+#include "base/log.h"
+#include "base/parallel.h"
 
 #include <pthread.h>
 
@@ -56,9 +58,12 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-struct chunk_pool *chunk_pool_new(unsigned n_threads, unsigned max_pending, int zstd_level)
+int chunk_pool_new(unsigned n_threads, unsigned max_pending, int zstd_level,
+		   struct chunk_pool **ret)
 {
-	struct chunk_pool *p = xcalloc(1, sizeof(*p));
+	CLEANUP(chunk_pool_freep) struct chunk_pool *p = xcalloc(1, sizeof(*p));
+	unsigned wanted;
+	int r;
 
 	p->n_threads = MAX(n_threads, 1u);
 	p->cap = MAX(max_pending, p->n_threads + 1);
@@ -68,10 +73,15 @@ struct chunk_pool *chunk_pool_new(unsigned n_threads, unsigned max_pending, int 
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->done, NULL);
 	p->threads = xcalloc(p->n_threads, sizeof(pthread_t));
-	for (unsigned i = 0; i < p->n_threads; i++)
-		if (pthread_create(&p->threads[i], NULL, worker, p) != 0)
-			abort();
-	return p;
+	/* n_threads counts the started ones, which are all chunk_pool_free() joins */
+	wanted = p->n_threads;
+	for (p->n_threads = 0; p->n_threads < wanted; p->n_threads++) {
+		r = thread_start(&p->threads[p->n_threads], worker, p);
+		if (r < 0)
+			return log_error_errno(r, "cannot start the compression threads");
+	}
+	*ret = TAKE(p);
+	return 0;
 }
 
 void chunk_pool_free(struct chunk_pool *p)

@@ -15,12 +15,12 @@
  */
 #include "format/chunker.h"
 #include "base/log.h"
+#include "base/parallel.h"
 #include "ops/restore-internal.h"
 #include "ops/walk.h"
 
 #include <assert.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 
 static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
@@ -412,7 +412,6 @@ void restore_wait_queue(struct restore *rs, bool drain)
 
 int restore_start_workers(struct restore *rs)
 {
-	sigset_t all, old;
 	int r = 0;
 
 	rs->workers = xcalloc(rs->n_workers, sizeof(*rs->workers));
@@ -426,13 +425,10 @@ int restore_start_workers(struct restore *rs)
 		if (r < 0)
 			return r;
 	}
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (unsigned i = 0; i < rs->n_workers && r == 0; i++) {
-		r = -pthread_create(&rs->workers[i].thread, NULL, worker_main, &rs->workers[i]);
+		r = thread_start(&rs->workers[i].thread, worker_main, &rs->workers[i]);
 		rs->workers[i].started = r == 0;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r < 0)
 		return log_error_errno(r, "cannot start the restore threads");
 	return 0;
