@@ -145,9 +145,8 @@ static void test_object_decode_applies_the_kind_bound(void **state)
 
 	buf_reset(&obj);
 	buf_reset(&out);
-	assert_true(
-		envelope_encode(OBJECT_SNAPSHOT, raw, SNAPSHOT_HEADER_MAX + 1, 3, NULL, &obj, id) >
-		0);
+	assert_true(envelope_encode(OBJECT_SNAPSHOT, raw, SNAPSHOT_HEADER_MAX + 1, 3, NULL, &obj,
+				    id) > 0);
 	assert_int_equal(object_decode(obj.ptr, obj.len, OBJECT_SNAPSHOT, id, &out), -EBADMSG);
 	assert_int_equal(out.len, 0);
 	/* the same bytes as a tree are within its bound */
