@@ -431,29 +431,22 @@ static int backup_inode(struct backup *b, const struct stat *st, uint32_t *ret)
 	return 0;
 }
 
-/* Backs up the entry named name inside directory parent; b->path holds the
- * parent's path. */
-static int backup_child(struct backup *b, uint32_t parent, const char *name)
+/* Backs up the entry name (name_len bytes) of directory parent, whose path
+ * b->path now holds. A problem with the entry itself is reported and
+ * skipped; only what stops the backup is returned. */
+static int backup_entry(struct backup *b, uint32_t parent, const char *name, size_t name_len)
 {
-	size_t saved = b->path.len;
-	size_t name_len = strlen(name);
 	struct stat st;
 	uint32_t idx = 0;
-	int r = 0;
-
-	b->path.len--; /* drop the NUL */
-	if (b->path.len > 0 && b->path.ptr[b->path.len - 1] != '/')
-		buf_append_u8(&b->path, '/');
-	buf_append(&b->path, name, name_len);
-	buf_append_u8(&b->path, 0);
+	int r;
 
 	if (!name_is_valid_component(name, name_len)) {
 		report(b, -ENAMETOOLONG, "store the name of");
-		goto out;
+		return 0;
 	}
 	if (lstat(cur_path(b), &st) < 0) {
 		report(b, -errno, "stat");
-		goto out;
+		return 0;
 	}
 	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
 		uint8_t key[HMAP_KEY_LEN];
@@ -461,7 +454,7 @@ static int backup_child(struct backup *b, uint32_t parent, const char *name)
 		uint64_t *seen = hmap_get(&b->links, key);
 		if (seen) {
 			tree_add_dirent(b->tree, parent, (uint32_t)*seen, name, name_len);
-			goto out;
+			return 0;
 		}
 		r = backup_inode(b, &st, &idx);
 		if (r == 0)
@@ -471,8 +464,23 @@ static int backup_child(struct backup *b, uint32_t parent, const char *name)
 	}
 	if (r == 0)
 		tree_add_dirent(b->tree, parent, idx, name, name_len);
-	r = r < 0 ? r : 0;
-out:
+	return r < 0 ? r : 0;
+}
+
+/* Backs up the entry named name inside directory parent; b->path holds the
+ * parent's path, and holds it again on return. */
+static int backup_child(struct backup *b, uint32_t parent, const char *name)
+{
+	size_t saved = b->path.len;
+	size_t name_len = strlen(name);
+	int r;
+
+	b->path.len--; /* drop the NUL */
+	if (b->path.len > 0 && b->path.ptr[b->path.len - 1] != '/')
+		buf_append_u8(&b->path, '/');
+	buf_append(&b->path, name, name_len);
+	buf_append_u8(&b->path, 0);
+	r = backup_entry(b, parent, name, name_len);
 	b->path.len = saved;
 	b->path.ptr[saved - 1] = 0;
 	return r;
