@@ -52,6 +52,17 @@ int thread_start(pthread_t *ret, void *(*fn)(void *), void *arg)
 	return r;
 }
 
+int thread_start_all(pthread_t *threads, unsigned n, void *(*fn)(void *), void *arg,
+		     unsigned *ret_started)
+{
+	int r = 0;
+
+	*ret_started = 0;
+	while (*ret_started < n && (r = thread_start(&threads[*ret_started], fn, arg)) == 0)
+		(*ret_started)++;
+	return r;
+}
+
 int parallel_for(size_t n, unsigned n_threads, parallel_fn fn, void *userdata)
 {
 	struct parallel p = { .fn = fn, .userdata = userdata, .n = n };

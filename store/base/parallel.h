@@ -24,5 +24,10 @@ int parallel_for(size_t n, unsigned n_threads, parallel_fn fn, void *userdata) W
  * pthread_create() (-EAGAIN when the system has no more threads to give).
  * The caller's own signal mask is unchanged. Thread-safe. */
 int thread_start(pthread_t *ret, void *(*fn)(void *), void *arg) WARN_UNUSED;
+/* Starts threads[0..n) as thread_start() does, stopping at the first that
+ * cannot start; *ret_started counts those that run (all n on success),
+ * which the caller joins. Returns 0 or that failure's -errno. */
+int thread_start_all(pthread_t *threads, unsigned n, void *(*fn)(void *), void *arg,
+		     unsigned *ret_started) WARN_UNUSED;
 
 #endif

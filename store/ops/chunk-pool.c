@@ -62,7 +62,6 @@ int chunk_pool_new(unsigned n_threads, unsigned max_pending, int zstd_level,
 		   struct chunk_pool **ret)
 {
 	CLEANUP(chunk_pool_freep) struct chunk_pool *p = xcalloc(1, sizeof(*p));
-	unsigned wanted;
 	int r;
 
 	p->n_threads = MAX(n_threads, 1u);
@@ -73,13 +72,10 @@ int chunk_pool_new(unsigned n_threads, unsigned max_pending, int zstd_level,
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->done, NULL);
 	p->threads = xcalloc(p->n_threads, sizeof(pthread_t));
-	/* n_threads counts the started ones, which are all chunk_pool_free() joins */
-	wanted = p->n_threads;
-	for (p->n_threads = 0; p->n_threads < wanted; p->n_threads++) {
-		r = thread_start(&p->threads[p->n_threads], worker, p);
-		if (r < 0)
-			return log_error_errno(r, "cannot start the compression threads");
-	}
+	/* n_threads becomes the number started: those chunk_pool_free() joins */
+	r = thread_start_all(p->threads, p->n_threads, worker, p, &p->n_threads);
+	if (r < 0)
+		return log_error_errno(r, "cannot start the compression threads");
 	*ret = TAKE(p);
 	return 0;
 }

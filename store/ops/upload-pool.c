@@ -88,7 +88,6 @@ int upload_pool_new(struct backend *b, unsigned n_threads, unsigned max_queued,
 		    struct upload_pool **ret)
 {
 	CLEANUP(upload_pool_freep) struct upload_pool *p = xcalloc(1, sizeof(*p));
-	unsigned wanted;
 	int r;
 
 	p->backend = b;
@@ -99,13 +98,10 @@ int upload_pool_new(struct backend *b, unsigned n_threads, unsigned max_queued,
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->room, NULL);
 	p->threads = xcalloc(p->n_threads, sizeof(pthread_t));
-	/* n_threads counts the started ones, which are all upload_pool_free() joins */
-	wanted = p->n_threads;
-	for (p->n_threads = 0; p->n_threads < wanted; p->n_threads++) {
-		r = thread_start(&p->threads[p->n_threads], worker, p);
-		if (r < 0)
-			return log_error_errno(r, "cannot start the upload threads");
-	}
+	/* n_threads becomes the number started: those upload_pool_free() joins */
+	r = thread_start_all(p->threads, p->n_threads, worker, p, &p->n_threads);
+	if (r < 0)
+		return log_error_errno(r, "cannot start the upload threads");
 	*ret = TAKE(p);
 	return 0;
 }

@@ -852,12 +852,7 @@ int cache_new(const struct cache_options *opts, struct cache **ret)
 	list_init(&c->decode);
 
 	c->workers = xcalloc(MAX(opts->n_workers, 1u), sizeof(*c->workers));
-	for (unsigned i = 0; i < opts->n_workers; i++) {
-		r = thread_start(&c->workers[i], worker_main, c);
-		if (r < 0)
-			break;
-		c->n_workers++;
-	}
+	r = thread_start_all(c->workers, opts->n_workers, worker_main, c, &c->n_workers);
 	if (r < 0) {
 		log_error_errno(r, "cannot start chunk prefetch threads");
 		cache_free(c);

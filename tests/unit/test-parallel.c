@@ -1,7 +1,8 @@
 /*
  * test-parallel.c - thread_start() and parallel_for(): a started thread
  * has every signal blocked while its starter's mask is left alone; a
- * thread that cannot start is a negative errno, not an abort; and
+ * thread that cannot start is a negative errno, not an abort (and
+ * thread_start_all() says how many did start); and
  * parallel_for() runs each item once, stopping at the first failure.
  */
 #include <setjmp.h>
@@ -70,12 +71,37 @@ static void test_thread_start_failure_is_negative_errno(void **state)
 			_exit(3);
 		if (sigismember(&after, SIGINT) != sigismember(&before, SIGINT))
 			_exit(4); /* the caller's mask must be restored on failure too */
+		pthread_t ts[3];
+		unsigned started = 99;
+		if (thread_start_all(ts, 3, nothing, NULL, &started) != -EAGAIN || started != 0)
+			_exit(5);
 		_exit(0);
 	}
 	int status;
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void *bump(void *arg)
+{
+	__atomic_fetch_add((unsigned *)arg, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void test_thread_start_all_starts_every_thread(void **state)
+{
+	(void)state;
+	pthread_t ts[5];
+	unsigned started = 0, ran = 0;
+
+	assert_int_equal(thread_start_all(ts, 5, bump, &ran, &started), 0);
+	assert_int_equal(started, 5);
+	for (unsigned i = 0; i < started; i++)
+		assert_int_equal(pthread_join(ts[i], NULL), 0);
+	assert_int_equal(ran, 5);
+	assert_int_equal(thread_start_all(ts, 0, bump, &ran, &started), 0);
+	assert_int_equal(started, 0);
 }
 
 struct count {
@@ -126,6 +152,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_thread_start_blocks_signals_in_the_thread_only),
 		cmocka_unit_test(test_thread_start_failure_is_negative_errno),
+		cmocka_unit_test(test_thread_start_all_starts_every_thread),
 		cmocka_unit_test(test_parallel_for_runs_each_item_once),
 		cmocka_unit_test(test_parallel_for_stops_at_the_first_failure),
 	};
