@@ -5,6 +5,7 @@
  */
 #include "unit.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -144,6 +145,34 @@ int unit_repo_backup(struct unit_repo *u, const char *member, const char *path, 
 		return r;
 	if (ret_snap)
 		memcpy(ret_snap, res.snap_id, HASH_LEN);
+	return 0;
+}
+
+int unit_repo_fresh_catalog(struct unit_repo *u)
+{
+	static const char *const files[] = { "catalog.db", "catalog.db-wal", "catalog.db-shm",
+					     "catalog.db-journal" };
+	char cache[128], path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	catalog_close(u->cat);
+	u->cat = NULL;
+	snprintf(cache, sizeof(cache), "%s/cache", u->dir);
+	d = opendir(cache);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		for (size_t i = 0; de->d_name[0] != '.' && i < ARRAY_SIZE(files); i++) {
+			snprintf(path, sizeof(path), "%s/%s/%s", cache, de->d_name, files[i]);
+			if (unlink(path) < 0 && errno != ENOENT && errno != ENOTDIR) {
+				closedir(d);
+				return -1;
+			}
+		}
+	closedir(d);
+	if (repo_catalog_open(u->repo, &u->cat) < 0 || repo_sync(u->repo, u->cat, NULL) < 0)
+		return -1;
 	return 0;
 }
 

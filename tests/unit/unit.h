@@ -59,6 +59,12 @@ int unit_repo_backup(struct unit_repo *u, const char *member, const char *path, 
  *   hard       a second name of d/b */
 int unit_small_tree(const char *dir);
 
+/* Replaces u->cat by a new catalog rebuilt from the repository (the catalog's
+ * files removed, then repo_sync()), which knows the snapshots from
+ * their headers and has loaded none of their trees, as a fresh mount
+ * starts. 0 or -1. */
+int unit_repo_fresh_catalog(struct unit_repo *u);
+
 /* Closes the repository and catalog and removes the scratch directory. */
 void unit_repo_teardown(struct unit_repo *u);
 
