@@ -9,66 +9,119 @@
 #include "cmd.h"
 #include "base/log.h"
 
+#include <ctype.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <sys/stat.h>
 #include <time.h>
 
-/* The long options every command takes, then those some do (by flag). */
-static const struct option common_options[] = {
-	{ "repo", required_argument, NULL, 'r' },
-	{ "s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT },
-	{ "s3-path-style", no_argument, NULL, OPT_S3_PATH_STYLE },
-	{ "insecure-tls", no_argument, NULL, OPT_INSECURE_TLS },
-	{ "cacert", required_argument, NULL, OPT_CACERT },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, OPT_HELP },
+/* What a common option does to struct cmd_ctx (as fuse_opt fills typed
+ * fields by offset). */
+enum common_action {
+	SET_STRING, /* the field, a const char *, gets the argument */
+	SET_TRUE,   /* the field, a bool, becomes true */
+	ADD_ONE,    /* the field, an int, goes up by one */
+	SUB_ONE,    /* ... or down */
+	SHOW_HELP,  /* prints the usage and this table's help, and exits 0 */
 };
-#define COMMON_SHORT "r:vq"
-static const struct option json_option = { "json", no_argument, NULL, OPT_JSON };
-static const struct option member_option = { "member", required_argument, NULL, OPT_MEMBER };
+
+struct common_option {
+	struct option opt; /* for getopt_long(); a letter as val is the short option too */
+	unsigned flag;	   /* offered only to commands with this CMD_ flag; 0: to all */
+	enum common_action action;
+	size_t field;	  /* offsetof(struct cmd_ctx, ...) that the action writes */
+	const char *help; /* its words in --help; NULL: only in the usage lines */
+};
+
+/* One line of the table: long name, argument, getopt value, CMD_ flag,
+ * action, field of struct cmd_ctx, words for --help. */
+#define COMMON(name, arg, val, flag, action, field, help)                                     \
+	{                                                                                     \
+		{ name, arg, NULL, val }, flag, action, offsetof(struct cmd_ctx, field), help \
+	}
+
+/* The options the commands share; one line here (and a field in struct
+ * cmd_ctx) adds one. --help lists them in this order. */
+static const struct common_option common_options[] = {
+	COMMON("json", no_argument, OPT_JSON, CMD_JSON, SET_TRUE, json, NULL),
+	COMMON("member", required_argument, OPT_MEMBER, CMD_MEMBER, SET_STRING, member, NULL),
+	COMMON("repo", required_argument, 'r', 0, SET_STRING, repo_name,
+	       "-r/--repo REPO (or $CAIRN_REPO)"),
+	COMMON("s3-endpoint", required_argument, OPT_S3_ENDPOINT, 0, SET_STRING, bo.s3_endpoint,
+	       "--s3-endpoint URL"),
+	COMMON("s3-path-style", no_argument, OPT_S3_PATH_STYLE, 0, SET_TRUE, bo.s3_path_style,
+	       "--s3-path-style"),
+	COMMON("insecure-tls", no_argument, OPT_INSECURE_TLS, 0, SET_TRUE, bo.insecure_tls,
+	       "--insecure-tls"),
+	COMMON("cacert", required_argument, OPT_CACERT, 0, SET_STRING, bo.cacert, "--cacert FILE"),
+	COMMON("verbose", no_argument, 'v', 0, ADD_ONE, verbosity, "-v/--verbose"),
+	COMMON("quiet", no_argument, 'q', 0, SUB_ONE, verbosity, "-q/--quiet"),
+	COMMON("help", no_argument, OPT_HELP, 0, SHOW_HELP, verbosity, NULL),
+};
+
+/* Lines of --help wrap before this column. */
+#define HELP_WIDTH 84
+
+static bool offered(const struct command *cmd, const struct common_option *o)
+{
+	return (cmd->flags & o->flag) == o->flag;
+}
+
+static void show_help(const struct cmd_ctx *ctx)
+{
+	const char *sep = "common options:";
+	size_t col = 0, n_help = 0, done = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(common_options); i++)
+		n_help += common_options[i].help != NULL;
+	printf("usage: %s\n%s", ctx->usage, sep);
+	col = strlen(sep);
+	for (size_t i = 0; i < ARRAY_SIZE(common_options); i++) {
+		const char *help = common_options[i].help;
+		if (!help)
+			continue;
+		bool last = ++done == n_help;
+		size_t need = 1 + strlen(help) + !last;
+		if (col + need > HELP_WIDTH) {
+			printf("\n ");
+			col = 1;
+		}
+		printf(" %s%s", help, last ? "" : ",");
+		col += need;
+	}
+	printf("\nsee cairn(1)\n");
+}
 
 /* Handles an option every command shares. Returns 1 if it was one, 0 if
  * not, and exits for --help. */
 static int common_option(struct cmd_ctx *ctx, int opt, const char *arg)
 {
-	switch (opt) {
-	case 'r':
-		ctx->repo_name = arg;
+	for (size_t i = 0; i < ARRAY_SIZE(common_options); i++) {
+		const struct common_option *o = &common_options[i];
+		char *field = (char *)ctx + o->field;
+
+		if (o->opt.val != opt || !offered(ctx->cmd, o))
+			continue;
+		switch (o->action) {
+		case SET_STRING:
+			*(const char **)(void *)field = arg;
+			break;
+		case SET_TRUE:
+			*(bool *)field = true;
+			break;
+		case ADD_ONE:
+			(*(int *)(void *)field)++;
+			break;
+		case SUB_ONE:
+			(*(int *)(void *)field)--;
+			break;
+		case SHOW_HELP:
+			show_help(ctx);
+			exit(EXIT_OK);
+		}
 		return 1;
-	case OPT_S3_ENDPOINT:
-		ctx->bo.s3_endpoint = arg;
-		return 1;
-	case OPT_S3_PATH_STYLE:
-		ctx->bo.s3_path_style = true;
-		return 1;
-	case OPT_INSECURE_TLS:
-		ctx->bo.insecure_tls = true;
-		return 1;
-	case OPT_CACERT:
-		ctx->bo.cacert = arg;
-		return 1;
-	case 'v':
-		ctx->verbosity++;
-		return 1;
-	case 'q':
-		ctx->verbosity--;
-		return 1;
-	case OPT_JSON:
-		ctx->json = true;
-		return 1;
-	case OPT_MEMBER:
-		ctx->member = arg;
-		return 1;
-	case OPT_HELP:
-		printf("usage: %s\n", ctx->usage);
-		printf("common options: -r/--repo REPO (or $CAIRN_REPO), --s3-endpoint URL, "
-		       "--s3-path-style,\n  --insecure-tls, --cacert FILE, -v/--verbose, "
-		       "-q/--quiet\nsee cairn(1)\n");
-		exit(EXIT_OK);
-	default:
-		return 0;
 	}
+	return 0;
 }
 
 int cmd_usage_error(const struct cmd_ctx *ctx, const char *fmt, ...)
@@ -88,25 +141,34 @@ int cmd_failure(const struct cmd_ctx *ctx)
 	return ctx->cmd->flags & CMD_TROUBLE_2 ? EXIT_USAGE : EXIT_FAILURE_;
 }
 
-/* The command's long options followed by the common ones its flags ask
- * for, as one getopt_long() table (malloc'd), and the short options. */
+/* The command's long options followed by the common ones offered to it, as
+ * one getopt_long() table (malloc'd), and the short options (malloc'd). */
 static struct option *option_table(const struct command *cmd, char **ret_short)
 {
 	const struct cmd_def *def = cmd->def;
+	AUTOBUF struct buf short_options = BUF_INIT;
 	size_t n_own = 0, n = 0;
 
 	while (def->options && def->options[n_own].name)
 		n_own++;
-	struct option *t = xcalloc(n_own + ARRAY_SIZE(common_options) + 3, sizeof(*t));
+	struct option *t = xcalloc(n_own + ARRAY_SIZE(common_options) + 1, sizeof(*t));
 	for (size_t i = 0; i < n_own; i++)
 		t[n++] = def->options[i];
-	if (cmd->flags & CMD_JSON)
-		t[n++] = json_option;
-	if ((cmd->flags & CMD_MEMBER) == CMD_MEMBER)
-		t[n++] = member_option;
-	for (size_t i = 0; i < ARRAY_SIZE(common_options); i++)
-		t[n++] = common_options[i];
-	*ret_short = xasprintf(COMMON_SHORT "%s", def->short_options ? def->short_options : "");
+	for (size_t i = 0; i < ARRAY_SIZE(common_options); i++) {
+		const struct common_option *o = &common_options[i];
+		if (!offered(cmd, o))
+			continue;
+		t[n++] = o->opt;
+		if (o->opt.val < 0x80 && isalpha(o->opt.val)) {
+			buf_append_u8(&short_options, (uint8_t)o->opt.val);
+			if (o->opt.has_arg == required_argument)
+				buf_append_u8(&short_options, ':');
+		}
+	}
+	if (def->short_options)
+		buf_append(&short_options, def->short_options, strlen(def->short_options));
+	buf_append_u8(&short_options, '\0');
+	*ret_short = (char *)buf_detach(&short_options, NULL);
 	return t;
 }
 

@@ -30,10 +30,13 @@
  * Nothing else changes (the Makefile builds every .c in tools/); document it in
  * man/cairn.1.
  *
- * To add a common option: give it an OPT_ value below and a field in
- * struct cmd_ctx, add it to common_options[] in tools/cli.c and handle it
- * in common_option() there (and in the --help text). An option only some
- * commands take gets a CMD_ flag, as --json has, and the table says which.
+ * To add a common option (--password-file, --metrics-file, ...): give it a
+ * field in struct cmd_ctx and, unless it is a letter, an OPT_ value below,
+ * and add one line to common_options[] in tools/cli.c: what it sets
+ * (a string, a flag, a count), its words for --help, and the CMD_ flag a
+ * command must carry to be offered it (0: every command), as --json and
+ * --member have. Commands then read it from ctx; the parser, --help and
+ * the short options follow from that line.
  */
 #ifndef CAIRN_CMD_H
 #define CAIRN_CMD_H
