@@ -2,7 +2,8 @@
  * test-http.c - store/backend/http.c over real sockets: a static server with
  * byte ranges (tests/http-range-server.py) behind the fault proxy
  * (tests/fault-proxy.py), both started on free loopback ports by the group
- * setup. Whole and ranged reads, ranges past the end, the mapping of
+ * setup, and Python's plain http.server, which ignores Range. Whole and
+ * ranged reads, ranges past the end, a whole body for a range, the mapping of
  * statuses to -errno, which failures are retried and how often (503, 429,
  * a reset connection, a body cut short), which are not (403, 404, 405), the
  * retry count, and the deadline that bounds a request to a hanging server.
@@ -30,8 +31,8 @@
 
 struct fixture {
 	char dir[64];
-	pid_t server, proxy;
-	unsigned server_port, proxy_port;
+	pid_t server, proxy, plain;
+	unsigned server_port, proxy_port, plain_port;
 	uint8_t *object;      /* the bytes of dir/www/obj */
 	struct http *http;    /* retries 3, no deadline */
 	struct http *control; /* for /__fault/ requests */
@@ -120,6 +121,27 @@ static int setup(void **state)
 	if (f->proxy < 0 || wait_port(f->proxy, pf2, &f->proxy_port) < 0)
 		return -1;
 
+	/* Python's own static server, which ignores Range: every GET gets 200
+	 * and the whole file. */
+	snprintf(pf, sizeof(pf), "%s/plain.port", f->dir);
+	const char *plain_argv[] = {
+		"python3",
+		"-c",
+		"import functools, http.server, os, sys\n"
+		"h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])\n"
+		"h.log_message = lambda *a: None\n"
+		"s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), h)\n"
+		"open(sys.argv[2] + '.tmp', 'w').write(str(s.server_address[1]))\n"
+		"os.replace(sys.argv[2] + '.tmp', sys.argv[2])\n"
+		"s.serve_forever()\n",
+		www,
+		pf,
+		NULL,
+	};
+	f->plain = spawn(plain_argv);
+	if (f->plain < 0 || wait_port(f->plain, pf, &f->plain_port) < 0)
+		return -1;
+
 	struct http_options o = { .retries = 3, .timeout_s = 20 };
 	struct http_options c = { .retries = 1, .timeout_s = 10 };
 	if (http_new(&o, &f->http) < 0 || http_new(&c, &f->control) < 0)
@@ -144,6 +166,7 @@ static int teardown(void **state)
 	http_free(f->control);
 	stop(f->proxy);
 	stop(f->server);
+	stop(f->plain);
 	if (f->dir[0])
 		unit_rm_rf(f->dir);
 	free(f->object);
@@ -225,6 +248,56 @@ static void test_ranges_past_the_end(void **state)
 	assert_int_equal(get(f, f->http, "obj", OBJECT_SIZE - 10, 100, &out, &attempts), -EBADMSG);
 	assert_int_equal(attempts, 1);
 	assert_int_equal(out.len, 0);
+}
+
+static void test_ranges_from_a_server_that_ignores_them(void **state)
+{
+	struct fixture *f = *state;
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	AUTOBUF struct buf out = BUF_INIT;
+	char url[256];
+
+	/* A 200 with the whole object: only the range asked for is kept. */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/obj", f->plain_port);
+	struct http_request req = {
+		.method = HTTP_GET,
+		.url = url,
+		.what = "get 'obj'",
+		.has_range = true,
+		.range_off = 30000,
+		.range_len = 7000,
+	};
+	buf_append(&out, "kept", 4);
+	assert_int_equal(http_request(f->http, &req, &out, &resp), 0);
+	assert_int_equal(resp.status, 200);
+	assert_int_equal(resp.attempts, 1);
+	assert_int_equal(out.len, 4 + 7000);
+	assert_memory_equal(out.ptr, "kept", 4);
+	assert_memory_equal(out.ptr + 4, f->object + 30000, 7000);
+	http_response_release(&resp);
+
+	/* The first byte and the last. */
+	buf_reset(&out);
+	req.range_off = 0;
+	req.range_len = 1;
+	assert_int_equal(http_request(f->http, &req, &out, NULL), 0);
+	assert_int_equal(out.len, 1);
+	assert_int_equal(out.ptr[0], f->object[0]);
+	buf_reset(&out);
+	req.range_off = OBJECT_SIZE - 1;
+	assert_int_equal(http_request(f->http, &req, &out, NULL), 0);
+	assert_int_equal(out.len, 1);
+	assert_int_equal(out.ptr[0], f->object[OBJECT_SIZE - 1]);
+
+	/* An object that ends before the range does is damage: -EBADMSG, once,
+	 * and nothing appended. */
+	buf_reset(&out);
+	req.range_off = OBJECT_SIZE - 10;
+	req.range_len = 100;
+	assert_int_equal(http_request(f->http, &req, &out, &resp), -EBADMSG);
+	assert_int_equal(resp.attempts, 1);
+	assert_int_equal(out.len, 0);
+	http_response_release(&resp);
 }
 
 static void test_statuses_that_are_answers(void **state)
@@ -382,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_content_range_and_status_helpers),
 		cmocka_unit_test(test_whole_and_ranged_reads),
 		cmocka_unit_test(test_ranges_past_the_end),
+		cmocka_unit_test(test_ranges_from_a_server_that_ignores_them),
 		cmocka_unit_test(test_statuses_that_are_answers),
 		cmocka_unit_test(test_transient_failures_are_retried),
 		cmocka_unit_test(test_retries_run_out),
