@@ -254,8 +254,8 @@ static int open_repository(struct cmd_ctx *ctx)
 	return r;
 }
 
-/* Step 8. report: with -v, first say what backend requests and bytes the
- * command cost (not after a failure to open, which cost nothing to speak of). */
+/* Step 8. With report and -v, first says what backend requests and bytes
+ * the command cost (not after a failure to open: nothing to speak of). */
 static void close_repository(struct cmd_ctx *ctx, bool report)
 {
 	if (ctx->repo && report && ctx->verbosity > 0) {
