@@ -788,6 +788,20 @@ static int add_snapshot_name(void *userdata, const struct cat_snapshot *s)
 	return 0;
 }
 
+int repo_lookup_snapshot(struct catalog *c, const char *ref, struct cat_snapshot *ret)
+{
+	const char *slash = strchr(ref, '/');
+
+	if (!slash)
+		return strlen(ref) >= 4 ? catalog_find_snapshot_by_prefix(c, ref, ret) : -ENOENT;
+	if (strchr(slash + 1, '/'))
+		return -ENOENT;
+	AUTOFREE char *member = strndup(ref, (size_t)(slash - ref));
+	if (!member)
+		return -ENOMEM;
+	return catalog_find_snapshot(c, member, slash + 1, ret);
+}
+
 int repo_resolve_snapshot(struct repo *r UNUSED, struct catalog *c, const char *ref,
 			  struct cat_snapshot *ret)
 {
@@ -796,7 +810,7 @@ int repo_resolve_snapshot(struct repo *r UNUSED, struct catalog *c, const char *
 	int res;
 
 	if (!slash) {
-		res = strlen(ref) >= 4 ? catalog_find_snapshot_by_prefix(c, ref, ret) : -ENOENT;
+		res = repo_lookup_snapshot(c, ref, ret);
 		if (res == -ENOTUNIQ)
 			return log_error_errno(res, "snapshot id prefix '%s' is ambiguous", ref);
 		if (res == -ENOENT) {

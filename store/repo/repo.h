@@ -131,5 +131,8 @@ int repo_decode_chunk_quiet(const struct chunk_loc *loc, const uint8_t *stored,
  * returns -ENOENT; -ENOTUNIQ for an ambiguous prefix. */
 int repo_resolve_snapshot(struct repo *r, struct catalog *c, const char *ref,
 			  struct cat_snapshot *ret) WARN_UNUSED;
+/* The same without a word when nothing matches: 0, -ENOENT (including a
+ * reference of the wrong shape), -ENOTUNIQ, or a catalog error. */
+int repo_lookup_snapshot(struct catalog *c, const char *ref, struct cat_snapshot *ret) WARN_UNUSED;
 
 #endif
