@@ -60,6 +60,7 @@ int repo_init(const char *url, const struct backend_options *bo,
  * else ~/.cache/cairn/<id>). Does not yet sync the catalog. */
 int repo_open(const char *url, const struct backend_options *bo, struct repo **ret) WARN_UNUSED;
 void repo_close(struct repo *r);
+DEFINE_FREEP(struct repo, repo_close)
 
 const struct repo_config *repo_get_config(const struct repo *r);
 struct backend *repo_backend(const struct repo *r);

@@ -18,6 +18,7 @@
 
 #include "ops/backup.h"
 #include "repo/inventory.h"
+#include "repo/object.h"
 #include "base/log.h"
 #include "repo/pending.h"
 #include "unit.h"

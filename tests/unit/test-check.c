@@ -20,6 +20,7 @@
 #include "ops/check.h"
 #include "format/index.h"
 #include "repo/inventory.h"
+#include "repo/object.h"
 #include "base/log.h"
 #include "unit.h"
 
@@ -86,14 +87,14 @@ static const char *run_check(struct fixture *f, bool read_data, unsigned percent
 	return (const char *)f->report.ptr;
 }
 
-static void put(struct fixture *f, const char *dir, enum object_kind kind, const struct buf *raw,
+static void put(struct fixture *f, enum object_kind kind, const struct buf *raw,
 		uint8_t ret_id[HASH_LEN])
 {
 	AUTOBUF struct buf obj = BUF_INIT;
-	char name[INVENTORY_NAME_MAX];
+	char name[OBJECT_NAME_MAX];
 
 	assert_true(envelope_encode(kind, raw->ptr, raw->len, 0, NULL, &obj, ret_id) > 0);
-	object_name(dir, ret_id, name);
+	object_name(kind, ret_id, name);
 	assert_int_equal(backend_put(repo_backend(f->u.repo), name, obj.ptr, obj.len), 0);
 }
 
@@ -120,7 +121,7 @@ static void test_tree_disagrees_with_trailer(void **state)
 	AUTOBUF struct buf raw = BUF_INIT;
 	struct snapshot_header h;
 	struct tree *t = NULL;
-	char name[INVENTORY_NAME_MAX];
+	char name[OBJECT_NAME_MAX];
 
 	backup_file(f, "m", "src", "a", 100000, 1000, NULL);
 	backup_file(f, "m", "src", "b", 5000, 2000, snap);
@@ -131,12 +132,12 @@ static void test_tree_disagrees_with_trailer(void **state)
 	uint32_t c = t->chunks[0].raw_len == 5000 ? 0 : 1;
 	t->chunks[c].off += 1;
 	assert_int_equal(tree_encode(t, &raw), 0);
-	put(f, "trees", OBJECT_TREE, &raw, tree_id);
+	put(f, OBJECT_TREE, &raw, tree_id);
 	memcpy(h.tree_id, tree_id, HASH_LEN);
 	buf_reset(&raw);
 	snapshot_header_encode(&h, &raw);
-	put(f, "snapshots", OBJECT_SNAPSHOT, &raw, head_id);
-	object_name("snapshots", snap, name);
+	put(f, OBJECT_SNAPSHOT, &raw, head_id);
+	object_name(OBJECT_SNAPSHOT, snap, name);
 	assert_int_equal(backend_delete(b, name), 0);
 	snapshot_header_release(&h);
 	tree_free(t);
@@ -160,22 +161,19 @@ static void test_index_disagrees_with_trailer(void **state)
 	struct inventory inv;
 	struct index ix;
 	uint8_t id[HASH_LEN];
-	char name[INVENTORY_NAME_MAX], hex[HASH_HEX_LEN + 1];
+	char hex[HASH_HEX_LEN + 1];
 
 	backup_file(f, "m", "src", "a", 3000000, 1000, NULL);
 	assert_int_equal(inventory_list(f->u.repo, &inv), 0);
 	assert_int_equal(inv.indexes.n, 1);
-	object_name("index", inv.indexes.ids[0], name);
-	assert_int_equal(object_fetch(b, name, OBJECT_INDEX, ENVELOPE_RAW_MAX, inv.indexes.ids[0],
-				      &payload),
-			 0);
+	assert_int_equal(object_fetch(b, OBJECT_INDEX, inv.indexes.ids[0], &payload), 0);
 	inventory_release(&inv);
 	assert_int_equal(index_decode(payload.ptr, payload.len, &ix), 0);
 	assert_true(ix.packs[0].n >= 2);
 	ix.packs[0].entries[1].off += 1;
 	index_encode(&ix, &raw);
 	index_release(&ix);
-	put(f, "index", OBJECT_INDEX, &raw, id);
+	put(f, OBJECT_INDEX, &raw, id);
 	hex_encode(id, HASH_LEN, hex);
 
 	const char *out = run_check(f, false, 0);

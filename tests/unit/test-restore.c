@@ -85,15 +85,14 @@ static uint32_t add(struct tree *t, uint32_t parent, const char *name, enum node
 	return i;
 }
 
-static void put(struct fixture *f, const char *dir, enum object_kind kind, const struct buf *raw,
+static void put(struct fixture *f, enum object_kind kind, const struct buf *raw,
 		uint8_t id[HASH_LEN])
 {
 	AUTOBUF struct buf obj = BUF_INIT;
-	char hex[HASH_HEX_LEN + 1], name[128];
+	char name[OBJECT_NAME_MAX];
 
 	assert_true(envelope_encode(kind, raw->ptr, raw->len, 0, NULL, &obj, id) > 0);
-	hex_encode(id, HASH_LEN, hex);
-	snprintf(name, sizeof(name), "%s/%s", dir, hex);
+	object_name(kind, id, name);
 	assert_int_equal(backend_put(repo_backend(f->u.repo), name, obj.ptr, obj.len), 0);
 }
 
@@ -106,7 +105,7 @@ static void put_snapshot(struct fixture *f, struct tree *t, struct cat_snapshot 
 	char hex[HASH_HEX_LEN + 1];
 
 	assert_int_equal(tree_encode(t, &raw), 0);
-	put(f, "trees", OBJECT_TREE, &raw, h.tree_id);
+	put(f, OBJECT_TREE, &raw, h.tree_id);
 	strcpy(h.member, "m");
 	h.time_sec = f->next_time++;
 	h.n_inodes = t->n_inodes;
@@ -115,7 +114,7 @@ static void put_snapshot(struct fixture *f, struct tree *t, struct cat_snapshot 
 	h.root_mtime_sec = 1600000000;
 	buf_reset(&raw);
 	snapshot_header_encode(&h, &raw);
-	put(f, "snapshots", OBJECT_SNAPSHOT, &raw, id);
+	put(f, OBJECT_SNAPSHOT, &raw, id);
 	assert_int_equal(repo_sync(f->u.repo, f->u.cat, NULL), 0);
 	hex_encode(id, HASH_LEN, hex);
 	assert_int_equal(catalog_find_snapshot_by_prefix(f->u.cat, hex, ret), 0);
