@@ -95,6 +95,21 @@ int cmd_list_snapshots(struct catalog *cat, const char *member, struct cat_snaps
  * repository), first saying on stderr how many it fetches. Sets loaded. */
 int cmd_load_trees(struct repo *repo, struct catalog *cat, struct cat_snapshot *snaps, size_t n);
 
+/* What `cairn backup` reads instead of paths (backup-source.c): a tar
+ * stream (tar: a file name or "-"), or one file NAME from standard input or
+ * from the standard output of cmd (NULL-terminated argv, or NULL). */
+struct backup_source {
+	const char *tar;
+	bool strip_unsafe;
+	const char *stdin_name;
+	char **cmd;
+};
+struct backup_options;
+struct backup_result;
+/* Runs the backup from src; errors are logged. */
+int backup_from_source(struct repo *repo, struct catalog *cat, const struct backup_options *bo,
+		       const struct backup_source *src, struct backup_result *ret);
+
 int cmd_init(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_snapshots(int argc, char **argv);
@@ -112,5 +127,6 @@ int cmd_prune(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 #endif
