@@ -15,6 +15,7 @@ struct command {
 static const struct command commands[] = {
 	{ "init", cmd_init, "create a repository" },
 	{ "backup", cmd_backup, "store a snapshot of a member" },
+	{ "import", cmd_import, "turn existing tar archives into snapshots" },
 	{ "snapshots", cmd_snapshots, "list snapshots" },
 	{ "find", cmd_find, "find paths by name in every snapshot" },
 	{ "diff", cmd_diff, "compare two snapshots, or a snapshot with a directory" },

@@ -168,14 +168,12 @@ static bool match_extended(struct scan *s, struct stamp *st)
 /* YYYYMMDD then HHMMSS, after 'T' (offsets allowed), '-', '_' or nothing. */
 static bool match_basic(struct scan *s, struct stamp *st)
 {
-	if (!take_digits(s, 4, &st->y) || !take_digits(s, 2, &st->mo) ||
-	    !take_digits(s, 2, &st->d))
+	if (!take_digits(s, 4, &st->y) || !take_digits(s, 2, &st->mo) || !take_digits(s, 2, &st->d))
 		return false;
 	bool t_sep = take_char(s, "Tt");
 	if (!t_sep)
 		take_char(s, "-_");
-	if (!take_digits(s, 2, &st->h) || !take_digits(s, 2, &st->mi) ||
-	    !take_digits(s, 2, &st->s))
+	if (!take_digits(s, 2, &st->h) || !take_digits(s, 2, &st->mi) || !take_digits(s, 2, &st->s))
 		return false;
 	skip_fraction(s);
 	return !t_sep || take_offset(s, st);

@@ -75,8 +75,7 @@ enum tar_path_verdict tar_names_resolve(struct tar_names *t, const char *path, s
 					size_t *ret_name_len, size_t *ret_bad_len);
 
 /* The live node named name in directory parent, or UINT32_MAX. */
-uint32_t tar_names_child(const struct tar_names *t, uint32_t parent, const void *name,
-			 size_t len);
+uint32_t tar_names_child(const struct tar_names *t, uint32_t parent, const void *name, size_t len);
 
 /* Enters name in directory parent as a new node of kind and value, replacing
  * (marking dead) a live node of that name, and returns its number; except

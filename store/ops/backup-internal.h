@@ -24,8 +24,7 @@ const struct chunker_params *backup_chunker(const struct backup *b);
 
 /* Stores (or deduplicates) one chunk of raw data, which the caller keeps;
  * sets *ret to its index in the tree. Backend and compression errors. */
-int backup_add_chunk(struct backup *b, const uint8_t *data, size_t len,
-		     uint32_t *ret) WARN_UNUSED;
+int backup_add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t *ret) WARN_UNUSED;
 /* Reports progress, at most every quarter second. */
 void backup_progress(struct backup *b);
 

@@ -139,7 +139,8 @@ static int read_xattrs(struct ingest_tar *it, struct archive_entry *e, struct tr
 		bool dup = false;
 		for (uint32_t i = 0; i < ino->n_xattrs && !dup; i++) {
 			struct tree_xattr *x = &t->xattrs[ino->first_xattr + i];
-			if (x->name.len == nlen && memcmp(tree_str_ptr(t, x->name), name, nlen) == 0) {
+			if (x->name.len == nlen &&
+			    memcmp(tree_str_ptr(t, x->name), name, nlen) == 0) {
 				x->value = tree_add_str(t, value, len);
 				dup = true;
 			}
@@ -278,12 +279,12 @@ static int add_hardlink(struct ingest_tar *it, const char *path, const char *tar
 		v = TAR_PATH_NOT_DIR;
 	if (v != TAR_PATH_OK) {
 		AUTOFREE char *what = xasprintf("a hardlink to '%s'", target);
-		const char *why = v == TAR_PATH_NOT_DIR && bad == 0
-					  ? "links to a directory"
-					  : tar_path_verdict_str(v);
+		const char *why = v == TAR_PATH_NOT_DIR && bad == 0 ? "links to a directory"
+								    : tar_path_verdict_str(v);
 		AUTOFREE char *full = xasprintf("has a target that %s", why);
-		int r = unsafe(it, path, what, v == TAR_PATH_NOT_FOUND ? "links to no earlier entry" : full,
-			       bad, target);
+		int r = unsafe(it, path, what,
+			       v == TAR_PATH_NOT_FOUND ? "links to no earlier entry" : full, bad,
+			       target);
 		return r;
 	}
 	const struct tar_node *tn = &it->names.nodes[node];
@@ -462,8 +463,11 @@ static int tar_fill(struct backup *b, void *userdata)
 			break;
 		r = 0;
 	}
-	if (r == 0 && it->n_entries == 0)
-		r = log_error_errno(-EPROTO, "tar stream '%s' holds no entries", it->o->name);
+	if (r == 0 && it->n_entries == 0) {
+		log_error("tar stream '%s' holds no entries: an empty archive is no backup",
+			  it->o->name);
+		r = -EPROTO;
+	}
 	if (r == 0 && it->n_entries == it->n_dropped)
 		r = log_error_errno(-EPROTO,
 				    "tar stream '%s': every entry was dropped as unsafe; nothing "
@@ -476,7 +480,8 @@ static int tar_fill(struct backup *b, void *userdata)
 	return r;
 }
 
-static int tar_read(struct repo *r, struct catalog *c, struct backup_options *bo, struct ingest_tar *it)
+static int tar_read(struct repo *r, struct catalog *c, struct backup_options *bo,
+		    struct ingest_tar *it)
 {
 	const struct tar_options *o = it->o;
 	int rc;
@@ -496,8 +501,8 @@ static int tar_read(struct repo *r, struct catalog *c, struct backup_options *bo
 	bo->fill_data = it;
 	rc = backup_run(r, c, bo, &it->result);
 	if (rc == 0 && it->n_dropped > 0)
-		log_warning("tar stream '%s': %" PRIu64 " unsafe entries were left out",
-			    o->name, it->n_dropped);
+		log_warning("tar stream '%s': %" PRIu64 " unsafe entries were left out", o->name,
+			    it->n_dropped);
 	archive_read_free(it->a);
 	free(it->staged);
 	return rc;

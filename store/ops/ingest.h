@@ -38,8 +38,8 @@ int backup_tar(struct repo *r, struct catalog *c, const struct backup_options *o
 typedef int (*stream_finish_fn)(void *userdata);
 
 struct stream_options {
-	int fd;		  /* read to its end (not closed) */
-	const char *name; /* the file's name in the snapshot: one valid component */
+	int fd;			 /* read to its end (not closed) */
+	const char *name;	 /* the file's name in the snapshot: one valid component */
 	stream_finish_fn finish; /* may be NULL */
 	void *finish_data;
 };

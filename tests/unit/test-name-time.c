@@ -143,10 +143,8 @@ static void test_length_bounds_the_scan(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_documented_forms),
-		cmocka_unit_test(test_offsets),
-		cmocka_unit_test(test_first_match_in_name),
-		cmocka_unit_test(test_rejected),
+		cmocka_unit_test(test_documented_forms),       cmocka_unit_test(test_offsets),
+		cmocka_unit_test(test_first_match_in_name),    cmocka_unit_test(test_rejected),
 		cmocka_unit_test(test_length_bounds_the_scan),
 	};
 	return cmocka_run_group_tests_name("name-time", tests, NULL, NULL);
