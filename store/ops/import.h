@@ -8,12 +8,12 @@
 #include "ops/backup.h"
 
 struct import_options {
-	const char *member;		 /* the member of archives[] */
-	const char *const *archives;	 /* archive files, any order */
+	const char *member;	     /* the member of archives[] */
+	const char *const *archives; /* archive files, any order */
 	size_t n_archives;
-	const char *layout;	 /* instead: DIR/<member>/<archive>, every member */
-	int64_t time_sec;	 /* snapshot time of archives[]; 0 = each one's own */
-	bool strip_unsafe;	 /* drop unsafe entries instead of failing the archive */
+	const char *layout;	     /* instead: DIR/<member>/<archive>, every member */
+	int64_t time_sec;	     /* snapshot time of archives[]; 0 = each one's own */
+	bool strip_unsafe;	     /* drop unsafe entries instead of failing the archive */
 	backup_progress_fn progress; /* per archive, as for backup_run(); may be NULL */
 	void *progress_data;
 };
