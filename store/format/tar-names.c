@@ -15,7 +15,7 @@
  * 32-byte keys.
  */
 #include "format/tar-names.h"
-#include "format/manifest.h"
+#include "format/tree.h"
 #include "base/crypto.h"
 
 #include <assert.h>

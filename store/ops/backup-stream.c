@@ -10,7 +10,7 @@
  * tree deduplicates against a backup of the tree itself.
  */
 #include "ops/backup-internal.h"
-#include "format/manifest.h"
+#include "format/tree.h"
 
 void backup_stream_init(struct backup_stream *s, struct backup *b)
 {

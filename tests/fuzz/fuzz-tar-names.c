@@ -14,7 +14,7 @@
 
 #include "fuzz.h"
 
-#include "format/manifest.h"
+#include "format/tree.h"
 #include "format/tar-names.h"
 
 static bool has_dotdot(const char *p, size_t len)
