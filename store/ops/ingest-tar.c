@@ -364,8 +364,12 @@ static void compact(struct tree *t)
 	uint32_t x = 0;
 	for (uint32_t i = 0; i < t->n_inodes; i++) {
 		struct tree_inode *ino = &t->inodes[i];
-		memcpy(ext + e, t->extents + ino->first_extent, ino->n_extents * sizeof(*ext));
-		memcpy(xa + x, t->xattrs + ino->first_xattr, ino->n_xattrs * sizeof(*xa));
+		/* (the arrays are NULL while empty) */
+		if (ino->n_extents > 0)
+			memcpy(ext + e, t->extents + ino->first_extent,
+			       ino->n_extents * sizeof(*ext));
+		if (ino->n_xattrs > 0)
+			memcpy(xa + x, t->xattrs + ino->first_xattr, ino->n_xattrs * sizeof(*xa));
 		ino->first_extent = (uint32_t)e;
 		ino->first_xattr = x;
 		e += ino->n_extents;
