@@ -6,6 +6,8 @@
 #include "cmd.h"
 #include "base/log.h"
 
+#include <sys/prctl.h>
+
 struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -26,6 +28,7 @@ static const struct command commands[] = {
 	{ "ls", cmd_ls, "list a directory of a snapshot" },
 	{ "restore", cmd_restore, "recreate a snapshot in a local directory" },
 	{ "export", cmd_export, "write a snapshot to stdout as a tar archive" },
+	{ "key", cmd_key, "list, add, remove or change the passwords of a repository" },
 };
 
 static void usage(FILE *f)
@@ -38,6 +41,8 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* No core dump may carry a password or a key. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	log_setup("cairn", LOG_TARGET_STDERR, LOG_INFO);
 	if (argc < 2) {
 		usage(stderr);

@@ -28,6 +28,9 @@ int cmd_common_option(struct cmd_ctx *ctx, int opt, const char *arg)
 	case OPT_CACERT:
 		ctx->bo.cacert = arg;
 		return 1;
+	case OPT_PASSWORD_FILE:
+		ctx->password_file = arg;
+		return 1;
 	case 'v':
 		ctx->verbosity++;
 		return 1;
@@ -37,8 +40,8 @@ int cmd_common_option(struct cmd_ctx *ctx, int opt, const char *arg)
 	case OPT_HELP:
 		printf("usage: %s\n", ctx->usage);
 		printf("common options: -r/--repo REPO (or $CAIRN_REPO), --s3-endpoint URL, "
-		       "--s3-path-style,\n  --insecure-tls, --cacert FILE, -v/--verbose, "
-		       "-q/--quiet\nsee cairn(1)\n");
+		       "--s3-path-style,\n  --insecure-tls, --cacert FILE, --password-file FILE, "
+		       "-v/--verbose, -q/--quiet\nsee cairn(1)\n");
 		exit(EXIT_OK);
 	default:
 		return 0;
@@ -84,7 +87,9 @@ int cmd_open(struct cmd_ctx *ctx, struct repo **ret_repo, struct catalog **ret_c
 	r = repo_open(ctx->repo, &ctx->bo, &repo);
 	if (r < 0)
 		return r;
-	r = repo_catalog_open(repo, &cat);
+	r = repo_unlock_with(repo, ctx->password_file);
+	if (r == 0)
+		r = repo_catalog_open(repo, &cat);
 	if (r == 0)
 		r = repo_sync(repo, cat, NULL);
 	if (r < 0) {
@@ -94,6 +99,21 @@ int cmd_open(struct cmd_ctx *ctx, struct repo **ret_repo, struct catalog **ret_c
 	}
 	*ret_repo = repo;
 	*ret_cat = cat;
+	return 0;
+}
+
+int cmd_parse_kdf_params(const char *s, struct scrypt_params *ret)
+{
+	unsigned long long n;
+	unsigned r, p;
+	int used = 0;
+
+	if (sscanf(s, "%llu,%u,%u%n", &n, &r, &p, &used) != 3 || s[used] != '\0')
+		return -EINVAL;
+	struct scrypt_params k = { .n = n, .r = r, .p = p };
+	if (crypto_scrypt_params_check(&k) < 0)
+		return -EINVAL;
+	*ret = k;
 	return 0;
 }
 

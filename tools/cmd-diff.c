@@ -245,6 +245,7 @@ int cmd_diff(int argc, char **argv)
 	if (r == 0) {
 		if (p.json)
 			json_head(&p, &snaps[0], &snaps[1], dir, o.content);
+		o.keys = repo_keys(repo);
 		r = dir ? diff_live(cat, &snaps[0], dir, &o, &st)
 			: diff_snapshots(cat, &snaps[0], &snaps[1], &o, &st);
 	}

@@ -1,12 +1,21 @@
 /*
- * cmd-init.c - cairn init: create a repository with its chunking and
- * compression settings, which are fixed for its life.
+ * cmd-init.c - cairn init: create a repository with its chunking,
+ * compression and encryption settings, which are fixed for its life. It is
+ * encrypted unless --no-encryption is given; the first password comes from
+ * the usual sources (a prompt asks twice), and scrypt is tuned to about a
+ * second on this machine unless --kdf-params fixes it.
  */
 #include "cmd.h"
 #include "base/log.h"
 #include "base/parse.h"
+#include "repo/password.h"
 
-enum { OPT_NO_ENCRYPTION = OPT_FIRST_COMMAND_OPTION, OPT_CHUNK_SIZE, OPT_COMPRESSION };
+enum {
+	OPT_NO_ENCRYPTION = OPT_FIRST_COMMAND_OPTION,
+	OPT_CHUNK_SIZE,
+	OPT_COMPRESSION,
+	OPT_KDF_PARAMS,
+};
 
 int cmd_init(int argc, char **argv)
 {
@@ -14,15 +23,18 @@ int cmd_init(int argc, char **argv)
 		{ "no-encryption", no_argument, NULL, OPT_NO_ENCRYPTION },
 		{ "chunk-size", required_argument, NULL, OPT_CHUNK_SIZE },
 		{ "compression", required_argument, NULL, OPT_COMPRESSION },
+		{ "kdf-params", required_argument, NULL, OPT_KDF_PARAMS },
 		COMMON_OPTIONS,
 	};
 	struct cmd_ctx ctx = {
 		.prog = "cairn init",
-		.usage = "cairn init -r REPO --no-encryption [--chunk-size AVG] "
-			 "[--compression zstd:LEVEL|none]",
+		.usage = "cairn init -r REPO [--no-encryption] [--kdf-params N,r,p] "
+			 "[--chunk-size AVG] [--compression zstd:LEVEL|none]",
 	};
 	struct repo_config cfg = repo_config_default();
-	bool no_encryption = false;
+	bool no_encryption = false, have_kdf = false;
+	struct scrypt_params kdf;
+	AUTOPASSWORD char *password = NULL;
 	uint64_t avg;
 	int opt, r;
 
@@ -48,6 +60,14 @@ int cmd_init(int argc, char **argv)
 						       "or none)",
 						       optarg);
 			break;
+		case OPT_KDF_PARAMS:
+			if (cmd_parse_kdf_params(optarg, &kdf) < 0)
+				return cmd_usage_error(&ctx,
+						       "invalid --kdf-params '%s' (N,r,p: N a power of "
+						       "two from 16 to 2^20, r 1..32, p 1..16)",
+						       optarg);
+			have_kdf = true;
+			break;
 		default:
 			return cmd_usage_error(&ctx, "unknown option");
 		}
@@ -58,16 +78,19 @@ int cmd_init(int argc, char **argv)
 	if (r != EXIT_OK)
 		return r;
 	if (!no_encryption) {
-		log_error("encrypted repositories are not available yet");
-		log_error("hint: pass --no-encryption to create an unencrypted repository");
-		return EXIT_USAGE;
+		cfg.encryption = REPO_ENCRYPTION_AES256GCM;
+		if (password_read_confirm(ctx.password_file, &password) < 0)
+			return EXIT_FAILURE_;
+		if (!have_kdf)
+			kdf = crypto_scrypt_tune(1000);
 	}
 	if (cfg.pack_size < cfg.chunker.max_size)
 		cfg.pack_size = cfg.chunker.max_size;
-	r = repo_init(ctx.repo, &ctx.bo, &cfg);
+	r = repo_init(ctx.repo, &ctx.bo, &cfg, password, no_encryption ? NULL : &kdf);
 	if (r < 0)
 		return EXIT_FAILURE_;
-	log_info("created repository '%s' (chunks about %u KiB, %s)", ctx.repo,
-		 cfg.chunker.avg_size >> 10, cfg.zstd_level ? "zstd" : "uncompressed");
+	log_info("created repository '%s' (chunks about %u KiB, %s, %s)", ctx.repo,
+		 cfg.chunker.avg_size >> 10, cfg.zstd_level ? "zstd" : "uncompressed",
+		 no_encryption ? "not encrypted" : "encrypted with AES-256-GCM");
 	return EXIT_OK;
 }

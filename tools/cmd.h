@@ -22,8 +22,9 @@ struct cmd_ctx {
 	const char *prog; /* "cairn backup" */
 	const char *repo; /* -r / $CAIRN_REPO */
 	struct backend_options bo;
-	int verbosity;	   /* -v raises, -q lowers */
-	const char *usage; /* the synopsis lines, for errors and --help */
+	int verbosity;		   /* -v raises, -q lowers */
+	const char *usage;	   /* the synopsis lines, for errors and --help */
+	const char *password_file; /* --password-file, or NULL */
 };
 
 /* Long options every subcommand accepts; end a command's table with these
@@ -34,6 +35,7 @@ enum {
 	OPT_INSECURE_TLS,
 	OPT_CACERT,
 	OPT_HELP,
+	OPT_PASSWORD_FILE,
 	OPT_FIRST_COMMAND_OPTION = 0x1100,
 };
 #define COMMON_OPTIONS                                                                      \
@@ -44,6 +46,7 @@ enum {
 		{ "cacert", required_argument, NULL, OPT_CACERT },                          \
 		{ "verbose", no_argument, NULL, 'v' }, { "quiet", no_argument, NULL, 'q' }, \
 		{ "help", no_argument, NULL, OPT_HELP },                                    \
+		{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },            \
 	{                                                                                   \
 		NULL, 0, NULL, 0                                                            \
 	}
@@ -60,9 +63,15 @@ int cmd_usage_error(const struct cmd_ctx *ctx, const char *fmt, ...)
  * repository was named. */
 int cmd_finish_options(struct cmd_ctx *ctx);
 
-/* Opens the repository, its catalog, and brings the catalog's snapshot list
- * up to date. Errors are logged. */
+/* Opens the repository, unlocks it when it is encrypted (the password from
+ * --password-file, $CAIRN_PASSWORD, $CAIRN_PASSWORD_FILE or a prompt), opens
+ * its catalog, and brings the catalog's snapshot list up to date. Errors are
+ * logged. */
 int cmd_open(struct cmd_ctx *ctx, struct repo **ret_repo, struct catalog **ret_cat);
+
+/* Parses --kdf-params N,r,p (scrypt, within the bounds every reader
+ * accepts); -EINVAL when malformed or out of bounds. */
+int cmd_parse_kdf_params(const char *s, struct scrypt_params *ret);
 
 /* Closes what cmd_open() opened; with -v, first reports the backend
  * requests and bytes the command cost. */
@@ -112,5 +121,6 @@ int cmd_prune(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_key(int argc, char **argv);
 
 #endif

@@ -107,7 +107,7 @@ static int flush_pack(struct backup *b)
 	memcpy(entries, pack_writer_entries(b->pw), n * sizeof(*entries));
 	pack_writer_finish(b->pw, &bytes, id);
 	if (pending_find(&b->pending, PENDING_PACK, id)) {
-		r = pack_add_salt(&bytes, &entries, &n, id);
+		r = pack_add_salt(repo_keys(b->repo), &bytes, &entries, &n, id);
 		if (r < 0)
 			return log_error_errno(r, "cannot give a pack a name of its own");
 	}
@@ -182,7 +182,7 @@ static int add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t
 	bool is_new = false;
 	int r;
 
-	crypto_sha256(data, len, tc.hash);
+	crypto_id(repo_keys(b->repo), data, len, tc.hash);
 	b->stats.n_chunks++;
 	uint64_t *known = hmap_get(&b->chunks, tc.hash);
 	if (known) {
@@ -610,7 +610,8 @@ static int put_object(struct backup *b, const char *dir, enum object_kind kind, 
 	char hex[HASH_HEX_LEN + 1];
 	int r;
 
-	r = envelope_encode(kind, raw->ptr, raw->len, level, NULL, &obj, ret_id);
+	r = envelope_encode(repo_keys(b->repo), kind, raw->ptr, raw->len, level, NULL, &obj,
+			    ret_id);
 	if (r < 0)
 		return log_error_errno(r, "cannot encode a %s object", dir);
 	hex_encode(ret_id, HASH_LEN, hex);
@@ -629,7 +630,7 @@ static int unclash_tree(struct backup *b, struct buf *raw)
 	uint8_t id[HASH_LEN], salt[HASH_LEN];
 	int r;
 
-	crypto_sha256(raw->ptr, raw->len, id);
+	crypto_id(repo_keys(b->repo), raw->ptr, raw->len, id);
 	if (!pending_find(&b->pending, PENDING_TREE, id))
 		return 0;
 	r = crypto_random(salt, sizeof(salt));
@@ -762,10 +763,10 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	}
 
 	b.tree = tree_new();
-	b.pw = pack_writer_new();
+	b.pw = pack_writer_new(repo_keys(r));
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned workers = cpus < 1 ? 1 : cpus > 8 ? 8 : (unsigned)cpus;
-	b.pool = chunk_pool_new(workers, 4 * workers, b.cfg->zstd_level);
+	b.pool = chunk_pool_new(repo_keys(r), workers, 4 * workers, b.cfg->zstd_level);
 	/* One pack queued per uploading thread, besides those being stored:
 	 * memory for packs stays within 2 * n * pack_size. */
 	unsigned uploaders = backend_put_parallelism(b.backend);

@@ -260,7 +260,7 @@ static int check_snapshot(void *userdata, size_t i)
 
 	object_name("snapshots", s->id, name);
 	snprintf(s->label, sizeof(s->label), "%s", name);
-	r = object_fetch_header(k->b, s->id, &h);
+	r = object_fetch_header(k->b, repo_keys(k->repo), s->id, &h);
 	if (r == -ENOENT && k->inv.can_list) {
 		/* forget or prune removed it since the listing */
 		step(k, "snapshots", k->n_snaps, 0);
@@ -280,7 +280,7 @@ static int check_snapshot(void *userdata, size_t i)
 	snapshot_label(k, s, &h);
 	memcpy(s->tree_id, h.tree_id, HASH_LEN);
 	object_name("trees", h.tree_id, tname);
-	r = object_fetch_tree(k->b, h.tree_id, &t);
+	r = object_fetch_tree(k->b, repo_keys(k->repo), h.tree_id, &t);
 	if (r == 0 && t->n_inodes != h.n_inodes) {
 		uint32_t m = problem_add(k, CHECK_ERROR,
 					 "tree '%s' does not match the header '%s' of %s (%" PRIu32
@@ -335,8 +335,8 @@ static int fetch_index(struct check *k, size_t i, struct index *ix)
 	int r;
 
 	object_name("index", k->inv.indexes.ids[i], name);
-	r = object_fetch(k->b, name, OBJECT_INDEX, ENVELOPE_RAW_MAX, k->inv.indexes.ids[i],
-			 &payload);
+	r = object_fetch(k->b, repo_keys(k->repo), name, OBJECT_INDEX, ENVELOPE_RAW_MAX,
+			 k->inv.indexes.ids[i], &payload);
 	if (r == 0)
 		r = index_decode(payload.ptr, payload.len, ix);
 	return r;
@@ -554,15 +554,17 @@ static void compare_claims(struct check *k, uint32_t i, const char *name,
 
 /* Decodes the chunk envelope of reference-like (off, stored_len, raw_len,
  * hash) in data; 0 when it holds that chunk. */
-static int verify_chunk(const struct buf *data, uint64_t off, uint32_t stored_len, uint32_t raw_len,
-			const uint8_t hash[HASH_LEN], struct buf *scratch)
+static int verify_chunk(const struct crypto_keys *keys, const struct buf *data, uint64_t off,
+			uint32_t stored_len, uint32_t raw_len, const uint8_t hash[HASH_LEN],
+			struct buf *scratch)
 {
 	uint8_t got[HASH_LEN];
 
 	if (off > data->len || stored_len > data->len - off)
 		return -EBADMSG;
 	buf_reset(scratch);
-	int r = envelope_decode(data->ptr + off, stored_len, OBJECT_CHUNK, raw_len, scratch, got);
+	int r = envelope_decode(keys, data->ptr + off, stored_len, OBJECT_CHUNK, raw_len, scratch,
+				got);
 	if (r == 0 && (scratch->len != raw_len || memcmp(got, hash, HASH_LEN) != 0))
 		r = -EBADMSG;
 	return r;
@@ -579,8 +581,8 @@ static void verify_data(struct check *k, uint32_t i, const char *name, const str
 	uint8_t id[HASH_LEN];
 
 	for (uint32_t e = 0; e < n; e++) {
-		if (verify_chunk(data, entries[e].off, entries[e].stored_len, entries[e].raw_len,
-				 entries[e].hash, &scratch) == 0)
+		if (verify_chunk(repo_keys(k->repo), data, entries[e].off, entries[e].stored_len,
+				 entries[e].raw_len, entries[e].hash, &scratch) == 0)
 			continue;
 		if (n_bad < EXAMPLES_MAX) {
 			char h[17];
@@ -629,8 +631,8 @@ static void salvage(struct check *k, uint32_t i, const char *name, const struct 
 			   name, size);
 	for (uint32_t r = k->u.packs[i].first_ref; r != USAGE_NONE; r = k->u.refs[r].next_in_pack) {
 		const struct usage_ref *ref = &k->u.refs[r];
-		if (verify_chunk(data, ref->off, ref->stored_len, ref->raw_len, ref->hash,
-				 &scratch) < 0)
+		if (verify_chunk(repo_keys(k->repo), data, ref->off, ref->stored_len, ref->raw_len,
+				 ref->hash, &scratch) < 0)
 			mark_ref(k, i, r, mark);
 	}
 	pthread_mutex_lock(&k->lock);
@@ -651,7 +653,8 @@ static int read_trailer(struct check *k, const char *name, uint64_t size, bool w
 		r = backend_get(k->b, name, data);
 		if (r < 0)
 			return r;
-		return pack_parse_trailer(data->ptr, data->len, ret_entries, ret_n);
+		return pack_parse_trailer(repo_keys(k->repo), data->ptr, data->len, ret_entries,
+					  ret_n);
 	}
 	size_t want = (size_t)MIN(size, (uint64_t)TAIL_READ);
 	if (want < 8)
@@ -659,14 +662,16 @@ static int read_trailer(struct check *k, const char *name, uint64_t size, bool w
 	r = backend_get_range(k->b, name, size - want, want, &tail);
 	if (r < 0)
 		return r;
-	r = pack_parse_trailer_tail(tail.ptr, tail.len, size, ret_entries, ret_n, &need);
+	r = pack_parse_trailer_tail(repo_keys(k->repo), tail.ptr, tail.len, size, ret_entries,
+				    ret_n, &need);
 	if (r != -EAGAIN)
 		return r;
 	buf_reset(&tail);
 	r = backend_get_range(k->b, name, size - need, need, &tail);
 	if (r < 0)
 		return r;
-	r = pack_parse_trailer_tail(tail.ptr, tail.len, size, ret_entries, ret_n, NULL);
+	r = pack_parse_trailer_tail(repo_keys(k->repo), tail.ptr, tail.len, size, ret_entries,
+				    ret_n, NULL);
 	return r == -EAGAIN ? -EBADMSG : r;
 }
 
@@ -807,7 +812,7 @@ static void affected_in(struct check *k, const struct csnap *s)
 	AUTOBUF struct buf path = BUF_INIT;
 	struct tree *t = NULL;
 
-	if (object_fetch_tree(k->b, s->tree_id, &t) < 0)
+	if (object_fetch_tree(k->b, repo_keys(k->repo), s->tree_id, &t) < 0)
 		return; /* it decoded moments ago; nothing more to say */
 	uint32_t *marks = xcalloc((size_t)t->n_chunks + 1, sizeof(uint32_t));
 	uint32_t *dir_name = xmalloc(((size_t)t->n_inodes + 1) * sizeof(uint32_t));
@@ -1059,7 +1064,7 @@ int check_run(struct repo *r, struct catalog *c, const struct check_options *o,
 	res = inventory_list(r, &k.inv);
 	if (res < 0)
 		goto out;
-	if (k.inv.has_pending && pending_read(k.b, &k.pending) < 0)
+	if (k.inv.has_pending && pending_read(k.b, repo_keys(k.repo), &k.pending) < 0)
 		problem_add(&k, CHECK_ERROR,
 			    "'%s' is damaged; backups refuse to run until 'cairn prune' rewrites it",
 			    PENDING_NAME);

@@ -152,7 +152,7 @@ static int load_snapshot(struct prune *p, const uint8_t id[HASH_LEN], struct psn
 	int r;
 
 	object_name("snapshots", id, name);
-	r = object_fetch_header(p->b, id, &h);
+	r = object_fetch_header(p->b, repo_keys(p->repo), id, &h);
 	if (r < 0)
 		return refuse(r, "snapshot header", name);
 	memcpy(s->id, id, HASH_LEN);
@@ -160,7 +160,7 @@ static int load_snapshot(struct prune *p, const uint8_t id[HASH_LEN], struct psn
 	label_of(&h, s->label);
 	snapshot_header_release(&h);
 	object_name("trees", s->tree_id, name);
-	r = object_fetch_tree(p->b, s->tree_id, &t);
+	r = object_fetch_tree(p->b, repo_keys(p->repo), s->tree_id, &t);
 	if (r < 0)
 		return refuse(r, "the tree of snapshot", s->label);
 	pthread_mutex_lock(&p->lock);
@@ -189,7 +189,8 @@ static int fetch_index(struct prune *p, const uint8_t id[HASH_LEN], struct index
 	int r;
 
 	object_name("index", id, name);
-	r = object_fetch(p->b, name, OBJECT_INDEX, ENVELOPE_RAW_MAX, id, &payload);
+	r = object_fetch(p->b, repo_keys(p->repo), name, OBJECT_INDEX, ENVELOPE_RAW_MAX, id,
+			 &payload);
 	if (r == 0)
 		r = index_decode(payload.ptr, payload.len, ix);
 	return r;
@@ -292,7 +293,8 @@ static int put_object(struct prune *p, const char *dir, enum object_kind kind,
 	char name[INVENTORY_NAME_MAX];
 	int r;
 
-	r = envelope_encode(kind, raw->ptr, raw->len, level, NULL, &obj, ret_id);
+	r = envelope_encode(repo_keys(p->repo), kind, raw->ptr, raw->len, level, NULL, &obj,
+			    ret_id);
 	if (r < 0)
 		return log_error_errno(r, "cannot encode a %s object", dir);
 	object_name(dir, ret_id, name);
@@ -360,8 +362,9 @@ static int repack_one(struct prune *p, struct pack_writer *w, uint32_t k, struct
 		struct pack_entry e;
 		buf_reset(&scratch);
 		r = ref->off <= data->len && ref->stored_len <= data->len - ref->off
-			    ? envelope_decode(data->ptr + ref->off, ref->stored_len, OBJECT_CHUNK,
-					      ref->raw_len, &scratch, got)
+			    ? envelope_decode(repo_keys(p->repo), data->ptr + ref->off,
+					      ref->stored_len, OBJECT_CHUNK, ref->raw_len, &scratch,
+					      got)
 			    : -EBADMSG;
 		if (r == 0 && (scratch.len != ref->raw_len || memcmp(got, ref->hash, HASH_LEN)))
 			r = -EBADMSG;
@@ -401,9 +404,9 @@ static int rewrite_snapshot(struct prune *p, struct psnap *s)
 	uint8_t new_id[HASH_LEN];
 	int r;
 
-	r = object_fetch_header(p->b, s->id, &h);
+	r = object_fetch_header(p->b, repo_keys(p->repo), s->id, &h);
 	if (r == 0)
-		r = object_fetch_tree(p->b, s->tree_id, &t);
+		r = object_fetch_tree(p->b, repo_keys(p->repo), s->tree_id, &t);
 	if (r < 0) {
 		snapshot_header_release(&h);
 		return log_error_errno(r, "snapshot %s changed while prune ran", s->label);
@@ -473,7 +476,7 @@ static int rewrite_snapshot(struct prune *p, struct psnap *s)
 
 static int repack(struct prune *p)
 {
-	struct pack_writer *w = pack_writer_new();
+	struct pack_writer *w = pack_writer_new(repo_keys(p->repo));
 	AUTOBUF struct buf data = BUF_INIT;
 	AUTOBUF struct buf raw = BUF_INIT;
 	uint64_t n = 0, done = 0;
@@ -733,7 +736,7 @@ static int sweep(struct prune *p, struct repo_lock *lock)
 	int r;
 
 	if (!p->o->dry_run) {
-		r = pending_write(p->b, &p->g);
+		r = pending_write(p->b, repo_keys(p->repo), &p->g);
 		if (r < 0)
 			return r;
 	}
@@ -789,7 +792,7 @@ static int sweep(struct prune *p, struct repo_lock *lock)
 	if (r == 0)
 		r = delete_objects(p, &d);
 	if (r == 0)
-		r = pending_write(p->b, &left);
+		r = pending_write(p->b, repo_keys(p->repo), &left);
 	/* Housekeeping: locks of processes that died. A backup that is only
 	 * cut off would rewrite its lock, but refuses to commit anyway. */
 	for (size_t i = 0; r == 0 && i < bl.n_stale; i++)
@@ -851,7 +854,7 @@ int prune_run(struct repo *r, struct catalog *c, const struct prune_options *o,
 	res = inventory_list(r, &p.inv);
 	if (res < 0)
 		goto out;
-	if (p.inv.has_pending && pending_read(p.b, &p.old) < 0)
+	if (p.inv.has_pending && pending_read(p.b, repo_keys(p.repo), &p.old) < 0)
 		log_warning("'%s' is damaged: every unreferenced object counts as found now, and "
 			    "the object is rewritten",
 			    PENDING_NAME);

@@ -177,8 +177,8 @@ void inventory_release(struct inventory *inv)
 	*inv = (struct inventory){ 0 };
 }
 
-int object_fetch(struct backend *b, const char *name, enum object_kind kind, size_t max,
-		 const uint8_t id[HASH_LEN], struct buf *out)
+int object_fetch(struct backend *b, const struct crypto_keys *keys, const char *name,
+		 enum object_kind kind, size_t max, const uint8_t id[HASH_LEN], struct buf *out)
 {
 	AUTOBUF struct buf obj = BUF_INIT;
 	uint8_t got[HASH_LEN];
@@ -188,7 +188,7 @@ int object_fetch(struct backend *b, const char *name, enum object_kind kind, siz
 	r = backend_get(b, name, &obj);
 	if (r < 0)
 		return r;
-	r = envelope_decode(obj.ptr, obj.len, kind, max, out, got);
+	r = envelope_decode(keys, obj.ptr, obj.len, kind, max, out, got);
 	if (r == 0 && memcmp(got, id, HASH_LEN) != 0)
 		r = -EBADMSG;
 	if (r < 0)
@@ -196,27 +196,29 @@ int object_fetch(struct backend *b, const char *name, enum object_kind kind, siz
 	return r;
 }
 
-int object_fetch_header(struct backend *b, const uint8_t id[HASH_LEN], struct snapshot_header *ret)
+int object_fetch_header(struct backend *b, const struct crypto_keys *keys,
+			const uint8_t id[HASH_LEN], struct snapshot_header *ret)
 {
 	AUTOBUF struct buf payload = BUF_INIT;
 	char name[INVENTORY_NAME_MAX];
 	int r;
 
 	object_name("snapshots", id, name);
-	r = object_fetch(b, name, OBJECT_SNAPSHOT, SNAPSHOT_HEADER_MAX, id, &payload);
+	r = object_fetch(b, keys, name, OBJECT_SNAPSHOT, SNAPSHOT_HEADER_MAX, id, &payload);
 	if (r < 0)
 		return r;
 	return snapshot_header_decode(payload.ptr, payload.len, ret);
 }
 
-int object_fetch_tree(struct backend *b, const uint8_t id[HASH_LEN], struct tree **ret)
+int object_fetch_tree(struct backend *b, const struct crypto_keys *keys, const uint8_t id[HASH_LEN],
+		      struct tree **ret)
 {
 	AUTOBUF struct buf payload = BUF_INIT;
 	char name[INVENTORY_NAME_MAX];
 	int r;
 
 	object_name("trees", id, name);
-	r = object_fetch(b, name, OBJECT_TREE, ENVELOPE_RAW_MAX, id, &payload);
+	r = object_fetch(b, keys, name, OBJECT_TREE, ENVELOPE_RAW_MAX, id, &payload);
 	if (r < 0)
 		return r;
 	return tree_decode(payload.ptr, payload.len, ret);

@@ -49,14 +49,16 @@ void object_name(const char *dir, const uint8_t id[HASH_LEN], char *out);
 
 /* Fetches object name, decodes it as kind (raw length at most max) and
  * checks that its raw payload hashes to id; appends the payload to out.
- * Logs nothing: -ENOENT when missing, -EBADMSG when damaged or not what
+ * keys: the repository's, NULL when it is unencrypted. Logs nothing: -ENOENT when missing, -EBADMSG when damaged or not what
  * its name says, other backend errors as they come. Thread-safe. */
-int object_fetch(struct backend *b, const char *name, enum object_kind kind, size_t max,
-		 const uint8_t id[HASH_LEN], struct buf *out) WARN_UNUSED;
+int object_fetch(struct backend *b, const struct crypto_keys *keys, const char *name,
+		 enum object_kind kind, size_t max, const uint8_t id[HASH_LEN],
+		 struct buf *out) WARN_UNUSED;
 /* Fetches and decodes snapshot header id, as object_fetch(). */
-int object_fetch_header(struct backend *b, const uint8_t id[HASH_LEN],
-			struct snapshot_header *ret) WARN_UNUSED;
+int object_fetch_header(struct backend *b, const struct crypto_keys *keys,
+			const uint8_t id[HASH_LEN], struct snapshot_header *ret) WARN_UNUSED;
 /* Fetches and decodes tree id, as object_fetch(). */
-int object_fetch_tree(struct backend *b, const uint8_t id[HASH_LEN], struct tree **ret) WARN_UNUSED;
+int object_fetch_tree(struct backend *b, const struct crypto_keys *keys, const uint8_t id[HASH_LEN],
+		      struct tree **ret) WARN_UNUSED;
 
 #endif

@@ -125,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		/* a byte already in out must survive, and a failure append nothing */
 		buf_append_u8(&out, 0xa5);
-		r = envelope_decode(data, size, kind, max_raw(kind), &out, hash);
+		r = envelope_decode(NULL, data, size, kind, max_raw(kind), &out, hash);
 		if (r < 0) {
 			FUZZ_CHECK(r == -EBADMSG || r == -EKEYREJECTED);
 			FUZZ_CHECK(out.len == 1 && out.ptr[0] == 0xa5);
@@ -142,12 +142,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		AUTOBUF struct buf again = BUF_INIT;
 		AUTOBUF struct buf back = BUF_INIT;
 		bool zstd = h.flags & ENVELOPE_ZSTD;
-		int n = envelope_encode(kind, out.ptr + 1, h.raw_len, zstd ? 3 : 0, NULL, &again,
-					NULL);
+		int n = envelope_encode(NULL, kind, out.ptr + 1, h.raw_len, zstd ? 3 : 0, NULL,
+					&again, NULL);
 		FUZZ_CHECK(n >= ENVELOPE_HEADER_SIZE && (size_t)n == again.len);
 		if (!zstd)
 			FUZZ_CHECK(again.len == size && memcmp(again.ptr, data, size) == 0);
-		FUZZ_CHECK(envelope_decode(again.ptr, again.len, kind, max_raw(kind), &back,
+		FUZZ_CHECK(envelope_decode(NULL, again.ptr, again.len, kind, max_raw(kind), &back,
 					   NULL) == 0);
 		FUZZ_CHECK(back.len == h.raw_len);
 		FUZZ_CHECK(h.raw_len == 0 || memcmp(back.ptr, out.ptr + 1, h.raw_len) == 0);

@@ -66,8 +66,8 @@ static int setup(void **state)
 	snprintf(path, sizeof(path), "%s/small", f->src);
 	write_file(path, 1000, 2);
 	struct repo_config cfg = repo_config_default();
-	if (repo_init(f->repo_url, NULL, &cfg) < 0 || repo_open(f->repo_url, NULL, &f->repo) < 0 ||
-	    repo_catalog_open(f->repo, &f->cat) < 0)
+	if (repo_init(f->repo_url, NULL, &cfg, NULL, NULL) < 0 ||
+	    repo_open(f->repo_url, NULL, &f->repo) < 0 || repo_catalog_open(f->repo, &f->cat) < 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -96,10 +96,10 @@ static struct tree *backup(struct fixture *f, uint8_t tree_id[HASH_LEN])
 	struct tree *t = NULL;
 
 	assert_int_equal(backup_run(f->repo, f->cat, &o, &res), 0);
-	assert_int_equal(object_fetch_header(repo_backend(f->repo), res.snap_id, &h), 0);
+	assert_int_equal(object_fetch_header(repo_backend(f->repo), NULL, res.snap_id, &h), 0);
 	memcpy(tree_id, h.tree_id, HASH_LEN);
 	snapshot_header_release(&h);
-	assert_int_equal(object_fetch_tree(repo_backend(f->repo), tree_id, &t), 0);
+	assert_int_equal(object_fetch_tree(repo_backend(f->repo), NULL, tree_id, &t), 0);
 	/* Whatever it refers to exists. */
 	for (uint32_t i = 0; i < t->n_chunks; i++) {
 		char name[PACK_NAME_LEN];
@@ -118,7 +118,7 @@ static void set_pending(struct fixture *f, const struct tree *t, const uint8_t t
 		pending_add(&p, PENDING_PACK, t->packs[i], 0);
 	if (tree)
 		pending_add(&p, PENDING_TREE, tree_id, 0);
-	assert_int_equal(pending_write(repo_backend(f->repo), &p), 0);
+	assert_int_equal(pending_write(repo_backend(f->repo), NULL, &p), 0);
 	pending_release(&p);
 }
 

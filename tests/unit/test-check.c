@@ -84,8 +84,8 @@ static int setup(void **state)
 	setenv("CAIRN_CACHE_DIR", path, 1);
 	snprintf(f->repo_url, sizeof(f->repo_url), "%s/repo", f->dir);
 	struct repo_config cfg = repo_config_default();
-	if (repo_init(f->repo_url, NULL, &cfg) < 0 || repo_open(f->repo_url, NULL, &f->repo) < 0 ||
-	    repo_catalog_open(f->repo, &f->cat) < 0)
+	if (repo_init(f->repo_url, NULL, &cfg, NULL, NULL) < 0 ||
+	    repo_open(f->repo_url, NULL, &f->repo) < 0 || repo_catalog_open(f->repo, &f->cat) < 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -132,7 +132,7 @@ static void put(struct fixture *f, const char *dir, enum object_kind kind, const
 	AUTOBUF struct buf obj = BUF_INIT;
 	char name[INVENTORY_NAME_MAX];
 
-	assert_true(envelope_encode(kind, raw->ptr, raw->len, 0, NULL, &obj, ret_id) > 0);
+	assert_true(envelope_encode(NULL, kind, raw->ptr, raw->len, 0, NULL, &obj, ret_id) > 0);
 	object_name(dir, ret_id, name);
 	assert_int_equal(backend_put(repo_backend(f->repo), name, obj.ptr, obj.len), 0);
 }
@@ -164,8 +164,8 @@ static void test_tree_disagrees_with_trailer(void **state)
 
 	backup_file(f, "m", "src", "a", 100000, 1000, NULL);
 	backup_file(f, "m", "src", "b", 5000, 2000, snap);
-	assert_int_equal(object_fetch_header(b, snap, &h), 0);
-	assert_int_equal(object_fetch_tree(b, h.tree_id, &t), 0);
+	assert_int_equal(object_fetch_header(b, NULL, snap, &h), 0);
+	assert_int_equal(object_fetch_tree(b, NULL, h.tree_id, &t), 0);
 	/* the chunk of /b: the one this backup added */
 	assert_int_equal(t->n_chunks, 2);
 	uint32_t c = t->chunks[0].raw_len == 5000 ? 0 : 1;
@@ -206,8 +206,8 @@ static void test_index_disagrees_with_trailer(void **state)
 	assert_int_equal(inventory_list(f->repo, &inv), 0);
 	assert_int_equal(inv.indexes.n, 1);
 	object_name("index", inv.indexes.ids[0], name);
-	assert_int_equal(object_fetch(b, name, OBJECT_INDEX, ENVELOPE_RAW_MAX, inv.indexes.ids[0],
-				      &payload),
+	assert_int_equal(object_fetch(b, NULL, name, OBJECT_INDEX, ENVELOPE_RAW_MAX,
+				      inv.indexes.ids[0], &payload),
 			 0);
 	inventory_release(&inv);
 	assert_int_equal(index_decode(payload.ptr, payload.len, &ix), 0);

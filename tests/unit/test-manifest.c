@@ -492,13 +492,13 @@ static void test_tree_survives_envelope_and_backend(void **state)
 	char name[6 + HASH_HEX_LEN + 1];
 
 	assert_int_equal(tree_encode(t, &raw), 0);
-	assert_true(envelope_encode(OBJECT_TREE, raw.ptr, raw.len, 3, NULL, &env, id) > 0);
+	assert_true(envelope_encode(NULL, OBJECT_TREE, raw.ptr, raw.len, 3, NULL, &env, id) > 0);
 	memcpy(name, "trees/", 6);
 	hex_encode(id, HASH_LEN, name + 6);
 	assert_int_equal(backend_put(f->backend, name, env.ptr, env.len), 0);
 	assert_int_equal(backend_get(f->backend, name, &got), 0);
-	assert_int_equal(envelope_decode(got.ptr, got.len, OBJECT_TREE, ENVELOPE_RAW_MAX, &payload,
-					 id2),
+	assert_int_equal(envelope_decode(NULL, got.ptr, got.len, OBJECT_TREE, ENVELOPE_RAW_MAX,
+					 &payload, id2),
 			 0);
 	assert_memory_equal(id, id2, HASH_LEN);
 	assert_int_equal(tree_decode(payload.ptr, payload.len, &d), 0);

@@ -55,8 +55,8 @@ static int setup(void **state)
 	cfg.chunker.min_size = 16 << 10;
 	cfg.chunker.avg_size = 64 << 10;
 	cfg.chunker.max_size = 256 << 10;
-	if (repo_init(f->url, NULL, &cfg) < 0 || repo_open(f->url, NULL, &f->repo) < 0 ||
-	    repo_catalog_open(f->repo, &f->cat) < 0)
+	if (repo_init(f->url, NULL, &cfg, NULL, NULL) < 0 ||
+	    repo_open(f->url, NULL, &f->repo) < 0 || repo_catalog_open(f->repo, &f->cat) < 0)
 		return -1;
 	f->next_time = 1700000000;
 	*state = f;
@@ -103,7 +103,7 @@ static void put(struct fixture *f, const char *dir, enum object_kind kind, const
 	AUTOBUF struct buf obj = BUF_INIT;
 	char hex[HASH_HEX_LEN + 1], name[128];
 
-	assert_true(envelope_encode(kind, raw->ptr, raw->len, 0, NULL, &obj, id) > 0);
+	assert_true(envelope_encode(NULL, kind, raw->ptr, raw->len, 0, NULL, &obj, id) > 0);
 	hex_encode(id, HASH_LEN, hex);
 	snprintf(name, sizeof(name), "%s/%s", dir, hex);
 	assert_int_equal(backend_put(repo_backend(f->repo), name, obj.ptr, obj.len), 0);
