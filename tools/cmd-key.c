@@ -137,11 +137,12 @@ int cmd_key(int argc, char **argv)
 		}
 		if (!have_kdf)
 			kdf = crypto_scrypt_tune(1000);
-		r = action[0] == 'a' ? keys_add(repo, pw, &kdf, &id) : keys_passwd(repo, pw, &kdf, &id);
+		r = action[0] == 'a' ? keys_add(repo, pw, &kdf, &id)
+				     : keys_passwd(repo, pw, &kdf, &id);
 		if (r == 0) {
 			key_id_hex(id, hex);
-			log_info("%s key %s", action[0] == 'a' ? "added" : "changed the password: new",
-				 hex);
+			log_info("%s key %s",
+				 action[0] == 'a' ? "added" : "changed the password: new", hex);
 		}
 		status = r < 0 ? EXIT_FAILURE_ : EXIT_OK;
 	}

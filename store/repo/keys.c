@@ -34,7 +34,8 @@
 #include <time.h>
 
 #define KEYS_VERSION 1
-#define KEYS_OBJECT_MAX (8 + KEYS_MAX * (8 + 8 + 1 + KEY_HOST_MAX + 9 + KEY_SALT_LEN + KEY_WRAPPED_LEN))
+#define KEYS_OBJECT_MAX \
+	(8 + KEYS_MAX * (8 + 8 + 1 + KEY_HOST_MAX + 9 + KEY_SALT_LEN + KEY_WRAPPED_LEN))
 
 void key_set_release(struct key_set *s)
 {
@@ -265,8 +266,7 @@ static int read_for_change(struct repo *r, struct key_set *ks)
 		return log_error_errno(-EINVAL, "repository '%s' is not encrypted: it has no keys",
 				       backend_url(b));
 	if (backend_is_read_only(b))
-		return log_error_errno(-EROFS,
-				       "cannot change the keys of '%s' (read-only backend)",
+		return log_error_errno(-EROFS, "cannot change the keys of '%s' (read-only backend)",
 				       backend_url(b));
 	res = keys_read(b, ks);
 	if (res < 0)

@@ -11,17 +11,17 @@
 #include "repo/repo.h"
 
 #define KEYS_NAME "keys"
-#define KEYS_MAX 64	    /* entries one keys object may hold */
-#define KEY_HOST_MAX 64	    /* bytes of a key's host name */
-#define KEY_SALT_LEN 32	    /* scrypt salt */
-#define KEY_ID_HEX_LEN 16   /* a key id as hex, without the NUL */
+#define KEYS_MAX 64	  /* entries one keys object may hold */
+#define KEY_HOST_MAX 64	  /* bytes of a key's host name */
+#define KEY_SALT_LEN 32	  /* scrypt salt */
+#define KEY_ID_HEX_LEN 16 /* a key id as hex, without the NUL */
 #define KEY_WRAPPED_LEN (CRYPTO_KEY_LEN + CRYPTO_OVERHEAD)
 
 struct key_entry {
-	uint64_t id;		       /* random; shown as 16 hex digits */
-	int64_t created;	       /* Unix seconds */
-	char host[KEY_HOST_MAX + 1];   /* where it was made, NUL-terminated */
-	struct scrypt_params kdf;      /* checked against the bounds when read */
+	uint64_t id;		     /* random; shown as 16 hex digits */
+	int64_t created;	     /* Unix seconds */
+	char host[KEY_HOST_MAX + 1]; /* where it was made, NUL-terminated */
+	struct scrypt_params kdf;    /* checked against the bounds when read */
 	uint8_t salt[KEY_SALT_LEN];
 	uint8_t wrapped[KEY_WRAPPED_LEN]; /* nonce, AES-256-GCM(master key), tag */
 };

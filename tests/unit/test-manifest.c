@@ -939,7 +939,8 @@ static void test_decode_rejects_bad_chunks(void **state)
 	} while (0)
 	BAD(chunks[0].raw_len, 0, "an empty chunk");
 	BAD(chunks[0].stored_len, ENVELOPE_HEADER_SIZE - 1, "a chunk shorter than its envelope");
-	BAD(chunks[0].stored_len, 1000 + ENVELOPE_HEADER_SIZE + 1, "stored beyond raw + header");
+	BAD(chunks[0].stored_len, 1000 + ENVELOPE_OVERHEAD_MAX + 1,
+	    "stored beyond raw + the most an envelope adds");
 	BAD(chunks[0].off, UINT64_MAX - 10, "a chunk whose end overflows");
 #undef BAD
 	sample(&r);
