@@ -309,6 +309,16 @@ int repo_open(const char *url, const struct backend_options *bo, struct repo **r
 		goto fail;
 	}
 	repo->catalog_path = xasprintf("%s/catalog.db", repo->cache_dir);
+	/* The catalog holds names, sizes and chunk ids of every snapshot:
+	 * for the owner only (SQLite gives its -wal and -shm files the same
+	 * mode), whatever the umask. Done here, before this process opens any
+	 * connection: closing a descriptor of the file later would drop the
+	 * POSIX locks SQLite holds on it. */
+	int fd = open(repo->catalog_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		(void)fchmod(fd, 0600);
+		close(fd);
+	}
 	*ret = repo;
 	return 0;
 fail:
@@ -411,14 +421,6 @@ const char *repo_id_hex(const struct repo *r)
 
 int repo_catalog_open(struct repo *r, struct catalog **ret)
 {
-	/* The catalog holds names, sizes and chunk ids of every snapshot:
-	 * for the owner only (SQLite gives its -wal and -shm files the same
-	 * mode), whatever the umask. */
-	int fd = open(r->catalog_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		(void)fchmod(fd, 0600);
-		close(fd);
-	}
 	return catalog_open(r->catalog_path, ret);
 }
 

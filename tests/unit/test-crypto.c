@@ -79,15 +79,14 @@ static void flip_every_bit(int level)
 	uint8_t raw[600];
 
 	for (size_t i = 0; i < sizeof(raw); i++)
-		raw[i] = level ? (uint8_t)"replica "[i % 8] : (uint8_t)(i * 151 + 7);
+		raw[i] = level ? (uint8_t) "replica "[i % 8] : (uint8_t)(i * 151 + 7);
 	if (!level)
 		unit_fill_random(raw, sizeof(raw), 3);
 	int n = envelope_encode(k, OBJECT_TREE, raw, sizeof(raw), level, NULL, &env, NULL);
 	assert_true(n > 0);
 	assert_true(env.ptr[6] & ENVELOPE_ENCRYPTED);
 	assert_int_equal(!!(env.ptr[6] & ENVELOPE_ZSTD), !!level);
-	assert_int_equal(envelope_decode(k, env.ptr, env.len, OBJECT_TREE, 1 << 20, &out, NULL),
-			 0);
+	assert_int_equal(envelope_decode(k, env.ptr, env.len, OBJECT_TREE, 1 << 20, &out, NULL), 0);
 	assert_memory_equal(out.ptr, raw, sizeof(raw));
 	for (size_t bit = 0; bit < env.len * 8; bit++) {
 		env.ptr[bit / 8] ^= (uint8_t)(1u << (bit % 8));
@@ -193,11 +192,11 @@ static void test_two_keys_wrap_one_master_key(void **state UNUSED)
 static void test_scrypt_bounds(void **state UNUSED)
 {
 	static const struct scrypt_params bad[] = {
-		{ .n = 0, .r = 8, .p = 1 },	       { .n = 8, .r = 8, .p = 1 },
-		{ .n = 1000, .r = 8, .p = 1 },	       { .n = 1u << 21, .r = 1, .p = 1 },
-		{ .n = 1ull << 40, .r = 8, .p = 1 },   { .n = 1024, .r = 0, .p = 1 },
-		{ .n = 1024, .r = 33, .p = 1 },	       { .n = 1024, .r = 8, .p = 0 },
-		{ .n = 1024, .r = 8, .p = 17 },	       { .n = 1u << 20, .r = 16, .p = 1 },
+		{ .n = 0, .r = 8, .p = 1 },	     { .n = 8, .r = 8, .p = 1 },
+		{ .n = 1000, .r = 8, .p = 1 },	     { .n = 1u << 21, .r = 1, .p = 1 },
+		{ .n = 1ull << 40, .r = 8, .p = 1 }, { .n = 1024, .r = 0, .p = 1 },
+		{ .n = 1024, .r = 33, .p = 1 },	     { .n = 1024, .r = 8, .p = 0 },
+		{ .n = 1024, .r = 8, .p = 17 },	     { .n = 1u << 20, .r = 16, .p = 1 },
 	};
 	uint8_t out[32], salt[16] = { 0 };
 
