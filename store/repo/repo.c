@@ -296,6 +296,19 @@ int repo_open(const char *url, const struct backend_options *bo, struct repo **r
 		log_error_errno(r, "the config of repository '%s' is damaged", url);
 		goto fail;
 	}
+	if (!repo_is_encrypted(repo)) {
+		/* Someone who can write the bucket could rewrite the plain
+		 * config to say "unencrypted", so that the next backup stores
+		 * plain data: a repository with keys is refused instead. */
+		uint64_t size;
+		if (backend_size(repo->backend, KEYS_NAME, &size) == 0) {
+			log_error("the config of repository '%s' says it is not encrypted, but it "
+				  "has keys: the config was tampered with",
+				  url);
+			r = -EBADMSG;
+			goto fail;
+		}
+	}
 	hex_encode(repo->config.id, REPO_ID_LEN, repo->id_hex);
 
 	base = cache_base();
