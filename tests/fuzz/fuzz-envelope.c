@@ -22,6 +22,7 @@
 #include "repo/lock.h"
 #include "format/manifest.h"
 #include "repo/pending.h"
+#include "repo/keys.h"
 #include "repo/repo.h"
 
 /* The largest payload each reader accepts (repo.c, cache.c). */
@@ -36,6 +37,8 @@ static size_t max_raw(enum object_kind kind)
 		return 1u << 20;
 	case OBJECT_LOCK:
 		return LOCK_PAYLOAD_MAX;
+	case OBJECT_KEY:
+		return 16384;
 	case OBJECT_PACK_TRAILER:
 	case OBJECT_TREE:
 	case OBJECT_INDEX:
@@ -54,6 +57,12 @@ static void decode_payload(enum object_kind kind, const uint8_t *p, size_t len)
 		struct repo_config cfg;
 		if (repo_config_decode(p, len, &cfg) == 0)
 			FUZZ_CHECK(chunker_params_check(&cfg.chunker) == 0);
+		break;
+	}
+	case OBJECT_KEY: {
+		struct key_set ks = { 0 };
+		if (key_set_decode(p, len, &ks) == 0)
+			key_set_release(&ks);
 		break;
 	}
 	case OBJECT_TREE: {
