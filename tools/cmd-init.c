@@ -17,80 +17,91 @@ enum {
 	OPT_KDF_PARAMS,
 };
 
-int cmd_init(int argc, char **argv)
-{
-	static const struct option options[] = {
-		{ "no-encryption", no_argument, NULL, OPT_NO_ENCRYPTION },
-		{ "chunk-size", required_argument, NULL, OPT_CHUNK_SIZE },
-		{ "compression", required_argument, NULL, OPT_COMPRESSION },
-		{ "kdf-params", required_argument, NULL, OPT_KDF_PARAMS },
-		COMMON_OPTIONS,
-	};
-	struct cmd_ctx ctx = {
-		.prog = "cairn init",
-		.usage = "cairn init -r REPO [--no-encryption] [--kdf-params N,r,p] "
-			 "[--chunk-size AVG] [--compression zstd:LEVEL|none]",
-	};
-	struct repo_config cfg = repo_config_default();
-	bool no_encryption = false, have_kdf = false;
+struct init_opts {
+	struct repo_config cfg;
+	bool no_encryption;
+	bool have_kdf;
 	struct scrypt_params kdf;
-	AUTOPASSWORD char *password = NULL;
-	uint64_t avg;
-	int opt, r;
+};
 
-	while ((opt = getopt_long(argc, argv, COMMON_SHORT, options, NULL)) != -1) {
-		if (cmd_common_option(&ctx, opt, optarg))
-			continue;
-		switch (opt) {
-		case OPT_NO_ENCRYPTION:
-			no_encryption = true;
-			break;
-		case OPT_CHUNK_SIZE:
-			if (parse_size(optarg, &avg) < 0 ||
-			    chunker_params_from_avg(avg, &cfg.chunker) < 0)
-				return cmd_usage_error(&ctx,
-						       "invalid --chunk-size '%s' (a size from 16K to 4M, "
-						       "such as 1M)",
-						       optarg);
-			break;
-		case OPT_COMPRESSION:
-			if (parse_compression(optarg, &cfg.zstd_level) < 0)
-				return cmd_usage_error(&ctx,
-						       "invalid --compression '%s' (zstd, zstd:1..19 "
-						       "or none)",
-						       optarg);
-			break;
-		case OPT_KDF_PARAMS:
-			if (cmd_parse_kdf_params(optarg, &kdf) < 0)
-				return cmd_usage_error(&ctx,
-						       "invalid --kdf-params '%s' (N,r,p: N a power of "
-						       "two from 16 to 2^20, r 1..32, p 1..16)",
-						       optarg);
-			have_kdf = true;
-			break;
-		default:
-			return cmd_usage_error(&ctx, "unknown option");
-		}
+static void init_defaults(struct cmd_ctx *ctx)
+{
+	struct init_opts *o = ctx->opts;
+	o->cfg = repo_config_default();
+}
+
+static int init_option(struct cmd_ctx *ctx, int opt, const char *arg)
+{
+	struct init_opts *o = ctx->opts;
+	uint64_t avg;
+
+	switch (opt) {
+	case OPT_NO_ENCRYPTION:
+		o->no_encryption = true;
+		return EXIT_OK;
+	case OPT_CHUNK_SIZE:
+		if (parse_size(arg, &avg) < 0 || chunker_params_from_avg(avg, &o->cfg.chunker) < 0)
+			return cmd_usage_error(ctx,
+					       "invalid --chunk-size '%s' (a size from 16K to 4M, "
+					       "such as 1M)",
+					       arg);
+		return EXIT_OK;
+	case OPT_COMPRESSION:
+		if (parse_compression(arg, &o->cfg.zstd_level) < 0)
+			return cmd_usage_error(ctx,
+					       "invalid --compression '%s' (zstd, zstd:1..19 "
+					       "or none)",
+					       arg);
+		return EXIT_OK;
+	case OPT_KDF_PARAMS:
+		if (cmd_parse_kdf_params(arg, &o->kdf) < 0)
+			return cmd_usage_error(ctx,
+					       "invalid --kdf-params '%s' (N,r,p: N a power of "
+					       "two from 16 to 2^20, r 1..32, p 1..16)",
+					       arg);
+		o->have_kdf = true;
+		return EXIT_OK;
 	}
-	if (optind < argc)
-		return cmd_usage_error(&ctx, "unexpected argument '%s'", argv[optind]);
-	r = cmd_finish_options(&ctx);
-	if (r != EXIT_OK)
-		return r;
-	if (!no_encryption) {
-		cfg.encryption = REPO_ENCRYPTION_AES256GCM;
-		if (password_read_confirm(ctx.password_file, &password) < 0)
+	return cmd_usage_error(ctx, "unknown option");
+}
+
+static int init_run(struct cmd_ctx *ctx)
+{
+	struct init_opts *o = ctx->opts;
+	struct repo_config *cfg = &o->cfg;
+	AUTOPASSWORD char *password = NULL;
+
+	if (!o->no_encryption) {
+		cfg->encryption = REPO_ENCRYPTION_AES256GCM;
+		if (password_read_confirm(ctx->password_file, &password) < 0)
 			return EXIT_FAILURE_;
-		if (!have_kdf)
-			kdf = crypto_scrypt_tune(1000);
+		if (!o->have_kdf)
+			o->kdf = crypto_scrypt_tune(1000);
 	}
-	if (cfg.pack_size < cfg.chunker.max_size)
-		cfg.pack_size = cfg.chunker.max_size;
-	r = repo_init(ctx.repo, &ctx.bo, &cfg, password, no_encryption ? NULL : &kdf);
-	if (r < 0)
+	if (cfg->pack_size < cfg->chunker.max_size)
+		cfg->pack_size = cfg->chunker.max_size;
+	if (repo_init(ctx->repo_name, &ctx->bo, cfg, password, o->no_encryption ? NULL : &o->kdf) <
+	    0)
 		return EXIT_FAILURE_;
-	log_info("created repository '%s' (chunks about %u KiB, %s, %s)", ctx.repo,
-		 cfg.chunker.avg_size >> 10, cfg.zstd_level ? "zstd" : "uncompressed",
-		 no_encryption ? "not encrypted" : "encrypted with AES-256-GCM");
+	log_info("created repository '%s' (chunks about %u KiB, %s, %s)", ctx->repo_name,
+		 cfg->chunker.avg_size >> 10, cfg->zstd_level ? "zstd" : "uncompressed",
+		 o->no_encryption ? "not encrypted" : "encrypted with AES-256-GCM");
 	return EXIT_OK;
 }
+
+const struct cmd_def cmd_init = {
+	.usage = "cairn init -r REPO [--no-encryption] [--kdf-params N,r,p] [--chunk-size AVG] "
+		 "[--compression zstd:LEVEL|none]",
+	.options =
+		(const struct option[]){
+			{ "no-encryption", no_argument, NULL, OPT_NO_ENCRYPTION },
+			{ "chunk-size", required_argument, NULL, OPT_CHUNK_SIZE },
+			{ "compression", required_argument, NULL, OPT_COMPRESSION },
+			{ "kdf-params", required_argument, NULL, OPT_KDF_PARAMS },
+			{ NULL, 0, NULL, 0 },
+		},
+	.opts_size = sizeof(struct init_opts),
+	.init = init_defaults,
+	.option = init_option,
+	.run = init_run,
+};

@@ -42,110 +42,106 @@ static int list_keys(struct repo *repo)
 	return EXIT_OK;
 }
 
-int cmd_key(int argc, char **argv)
-{
-	static const struct option options[] = {
-		{ "new-password-file", required_argument, NULL, OPT_NEW_PASSWORD_FILE },
-		{ "kdf-params", required_argument, NULL, OPT_KDF_PARAMS },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		COMMON_OPTIONS,
-	};
-	struct cmd_ctx ctx = {
-		.prog = "cairn key",
-		.usage = "cairn key list|add|remove ID|passwd -r REPO [--password-file F] "
-			 "[--new-password-file F] [--kdf-params N,r,p] [--force]",
-	};
-	const char *new_file = NULL;
+struct key_opts {
+	const char *new_file;
 	struct scrypt_params kdf;
-	bool have_kdf = false, force = false;
-	struct repo *repo = NULL;
+	bool have_kdf, force;
+	const char *action;
+	uint64_t id; /* remove */
+};
+
+static int key_option(struct cmd_ctx *ctx, int opt, const char *arg)
+{
+	struct key_opts *o = ctx->opts;
+
+	switch (opt) {
+	case OPT_NEW_PASSWORD_FILE:
+		o->new_file = arg;
+		return EXIT_OK;
+	case OPT_KDF_PARAMS:
+		if (cmd_parse_kdf_params(arg, &o->kdf) < 0)
+			return cmd_usage_error(ctx,
+					       "invalid --kdf-params '%s' (N,r,p: N a power of "
+					       "two from 16 to 2^20, r 1..32, p 1..16)",
+					       arg);
+		o->have_kdf = true;
+		return EXIT_OK;
+	case OPT_FORCE:
+		o->force = true;
+		return EXIT_OK;
+	}
+	return cmd_usage_error(ctx, "unknown option");
+}
+
+static int key_operands(struct cmd_ctx *ctx)
+{
+	struct key_opts *o = ctx->opts;
+
+	if (ctx->n_args < 1)
+		return cmd_usage_error(ctx, "no action given (list, add, remove ID or passwd)");
+	o->action = ctx->args[0];
+	bool is_remove = strcmp(o->action, "remove") == 0;
+	if (strcmp(o->action, "list") && strcmp(o->action, "add") && !is_remove &&
+	    strcmp(o->action, "passwd"))
+		return cmd_usage_error(ctx, "unknown action '%s'", o->action);
+	int want = is_remove ? 2 : 1;
+	if (is_remove && ctx->n_args < 2)
+		return cmd_usage_error(ctx, "remove needs the ID of a key");
+	if (is_remove && key_id_parse(ctx->args[1], &o->id) < 0)
+		return cmd_usage_error(ctx, "invalid key ID '%s' (16 hex digits)", ctx->args[1]);
+	if (ctx->n_args > want)
+		return cmd_usage_error(ctx, "unexpected argument '%s'", ctx->args[want]);
+	return EXIT_OK;
+}
+
+static int key_run(struct cmd_ctx *ctx)
+{
+	struct key_opts *o = ctx->opts;
+	struct repo *repo = ctx->repo;
+	char hex[KEY_ID_HEX_LEN + 1];
 	uint64_t id = 0;
-	int opt, r;
+	int r;
 
-	while ((opt = getopt_long(argc, argv, COMMON_SHORT, options, NULL)) != -1) {
-		if (cmd_common_option(&ctx, opt, optarg))
-			continue;
-		switch (opt) {
-		case OPT_NEW_PASSWORD_FILE:
-			new_file = optarg;
-			break;
-		case OPT_KDF_PARAMS:
-			if (cmd_parse_kdf_params(optarg, &kdf) < 0)
-				return cmd_usage_error(&ctx,
-						       "invalid --kdf-params '%s' (N,r,p: N a power of "
-						       "two from 16 to 2^20, r 1..32, p 1..16)",
-						       optarg);
-			have_kdf = true;
-			break;
-		case OPT_FORCE:
-			force = true;
-			break;
-		default:
-			return cmd_usage_error(&ctx, "unknown option");
-		}
+	if (!repo_is_encrypted(repo)) {
+		log_error("repository '%s' is not encrypted: it has no keys", ctx->repo_name);
+		return EXIT_FAILURE_;
 	}
-	r = cmd_finish_options(&ctx);
-	if (r != EXIT_OK)
-		return r;
-	if (optind >= argc)
-		return cmd_usage_error(&ctx, "no action given (list, add, remove ID or passwd)");
-	const char *action = argv[optind++];
-	bool is_remove = strcmp(action, "remove") == 0;
-	if (strcmp(action, "list") && strcmp(action, "add") && !is_remove &&
-	    strcmp(action, "passwd"))
-		return cmd_usage_error(&ctx, "unknown action '%s'", action);
-	if (is_remove) {
-		if (optind >= argc)
-			return cmd_usage_error(&ctx, "remove needs the ID of a key");
-		if (key_id_parse(argv[optind], &id) < 0)
-			return cmd_usage_error(&ctx, "invalid key ID '%s' (16 hex digits)",
-					       argv[optind]);
-		optind++;
+	if (strcmp(o->action, "list") == 0)
+		return list_keys(repo);
+	if (strcmp(o->action, "remove") == 0) {
+		r = keys_remove(repo, o->id, o->force);
+		if (r < 0)
+			return EXIT_FAILURE_;
+		key_id_hex(o->id, hex);
+		log_info("removed key %s", hex);
+		return EXIT_OK;
 	}
-	if (optind < argc)
-		return cmd_usage_error(&ctx, "unexpected argument '%s'", argv[optind]);
-
-	r = repo_open(ctx.repo, &ctx.bo, &repo);
+	AUTOPASSWORD char *pw = NULL;
+	if (password_read_new(o->new_file, &pw) < 0)
+		return EXIT_FAILURE_;
+	if (!o->have_kdf)
+		o->kdf = crypto_scrypt_tune(1000);
+	bool add = strcmp(o->action, "add") == 0;
+	r = add ? keys_add(repo, pw, &o->kdf, &id) : keys_passwd(repo, pw, &o->kdf, &id);
 	if (r < 0)
 		return EXIT_FAILURE_;
-	if (!repo_is_encrypted(repo)) {
-		log_error("repository '%s' is not encrypted: it has no keys", ctx.repo);
-		repo_close(repo);
-		return EXIT_FAILURE_;
-	}
-	r = repo_unlock_with(repo, ctx.password_file);
-	if (r < 0) {
-		repo_close(repo);
-		return EXIT_FAILURE_;
-	}
-	int status = EXIT_OK;
-	char hex[KEY_ID_HEX_LEN + 1];
-	if (strcmp(action, "list") == 0) {
-		status = list_keys(repo);
-	} else if (is_remove) {
-		r = keys_remove(repo, id, force);
-		if (r == 0) {
-			key_id_hex(id, hex);
-			log_info("removed key %s", hex);
-		}
-		status = r < 0 ? EXIT_FAILURE_ : EXIT_OK;
-	} else {
-		AUTOPASSWORD char *pw = NULL;
-		if (password_read_new(new_file, &pw) < 0) {
-			repo_close(repo);
-			return EXIT_FAILURE_;
-		}
-		if (!have_kdf)
-			kdf = crypto_scrypt_tune(1000);
-		r = action[0] == 'a' ? keys_add(repo, pw, &kdf, &id)
-				     : keys_passwd(repo, pw, &kdf, &id);
-		if (r == 0) {
-			key_id_hex(id, hex);
-			log_info("%s key %s",
-				 action[0] == 'a' ? "added" : "changed the password: new", hex);
-		}
-		status = r < 0 ? EXIT_FAILURE_ : EXIT_OK;
-	}
-	repo_close(repo);
-	return status;
+	key_id_hex(id, hex);
+	log_info("%s key %s", add ? "added" : "changed the password: new", hex);
+	return EXIT_OK;
 }
+
+const struct cmd_def cmd_key = {
+	.usage = "cairn key list|add|remove ID|passwd -r REPO [--password-file F] "
+		 "[--new-password-file F] [--kdf-params N,r,p] [--force]",
+	.options =
+		(const struct option[]){
+			{ "new-password-file", required_argument, NULL, OPT_NEW_PASSWORD_FILE },
+			{ "kdf-params", required_argument, NULL, OPT_KDF_PARAMS },
+			{ "force", no_argument, NULL, OPT_FORCE },
+			{ NULL, 0, NULL, 0 },
+		},
+	.opts_size = sizeof(struct key_opts),
+	.option = key_option,
+	.operands = key_operands,
+	.run = key_run,
+};

@@ -272,3 +272,33 @@ int envelope_decode(const struct crypto_keys *keys, const uint8_t *data, size_t 
 		memcpy(ret_hash, got, HASH_LEN);
 	return 0;
 }
+
+int object_decode(const struct crypto_keys *keys, const uint8_t *data, size_t len,
+		  enum object_kind kind, const uint8_t *id, struct buf *out)
+{
+	uint8_t got[HASH_LEN];
+	size_t start = out->len;
+	int r;
+
+	r = envelope_decode(keys, data, len, kind, object_kind_max(kind), out, got);
+	if (r == 0 && id && memcmp(got, id, HASH_LEN) != 0) {
+		out->len = start;
+		r = -EBADMSG;
+	}
+	return r;
+}
+
+int chunk_decode(const struct crypto_keys *keys, const uint8_t *stored, uint32_t stored_len,
+		 uint32_t raw_len, const uint8_t hash[HASH_LEN], struct buf *out)
+{
+	uint8_t got[HASH_LEN];
+	size_t start = out->len;
+	int r;
+
+	r = envelope_decode(keys, stored, stored_len, OBJECT_CHUNK, raw_len, out, got);
+	if (r == 0 && (memcmp(got, hash, HASH_LEN) != 0 || out->len - start != raw_len))
+		r = -EBADMSG;
+	if (r < 0)
+		out->len = start;
+	return r;
+}

@@ -8,29 +8,13 @@
 
 #include "base/buf.h"
 #include "base/crypto.h"
+#include "format/names.h"
 
 #define ENVELOPE_HEADER_SIZE 48
 #define ENVELOPE_VERSION 1
 /* The most an envelope adds to its raw payload: header, and nonce and tag
  * when encrypted (a payload is kept raw when zstd does not shrink it). */
 #define ENVELOPE_OVERHEAD_MAX (ENVELOPE_HEADER_SIZE + CRYPTO_OVERHEAD)
-/* Largest decompressed payload any envelope may claim (trees of very large
- * snapshots are the biggest objects). */
-#define ENVELOPE_RAW_MAX (1u << 30)
-
-enum object_kind {
-	OBJECT_CONFIG = 1,
-	OBJECT_CHUNK = 2,
-	OBJECT_PACK_TRAILER = 3,
-	OBJECT_TREE = 4,
-	OBJECT_SNAPSHOT = 5,
-	OBJECT_INDEX = 6,
-	OBJECT_LISTING = 7,
-	OBJECT_LOCK = 8,    /* locks/<random>: who works on the repository (lock.c) */
-	OBJECT_PENDING = 9, /* prune-pending: what prune found unreferenced, and when */
-	OBJECT_KEY = 10,    /* keys/<id>: the master key wrapped under one password */
-	OBJECT_KIND_MAX = OBJECT_KEY,
-};
 
 enum envelope_flags {
 	ENVELOPE_ZSTD = 1 << 0,	     /* payload is one zstd frame */
@@ -71,5 +55,20 @@ int envelope_parse_header(const uint8_t *data, size_t len, struct envelope_heade
 int envelope_decode(const struct crypto_keys *keys, const uint8_t *data, size_t len,
 		    enum object_kind expect, size_t max_raw, struct buf *out,
 		    uint8_t *ret_hash) WARN_UNUSED;
+
+/* Decodes an object of kind with envelope_decode() under keys (NULL for an
+ * unencrypted repository), its raw payload bounded by
+ * object_kind_max(kind), and, when id is not NULL, requires that payload to
+ * hash to id. Appends the payload to out, which is unchanged on failure.
+ * -EBADMSG on any mismatch, -EKEYREJECTED for encrypted objects without
+ * keys. Thread-safe. */
+int object_decode(const struct crypto_keys *keys, const uint8_t *data, size_t len,
+		  enum object_kind kind, const uint8_t *id, struct buf *out) WARN_UNUSED;
+/* Decodes a chunk envelope of stored_len bytes at stored, under keys, whose
+ * payload must be exactly raw_len bytes with id hash (what the index or
+ * tree recorded for it: a chunk's own bound). Appends the data to out, which
+ * is unchanged on failure; -EBADMSG otherwise. Thread-safe. */
+int chunk_decode(const struct crypto_keys *keys, const uint8_t *stored, uint32_t stored_len,
+		 uint32_t raw_len, const uint8_t hash[HASH_LEN], struct buf *out) WARN_UNUSED;
 
 #endif

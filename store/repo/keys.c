@@ -30,12 +30,16 @@
 #include "base/log.h"
 #include "base/rbuf.h"
 
+#include <assert.h>
+#include <assert.h>
 #include <openssl/crypto.h>
 #include <time.h>
 
 #define KEYS_VERSION 1
-#define KEYS_OBJECT_MAX \
-	(8 + KEYS_MAX * (8 + 8 + 1 + KEY_HOST_MAX + 9 + KEY_SALT_LEN + KEY_WRAPPED_LEN))
+/* The bound of names.h holds every keys object cairn can write. */
+static_assert(8 + KEYS_MAX * (8 + 8 + 1 + KEY_HOST_MAX + 9 + KEY_SALT_LEN + KEY_WRAPPED_LEN) <=
+		      KEYS_OBJECT_MAX,
+	      "KEYS_OBJECT_MAX holds KEYS_MAX keys");
 
 void key_set_release(struct key_set *s)
 {
@@ -211,7 +215,7 @@ int keys_read(struct backend *b, struct key_set *ret)
 	r = backend_get(b, KEYS_NAME, &obj);
 	if (r < 0)
 		return r;
-	r = envelope_decode(NULL, obj.ptr, obj.len, OBJECT_KEY, KEYS_OBJECT_MAX, &raw, NULL);
+	r = object_decode(NULL, obj.ptr, obj.len, OBJECT_KEY, NULL, &raw);
 	if (r < 0)
 		return -EBADMSG;
 	return key_set_decode(raw.ptr, raw.len, ret);

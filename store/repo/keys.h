@@ -8,9 +8,9 @@
 #include "backend/backend.h"
 #include "base/buf.h"
 #include "base/crypto.h"
+#include "format/names.h"
 #include "repo/repo.h"
 
-#define KEYS_NAME "keys"
 #define KEYS_MAX 64	  /* entries one keys object may hold */
 #define KEY_HOST_MAX 64	  /* bytes of a key's host name */
 #define KEY_SALT_LEN 32	  /* scrypt salt */

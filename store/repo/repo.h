@@ -70,6 +70,7 @@ int repo_init(const char *url, const struct backend_options *bo, const struct re
  * encrypted repository must then be unlocked before anything else. */
 int repo_open(const char *url, const struct backend_options *bo, struct repo **ret) WARN_UNUSED;
 void repo_close(struct repo *r);
+DEFINE_FREEP(struct repo, repo_close)
 
 /* True when the repository is encrypted (repo_unlock() needed). */
 bool repo_is_encrypted(const struct repo *r);
@@ -157,5 +158,8 @@ int repo_decode_chunk_quiet(const struct repo *r, const struct chunk_loc *loc,
  * returns -ENOENT; -ENOTUNIQ for an ambiguous prefix. */
 int repo_resolve_snapshot(struct repo *r, struct catalog *c, const char *ref,
 			  struct cat_snapshot *ret) WARN_UNUSED;
+/* The same without a word when nothing matches: 0, -ENOENT (including a
+ * reference of the wrong shape), -ENOTUNIQ, or a catalog error. */
+int repo_lookup_snapshot(struct catalog *c, const char *ref, struct cat_snapshot *ret) WARN_UNUSED;
 
 #endif

@@ -8,7 +8,7 @@ set -euo pipefail
 : "${SRC:?set SRC to the repository root}"
 
 failed=()
-for t in skeleton-full-tree restore-full-tree skeleton-damaged-pack; do
+for t in mount-full-tree restore-full-tree mount-damaged-pack; do
 	echo "=== $t, unencrypted" >&2
 	if CAIRN_TEST_ENCRYPTION=0 bash "$SRC/tests/integration/$t.sh"; then
 		echo "=== PASS $t, unencrypted" >&2
