@@ -35,8 +35,9 @@ PY
 }
 
 info "an unencrypted repository shows the marker and the plain hash"
-cairn init -r "$T/plain" --no-encryption --compression none
-cairn backup -r "$T/plain" --member m "$T/src"
+# "$BUILD/cairn" itself: lib.sh makes "cairn init --no-encryption" encrypted.
+"$BUILD/cairn" init -r "$T/plain" --no-encryption --compression none
+"$BUILD/cairn" backup -r "$T/plain" --member m "$T/src"
 grep -rqa -- "$marker" "$T/plain" || fail "the marker is not in the unencrypted repository"
 holds_bytes "$T/plain" "$plain_sha" >/dev/null ||
 	fail "the plain SHA-256 of the small chunk is not in the unencrypted repository"
