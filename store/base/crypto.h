@@ -55,7 +55,8 @@ void crypto_keys_free(struct crypto_keys *k);
 void crypto_id(const struct crypto_keys *k, const void *data, size_t len, uint8_t out[HASH_LEN]);
 
 /* AES-256-GCM with a fresh random nonce: writes nonce, ciphertext and tag
- * (len + CRYPTO_OVERHEAD bytes) to out, authenticating aad too. -EIO when
+ * (len + CRYPTO_OVERHEAD bytes) to out, authenticating aad too. in may be
+ * out + CRYPTO_NONCE_LEN (encryption in place); no other overlap. -EIO when
  * the random generator or the cipher fails. Thread-safe. */
 int crypto_seal(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aad_len, const void *in,
 		size_t len, uint8_t *out) WARN_UNUSED;

@@ -134,21 +134,20 @@ int envelope_encode(const struct crypto_keys *keys, enum object_kind kind, const
 		put_header(hdr, kind, flags, stored, len, h);
 	} else {
 		/* The header is the GCM's additional data, so it is written
-		 * first and nothing in it can change undetected. */
-		AUTOFREE uint8_t *z = NULL;
+		 * first and nothing in it can change undetected. The frame is
+		 * compressed straight to where its ciphertext goes, and
+		 * encrypted there in place: no copy, no buffer per chunk. */
+		buf_reserve(out, ENVELOPE_HEADER_SIZE + CRYPTO_OVERHEAD + ZSTD_compressBound(len));
+		uint8_t *hdr = out->ptr + start;
+		uint8_t *ct = hdr + ENVELOPE_HEADER_SIZE + CRYPTO_NONCE_LEN;
 		const void *plain = raw;
-		if (zstd_level > 0 && len > 0) {
-			z = xmalloc(ZSTD_compressBound(len));
-			size_t n = compress_into(raw, len, zstd_level, z);
-			if (n > 0) {
-				plain = z;
-				stored = n;
-				flags |= ENVELOPE_ZSTD;
-			}
+		size_t n = compress_into(raw, len, zstd_level, ct);
+		if (n > 0) {
+			plain = ct;
+			stored = n;
+			flags |= ENVELOPE_ZSTD;
 		}
 		flags |= ENVELOPE_ENCRYPTED;
-		buf_reserve(out, ENVELOPE_HEADER_SIZE + stored + CRYPTO_OVERHEAD);
-		uint8_t *hdr = out->ptr + start;
 		put_header(hdr, kind, flags, stored + CRYPTO_OVERHEAD, len, h);
 		r = crypto_seal(keys->enc, hdr, ENVELOPE_HEADER_SIZE, plain, stored,
 				hdr + ENVELOPE_HEADER_SIZE);
