@@ -138,22 +138,23 @@ static void test_object_decode_applies_the_kind_bound(void **state)
 	uint8_t id[HASH_LEN];
 
 	assert_non_null(raw);
-	assert_true(envelope_encode(OBJECT_SNAPSHOT, raw, SNAPSHOT_HEADER_MAX, 3, NULL, &obj, id) >
-		    0);
-	assert_int_equal(object_decode(obj.ptr, obj.len, OBJECT_SNAPSHOT, id, &out), 0);
+	assert_true(envelope_encode(NULL, OBJECT_SNAPSHOT, raw, SNAPSHOT_HEADER_MAX, 3, NULL, &obj,
+				    id) > 0);
+	assert_int_equal(object_decode(NULL, obj.ptr, obj.len, OBJECT_SNAPSHOT, id, &out), 0);
 	assert_int_equal(out.len, SNAPSHOT_HEADER_MAX);
 
 	buf_reset(&obj);
 	buf_reset(&out);
-	assert_true(envelope_encode(OBJECT_SNAPSHOT, raw, SNAPSHOT_HEADER_MAX + 1, 3, NULL, &obj,
-				    id) > 0);
-	assert_int_equal(object_decode(obj.ptr, obj.len, OBJECT_SNAPSHOT, id, &out), -EBADMSG);
+	assert_true(envelope_encode(NULL, OBJECT_SNAPSHOT, raw, SNAPSHOT_HEADER_MAX + 1, 3, NULL,
+				    &obj, id) > 0);
+	assert_int_equal(object_decode(NULL, obj.ptr, obj.len, OBJECT_SNAPSHOT, id, &out),
+			 -EBADMSG);
 	assert_int_equal(out.len, 0);
 	/* the same bytes as a tree are within its bound */
 	buf_reset(&obj);
-	assert_true(envelope_encode(OBJECT_TREE, raw, SNAPSHOT_HEADER_MAX + 1, 3, NULL, &obj, id) >
-		    0);
-	assert_int_equal(object_decode(obj.ptr, obj.len, OBJECT_TREE, id, &out), 0);
+	assert_true(envelope_encode(NULL, OBJECT_TREE, raw, SNAPSHOT_HEADER_MAX + 1, 3, NULL, &obj,
+				    id) > 0);
+	assert_int_equal(object_decode(NULL, obj.ptr, obj.len, OBJECT_TREE, id, &out), 0);
 	free(raw);
 }
 
@@ -165,16 +166,17 @@ static void test_object_decode_checks_id_and_kind(void **state)
 	uint8_t id[HASH_LEN], other[HASH_LEN];
 
 	buf_append(&out, "keep", 4);
-	assert_true(envelope_encode(OBJECT_INDEX, "payload", 7, 0, NULL, &obj, id) > 0);
+	assert_true(envelope_encode(NULL, OBJECT_INDEX, "payload", 7, 0, NULL, &obj, id) > 0);
 	memcpy(other, id, HASH_LEN);
 	other[0] ^= 1;
 	/* a valid object under another object's name */
-	assert_int_equal(object_decode(obj.ptr, obj.len, OBJECT_INDEX, other, &out), -EBADMSG);
+	assert_int_equal(object_decode(NULL, obj.ptr, obj.len, OBJECT_INDEX, other, &out),
+			 -EBADMSG);
 	assert_int_equal(out.len, 4);
-	assert_int_equal(object_decode(obj.ptr, obj.len, OBJECT_TREE, id, &out), -EBADMSG);
+	assert_int_equal(object_decode(NULL, obj.ptr, obj.len, OBJECT_TREE, id, &out), -EBADMSG);
 	assert_int_equal(out.len, 4);
 	/* no id: only the envelope's own hash is checked */
-	assert_int_equal(object_decode(obj.ptr, obj.len, OBJECT_INDEX, NULL, &out), 0);
+	assert_int_equal(object_decode(NULL, obj.ptr, obj.len, OBJECT_INDEX, NULL, &out), 0);
 	assert_int_equal(out.len, 11);
 	assert_memory_equal(out.ptr, "keeppayload", 11);
 }
