@@ -4,6 +4,7 @@
 # corpus; run this by hand after changing a decoder.
 #
 #   tests/fuzz/run-libfuzzer.sh [SECONDS] [TARGET]...   (default: 120, every target)
+#   make fuzz FUZZ_SECONDS=N [FUZZ_TARGETS='tree lock']   (the same)
 #
 # Builds build-fuzz/libcairn.a with coverage hooks, links each target with
 # libFuzzer (replay.c is left out) and runs it for SECONDS, reading
@@ -14,6 +15,10 @@
 # the stored corpus stays a few dozen small files per target):
 #
 #   tests/fuzz/keep-new-inputs.py TARGET [MAX]
+#
+# The memory limit (FUZZ_RSS_MB, 512 by default) is low on purpose: a small
+# input that makes a decoder reserve far more than its own size is a bug.
+# Targets run one after another, under nice, so they share a busy machine.
 #
 # Needs clang with libFuzzer (Debian: apt-get install clang) and pkg-config.
 set -euo pipefail
@@ -48,7 +53,7 @@ for t in "${targets[@]}"; do
 		-o "$bin" "tests/fuzz/fuzz-$t.c" build-fuzz/libcairn.a $(pkg-config --libs $PKGS)
 	mkdir -p "build-fuzz/new/$t" "build-fuzz/crashes/$t"
 	echo "=== fuzz-$t for ${SECONDS_EACH}s"
-	if ! "$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2560 \
+	if ! nice -n "${FUZZ_NICE:-19}" "$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb="${FUZZ_RSS_MB:-512}" \
 		-print_final_stats=1 -artifact_prefix="build-fuzz/crashes/$t/" \
 		"build-fuzz/new/$t" "tests/fuzz/corpus/$t" 2>"build-fuzz/fuzz-$t.log"; then
 		failed+=("$t")
@@ -56,7 +61,7 @@ for t in "${targets[@]}"; do
 	else
 		grep -E '^stat::(number_of_executed_units|peak_rss_mb|new_units_added)' \
 			"build-fuzz/fuzz-$t.log" | tr '\n' ' '
-		echo
+		grep -o 'cov: [0-9]* ft: [0-9]*' "build-fuzz/fuzz-$t.log" | tail -n 1
 	fi
 done
 if [ ${#failed[@]} -gt 0 ]; then
