@@ -54,8 +54,22 @@ int envelope_encode(enum object_kind kind, const void *raw, size_t len, int zstd
  * -EBADMSG when the magic, version, kind, flags or lengths are wrong. */
 int envelope_parse_header(const uint8_t *data, size_t len, struct envelope_header *ret) WARN_UNUSED;
 
+/* The largest raw payload an object of kind may claim, whatever a caller
+ * allows: 64 KiB for configs, snapshot headers and locks, the chunk size
+ * limit for chunks, 64 MiB for snapshot lists, 256 MiB for pack trailers
+ * and prune-pending, and ENVELOPE_RAW_MAX for trees and index objects. */
+size_t envelope_kind_raw_max(enum object_kind kind);
+
+/* Compressed metadata (every kind but chunks) may claim at most this many
+ * times its stored size once it claims more than ENVELOPE_RATIO_FLOOR
+ * bytes: a small object cannot make a reader reserve gigabytes. Real
+ * trees, indexes and lists compress by well under 20 (hashes and names). */
+#define ENVELOPE_RATIO_MAX 256
+#define ENVELOPE_RATIO_FLOOR (4u << 20)
+
 /* Decodes a whole envelope of exactly len bytes: header checks, kind must be
- * expect, raw_len <= max_raw, decompression to exactly raw_len bytes, and the
+ * expect, raw_len <= max_raw and <= envelope_kind_raw_max(expect), a
+ * compression ratio within ENVELOPE_RATIO_MAX for metadata, decompression to exactly raw_len bytes, and the
  * SHA-256 of the result must match. The payload is appended to out; its
  * hash is written to ret_hash when not NULL. -EBADMSG on any mismatch,
  * -EKEYREJECTED for encrypted objects (not yet readable). Thread-safe. */

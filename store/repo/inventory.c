@@ -219,5 +219,5 @@ int object_fetch_tree(struct backend *b, const uint8_t id[HASH_LEN], struct tree
 	r = object_fetch(b, name, OBJECT_TREE, ENVELOPE_RAW_MAX, id, &payload);
 	if (r < 0)
 		return r;
-	return tree_decode(payload.ptr, payload.len, ret);
+	return tree_decode_buf(&payload, ret);
 }

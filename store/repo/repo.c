@@ -122,6 +122,12 @@ int repo_listing_decode(const uint8_t *data, size_t len, uint8_t (**ret_ids)[HAS
 	uint8_t(*ids)[HASH_LEN] = xmalloc((size_t)n * HASH_LEN + 1);
 	rbuf_copy(&rb, ids, (size_t)n * HASH_LEN);
 	qsort(ids, n, HASH_LEN, hash_cmp);
+	for (uint32_t i = 1; i < n; i++) {
+		if (memcmp(ids[i - 1], ids[i], HASH_LEN) == 0) {
+			free(ids);
+			return -EBADMSG; /* an id twice: a forged list */
+		}
+	}
 	*ret_ids = ids;
 	*ret_n = n;
 	return 0;
@@ -390,6 +396,13 @@ static int list_snapshot_ids(struct repo *r, struct listed *l)
 				       backend_url(r->backend));
 	if (l->n > 0)
 		qsort(l->ids, l->n, HASH_LEN, hash_cmp);
+	/* A listing that names a key twice (a hostile server) counts it once. */
+	size_t kept = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (kept == 0 || memcmp(l->ids[kept - 1], l->ids[i], HASH_LEN) != 0)
+			memmove(l->ids[kept++], l->ids[i], HASH_LEN);
+	}
+	l->n = kept;
 	return 0;
 }
 
@@ -710,7 +723,7 @@ int repo_ensure_tree(struct repo *r, struct catalog *c, struct cat_snapshot *s)
 	res = fetch_object(r, name, OBJECT_TREE, ENVELOPE_RAW_MAX, s->tree_id, &payload);
 	if (res < 0)
 		goto out;
-	res = tree_decode(payload.ptr, payload.len, &t);
+	res = tree_decode_buf(&payload, &t);
 	if (res < 0) {
 		log_error_errno(res, "tree '%s' of snapshot %s/%s is malformed", name, s->member,
 				s->name);
