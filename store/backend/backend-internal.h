@@ -18,7 +18,9 @@ struct backend_ops {
 	bool can_list;
 	unsigned put_parallelism; /* puts worth running at once; 0 means 1 */
 	int (*put)(struct backend *b, const char *name, const void *data, size_t len);
-	int (*get)(struct backend *b, const char *name, struct buf *out);
+	/* max: the largest object of that name's kind (backend_object_max());
+	 * a larger one fails with -EFBIG before more than that is read. */
+	int (*get)(struct backend *b, const char *name, size_t max, struct buf *out);
 	int (*get_range)(struct backend *b, const char *name, uint64_t off, size_t len,
 			 struct buf *out);
 	int (*size)(struct backend *b, const char *name, uint64_t *ret_size);

@@ -36,8 +36,15 @@
 #include <openssl/evp.h>
 #include <time.h>
 
-#define S3_TOKEN_MAX 4096    /* longest continuation token accepted */
-#define S3_PUT_PARALLELISM 4 /* uploads worth running at once (each waits on round trips) */
+#define S3_TOKEN_MAX 4096 /* longest continuation token accepted */
+/* Bounds on a listing, whatever the server sends: one page's reply (S3
+ * sends at most 1,000 keys, a few hundred KB), the keys in one page, and
+ * the pages of one listing (ten million keys at S3's page size). */
+#define S3_LIST_PAGE_BYTES_MAX (16u << 20)
+#define S3_LIST_PAGE_KEYS_MAX 10000
+#define S3_LIST_PAGES_MAX 10000
+#define S3_LIST_EMPTY_PAGES_MAX 16 /* truncated pages in a row that list nothing */
+#define S3_PUT_PARALLELISM 4	   /* uploads worth running at once (each waits on round trips) */
 
 struct s3 {
 	struct http *http;
@@ -99,6 +106,7 @@ struct s3_call {
 	uint64_t off;
 	size_t len;
 	const char *content_md5; /* base64 MD5 of the body, sent and signed; or NULL */
+	size_t body_max;	 /* largest reply body accepted (0: HTTP_BODY_MAX) */
 };
 
 /* The text of the first <tag>...</tag> in xml[0..len), entity-decoded into a
@@ -172,13 +180,22 @@ static char *xml_text(const char *xml, size_t len, const char *tag)
 	return (char *)buf_detach(&out, NULL);
 }
 
+/* xml_text(), escaped for a message: text a server sends (an error's
+ * <Message> may hold newlines and terminal escape sequences) reaches a
+ * terminal or a log only through str_printable(). */
+static char *xml_text_printable(const char *xml, size_t len, const char *tag)
+{
+	AUTOFREE char *raw = xml_text(xml, len, tag);
+	return raw ? str_printable(raw, strlen(raw)) : NULL;
+}
+
 /* Explains a failed reply once, with S3's error code when the body has one. */
 static int s3_fail(struct s3 *s3, const char *what, const struct http_response *resp, int r)
 {
 	const char *body = (const char *)resp->error_body.ptr;
 	size_t len = resp->error_body.len;
-	AUTOFREE char *code = body ? xml_text(body, len, "Code") : NULL;
-	AUTOFREE char *msg = body ? xml_text(body, len, "Message") : NULL;
+	AUTOFREE char *code = body ? xml_text_printable(body, len, "Code") : NULL;
+	AUTOFREE char *msg = body ? xml_text_printable(body, len, "Message") : NULL;
 	char status_text[32];
 	const char *why = code;
 
@@ -316,6 +333,7 @@ static int s3_call(struct s3 *s3, const struct s3_call *call, struct buf *out,
 		.range_off = call->off,
 		.range_len = call->len,
 		.quiet = true,
+		.body_max = call->body_max,
 	};
 	r = http_request(s3->http, &req, out, resp);
 	if (h_token)
@@ -352,11 +370,11 @@ static int s3_put(struct backend *b, const char *name, const void *data, size_t 
 	return s3_simple(s3, &call, NULL);
 }
 
-static int s3_get(struct backend *b, const char *name, struct buf *out)
+static int s3_get(struct backend *b, const char *name, size_t max, struct buf *out)
 {
 	struct s3 *s3 = s3_of(b);
 	AUTOFREE char *key = s3_key(s3, name);
-	struct s3_call call = { .method = HTTP_GET, .verb = "get", .key = key };
+	struct s3_call call = { .method = HTTP_GET, .verb = "get", .key = key, .body_max = max };
 
 	return s3_simple(s3, &call, out);
 }
@@ -445,8 +463,8 @@ static int s3_delete_many(struct backend *b, const char *const *names, size_t n)
 	for (const char *p = xml; p && (p = memmem(p, (size_t)(end - p), "<Error>", 7));) {
 		const char *stop = memmem(p, (size_t)(end - p), "</Error>", 8);
 		size_t len = stop ? (size_t)(stop - p) : (size_t)(end - p);
-		AUTOFREE char *key = xml_text(p, len, "Key");
-		AUTOFREE char *code = xml_text(p, len, "Code");
+		AUTOFREE char *key = xml_text_printable(p, len, "Key");
+		AUTOFREE char *code = xml_text_printable(p, len, "Code");
 
 		if (code && strcmp(code, "NoSuchKey") == 0) {
 			p = stop;
@@ -517,12 +535,44 @@ int backend_s3_list_page(const char *display, const char *key_prefix, const stru
 	return 0;
 }
 
+/* Between the parser and the caller's callback: counts a page's keys and
+ * requires them to ascend across the whole listing (S3 lists in key order),
+ * so a server that answers every continuation token with a new one and the
+ * same keys again is caught at its second page. */
+struct list_guard {
+	const char *display;
+	backend_list_fn fn;
+	void *userdata;
+	char *last;	  /* the previous key, owned */
+	size_t n_in_page; /* keys of the current page */
+};
+
+static int guard_entry(void *userdata, const char *name, uint64_t size)
+{
+	struct list_guard *g = userdata;
+
+	if (++g->n_in_page > S3_LIST_PAGE_KEYS_MAX)
+		return log_error_errno(-EPROTO, "s3: list '%s': more than %d keys in one page",
+				       g->display, S3_LIST_PAGE_KEYS_MAX);
+	if (g->last && strcmp(name, g->last) <= 0) {
+		AUTOFREE char *shown = str_printable(name, strlen(name));
+		return log_error_errno(-EPROTO,
+				       "s3: list '%s': the server lists '%s' again or out of order",
+				       g->display, shown);
+	}
+	free(g->last);
+	g->last = xstrdup(name);
+	return g->fn(g->userdata, name, size);
+}
+
 static int s3_list(struct backend *b, const char *prefix, backend_list_fn fn, void *userdata)
 {
 	struct s3 *s3 = s3_of(b);
 	AUTOFREE char *key_prefix = s3_key(s3, prefix);
 	AUTOFREE char *token = NULL;
-	int r;
+	struct list_guard g = { .display = s3->display, .fn = fn, .userdata = userdata };
+	unsigned n_pages = 0, n_empty = 0;
+	int r = 0;
 
 	do {
 		AUTOBUF struct buf query = BUF_INIT;
@@ -539,24 +589,42 @@ static int s3_list(struct backend *b, const char *prefix, backend_list_fn fn, vo
 		buf_append_u8(&query, '\0');
 		struct s3_call call = { .method = HTTP_GET,
 					.verb = "list",
-					.query = (const char *)query.ptr };
+					.query = (const char *)query.ptr,
+					.body_max = S3_LIST_PAGE_BYTES_MAX };
+		if (++n_pages > S3_LIST_PAGES_MAX) {
+			r = log_error_errno(-EPROTO, "s3: list '%s': more than %d pages",
+					    s3->display, S3_LIST_PAGES_MAX);
+			break;
+		}
 		r = s3_simple(s3, &call, &page);
 		if (r < 0)
-			return r;
-		r = backend_s3_list_page(s3->display, s3->prefix, &page, fn, userdata, &next);
+			break;
+		g.n_in_page = 0;
+		r = backend_s3_list_page(s3->display, s3->prefix, &page, guard_entry, &g, &next);
 		if (r < 0)
-			return r;
+			break;
 		if (next && token && strcmp(next, token) == 0) {
 			free(next);
-			return log_error_errno(-EPROTO,
-					       "s3: list '%s': the server repeats its "
-					       "continuation token",
-					       s3->display);
+			r = log_error_errno(-EPROTO,
+					    "s3: list '%s': the server repeats its "
+					    "continuation token",
+					    s3->display);
+			break;
+		}
+		n_empty = next && g.n_in_page == 0 ? n_empty + 1 : 0;
+		if (n_empty > S3_LIST_EMPTY_PAGES_MAX) {
+			free(next);
+			r = log_error_errno(-EPROTO,
+					    "s3: list '%s': the server sends page after page "
+					    "without keys",
+					    s3->display);
+			break;
 		}
 		free(token);
 		token = next;
 	} while (token);
-	return 0;
+	free(g.last);
+	return r < 0 ? r : 0;
 }
 
 static const struct backend_ops s3_ops = {

@@ -297,16 +297,19 @@ int restore_apply_meta(struct restore *rs, struct catalog *c, int fd, int dirfd,
 		}
 		if (r < 0) {
 			if (is_user_xattr(xn) && !is_link) {
+				int err = -errno;
 				AUTOFREE char *p = restore_show(rs, path);
+				AUTOFREE char *shown = str_printable(xn, len);
 				restore_count(&rs->stats.n_errors, 1);
-				return log_error_errno(-errno, "cannot set xattr '%s' on '%s'", xn,
+				return log_error_errno(err, "cannot set xattr '%s' on '%s'", shown,
 						       p);
 			}
 			if (errno != EPERM && errno != ENOTSUP && errno != EACCES &&
 			    errno != EINVAL)
 				return restore_fail(rs, -errno, "set xattrs on", path);
 			restore_count(&rs->stats.n_xattr_lost, 1);
-			AUTOFREE char *detail = xasprintf("(%s)", xn);
+			AUTOFREE char *shown = str_printable(xn, len);
+			AUTOFREE char *detail = xasprintf("(%s)", shown);
 			restore_shortfall_add(rs, &rs->xattrs, path, detail);
 		}
 	}
