@@ -25,6 +25,7 @@
  * equal to the repository's, and trees are fetched when first needed.
  */
 #include "repo/repo.h"
+#include "repo/private-dir.h"
 #include "format/envelope.h"
 #include "format/index.h"
 #include "base/log.h"
@@ -197,23 +198,6 @@ out:
 	return r < 0 ? r : 0;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	AUTOFREE char *p = xstrdup(path);
-
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static char *cache_base(void)
 {
 	const char *e = getenv("CAIRN_CACHE_DIR");
@@ -223,7 +207,8 @@ static char *cache_base(void)
 	if (e && *e)
 		return xasprintf("%s/cairn", e);
 	e = getenv("HOME");
-	return xasprintf("%s/.cache/cairn", e && *e ? e : "/tmp");
+	/* No shared fallback (a /tmp path another user could create first). */
+	return e && *e ? xasprintf("%s/.cache/cairn", e) : NULL;
 }
 
 int repo_open(const char *url, const struct backend_options *bo, struct repo **ret)
@@ -269,11 +254,17 @@ int repo_open(const char *url, const struct backend_options *bo, struct repo **r
 	hex_encode(repo->config.id, REPO_ID_LEN, repo->id_hex);
 
 	base = cache_base();
+	if (!base) {
+		r = log_error_errno(-ENOENT, "no cache directory: HOME, XDG_CACHE_HOME and "
+					     "CAIRN_CACHE_DIR are all unset");
+		log_error("hint: set CAIRN_CACHE_DIR to a directory only you can write to");
+		goto fail;
+	}
 	repo->cache_dir = xasprintf("%s/%s", base, repo->id_hex);
-	r = mkdir_p(repo->cache_dir, 0700);
+	r = private_dir_make(repo->cache_dir, "cache directory");
 	if (r < 0) {
-		log_error_errno(r, "cannot create the cache directory '%s'", repo->cache_dir);
-		log_error("hint: set CAIRN_CACHE_DIR to a writable directory");
+		log_error("hint: set CAIRN_CACHE_DIR to a directory only you can write to, "
+			  "or fix the owner and mode of the one named");
 		goto fail;
 	}
 	repo->catalog_path = xasprintf("%s/catalog.db", repo->cache_dir);
@@ -312,6 +303,10 @@ const char *repo_id_hex(const struct repo *r)
 
 int repo_catalog_open(struct repo *r, struct catalog **ret)
 {
+	/* 0600, never through a symlink, ours (SQLite would create it 0644). */
+	int res = private_file_prepare(r->catalog_path);
+	if (res < 0)
+		return res;
 	return catalog_open(r->catalog_path, ret);
 }
 
