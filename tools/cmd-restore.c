@@ -7,7 +7,17 @@
 #include "base/parse.h"
 #include "ops/restore.h"
 
-enum { OPT_TARGET = OPT_FIRST_COMMAND_OPTION, OPT_OVERWRITE, OPT_VERIFY, OPT_JOBS, OPT_CACHE };
+enum {
+	OPT_TARGET = OPT_FIRST_COMMAND_OPTION,
+	OPT_OVERWRITE,
+	OPT_VERIFY,
+	OPT_JOBS,
+	OPT_CACHE,
+	OPT_NO_SAME_OWNER,
+	OPT_NO_SETUID,
+	OPT_NO_DEVICES,
+	OPT_XATTRS,
+};
 
 struct progress_state {
 	uint64_t start_ns;
@@ -28,12 +38,17 @@ int cmd_restore(int argc, char **argv)
 		{ "verify", no_argument, NULL, OPT_VERIFY },
 		{ "jobs", required_argument, NULL, OPT_JOBS },
 		{ "cache-size", required_argument, NULL, OPT_CACHE },
+		{ "no-same-owner", no_argument, NULL, OPT_NO_SAME_OWNER },
+		{ "no-setuid", no_argument, NULL, OPT_NO_SETUID },
+		{ "no-devices", no_argument, NULL, OPT_NO_DEVICES },
+		{ "xattrs", required_argument, NULL, OPT_XATTRS },
 		COMMON_OPTIONS,
 	};
 	struct cmd_ctx ctx = {
 		.prog = "cairn restore",
 		.usage = "cairn restore -r REPO SNAP [PATH] --target DIR [--overwrite] [--verify] "
-			 "[--jobs N] [--cache-size SIZE]",
+			 "[--jobs N] [--cache-size SIZE] [--no-same-owner] [--no-setuid] "
+			 "[--no-devices] [--xattrs=user|all]",
 	};
 	struct restore_options ro = { 0 };
 	struct progress_state ps = { now_ns() };
@@ -70,6 +85,24 @@ int cmd_restore(int argc, char **argv)
 						       "invalid --cache-size '%s' (at least 64M)",
 						       optarg);
 			ro.cache_size = v;
+			break;
+		case OPT_NO_SAME_OWNER:
+			ro.no_same_owner = true;
+			break;
+		case OPT_NO_SETUID:
+			ro.no_setuid = true;
+			break;
+		case OPT_NO_DEVICES:
+			ro.no_devices = true;
+			break;
+		case OPT_XATTRS:
+			if (strcmp(optarg, "all") == 0)
+				ro.xattrs = RESTORE_XATTRS_ALL;
+			else if (strcmp(optarg, "user") == 0)
+				ro.xattrs = RESTORE_XATTRS_USER;
+			else
+				return cmd_usage_error(&ctx, "invalid --xattrs '%s' (user or all)",
+						       optarg);
 			break;
 		default:
 			return cmd_usage_error(&ctx, "unknown option");
@@ -114,6 +147,10 @@ int cmd_restore(int argc, char **argv)
 					 st.n_verified, data);
 			}
 		}
+		if ((r == 0 || r == -EIO) && st.n_unsafe > 0)
+			log_info("%" PRIu64 " set-id bits cleared or device nodes left out, "
+				 "as asked",
+				 st.n_unsafe);
 		if (r == -EIO && st.n_errors > 0)
 			log_error("%" PRIu64 " entries could not be restored (see above)",
 				  st.n_errors);

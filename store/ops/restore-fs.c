@@ -248,10 +248,15 @@ int restore_apply_meta(struct restore *rs, struct catalog *c, int fd, int dirfd,
 	bool is_link = S_ISLNK(a->mode);
 	uint32_t perm = a->mode & 07777;
 	struct stat st;
-	int r;
+	int r = 0;
 
-	r = fd >= 0 ? fchown(fd, a->uid, a->gid)
-		    : fchownat(dirfd, name, a->uid, a->gid, AT_SYMLINK_NOFOLLOW);
+	if (rs->o->no_setuid && !S_ISDIR(a->mode) && (perm & (S_ISUID | S_ISGID))) {
+		perm &= ~(uint32_t)(S_ISUID | S_ISGID);
+		restore_count(&rs->stats.n_unsafe, 1);
+	}
+	if (!rs->o->no_same_owner)
+		r = fd >= 0 ? fchown(fd, a->uid, a->gid)
+			    : fchownat(dirfd, name, a->uid, a->gid, AT_SYMLINK_NOFOLLOW);
 	if (r < 0) {
 		if (errno != EPERM && errno != EINVAL)
 			return restore_fail(rs, -errno, "set the owner of", path);
@@ -281,6 +286,8 @@ int restore_apply_meta(struct restore *rs, struct catalog *c, int fd, int dirfd,
 		size_t len = strnlen(xn, names.len - off);
 		off += len + 1;
 		if (len == 0 || len > XATTR_NAME_LEN_MAX)
+			continue;
+		if (rs->o->xattrs == RESTORE_XATTRS_USER && !is_user_xattr(xn))
 			continue;
 		buf_reset(&value);
 		r = catalog_getxattr(c, a->ino, xn, &value);

@@ -50,9 +50,8 @@ static int check_component(const char *p, const char *what, bool last, uid_t uid
 		return log_error_errno(-EPERM, "%s: '%s' belongs to uid %u, neither root nor you",
 				       what, p, (unsigned)st.st_uid);
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
-		return log_error_errno(-EPERM,
-				       "%s: '%s' may be changed by other users (mode %04o)", what,
-				       p, (unsigned)(st.st_mode & 07777));
+		return log_error_errno(-EPERM, "%s: '%s' may be changed by other users (mode %04o)",
+				       what, p, (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 
@@ -89,7 +88,8 @@ int private_dir_make(const char *path, const char *what)
 		r = check_component(full, what, last, uid);
 		if (r == -ENOENT) {
 			if (mkdir(full, 0700) < 0 && errno != EEXIST)
-				return log_error_errno(-errno, "%s: cannot create '%s'", what, full);
+				return log_error_errno(-errno, "%s: cannot create '%s'", what,
+						       full);
 			r = check_component(full, what, last, uid);
 		}
 		if (r < 0) {
@@ -106,7 +106,8 @@ int private_dir_make(const char *path, const char *what)
 /* Narrows an existing file of the user's to 0600; absent is fine. */
 static int narrow(const char *path, bool create)
 {
-	AUTOCLOSE int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+	AUTOCLOSE int fd =
+		open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
 	struct stat st;
 
 	if (fd < 0 && errno == ENOENT && !create)
