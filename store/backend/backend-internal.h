@@ -56,4 +56,35 @@ int backend_http_open(struct backend *b, const char *url, const struct backend_o
 int backend_s3_list_page(const char *display, const char *key_prefix, const struct buf *page,
 			 backend_list_fn fn, void *userdata, char **ret_token) WARN_UNUSED;
 
+/* The text of the first <tag>...</tag> in xml[0..len) (untrusted),
+ * entity-decoded into a new string; NULL when absent, malformed or holding a
+ * NUL. The _printable form escapes it for a message (str_printable()). */
+char *backend_s3_xml_text(const char *xml, size_t len, const char *tag);
+char *backend_s3_xml_text_printable(const char *xml, size_t len, const char *tag);
+
+/* Reads a DeleteObjects reply (untrusted): logs each <Error> but NoSuchKey,
+ * naming the key below key_prefix. 0, -EACCES (AccessDenied) or -EIO. */
+int backend_s3_delete_reply(const char *display, const char *key_prefix,
+			    const struct buf *reply) WARN_UNUSED;
+
+/* What one profile of the AWS shared files says; strings are owned. */
+struct aws_profile {
+	char *access_key_id;
+	char *secret_access_key; /* wiped on release */
+	char *session_token;	 /* wiped on release */
+	char *region;
+	char *endpoint_url;
+	char *addressing_style; /* "path", "virtual" or "auto" (s3 = ... subsection) */
+	bool found;		/* the file had the profile's section */
+};
+
+/* Reads one profile of an AWS shared credentials or config file from f
+ * (INI, with "key = value" lines, '#' and ';' comments, and indented lines
+ * under a "key =" line forming a subsection such as "s3 =\n
+ * addressing_style = path") into *ret, which starts zeroed or from an
+ * earlier file. In a credentials file the section is "[NAME]"; in a config
+ * file "[profile NAME]", or "[default]" for the default profile. */
+void aws_profile_parse(FILE *f, const char *profile, bool is_config, struct aws_profile *ret);
+void aws_profile_release(struct aws_profile *p);
+
 #endif

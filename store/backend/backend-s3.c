@@ -111,7 +111,7 @@ struct s3_call {
 
 /* The text of the first <tag>...</tag> in xml[0..len), entity-decoded into a
  * new string; NULL when absent, malformed or holding a NUL. */
-static char *xml_text(const char *xml, size_t len, const char *tag)
+char *backend_s3_xml_text(const char *xml, size_t len, const char *tag)
 {
 	AUTOFREE char *open_tag = xasprintf("<%s>", tag);
 	AUTOFREE char *close_tag = xasprintf("</%s>", tag);
@@ -180,12 +180,12 @@ static char *xml_text(const char *xml, size_t len, const char *tag)
 	return (char *)buf_detach(&out, NULL);
 }
 
-/* xml_text(), escaped for a message: text a server sends (an error's
+/* backend_s3_xml_text(), escaped for a message: text a server sends (an error's
  * <Message> may hold newlines and terminal escape sequences) reaches a
  * terminal or a log only through str_printable(). */
-static char *xml_text_printable(const char *xml, size_t len, const char *tag)
+char *backend_s3_xml_text_printable(const char *xml, size_t len, const char *tag)
 {
-	AUTOFREE char *raw = xml_text(xml, len, tag);
+	AUTOFREE char *raw = backend_s3_xml_text(xml, len, tag);
 	return raw ? str_printable(raw, strlen(raw)) : NULL;
 }
 
@@ -194,8 +194,8 @@ static int s3_fail(struct s3 *s3, const char *what, const struct http_response *
 {
 	const char *body = (const char *)resp->error_body.ptr;
 	size_t len = resp->error_body.len;
-	AUTOFREE char *code = body ? xml_text_printable(body, len, "Code") : NULL;
-	AUTOFREE char *msg = body ? xml_text_printable(body, len, "Message") : NULL;
+	AUTOFREE char *code = body ? backend_s3_xml_text_printable(body, len, "Code") : NULL;
+	AUTOFREE char *msg = body ? backend_s3_xml_text_printable(body, len, "Message") : NULL;
 	char status_text[32];
 	const char *why = code;
 
@@ -454,25 +454,33 @@ static int s3_delete_many(struct backend *b, const char *const *names, size_t n)
 				.query = "delete=",
 				.body = body.ptr,
 				.body_len = body.len,
-				.content_md5 = md5_b64 };
+				.content_md5 = md5_b64,
+				.body_max = S3_LIST_PAGE_BYTES_MAX };
 	r = s3_simple(s3, &call, &reply);
 	if (r < 0)
 		return r;
+	return backend_s3_delete_reply(s3->display, s3->prefix, &reply);
+}
+
+int backend_s3_delete_reply(const char *display, const char *key_prefix, const struct buf *reply)
+{
+	int r = 0;
+
 	/* <Error><Key>k</Key><Code>c</Code>...</Error> for each key not removed */
-	const char *xml = (const char *)reply.ptr, *end = xml + reply.len;
+	const char *xml = (const char *)reply->ptr, *end = xml + reply->len;
 	for (const char *p = xml; p && (p = memmem(p, (size_t)(end - p), "<Error>", 7));) {
 		const char *stop = memmem(p, (size_t)(end - p), "</Error>", 8);
 		size_t len = stop ? (size_t)(stop - p) : (size_t)(end - p);
-		AUTOFREE char *key = xml_text_printable(p, len, "Key");
-		AUTOFREE char *code = xml_text_printable(p, len, "Code");
+		AUTOFREE char *key = backend_s3_xml_text_printable(p, len, "Key");
+		AUTOFREE char *code = backend_s3_xml_text_printable(p, len, "Code");
 
 		if (code && strcmp(code, "NoSuchKey") == 0) {
 			p = stop;
 			continue;
 		}
-		log_error("s3: delete '%s/%s': %s", s3->display,
-			  key && strncmp(key, s3->prefix, strlen(s3->prefix)) == 0
-				  ? key + strlen(s3->prefix)
+		log_error("s3: delete '%s/%s': %s", display,
+			  key && strncmp(key, key_prefix, strlen(key_prefix)) == 0
+				  ? key + strlen(key_prefix)
 				  : "?",
 			  code ? code : "refused");
 		r = code && strcmp(code, "AccessDenied") == 0 ? -EACCES : -EIO;
@@ -503,8 +511,8 @@ int backend_s3_list_page(const char *display, const char *key_prefix, const stru
 		if (!stop)
 			return log_error_errno(-EPROTO, "s3: list '%s': unterminated <Contents>",
 					       display);
-		key = xml_text(p, (size_t)(stop - p), "Key");
-		size_text = xml_text(p, (size_t)(stop - p), "Size");
+		key = backend_s3_xml_text(p, (size_t)(stop - p), "Key");
+		size_text = backend_s3_xml_text(p, (size_t)(stop - p), "Size");
 		if (!key || !size_text || parse_uint(size_text, &size) < 0)
 			return log_error_errno(-EPROTO,
 					       "s3: list '%s': an entry without a valid "
@@ -520,8 +528,8 @@ int backend_s3_list_page(const char *display, const char *key_prefix, const stru
 		if (r < 0)
 			return r;
 	}
-	truncated = xml_text(xml, page->len, "IsTruncated");
-	token = xml_text(xml, page->len, "NextContinuationToken");
+	truncated = backend_s3_xml_text(xml, page->len, "IsTruncated");
+	token = backend_s3_xml_text(xml, page->len, "NextContinuationToken");
 	if (truncated && strcmp(truncated, "true") == 0) {
 		if (!token || !*token || strlen(token) > S3_TOKEN_MAX)
 			return log_error_errno(-EPROTO,
@@ -659,18 +667,7 @@ static char *trim(char *s)
 	return s;
 }
 
-/* What one profile of the AWS shared files says; strings are owned. */
-struct aws_profile {
-	char *access_key_id;
-	char *secret_access_key; /* wiped on release */
-	char *session_token;	 /* wiped on release */
-	char *region;
-	char *endpoint_url;
-	char *addressing_style; /* "path", "virtual" or "auto" (s3 = ... subsection) */
-	bool found;		/* the file had the profile's section */
-};
-
-static void aws_profile_release(struct aws_profile *p)
+void aws_profile_release(struct aws_profile *p)
 {
 	free(p->access_key_id);
 	free_secret(p->secret_access_key);
@@ -697,13 +694,20 @@ static int read_aws_file(const char *path, const char *profile, bool is_config,
 			 struct aws_profile *ret)
 {
 	AUTOFCLOSE FILE *f = fopen(path, "re");
+
+	if (!f)
+		return errno == ENOENT ? 0 : log_error_errno(-errno, "s3: cannot read '%s'", path);
+	aws_profile_parse(f, profile, is_config, ret);
+	return 0;
+}
+
+void aws_profile_parse(FILE *f, const char *profile, bool is_config, struct aws_profile *ret)
+{
 	AUTOFREE char *line = NULL;
 	AUTOFREE char *sub = NULL; /* the subsection being read, or NULL */
 	size_t cap = 0;
 	bool in_profile = false;
 
-	if (!f)
-		return errno == ENOENT ? 0 : log_error_errno(-errno, "s3: cannot read '%s'", path);
 	while (getline(&line, &cap, f) >= 0) {
 		bool indented = line[0] == ' ' || line[0] == '\t';
 		char *l = trim(line), *eq;
@@ -753,7 +757,6 @@ static int read_aws_file(const char *path, const char *profile, bool is_config,
 			set_string(slot, v);
 	}
 	OPENSSL_cleanse(line, cap);
-	return 0;
 }
 
 static char *aws_file_path(const char *env_name, const char *file)
