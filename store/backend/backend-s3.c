@@ -466,6 +466,8 @@ int backend_s3_delete_reply(const char *display, const char *key_prefix, const s
 {
 	int r = 0;
 
+	if (reply->len == 0)
+		return 0; /* nothing refused (and no pointer to do arithmetic on) */
 	/* <Error><Key>k</Key><Code>c</Code>...</Error> for each key not removed */
 	const char *xml = (const char *)reply->ptr, *end = xml + reply->len;
 	for (const char *p = xml; p && (p = memmem(p, (size_t)(end - p), "<Error>", 7));) {
