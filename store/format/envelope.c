@@ -15,8 +15,9 @@
  * The hash makes every object self-verifying: a flipped bit anywhere in the
  * payload is caught after decompression, and zstd is never asked to produce
  * more than the declared raw length, which is bounded before any allocation.
- * Before anything is allocated, the raw length is bounded per kind (a
- * snapshot header never needs more than 64 KiB) and, for metadata, by the
+ * Before anything is allocated, the raw length is bounded per kind
+ * (object_kind_max(): a snapshot header never needs more than 64 KiB) and,
+ * for metadata, by the
  * stored length times ENVELOPE_RATIO_MAX: a repository written by an
  * attacker can make a reader spend memory in proportion to the bytes it
  * really sent, not to what a tiny zstd frame claims. For chunks the hash is also the chunk's id, so a reader verifies that it
@@ -28,7 +29,6 @@
  * thread exits), since creating one costs more than decoding a small chunk.
  */
 #include "format/envelope.h"
-#include "format/chunker.h"
 
 #include <pthread.h>
 #include <zstd.h>
@@ -141,27 +141,6 @@ int envelope_parse_header(const uint8_t *data, size_t len, struct envelope_heade
 	return 0;
 }
 
-size_t envelope_kind_raw_max(enum object_kind kind)
-{
-	switch (kind) {
-	case OBJECT_CONFIG:
-	case OBJECT_SNAPSHOT:
-	case OBJECT_LOCK:
-		return 64u << 10;
-	case OBJECT_CHUNK:
-		return CHUNK_SIZE_MAX_LIMIT;
-	case OBJECT_LISTING:
-		return 64u << 20;
-	case OBJECT_PACK_TRAILER: /* also bounded by the pack's size */
-	case OBJECT_PENDING:
-		return 256u << 20;
-	case OBJECT_TREE:
-	case OBJECT_INDEX:
-		return ENVELOPE_RAW_MAX;
-	}
-	return 0;
-}
-
 int envelope_decode(const uint8_t *data, size_t len, enum object_kind expect, size_t max_raw,
 		    struct buf *out, uint8_t *ret_hash)
 {
@@ -172,7 +151,7 @@ int envelope_decode(const uint8_t *data, size_t len, enum object_kind expect, si
 	r = envelope_parse_header(data, len, &h);
 	if (r < 0)
 		return r;
-	if (h.kind != expect || h.raw_len > max_raw || h.raw_len > envelope_kind_raw_max(expect))
+	if (h.kind != expect || h.raw_len > max_raw || h.raw_len > object_kind_max(expect))
 		return -EBADMSG;
 	if (expect != OBJECT_CHUNK && h.raw_len > ENVELOPE_RATIO_FLOOR &&
 	    h.raw_len / ENVELOPE_RATIO_MAX > h.stored_len)
@@ -215,4 +194,34 @@ int envelope_decode(const uint8_t *data, size_t len, enum object_kind expect, si
 	if (ret_hash)
 		memcpy(ret_hash, got, HASH_LEN);
 	return 0;
+}
+
+int object_decode(const uint8_t *data, size_t len, enum object_kind kind, const uint8_t *id,
+		  struct buf *out)
+{
+	uint8_t got[HASH_LEN];
+	size_t start = out->len;
+	int r;
+
+	r = envelope_decode(data, len, kind, object_kind_max(kind), out, got);
+	if (r == 0 && id && memcmp(got, id, HASH_LEN) != 0) {
+		out->len = start;
+		r = -EBADMSG;
+	}
+	return r;
+}
+
+int chunk_decode(const uint8_t *stored, uint32_t stored_len, uint32_t raw_len,
+		 const uint8_t hash[HASH_LEN], struct buf *out)
+{
+	uint8_t got[HASH_LEN];
+	size_t start = out->len;
+	int r;
+
+	r = envelope_decode(stored, stored_len, OBJECT_CHUNK, raw_len, out, got);
+	if (r == 0 && (memcmp(got, hash, HASH_LEN) != 0 || out->len - start != raw_len))
+		r = -EBADMSG;
+	if (r < 0)
+		out->len = start;
+	return r;
 }

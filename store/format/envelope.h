@@ -8,26 +8,10 @@
 
 #include "base/buf.h"
 #include "base/crypto.h"
+#include "format/names.h"
 
 #define ENVELOPE_HEADER_SIZE 48
 #define ENVELOPE_VERSION 1
-/* Largest decompressed payload any envelope may claim (trees of very large
- * snapshots are the biggest objects). */
-#define ENVELOPE_RAW_MAX (1u << 30)
-
-enum object_kind {
-	OBJECT_CONFIG = 1,
-	OBJECT_CHUNK = 2,
-	OBJECT_PACK_TRAILER = 3,
-	OBJECT_TREE = 4,
-	OBJECT_SNAPSHOT = 5,
-	OBJECT_INDEX = 6,
-	OBJECT_LISTING = 7,
-	OBJECT_LOCK = 8,    /* locks/<random>: who works on the repository (lock.c) */
-	OBJECT_PENDING = 9, /* prune-pending: what prune found unreferenced, and when */
-	OBJECT_KIND_MAX = OBJECT_PENDING,
-};
-
 enum envelope_flags {
 	ENVELOPE_ZSTD = 1 << 0,	     /* payload is one zstd frame */
 	ENVELOPE_ENCRYPTED = 1 << 1, /* reserved for AES-256-GCM; not produced yet */
@@ -54,12 +38,6 @@ int envelope_encode(enum object_kind kind, const void *raw, size_t len, int zstd
  * -EBADMSG when the magic, version, kind, flags or lengths are wrong. */
 int envelope_parse_header(const uint8_t *data, size_t len, struct envelope_header *ret) WARN_UNUSED;
 
-/* The largest raw payload an object of kind may claim, whatever a caller
- * allows: 64 KiB for configs, snapshot headers and locks, the chunk size
- * limit for chunks, 64 MiB for snapshot lists, 256 MiB for pack trailers
- * and prune-pending, and ENVELOPE_RAW_MAX for trees and index objects. */
-size_t envelope_kind_raw_max(enum object_kind kind);
-
 /* Compressed metadata (every kind but chunks) may claim at most this many
  * times its stored size once it claims more than ENVELOPE_RATIO_FLOOR
  * bytes: a small object cannot make a reader reserve gigabytes. Real
@@ -68,12 +46,27 @@ size_t envelope_kind_raw_max(enum object_kind kind);
 #define ENVELOPE_RATIO_FLOOR (4u << 20)
 
 /* Decodes a whole envelope of exactly len bytes: header checks, kind must be
- * expect, raw_len <= max_raw and <= envelope_kind_raw_max(expect), a
- * compression ratio within ENVELOPE_RATIO_MAX for metadata, decompression to exactly raw_len bytes, and the
+ * expect, raw_len <= max_raw and <= object_kind_max(expect) whatever the
+ * caller allows, a compression ratio within ENVELOPE_RATIO_MAX for
+ * metadata, decompression to exactly raw_len bytes, and the
  * SHA-256 of the result must match. The payload is appended to out; its
  * hash is written to ret_hash when not NULL. -EBADMSG on any mismatch,
  * -EKEYREJECTED for encrypted objects (not yet readable). Thread-safe. */
 int envelope_decode(const uint8_t *data, size_t len, enum object_kind expect, size_t max_raw,
 		    struct buf *out, uint8_t *ret_hash) WARN_UNUSED;
+
+/* Decodes an object of kind with envelope_decode(), its raw payload
+ * bounded by object_kind_max(kind), and, when id is not NULL, requires
+ * that payload to hash to id. Appends the payload to out, which is
+ * unchanged on failure. -EBADMSG on any mismatch, -EKEYREJECTED for
+ * encrypted objects. Thread-safe. */
+int object_decode(const uint8_t *data, size_t len, enum object_kind kind, const uint8_t *id,
+		  struct buf *out) WARN_UNUSED;
+/* Decodes a chunk envelope of stored_len bytes at stored whose payload
+ * must be exactly raw_len bytes with SHA-256 hash (what the index or tree
+ * recorded for it: a chunk's own bound). Appends the data to out, which is
+ * unchanged on failure; -EBADMSG otherwise. Thread-safe. */
+int chunk_decode(const uint8_t *stored, uint32_t stored_len, uint32_t raw_len,
+		 const uint8_t hash[HASH_LEN], struct buf *out) WARN_UNUSED;
 
 #endif

@@ -80,7 +80,10 @@ static struct http *setup(void)
 	FUZZ_CHECK(pthread_create(&t, NULL, serve, NULL) == 0);
 	pthread_detach(t);
 	struct http_options o = {
-		.connect_timeout_s = 2, .timeout_s = 2, .deadline_s = 3, .retries = 1,
+		.connect_timeout_s = 2,
+		.timeout_s = 2,
+		.deadline_s = 3,
+		.retries = 1,
 		.retry_budget_s = 1,
 	};
 	FUZZ_CHECK(http_new(&o, &h) == 0);

@@ -241,8 +241,8 @@ static void test_decode_bounds_ratio_and_size_per_kind(void **state)
 	assert_true(envelope_encode(OBJECT_SNAPSHOT, zeros, 65537, 0, NULL, &env, NULL) > 0);
 	assert_int_equal(envelope_decode(env.ptr, env.len, OBJECT_SNAPSHOT, 1u << 20, &out, NULL),
 			 -EBADMSG);
-	assert_true(envelope_kind_raw_max(OBJECT_LOCK) <= 65536);
-	assert_true(envelope_kind_raw_max(OBJECT_CONFIG) <= 65536);
+	assert_true(object_kind_max(OBJECT_LOCK) <= 65536);
+	assert_true(object_kind_max(OBJECT_CONFIG) <= 65536);
 	free(zeros);
 }
 
