@@ -743,6 +743,8 @@ void aws_profile_parse(FILE *f, const char *profile, bool is_config, struct aws_
 			continue;
 		}
 		if (sub) {
+			if (!*v)
+				continue; /* "endpoint_url =" sets nothing, as at the top level */
 			if (strcmp(sub, "s3") == 0 && strcmp(k, "addressing_style") == 0)
 				set_string(&ret->addressing_style, v);
 			else if (strcmp(sub, "s3") == 0 && strcmp(k, "endpoint_url") == 0)
