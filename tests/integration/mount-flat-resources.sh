@@ -2,7 +2,9 @@
 # The daemon's descriptors and memory stay flat over 10,000 open, read and
 # close cycles through the mount (across many files, with the kernel's page
 # cache dropped so reads reach the daemon): after a warm-up round, the
-# descriptor count does not grow and VmRSS grows by less than 16 MiB.
+# descriptors grow by no more than a few new worker threads' catalog
+# connections (a leak per cycle would be thousands) and VmRSS by less than
+# 16 MiB.
 . "$(dirname "$0")/lib.sh"
 
 CYCLES=10000
@@ -48,7 +50,9 @@ cycles "$CYCLES" || fail "$CYCLES cycles failed"
 fd1=$(fds)
 rss1=$(rss)
 info "descriptors $fd0 -> $fd1, VmRSS $((rss0 / 1024)) -> $((rss1 / 1024)) MiB over $CYCLES cycles"
-[ "$fd1" -le "$fd0" ] || fail "the daemon's descriptors grew from $fd0 to $fd1"
+# libfuse starts worker threads as load needs them (10 at most by default),
+# and each opens its own catalog connection (the database, -wal and -shm).
+[ "$fd1" -le $((fd0 + 30)) ] || fail "the daemon's descriptors grew from $fd0 to $fd1"
 [ $((rss1 - rss0)) -lt "$RSS_GROWTH_KIB" ] || fail "VmRSS grew by $(((rss1 - rss0) / 1024)) MiB"
 daemon_alive "$T/mnt" || fail "the daemon died"
 unmount_repo "$T/mnt"
