@@ -37,11 +37,13 @@ static int check_component(const char *p, const char *what, bool last, uid_t uid
 		if (st.st_uid != uid)
 			return log_error_errno(-EPERM, "%s: '%s' belongs to uid %u, not to you",
 					       what, p, (unsigned)st.st_uid);
+		/* Ours, so others may have written into it but cannot have made
+		 * anything there that passes the checks of what we read inside
+		 * (owned by us, no symlinks): narrowing it is enough. */
 		if (st.st_mode & (S_IWGRP | S_IWOTH))
-			return log_error_errno(-EPERM,
-					       "%s: '%s' may be written by other users "
-					       "(mode %04o)",
-					       what, p, (unsigned)(st.st_mode & 07777));
+			log_warning("%s: '%s' was writable by other users (mode %04o); making it "
+				    "private",
+				    what, p, (unsigned)(st.st_mode & 07777));
 		if ((st.st_mode & 077) && chmod(p, 0700) < 0)
 			return log_error_errno(-errno, "%s: cannot make '%s' private", what, p);
 		return 0;

@@ -15,8 +15,8 @@
  * must belong to root or the user and, when group or others may write to
  * them, carry the sticky bit (as /tmp does); a symbolic link is accepted
  * only above the last component and only when root owns it. The directory
- * itself must belong to the user, may not be writable by group or others,
- * and is narrowed to 0700 when others may read it. Logs the component that
+ * itself must belong to the user, and is narrowed to 0700 (with a warning
+ * when others could write to it). Logs the component that
  * fails, with what as the directory's role ("cache directory"); returns
  * -ELOOP (a symlink), -ENOTDIR, -EPERM (owner or mode), or mkdir's error.
  */

@@ -250,7 +250,12 @@ int repo_open(const char *url, const struct backend_options *bo, struct repo **r
 		return r;
 	}
 	repo->cache_dir = xasprintf("%s/%s", base, repo->id_hex);
-	r = private_dir_make(repo->cache_dir, "cache directory");
+	/* The directory named (CAIRN_CACHE_DIR, or .../cairn) first, so that
+	 * one of ours that others could write (a Kubernetes emptyDir is 0777)
+	 * is narrowed, not refused as the parent of the repository's. */
+	r = private_dir_make(base, "cache directory");
+	if (r == 0)
+		r = private_dir_make(repo->cache_dir, "cache directory");
 	if (r < 0) {
 		log_error("hint: set CAIRN_CACHE_DIR to a directory only you can write to, "
 			  "or fix the owner and mode of the one named");

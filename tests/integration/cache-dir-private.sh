@@ -2,9 +2,11 @@
 # The catalog cache and the disk cache are places only their user can
 # change: without HOME (and the other variables) there is no /tmp fallback
 # but an error naming CAIRN_CACHE_DIR; a cache directory, or a directory
-# above it, that another user owns, that others may write, or that is a
-# symlink is refused; what cairn creates is 0700, catalog.db 0600 (an old
-# 0644 one is narrowed); a disk cache in such a place is not used.
+# above it, that another user owns or that is a symlink is refused, as is
+# one below a directory others may write; what cairn creates is 0700,
+# catalog.db 0600 (an old 0644 one is narrowed, and so is a directory of
+# the user's that others could write); a disk cache in such a place is not
+# used.
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/src"
@@ -36,8 +38,13 @@ CAIRN_CACHE_DIR="$T/shared/link" expect_status 1 "$BUILD/cairn" snapshots -r "$T
 assert_matches "$ERR" "is a symbolic link" "a symlinked cache directory"
 mkdir -m 777 "$T/open"
 chmod 777 "$T/open"
-CAIRN_CACHE_DIR="$T/open" expect_status 1 "$BUILD/cairn" snapshots -r "$T/repo"
-assert_matches "$ERR" "may be changed by other users" "a world-writable cache directory"
+mkdir -p "$T/open/below"
+CAIRN_CACHE_DIR="$T/open/below" expect_status 1 "$BUILD/cairn" snapshots -r "$T/repo"
+assert_matches "$ERR" "may be changed by other users" "below a world-writable directory"
+info "a cache directory of ours that others could write is narrowed (an emptyDir is 0777)"
+CAIRN_CACHE_DIR="$T/open" expect_status 0 "$BUILD/cairn" snapshots -r "$T/repo"
+assert_matches "$ERR" "was writable by other users" "the narrowing is said"
+assert_eq 700 "$(stat -c %a "$T/open")" "mode of the narrowed cache directory"
 
 info "what cairn creates is private, and an old catalog is narrowed"
 export CAIRN_CACHE_DIR="$T/mine/cache"
@@ -54,9 +61,8 @@ expect_status 0 "$BUILD/cairn" ls -r "$T/repo" m/latest
 assert_eq 600 "$(stat -c %a "$db")" "an old 0644 catalog.db is narrowed"
 assert_eq 700 "$(stat -c %a "$(dirname "$db")")" "an old 0755 cache directory is narrowed"
 chmod 777 "$(dirname "$db")"
-expect_status 1 "$BUILD/cairn" ls -r "$T/repo" m/latest
-assert_matches "$ERR" "may be written by other users" "a world-writable directory of the repository"
-chmod 700 "$(dirname "$db")"
+expect_status 0 "$BUILD/cairn" ls -r "$T/repo" m/latest
+assert_eq 700 "$(stat -c %a "$(dirname "$db")")" "a world-writable directory of the repository is narrowed"
 rm -f "$db"
 ln -s "$T/real/elsewhere.db" "$db"
 expect_status 1 "$BUILD/cairn" ls -r "$T/repo" m/latest
