@@ -26,7 +26,10 @@ int private_dir_make(const char *path, const char *what) WARN_UNUSED;
  * Creates path with mode 0600 if missing (never through a symlink) and
  * checks that it is a regular file of the user's, narrowing its mode to
  * 0600 (and that of path-wal and path-shm, SQLite's companions, when they
- * exist). Logs and returns -ELOOP, -EPERM or open's error.
+ * exist). Logs and returns -ELOOP, -EPERM or open's error. Call it before
+ * this process opens the database: it opens and closes descriptors of
+ * those files, and a close drops every fcntl lock the process holds on
+ * the file, SQLite's included.
  */
 int private_file_prepare(const char *path) WARN_UNUSED;
 

@@ -262,6 +262,13 @@ int repo_open(const char *url, const struct backend_options *bo, struct repo **r
 		return r;
 	}
 	repo->catalog_path = xasprintf("%s/catalog.db", repo->cache_dir);
+	/* 0600, never through a symlink, ours (SQLite would create it 0644).
+	 * Here, once, before this process opens it: closing any descriptor of
+	 * the file would drop the fcntl locks SQLite holds on it, and another
+	 * process could then reset the WAL index under our mapping (SIGBUS). */
+	r = private_file_prepare(repo->catalog_path);
+	if (r < 0)
+		return r;
 	*ret = TAKE(repo);
 	return 0;
 }
@@ -294,10 +301,6 @@ const char *repo_id_hex(const struct repo *r)
 
 int repo_catalog_open(struct repo *r, struct catalog **ret)
 {
-	/* 0600, never through a symlink, ours (SQLite would create it 0644). */
-	int res = private_file_prepare(r->catalog_path);
-	if (res < 0)
-		return res;
 	return catalog_open(r->catalog_path, ret);
 }
 
