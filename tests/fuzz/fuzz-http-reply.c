@@ -24,8 +24,11 @@
 #include "base/log.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static const uint8_t *reply; /* guarded by lock: what the server sends */
-static size_t reply_len;     /* guarded by lock */
+/* What the server sends: a copy of the input owned here, since a late
+ * connection (a retry the client gave up on) may still be answered after
+ * the input is gone; replaced only under lock, which a write holds. */
+static uint8_t *reply;	 /* guarded by lock */
+static size_t reply_len; /* guarded by lock */
 static int listen_fd = -1;
 static char url[64];
 
@@ -108,7 +111,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.body_max = 4096,
 	};
 	pthread_mutex_lock(&lock);
-	reply = data + 2;
+	free(reply);
+	reply = xmalloc(size - 2);
+	memcpy(reply, data + 2, size - 2);
 	reply_len = size - 2;
 	pthread_mutex_unlock(&lock);
 	buf_append(&out, "pre", 3);
