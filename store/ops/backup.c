@@ -35,6 +35,7 @@
  * backup never teaches it chunks that prune might later remove.
  */
 #include "ops/backup.h"
+#include "ops/backup-internal.h"
 #include "ops/chunk-pool.h"
 #include "format/envelope.h"
 #include "base/hmap.h"
@@ -733,7 +734,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 
 	if (!member_name_is_valid(o.member))
 		return log_error_errno(-EINVAL, "invalid member name '%s'", o.member);
-	if (o.n_paths == 0)
+	if (o.n_paths == 0 && !o.fill)
 		return log_error_errno(-EINVAL, "nothing to back up");
 	if (backend_is_read_only(b.backend)) {
 		log_error("cannot back up into '%s': the backend is read-only",
@@ -773,7 +774,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	hmap_init(&b.links);
 	index_init(&b.index);
 
-	rc = walk(&b);
+	rc = o.fill ? o.fill(&b, o.fill_data) : walk(&b);
 	if (rc >= 0)
 		rc = write_snapshot(&b, &res);
 	progress(&b, true);
@@ -795,4 +796,36 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 		return rc;
 	*ret = res;
 	return 0;
+}
+
+/* --- for the other sources of a backup (backup-internal.h) --- */
+
+struct tree *backup_tree(struct backup *b)
+{
+	return b->tree;
+}
+
+struct backup_stats *backup_stats(struct backup *b)
+{
+	return &b->stats;
+}
+
+const struct backup_options *backup_options(const struct backup *b)
+{
+	return b->opts;
+}
+
+const struct chunker_params *backup_chunker(const struct backup *b)
+{
+	return &b->cfg->chunker;
+}
+
+int backup_add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t *ret)
+{
+	return add_chunk(b, data, len, ret);
+}
+
+void backup_progress(struct backup *b)
+{
+	progress(b, false);
 }
