@@ -330,8 +330,10 @@ static int curl_err(CURLcode rc)
 	case CURLE_OUT_OF_MEMORY:
 		return -ENOMEM;
 	case CURLE_URL_MALFORMAT:
-	case CURLE_UNSUPPORTED_PROTOCOL:
 		return -EINVAL;
+	/* Our URLs are http or https: this is what curl says of a reply
+	 * without an HTTP/1.x status line (HTTP/0.9), a malformed reply. */
+	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_PARTIAL_FILE:
 	case CURLE_WRITE_ERROR:
 	case CURLE_WEIRD_SERVER_REPLY:

@@ -127,7 +127,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(out.len == 3);
 		FUZZ_CHECK(r == -ENOENT || r == -EACCES || r == -EBADMSG || r == -EPROTO ||
 			   r == -ETIMEDOUT || r == -ECONNREFUSED || r == -EHOSTUNREACH ||
-			   r == -ECONNRESET || r == -EIO || r == -EOPNOTSUPP || r == -EFBIG);
+			   r == -ECONNRESET || r == -EIO || r == -EOPNOTSUPP || r == -EFBIG ||
+			   r == -ENOMEM);
 	}
 	FUZZ_CHECK(memcmp(out.ptr, "pre", 3) == 0);
 	return 0;
