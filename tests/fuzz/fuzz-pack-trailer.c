@@ -38,7 +38,7 @@ static void as_pack(const uint8_t *data, size_t size)
 {
 	struct pack_entry *entries = NULL;
 	uint32_t n = 0;
-	int r = pack_parse_trailer(data, size, &entries, &n);
+	int r = pack_parse_trailer(NULL, data, size, &entries, &n);
 
 	if (r < 0) {
 		FUZZ_CHECK(r == -EBADMSG || r == -EKEYREJECTED);
@@ -58,12 +58,13 @@ static void as_trailer_payload(const uint8_t *data, size_t size)
 	int len;
 
 	buf_append_zero(&pack, FILLER);
-	len = envelope_encode(OBJECT_PACK_TRAILER, data, size, size & 1 ? 0 : 3, NULL, &pack, NULL);
+	len = envelope_encode(NULL, OBJECT_PACK_TRAILER, data, size, size & 1 ? 0 : 3, NULL, &pack,
+			      NULL);
 	if (len < 0)
 		return;
 	buf_append_le32(&pack, (uint32_t)len);
 	buf_append(&pack, "CPK1", 4);
-	int r = pack_parse_trailer(pack.ptr, pack.len, &entries, &n);
+	int r = pack_parse_trailer(NULL, pack.ptr, pack.len, &entries, &n);
 	if (r < 0) {
 		FUZZ_CHECK(r == -EBADMSG);
 		return;
@@ -90,7 +91,7 @@ static void as_tail(const uint8_t *data, size_t size)
 	if (size < 8)
 		return;
 	uint64_t pack_size = get_le64(data);
-	int r = pack_parse_trailer_tail(data + 8, size - 8, pack_size, &entries, &n, &need);
+	int r = pack_parse_trailer_tail(NULL, data + 8, size - 8, pack_size, &entries, &n, &need);
 	if (r == -EAGAIN) {
 		FUZZ_CHECK(need > size - 8 && need <= pack_size);
 		return;
@@ -117,14 +118,15 @@ static void tail_of_trailer_payload(const uint8_t *data, size_t size)
 	size_t need = 0;
 
 	buf_append_zero(&pack, FILLER);
-	int len = envelope_encode(OBJECT_PACK_TRAILER, data, size, 3, NULL, &pack, NULL);
+	int len = envelope_encode(NULL, OBJECT_PACK_TRAILER, data, size, 3, NULL, &pack, NULL);
 	if (len < 0)
 		return;
 	buf_append_le32(&pack, (uint32_t)len);
 	buf_append(&pack, "CPK1", 4);
-	int ra = pack_parse_trailer(pack.ptr, pack.len, &a, &na);
+	int ra = pack_parse_trailer(NULL, pack.ptr, pack.len, &a, &na);
 	size_t tail = (size_t)len + 8;
-	int rb = pack_parse_trailer_tail(pack.ptr + pack.len - tail, tail, pack.len, &b, &nb, NULL);
+	int rb = pack_parse_trailer_tail(NULL, pack.ptr + pack.len - tail, tail, pack.len, &b, &nb,
+					 NULL);
 	FUZZ_CHECK(ra == rb);
 	if (ra == 0) {
 		FUZZ_CHECK(na == nb);
@@ -136,7 +138,7 @@ static void tail_of_trailer_payload(const uint8_t *data, size_t size)
 	/* A tail that ends inside the trailer asks for the whole of it. */
 	size_t short_tail = 8 + (size % ((size_t)len + 1));
 	if (short_tail < tail) {
-		int r = pack_parse_trailer_tail(pack.ptr + pack.len - short_tail, short_tail,
+		int r = pack_parse_trailer_tail(NULL, pack.ptr + pack.len - short_tail, short_tail,
 						pack.len, &b, &nb, &need);
 		FUZZ_CHECK(r == -EAGAIN || r == -EBADMSG);
 		if (r == -EAGAIN)

@@ -15,7 +15,7 @@ R="$T/repo"
 mkdir -p "$T/a" "$T/b"
 random_bytes 64k a >"$T/a/file"
 random_bytes 64k b >"$T/b/file"
-cairn init -r "$R" --no-encryption
+"$BUILD/cairn" init -r "$R" --no-encryption # objects read and swapped as plain bytes
 cairn backup -r "$R" --member a --time 2026-11-22T205328Z "$T/a"
 cairn backup -r "$R" --member b --time 2026-11-22T205328Z "$T/b"
 
