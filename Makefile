@@ -6,6 +6,7 @@
 #   make test       run every test against the current build (no installs)
 #   make asan       the tests again in build-asan/ with AddressSanitizer and UBSan
 #   make demo       back up sample data, mount it, show the tree and a diff
+#   make fuzz       FUZZ_SECONDS=N: every fuzz target with libFuzzer (needs clang)
 #   make bench      benchmarks against restic and borg (prints a table)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
@@ -54,7 +55,7 @@ HDR_OK    := $(HEADERS:%.h=$(BUILD)/hdr/%.ok)
 
 LIBCAIRN := $(BUILD)/libcairn.a
 
-.PHONY: all check test unit integration asan demo bench install clean deps format format-check
+.PHONY: all check test unit integration asan demo bench fuzz install clean deps format format-check
 .DELETE_ON_ERROR:
 # Objects of tests and fuzz targets are intermediate to make; keep them, so a
 # run is not followed by a line of rm.
@@ -113,6 +114,13 @@ $(BUILD)/tests/fuzz/replay.o: tests/fuzz/replay.c $(BUILD)/.flags
 
 deps:
 	tests/install-deps.sh
+
+# libFuzzer over every target (or FUZZ_TARGETS) for FUZZ_SECONDS each; make
+# check only replays the stored corpus, and needs no clang.
+FUZZ_SECONDS ?= 120
+FUZZ_TARGETS ?=
+fuzz:
+	tests/fuzz/run-libfuzzer.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # The house style is .clang-format's; a change that does not follow it fails.
 FORMAT_SRC = $(shell git ls-files 'store/*.[ch]' 'fs/*.[ch]' 'tools/*.[ch]' 'tests/*.[ch]' 2>/dev/null)

@@ -111,6 +111,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	want_if_capable(conn, FUSE_CAP_READDIRPLUS_AUTO);
 	want_if_capable(conn, FUSE_CAP_CACHE_SYMLINKS);
 	want_if_capable(conn, FUSE_CAP_PARALLEL_DIROPS);
+	/* With allow_other, default_permissions alone checks mode bits only:
+	 * a backed-up ACL that denies a user, or a mask that narrows a group,
+	 * would be ignored. With this the kernel fetches system.posix_acl_*
+	 * through getxattr (once per inode, then cached) and enforces them. */
+	want_if_capable(conn, FUSE_CAP_POSIX_ACL);
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
 	/* Reads are answered from memory with fuse_reply_iov(): one copy,
 	 * into the kernel's pages. Splicing memory would add one (into a

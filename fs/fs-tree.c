@@ -563,12 +563,14 @@ int fs_tree_listxattr(struct fs_tree *t, struct catalog *c, uint64_t ino, struct
 	return catalog_listxattr(c, ino, out);
 }
 
-/* Names a tool asks of every file whether or not the file system has any
- * (GNU ls -l asks both of each entry it lists): ACLs, and security labels. */
+/* Names a tool asks of every file whether or not the file system has any:
+ * security labels. ACL names are not among them: the kernel enforces ACLs
+ * (FUSE_CAP_POSIX_ACL), asks for system.posix_acl_access in its permission
+ * check and caches the answer per inode; "not supported" there would fail
+ * the access itself (with EOPNOTSUPP) instead of meaning "no ACL". */
 static bool is_probed_name(const char *name)
 {
-	return strcmp(name, "system.posix_acl_access") == 0 ||
-	       strcmp(name, "system.posix_acl_default") == 0 || strncmp(name, "security.", 9) == 0;
+	return strncmp(name, "security.", 9) == 0;
 }
 
 int fs_tree_getxattr(struct fs_tree *t, struct catalog *c, uint64_t ino, const char *name,

@@ -21,6 +21,7 @@
 #include "fs.h"
 #include "base/log.h"
 #include "base/parallel.h"
+#include "base/parse.h"
 
 #include <assert.h>
 #include <fcntl.h>
@@ -119,23 +120,6 @@ int fs_catalog(struct fs *fs, struct catalog **ret)
 	return 0;
 }
 
-/* Undoes mountinfo's octal escapes (\040 for a space, ...) in place. */
-static void unescape_mountinfo(char *s)
-{
-	char *out = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*out++ = *s;
-		}
-	}
-	*out = '\0';
-}
-
 void fs_find_device(struct fs *fs, const char *mountpoint)
 {
 	AUTOFCLOSE FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -150,10 +134,9 @@ void fs_find_device(struct fs *fs, const char *mountpoint)
 	/* "ID PARENT MAJOR:MINOR ROOT MOUNTPOINT ..."; the last match is the
 	 * mount on top. */
 	while (getline(&line, &cap, f) > 0) {
-		char dev[32], point[PATH_MAX + 1];
-		if (sscanf(line, "%*s %*s %31s %*s %4096s", dev, point) != 2)
+		char dev[MOUNTINFO_DEV_MAX], point[MOUNTINFO_POINT_MAX];
+		if (parse_mountinfo_line(line, dev, point) < 0)
 			continue;
-		unescape_mountinfo(point);
 		if (strcmp(point, mountpoint) == 0)
 			snprintf(fs->bdi, sizeof(fs->bdi), "%s", dev);
 	}

@@ -7,7 +7,17 @@
 #include "base/parse.h"
 #include "ops/restore.h"
 
-enum { OPT_TARGET = OPT_FIRST_COMMAND_OPTION, OPT_OVERWRITE, OPT_VERIFY, OPT_JOBS, OPT_CACHE };
+enum {
+	OPT_TARGET = OPT_FIRST_COMMAND_OPTION,
+	OPT_OVERWRITE,
+	OPT_VERIFY,
+	OPT_JOBS,
+	OPT_CACHE,
+	OPT_NO_SAME_OWNER,
+	OPT_NO_SETUID,
+	OPT_NO_DEVICES,
+	OPT_XATTRS,
+};
 
 struct progress_state {
 	uint64_t start_ns;
@@ -58,6 +68,23 @@ static int restore_option(struct cmd_ctx *ctx, int opt, const char *arg)
 					       arg);
 		ro->cache_size = v;
 		return EXIT_OK;
+	case OPT_NO_SAME_OWNER:
+		ro->no_same_owner = true;
+		return EXIT_OK;
+	case OPT_NO_SETUID:
+		ro->no_setuid = true;
+		return EXIT_OK;
+	case OPT_NO_DEVICES:
+		ro->no_devices = true;
+		return EXIT_OK;
+	case OPT_XATTRS:
+		if (strcmp(arg, "all") == 0)
+			ro->xattrs = RESTORE_XATTRS_ALL;
+		else if (strcmp(arg, "user") == 0)
+			ro->xattrs = RESTORE_XATTRS_USER;
+		else
+			return cmd_usage_error(ctx, "invalid --xattrs '%s' (user or all)", arg);
+		return EXIT_OK;
 	}
 	return cmd_usage_error(ctx, "unknown option");
 }
@@ -101,6 +128,9 @@ static int restore_run_cmd(struct cmd_ctx *ctx)
 				 st.n_verified, data);
 		}
 	}
+	if ((r == 0 || r == -EIO) && st.n_unsafe > 0)
+		log_info("%" PRIu64 " set-id bits cleared or device nodes left out, as asked",
+			 st.n_unsafe);
 	if (r == -EIO && st.n_errors > 0)
 		log_error("%" PRIu64 " entries could not be restored (see above)", st.n_errors);
 	return r < 0 ? EXIT_FAILURE_ : EXIT_OK;
@@ -108,7 +138,8 @@ static int restore_run_cmd(struct cmd_ctx *ctx)
 
 const struct cmd_def cmd_restore = {
 	.usage = "cairn restore -r REPO SNAP [PATH] --target DIR [--overwrite] [--verify] "
-		 "[--jobs N] [--cache-size SIZE]",
+		 "[--jobs N] [--cache-size SIZE] [--no-same-owner] [--no-setuid] "
+		 "[--no-devices] [--xattrs=user|all]",
 	.options =
 		(const struct option[]){
 			{ "target", required_argument, NULL, OPT_TARGET },
@@ -116,6 +147,10 @@ const struct cmd_def cmd_restore = {
 			{ "verify", no_argument, NULL, OPT_VERIFY },
 			{ "jobs", required_argument, NULL, OPT_JOBS },
 			{ "cache-size", required_argument, NULL, OPT_CACHE },
+			{ "no-same-owner", no_argument, NULL, OPT_NO_SAME_OWNER },
+			{ "no-setuid", no_argument, NULL, OPT_NO_SETUID },
+			{ "no-devices", no_argument, NULL, OPT_NO_DEVICES },
+			{ "xattrs", required_argument, NULL, OPT_XATTRS },
 			{ NULL, 0, NULL, 0 },
 		},
 	.short_options = "t:",

@@ -22,8 +22,10 @@ static int print_snapshot(void *userdata, const struct cat_snapshot *s)
 			buf_printf(&l->out, "%-20s %-22s %-10s %10s %10s  %s\n", "MEMBER",
 				   "TIMESTAMP", "ID", "FILES", "SIZE", "TAGS");
 		format_size(s->n_bytes, size);
+		/* Tags come from the repository: no escape sequence gets through. */
+		AUTOFREE char *tags = str_printable(s->tags, strlen(s->tags));
 		buf_printf(&l->out, "%-20s %-22s %.8s   %10" PRIu64 " %10s  %s\n", s->member,
-			   s->name, hex, s->n_files, size, s->tags);
+			   s->name, hex, s->n_files, size, tags);
 		return 0;
 	}
 	format_iso_time(s->time_sec, s->time_nsec, when);

@@ -33,7 +33,7 @@ static char *web_url(struct backend *b, const char *name)
 
 /* GET (with a range when len > 0), appending the body to out. */
 static int web_fetch(struct backend *b, const char *name, bool has_range, uint64_t off, size_t len,
-		     struct buf *out)
+		     size_t max, struct buf *out)
 {
 	AUTOFREE char *url = web_url(b, name);
 	AUTOFREE char *what = xasprintf("get '%s'", url);
@@ -44,20 +44,21 @@ static int web_fetch(struct backend *b, const char *name, bool has_range, uint64
 		.has_range = has_range,
 		.range_off = off,
 		.range_len = len,
+		.body_max = max,
 	};
 
 	return http_request(web_of(b)->http, &req, out, NULL);
 }
 
-static int web_get(struct backend *b, const char *name, struct buf *out)
+static int web_get(struct backend *b, const char *name, size_t max, struct buf *out)
 {
-	return web_fetch(b, name, false, 0, 0, out);
+	return web_fetch(b, name, false, 0, 0, max, out);
 }
 
 static int web_get_range(struct backend *b, const char *name, uint64_t off, size_t len,
 			 struct buf *out)
 {
-	return web_fetch(b, name, true, off, len, out);
+	return web_fetch(b, name, true, off, len, 0, out);
 }
 
 /* The size from the total of "Content-Range: bytes 0-0/N" (or "bytes * /N"

@@ -130,14 +130,17 @@ static int local_read_into(struct backend *b, const char *name, int fd, uint64_t
 	return 0;
 }
 
-static int local_get(struct backend *b, const char *name, struct buf *out)
+static int local_get(struct backend *b, const char *name, size_t max, struct buf *out)
 {
 	uint64_t size;
 	AUTOCLOSE int fd = local_open_read(b, name, &size);
 	if (fd < 0)
 		return fd;
-	if (size > SIZE_MAX / 2)
-		return -EFBIG;
+	if (size > max)
+		return log_error_errno(-EFBIG,
+				       "'%s/%s' is %" PRIu64 " bytes, more than any object of its "
+				       "kind (%zu)",
+				       local_of(b)->root, name, size, max);
 	return local_read_into(b, name, fd, 0, (size_t)size, out);
 }
 

@@ -36,8 +36,15 @@
 #include <openssl/evp.h>
 #include <time.h>
 
-#define S3_TOKEN_MAX 4096    /* longest continuation token accepted */
-#define S3_PUT_PARALLELISM 4 /* uploads worth running at once (each waits on round trips) */
+#define S3_TOKEN_MAX 4096 /* longest continuation token accepted */
+/* Bounds on a listing, whatever the server sends: one page's reply (S3
+ * sends at most 1,000 keys, a few hundred KB), the keys in one page, and
+ * the pages of one listing (ten million keys at S3's page size). */
+#define S3_LIST_PAGE_BYTES_MAX (16u << 20)
+#define S3_LIST_PAGE_KEYS_MAX 10000
+#define S3_LIST_PAGES_MAX 10000
+#define S3_LIST_EMPTY_PAGES_MAX 16 /* truncated pages in a row that list nothing */
+#define S3_PUT_PARALLELISM 4	   /* uploads worth running at once (each waits on round trips) */
 
 struct s3 {
 	struct http *http;
@@ -99,11 +106,12 @@ struct s3_call {
 	uint64_t off;
 	size_t len;
 	const char *content_md5; /* base64 MD5 of the body, sent and signed; or NULL */
+	size_t body_max;	 /* largest reply body accepted (0: HTTP_BODY_MAX) */
 };
 
 /* The text of the first <tag>...</tag> in xml[0..len), entity-decoded into a
  * new string; NULL when absent, malformed or holding a NUL. */
-static char *xml_text(const char *xml, size_t len, const char *tag)
+char *backend_s3_xml_text(const char *xml, size_t len, const char *tag)
 {
 	AUTOFREE char *open_tag = xasprintf("<%s>", tag);
 	AUTOFREE char *close_tag = xasprintf("</%s>", tag);
@@ -172,13 +180,22 @@ static char *xml_text(const char *xml, size_t len, const char *tag)
 	return (char *)buf_detach(&out, NULL);
 }
 
+/* backend_s3_xml_text(), escaped for a message: text a server sends (an error's
+ * <Message> may hold newlines and terminal escape sequences) reaches a
+ * terminal or a log only through str_printable(). */
+char *backend_s3_xml_text_printable(const char *xml, size_t len, const char *tag)
+{
+	AUTOFREE char *raw = backend_s3_xml_text(xml, len, tag);
+	return raw ? str_printable(raw, strlen(raw)) : NULL;
+}
+
 /* Explains a failed reply once, with S3's error code when the body has one. */
 static int s3_fail(struct s3 *s3, const char *what, const struct http_response *resp, int r)
 {
 	const char *body = (const char *)resp->error_body.ptr;
 	size_t len = resp->error_body.len;
-	AUTOFREE char *code = body ? xml_text(body, len, "Code") : NULL;
-	AUTOFREE char *msg = body ? xml_text(body, len, "Message") : NULL;
+	AUTOFREE char *code = body ? backend_s3_xml_text_printable(body, len, "Code") : NULL;
+	AUTOFREE char *msg = body ? backend_s3_xml_text_printable(body, len, "Message") : NULL;
 	char status_text[32];
 	const char *why = code;
 
@@ -316,6 +333,7 @@ static int s3_call(struct s3 *s3, const struct s3_call *call, struct buf *out,
 		.range_off = call->off,
 		.range_len = call->len,
 		.quiet = true,
+		.body_max = call->body_max,
 	};
 	r = http_request(s3->http, &req, out, resp);
 	if (h_token)
@@ -352,11 +370,11 @@ static int s3_put(struct backend *b, const char *name, const void *data, size_t 
 	return s3_simple(s3, &call, NULL);
 }
 
-static int s3_get(struct backend *b, const char *name, struct buf *out)
+static int s3_get(struct backend *b, const char *name, size_t max, struct buf *out)
 {
 	struct s3 *s3 = s3_of(b);
 	AUTOFREE char *key = s3_key(s3, name);
-	struct s3_call call = { .method = HTTP_GET, .verb = "get", .key = key };
+	struct s3_call call = { .method = HTTP_GET, .verb = "get", .key = key, .body_max = max };
 
 	return s3_simple(s3, &call, out);
 }
@@ -436,25 +454,35 @@ static int s3_delete_many(struct backend *b, const char *const *names, size_t n)
 				.query = "delete=",
 				.body = body.ptr,
 				.body_len = body.len,
-				.content_md5 = md5_b64 };
+				.content_md5 = md5_b64,
+				.body_max = S3_LIST_PAGE_BYTES_MAX };
 	r = s3_simple(s3, &call, &reply);
 	if (r < 0)
 		return r;
+	return backend_s3_delete_reply(s3->display, s3->prefix, &reply);
+}
+
+int backend_s3_delete_reply(const char *display, const char *key_prefix, const struct buf *reply)
+{
+	int r = 0;
+
+	if (reply->len == 0)
+		return 0; /* nothing refused (and no pointer to do arithmetic on) */
 	/* <Error><Key>k</Key><Code>c</Code>...</Error> for each key not removed */
-	const char *xml = (const char *)reply.ptr, *end = xml + reply.len;
+	const char *xml = (const char *)reply->ptr, *end = xml + reply->len;
 	for (const char *p = xml; p && (p = memmem(p, (size_t)(end - p), "<Error>", 7));) {
 		const char *stop = memmem(p, (size_t)(end - p), "</Error>", 8);
 		size_t len = stop ? (size_t)(stop - p) : (size_t)(end - p);
-		AUTOFREE char *key = xml_text(p, len, "Key");
-		AUTOFREE char *code = xml_text(p, len, "Code");
+		AUTOFREE char *key = backend_s3_xml_text_printable(p, len, "Key");
+		AUTOFREE char *code = backend_s3_xml_text_printable(p, len, "Code");
 
 		if (code && strcmp(code, "NoSuchKey") == 0) {
 			p = stop;
 			continue;
 		}
-		log_error("s3: delete '%s/%s': %s", s3->display,
-			  key && strncmp(key, s3->prefix, strlen(s3->prefix)) == 0
-				  ? key + strlen(s3->prefix)
+		log_error("s3: delete '%s/%s': %s", display,
+			  key && strncmp(key, key_prefix, strlen(key_prefix)) == 0
+				  ? key + strlen(key_prefix)
 				  : "?",
 			  code ? code : "refused");
 		r = code && strcmp(code, "AccessDenied") == 0 ? -EACCES : -EIO;
@@ -485,8 +513,8 @@ int backend_s3_list_page(const char *display, const char *key_prefix, const stru
 		if (!stop)
 			return log_error_errno(-EPROTO, "s3: list '%s': unterminated <Contents>",
 					       display);
-		key = xml_text(p, (size_t)(stop - p), "Key");
-		size_text = xml_text(p, (size_t)(stop - p), "Size");
+		key = backend_s3_xml_text(p, (size_t)(stop - p), "Key");
+		size_text = backend_s3_xml_text(p, (size_t)(stop - p), "Size");
 		if (!key || !size_text || parse_uint(size_text, &size) < 0)
 			return log_error_errno(-EPROTO,
 					       "s3: list '%s': an entry without a valid "
@@ -502,8 +530,8 @@ int backend_s3_list_page(const char *display, const char *key_prefix, const stru
 		if (r < 0)
 			return r;
 	}
-	truncated = xml_text(xml, page->len, "IsTruncated");
-	token = xml_text(xml, page->len, "NextContinuationToken");
+	truncated = backend_s3_xml_text(xml, page->len, "IsTruncated");
+	token = backend_s3_xml_text(xml, page->len, "NextContinuationToken");
 	if (truncated && strcmp(truncated, "true") == 0) {
 		if (!token || !*token || strlen(token) > S3_TOKEN_MAX)
 			return log_error_errno(-EPROTO,
@@ -517,12 +545,44 @@ int backend_s3_list_page(const char *display, const char *key_prefix, const stru
 	return 0;
 }
 
+/* Between the parser and the caller's callback: counts a page's keys and
+ * requires them to ascend across the whole listing (S3 lists in key order),
+ * so a server that answers every continuation token with a new one and the
+ * same keys again is caught at its second page. */
+struct list_guard {
+	const char *display;
+	backend_list_fn fn;
+	void *userdata;
+	char *last;	  /* the previous key, owned */
+	size_t n_in_page; /* keys of the current page */
+};
+
+static int guard_entry(void *userdata, const char *name, uint64_t size)
+{
+	struct list_guard *g = userdata;
+
+	if (++g->n_in_page > S3_LIST_PAGE_KEYS_MAX)
+		return log_error_errno(-EPROTO, "s3: list '%s': more than %d keys in one page",
+				       g->display, S3_LIST_PAGE_KEYS_MAX);
+	if (g->last && strcmp(name, g->last) <= 0) {
+		AUTOFREE char *shown = str_printable(name, strlen(name));
+		return log_error_errno(-EPROTO,
+				       "s3: list '%s': the server lists '%s' again or out of order",
+				       g->display, shown);
+	}
+	free(g->last);
+	g->last = xstrdup(name);
+	return g->fn(g->userdata, name, size);
+}
+
 static int s3_list(struct backend *b, const char *prefix, backend_list_fn fn, void *userdata)
 {
 	struct s3 *s3 = s3_of(b);
 	AUTOFREE char *key_prefix = s3_key(s3, prefix);
 	AUTOFREE char *token = NULL;
-	int r;
+	struct list_guard g = { .display = s3->display, .fn = fn, .userdata = userdata };
+	unsigned n_pages = 0, n_empty = 0;
+	int r = 0;
 
 	do {
 		AUTOBUF struct buf query = BUF_INIT;
@@ -539,24 +599,42 @@ static int s3_list(struct backend *b, const char *prefix, backend_list_fn fn, vo
 		buf_append_u8(&query, '\0');
 		struct s3_call call = { .method = HTTP_GET,
 					.verb = "list",
-					.query = (const char *)query.ptr };
+					.query = (const char *)query.ptr,
+					.body_max = S3_LIST_PAGE_BYTES_MAX };
+		if (++n_pages > S3_LIST_PAGES_MAX) {
+			r = log_error_errno(-EPROTO, "s3: list '%s': more than %d pages",
+					    s3->display, S3_LIST_PAGES_MAX);
+			break;
+		}
 		r = s3_simple(s3, &call, &page);
 		if (r < 0)
-			return r;
-		r = backend_s3_list_page(s3->display, s3->prefix, &page, fn, userdata, &next);
+			break;
+		g.n_in_page = 0;
+		r = backend_s3_list_page(s3->display, s3->prefix, &page, guard_entry, &g, &next);
 		if (r < 0)
-			return r;
+			break;
 		if (next && token && strcmp(next, token) == 0) {
 			free(next);
-			return log_error_errno(-EPROTO,
-					       "s3: list '%s': the server repeats its "
-					       "continuation token",
-					       s3->display);
+			r = log_error_errno(-EPROTO,
+					    "s3: list '%s': the server repeats its "
+					    "continuation token",
+					    s3->display);
+			break;
+		}
+		n_empty = next && g.n_in_page == 0 ? n_empty + 1 : 0;
+		if (n_empty > S3_LIST_EMPTY_PAGES_MAX) {
+			free(next);
+			r = log_error_errno(-EPROTO,
+					    "s3: list '%s': the server sends page after page "
+					    "without keys",
+					    s3->display);
+			break;
 		}
 		free(token);
 		token = next;
 	} while (token);
-	return 0;
+	free(g.last);
+	return r < 0 ? r : 0;
 }
 
 static const struct backend_ops s3_ops = {
@@ -591,18 +669,7 @@ static char *trim(char *s)
 	return s;
 }
 
-/* What one profile of the AWS shared files says; strings are owned. */
-struct aws_profile {
-	char *access_key_id;
-	char *secret_access_key; /* wiped on release */
-	char *session_token;	 /* wiped on release */
-	char *region;
-	char *endpoint_url;
-	char *addressing_style; /* "path", "virtual" or "auto" (s3 = ... subsection) */
-	bool found;		/* the file had the profile's section */
-};
-
-static void aws_profile_release(struct aws_profile *p)
+void aws_profile_release(struct aws_profile *p)
 {
 	free(p->access_key_id);
 	free_secret(p->secret_access_key);
@@ -629,13 +696,20 @@ static int read_aws_file(const char *path, const char *profile, bool is_config,
 			 struct aws_profile *ret)
 {
 	AUTOFCLOSE FILE *f = fopen(path, "re");
+
+	if (!f)
+		return errno == ENOENT ? 0 : log_error_errno(-errno, "s3: cannot read '%s'", path);
+	aws_profile_parse(f, profile, is_config, ret);
+	return 0;
+}
+
+void aws_profile_parse(FILE *f, const char *profile, bool is_config, struct aws_profile *ret)
+{
 	AUTOFREE char *line = NULL;
 	AUTOFREE char *sub = NULL; /* the subsection being read, or NULL */
 	size_t cap = 0;
 	bool in_profile = false;
 
-	if (!f)
-		return errno == ENOENT ? 0 : log_error_errno(-errno, "s3: cannot read '%s'", path);
 	while (getline(&line, &cap, f) >= 0) {
 		bool indented = line[0] == ' ' || line[0] == '\t';
 		char *l = trim(line), *eq;
@@ -669,6 +743,8 @@ static int read_aws_file(const char *path, const char *profile, bool is_config,
 			continue;
 		}
 		if (sub) {
+			if (!*v)
+				continue; /* "endpoint_url =" sets nothing, as at the top level */
 			if (strcmp(sub, "s3") == 0 && strcmp(k, "addressing_style") == 0)
 				set_string(&ret->addressing_style, v);
 			else if (strcmp(sub, "s3") == 0 && strcmp(k, "endpoint_url") == 0)
@@ -685,7 +761,6 @@ static int read_aws_file(const char *path, const char *profile, bool is_config,
 			set_string(slot, v);
 	}
 	OPENSSL_cleanse(line, cap);
-	return 0;
 }
 
 static char *aws_file_path(const char *env_name, const char *file)

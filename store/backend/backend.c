@@ -5,6 +5,7 @@
  * they reach it.
  */
 #include "backend/backend-internal.h"
+#include "backend/http.h"
 #include "base/log.h"
 
 static bool name_is_valid(const char *name, bool allow_empty)
@@ -134,6 +135,29 @@ int backend_put(struct backend *b, const char *name, const void *data, size_t le
 	return b->ops->put(b, name, data, len);
 }
 
+size_t backend_object_max(const char *name)
+{
+	/* The objects a repository holds, by name (cairn-repository(5)), and
+	 * the largest each may be once framed: the bounds of their decoders
+	 * plus room for the envelope. */
+	static const struct {
+		const char *prefix;
+		size_t max;
+	} kinds[] = {
+		{ "config", 64u << 10 },
+		{ "snapshots/", 128u << 10 },
+		{ "locks/", 64u << 10 },
+		{ "snapshot-list", (64u << 20) + (64u << 10) },
+		{ "prune-pending", (256u << 20) + (64u << 10) },
+		{ "packs/", (256u << 20) + (1u << 20) },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		if (strncmp(name, kinds[i].prefix, strlen(kinds[i].prefix)) == 0)
+			return kinds[i].max;
+	}
+	return HTTP_BODY_MAX; /* trees/, index/ and anything else */
+}
+
 int backend_get(struct backend *b, const char *name, struct buf *out)
 {
 	int r = check_name(b, name);
@@ -142,7 +166,7 @@ int backend_get(struct backend *b, const char *name, struct buf *out)
 	size_t before = out->len;
 	COUNT(b, n_requests, 1);
 	COUNT(b, n_get, 1);
-	r = b->ops->get(b, name, out);
+	r = b->ops->get(b, name, backend_object_max(name), out);
 	COUNT(b, bytes_in, out->len >= before ? out->len - before : 0);
 	return r;
 }

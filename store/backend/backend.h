@@ -53,7 +53,13 @@ unsigned backend_put_parallelism(const struct backend *b);
 /* Stores len bytes under name, atomically and durably: after a crash the name
  * either holds all of data or does not exist. */
 int backend_put(struct backend *b, const char *name, const void *data, size_t len) WARN_UNUSED;
-/* Appends the whole object to out. -ENOENT if it does not exist. */
+/* The largest object that may be stored under name, by its kind (the
+ * prefix): 64 KiB for the config and locks, 128 KiB for snapshot headers,
+ * 256 MiB and a little for packs, about 1 GiB for trees and index objects. */
+size_t backend_object_max(const char *name);
+/* Appends the whole object to out. -ENOENT if it does not exist, -EFBIG
+ * (logged) if it is larger than backend_object_max(name): nothing more
+ * than that is read or kept. */
 int backend_get(struct backend *b, const char *name, struct buf *out) WARN_UNUSED;
 /* Appends exactly len bytes starting at off to out; -EBADMSG when the object
  * is shorter than off + len. */

@@ -27,6 +27,12 @@
  * that is merely cut short is retried. A server that ignores Range and sends
  * the whole object (200) is handled too: the slice is kept as it streams by
  * and the transfer stops once the slice is complete.
+ *
+ * Bounds: a reply without a range may be at most req->body_max bytes (the
+ * backend's bound for that kind of object); past it the transfer stops and
+ * the request fails with -EFBIG, so an endless or enormous reply costs a
+ * reader a bounded amount of memory. Captured headers and error bodies stay
+ * under 64 KiB.
  */
 #include "backend/http.h"
 #include "base/log.h"
@@ -64,6 +70,7 @@ struct transfer {
 	size_t read_off;    /* upload position */
 	bool got_enough;    /* a 200 reply to a range request was stopped once the slice was in */
 	bool overflow;	    /* a 206 reply was longer than asked */
+	bool too_big;	    /* a reply without a range passed req->body_max */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -198,6 +205,11 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata)
 	if (!t->out)
 		return len;
 	if (!t->req->has_range) {
+		size_t max = t->req->body_max ? t->req->body_max : HTTP_BODY_MAX;
+		if (len > max - MIN(max, t->body_seen)) {
+			t->too_big = true;
+			return 0; /* stop: this is not an object of ours */
+		}
 		buf_append(t->out, data, len);
 		t->body_seen += len;
 		return len;
@@ -318,8 +330,10 @@ static int curl_err(CURLcode rc)
 	case CURLE_OUT_OF_MEMORY:
 		return -ENOMEM;
 	case CURLE_URL_MALFORMAT:
-	case CURLE_UNSUPPORTED_PROTOCOL:
 		return -EINVAL;
+	/* Our URLs are http or https: this is what curl says of a reply
+	 * without an HTTP/1.x status line (HTTP/0.9), a malformed reply. */
+	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_PARTIAL_FILE:
 	case CURLE_WRITE_ERROR:
 	case CURLE_WEIRD_SERVER_REPLY:
@@ -479,10 +493,12 @@ static int check_range(const struct transfer *t, long status, bool *retry)
 	if (status == 206) {
 		cr = http_response_header(t->resp, "content-range");
 		if (!cr || http_parse_content_range(cr, &first, &last, &total) < 0 ||
-		    first != req->range_off)
+		    first != req->range_off) {
+			AUTOFREE char *shown = cr ? str_printable(cr, strlen(cr)) : NULL;
 			return log_error_errno(-EPROTO, "%s: reply to a range request has %s '%s'",
 					       req->what, cr ? "Content-Range" : "no Content-Range",
-					       cr ? cr : "");
+					       shown ? shown : "");
+		}
 		if (got == req->range_len)
 			return 0;
 		if ((total != UINT64_MAX && total < end) || last + 1 < end)
@@ -574,7 +590,7 @@ int http_request(struct http *h, const struct http_request *req, struct buf *out
 	size_t out_start = out ? out->len : 0;
 	CURLcode rc = CURLE_OK;
 	unsigned attempt;
-	bool retry = false, overflow = false;
+	bool retry = false, overflow = false, too_big = false;
 	long status;
 	CURL *c;
 	int r;
@@ -610,7 +626,11 @@ int http_request(struct http *h, const struct http_request *req, struct buf *out
 		if (rc == CURLE_WRITE_ERROR && t.got_enough)
 			rc = CURLE_OK;
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-		if (rc != CURLE_OK) {
+		if (rc != CURLE_OK && t.too_big) {
+			r = -EFBIG;
+			retry = false;
+			too_big = true;
+		} else if (rc != CURLE_OK) {
 			r = t.overflow ? -EPROTO : curl_err(rc);
 			retry = curl_transient(rc);
 			overflow = t.overflow;
@@ -649,6 +669,11 @@ int http_request(struct http *h, const struct http_request *req, struct buf *out
 		return 0;
 	if (out)
 		out->len = out_start;
+	if (too_big)
+		return log_error_errno(r,
+				       "%s: the reply is larger than %zu bytes, more than any "
+				       "object of this kind",
+				       req->what, req->body_max ? req->body_max : HTTP_BODY_MAX);
 	if (rc != CURLE_OK)
 		return log_error_errno(r, "%s: %s (%u %s)", req->what,
 				       overflow	   ? "the reply is longer than the range asked for"

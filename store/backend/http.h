@@ -46,7 +46,13 @@ struct http_request {
 	/* Do not log failing HTTP statuses: the caller explains them. Transport
 	 * failures are still logged here. */
 	bool quiet;
+	/* The largest 2xx body accepted without a range (0: HTTP_BODY_MAX):
+	 * past it the transfer stops and the request fails with -EFBIG, so a
+	 * server cannot make a reader buffer an endless reply. */
+	size_t body_max;
 };
+
+#define HTTP_BODY_MAX ((size_t)(1u << 30) + (1u << 20))
 
 /* The final reply to a request, successful or not. */
 struct http_response {
@@ -73,7 +79,8 @@ DEFINE_FREEP(struct http, http_free)
  * has_range exactly range_len bytes are appended, or nothing. resp, when not
  * NULL, receives the final reply (release it with http_response_release()).
  *
- * Returns 0 for a 2xx reply, else -ENOENT (404), -EACCES (401, 403),
+ * Returns 0 for a 2xx reply, else -EFBIG (a body longer than body_max),
+ * -ENOENT (404), -EACCES (401, 403),
  * -EBADMSG (416, or an object that ends before the range does), -EPROTO
  * (malformed or truncated reply, unexpected status), -ETIMEDOUT,
  * -ECONNREFUSED, -EHOSTUNREACH, -ECONNRESET, -EIO (5xx), -EOPNOTSUPP (405,

@@ -196,19 +196,19 @@ static char c_escape(uint8_t c)
 	}
 }
 
-void buf_append_escaped(struct buf *b, const void *data, size_t len)
+static void append_escaped(struct buf *b, const void *data, size_t len, bool keep_spaces)
 {
 	const uint8_t *s = data;
 
 	for (size_t i = 0; i < len;) {
 		uint8_t c = s[i];
-		char e = c_escape(c);
+		char e = keep_spaces && c == ' ' ? 0 : c_escape(c);
 		size_t n = c >= 0x80 ? utf8_seq_len(s + i, len - i) : 0;
 		if (e) {
 			buf_append_u8(b, '\\');
 			buf_append_u8(b, (uint8_t)e);
 			i++;
-		} else if (c > ' ' && c < 0x7f) {
+		} else if ((c > ' ' || (keep_spaces && c == ' ')) && c < 0x7f) {
 			buf_append_u8(b, c);
 			i++;
 		} else if (n > 0 && !(c == 0xc2 && s[i + 1] < 0xa0)) {
@@ -220,6 +220,20 @@ void buf_append_escaped(struct buf *b, const void *data, size_t len)
 			i++;
 		}
 	}
+}
+
+void buf_append_escaped(struct buf *b, const void *data, size_t len)
+{
+	append_escaped(b, data, len, false);
+}
+
+char *str_printable(const void *s, size_t len)
+{
+	struct buf b = BUF_INIT;
+
+	append_escaped(&b, s, len, true);
+	buf_append_u8(&b, '\0');
+	return (char *)buf_detach(&b, NULL);
 }
 
 bool buf_is_utf8(const void *data, size_t len)

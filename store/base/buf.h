@@ -37,6 +37,11 @@ void buf_append_json_string(struct buf *b, const void *s, size_t len);
  * every other byte that is not part of printable UTF-8, so the result holds
  * no whitespace and names in any bytes stay readable and distinct. */
 void buf_append_escaped(struct buf *b, const void *s, size_t len);
+/* Text from a repository or a server (a tag, a host name, an error message
+ * of S3) made safe for a terminal or a log: escaped as buf_append_escaped()
+ * does, but with spaces kept, so no control character or escape sequence
+ * gets through. A new NUL-terminated string the caller frees. */
+char *str_printable(const void *s, size_t len);
 /* True when all len bytes at s are valid UTF-8. */
 bool buf_is_utf8(const void *s, size_t len);
 /* Appends the standard base64 encoding of data (with '=' padding). */

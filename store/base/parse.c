@@ -134,3 +134,22 @@ int parse_compression(const char *s, int *ret_level)
 	*ret_level = (int)level;
 	return 0;
 }
+
+int parse_mountinfo_line(const char *line, char dev[MOUNTINFO_DEV_MAX],
+			 char point[MOUNTINFO_POINT_MAX])
+{
+	if (sscanf(line, "%*s %*s %31s %*s %4096s", dev, point) != 2)
+		return -EINVAL;
+	char *out = point;
+	for (const char *s = point; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+	return 0;
+}

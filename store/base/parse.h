@@ -19,4 +19,13 @@ int parse_duration(const char *s, uint64_t *ret_seconds) WARN_UNUSED;
 /* "zstd", "zstd:LEVEL" (1..19), or "none" (level 0). */
 int parse_compression(const char *s, int *ret_level) WARN_UNUSED;
 
+/* One line of /proc/self/mountinfo ("ID PARENT MAJOR:MINOR ROOT MOUNTPOINT
+ * ..."): the device ("0:42") into dev and the mount point, its octal
+ * escapes (\040 for a space) undone, into point. -EINVAL for a line
+ * without those fields or with longer ones. */
+#define MOUNTINFO_DEV_MAX 32
+#define MOUNTINFO_POINT_MAX 4097
+int parse_mountinfo_line(const char *line, char dev[MOUNTINFO_DEV_MAX],
+			 char point[MOUNTINFO_POINT_MAX]) WARN_UNUSED;
+
 #endif

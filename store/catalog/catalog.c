@@ -1067,18 +1067,35 @@ int catalog_seek(struct catalog *c, uint64_t ino, uint64_t off, int whence, uint
 	}
 	if (whence != SEEK_HOLE)
 		return -EINVAL;
-	/* Walk contiguous extents from off until a gap or the end. */
-	uint64_t pos = off;
-	for (;;) {
-		r = catalog_extents(c, ino, pos, 1, &e, 1, &n);
-		if (r < 0)
-			return r;
-		if (n == 0 || e.file_off > pos)
-			break;
-		pos = e.file_off + e.loc.raw_len;
-		if (pos >= attr.size)
-			break;
+	/* The extent at or before off; off is in a hole unless it covers off. */
+	sqlite3_stmt *s = stmt(c, ST_EXTENT_AT);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	sqlite3_bind_int64(s, 2, (int64_t)off);
+	r = catalog_step_row(c, s, "extent lookup");
+	if (r == 1)
+		read_extent(s, &e);
+	sqlite3_reset(s);
+	if (r < 0)
+		return r;
+	if (r == 0 || e.file_off + e.loc.raw_len <= off) {
+		*ret = off;
+		return 0;
 	}
+	/* Then one range query, walked while the extents touch: a long run of
+	 * data costs one statement, not two queries per extent. */
+	uint64_t pos = e.file_off + e.loc.raw_len;
+	s = stmt(c, ST_EXTENTS_FROM);
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	sqlite3_bind_int64(s, 2, (int64_t)e.file_off);
+	while (pos < attr.size && (r = catalog_step_row(c, s, "extent lookup")) == 1) {
+		read_extent(s, &e);
+		if (e.file_off > pos)
+			break; /* a gap */
+		pos = MAX(pos, e.file_off + e.loc.raw_len);
+	}
+	sqlite3_reset(s);
+	if (r < 0)
+		return r;
 	*ret = MIN(pos, attr.size);
 	return 0;
 }

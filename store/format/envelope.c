@@ -23,6 +23,12 @@
  * The hash makes every object self-verifying: a flipped bit anywhere in the
  * payload is caught after decompression, and zstd is never asked to produce
  * more than the declared raw length, which is bounded before any allocation.
+ * Before anything is allocated, the raw length is bounded per kind
+ * (object_kind_max(): a snapshot header never needs more than 64 KiB) and,
+ * for metadata, by the stored length times ENVELOPE_RATIO_MAX: a
+ * repository written by an attacker can make a reader spend memory in
+ * proportion to the bytes it really sent, not to what a tiny zstd frame
+ * claims.
  * For chunks the hash is also the chunk's id, so a reader verifies that it
  * got the chunk it asked for and not merely an intact one. Encrypted, the
  * tag authenticates header and payload together, so no byte of either can
@@ -199,8 +205,11 @@ int envelope_decode(const struct crypto_keys *keys, const uint8_t *data, size_t 
 	r = envelope_parse_header(data, len, &h);
 	if (r < 0)
 		return r;
-	if (h.kind != expect || h.raw_len > max_raw)
+	if (h.kind != expect || h.raw_len > max_raw || h.raw_len > object_kind_max(expect))
 		return -EBADMSG;
+	if (expect != OBJECT_CHUNK && h.raw_len > ENVELOPE_RATIO_FLOOR &&
+	    h.raw_len / ENVELOPE_RATIO_MAX > h.stored_len)
+		return -EBADMSG; /* a ratio bomb, not metadata */
 	if ((size_t)h.stored_len != len - ENVELOPE_HEADER_SIZE)
 		return -EBADMSG;
 	if ((h.flags & ENVELOPE_ENCRYPTED) && !keys)

@@ -44,14 +44,22 @@ int envelope_encode(const struct crypto_keys *keys, enum object_kind kind, const
  * -EBADMSG when the magic, version, kind, flags or lengths are wrong. */
 int envelope_parse_header(const uint8_t *data, size_t len, struct envelope_header *ret) WARN_UNUSED;
 
+/* Compressed metadata (every kind but chunks) may claim at most this many
+ * times its stored size once it claims more than ENVELOPE_RATIO_FLOOR
+ * bytes: a small object cannot make a reader reserve gigabytes. Real
+ * trees, indexes and lists compress by well under 20 (hashes and names). */
+#define ENVELOPE_RATIO_MAX 256
+#define ENVELOPE_RATIO_FLOOR (4u << 20)
+
 /* Decodes a whole envelope of exactly len bytes: header checks, kind must be
- * expect, raw_len <= max_raw, authentication under keys (the repository's,
- * or NULL when it is unencrypted), decompression to exactly raw_len bytes,
- * and the crypto_id() of the result must match. The payload is appended to
- * out; its hash is written to ret_hash when not NULL. -EBADMSG on any
- * mismatch or failed authentication, and for a plain object when keys is
- * given; -EKEYREJECTED for an encrypted object when keys is NULL.
- * Thread-safe. */
+ * expect, raw_len <= max_raw and <= object_kind_max(expect) whatever the
+ * caller allows, a compression ratio within ENVELOPE_RATIO_MAX for
+ * metadata, authentication under keys (the repository's, or NULL when it
+ * is unencrypted), decompression to exactly raw_len bytes, and the
+ * crypto_id() of the result must match. The payload is appended to out;
+ * its hash is written to ret_hash when not NULL. -EBADMSG on any mismatch
+ * or failed authentication, and for a plain object when keys is given;
+ * -EKEYREJECTED for an encrypted object when keys is NULL. Thread-safe. */
 int envelope_decode(const struct crypto_keys *keys, const uint8_t *data, size_t len,
 		    enum object_kind expect, size_t max_raw, struct buf *out,
 		    uint8_t *ret_hash) WARN_UNUSED;

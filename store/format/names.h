@@ -46,11 +46,11 @@ enum object_kind {
 #define ENVELOPE_RAW_MAX (1u << 30)
 /* Per kind: the largest raw payload a reader accepts. */
 #define CONFIG_MAX 4096
-#define SNAPSHOT_HEADER_MAX (1u << 20)
+#define SNAPSHOT_HEADER_MAX (64u << 10) /* 128-byte member, 255-byte host, 64 tags */
 #define TREE_MAX ENVELOPE_RAW_MAX
 #define INDEX_MAX ENVELOPE_RAW_MAX
-#define LISTING_MAX ENVELOPE_RAW_MAX
-#define PENDING_MAX ENVELOPE_RAW_MAX
+#define LISTING_MAX (64u << 20)	 /* two million snapshot ids */
+#define PENDING_MAX (256u << 20) /* six million unreferenced packs and trees */
 #define LOCK_PAYLOAD_MAX 4096
 #define KEYS_OBJECT_MAX 16384 /* 64 keys of at most 190 bytes */
 

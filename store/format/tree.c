@@ -23,8 +23,11 @@
  * bounded by the bytes left before anything is allocated, every index is
  * range-checked, names are valid path components, extents ascend without
  * overlap and stay inside the file, each directory but the root has exactly
- * one name, and every inode is reachable from the root (so there are no
- * cycles). Consumers may then walk a decoded tree without further checks.
+ * one name, every inode is reachable from the root (so there are no
+ * cycles), and no path is deeper than TREE_DEPTH_MAX or longer than
+ * TREE_PATH_MAX. The counts together must fit in the payload, so the
+ * decoded arrays stay a small multiple of its size, and the payload itself
+ * becomes the arena of strings (no copy). Consumers may then walk a decoded tree without further checks.
  *
  */
 #include "format/tree.h"
@@ -172,6 +175,55 @@ static int xattr_cmp(const void *pa, const void *pb, void *arg)
 	return str_cmp(arg, a->name, b->name);
 }
 
+/* Bounds every path a consumer builds: no directory deeper than
+ * TREE_DEPTH_MAX below the root, no name whose path ("a/b/c") is longer than
+ * TREE_PATH_MAX bytes. A chain of 20,000 one-byte directories fits in 65 KB
+ * of tree and would otherwise cost a walker gigabytes of path strings.
+ * Directories must have one name each (a directory without one, or a loop,
+ * fails too). */
+static int check_paths(const struct tree *t)
+{
+	AUTOFREE uint32_t *parent = xmalloc((size_t)t->n_inodes * sizeof(uint32_t));
+	AUTOFREE uint32_t *depth = xcalloc(t->n_inodes, sizeof(uint32_t)); /* 0: not yet */
+	AUTOFREE uint32_t *plen = xcalloc(t->n_inodes, sizeof(uint32_t));
+	AUTOFREE uint32_t *nlen = xcalloc(t->n_inodes, sizeof(uint32_t));
+	uint32_t stack[TREE_DEPTH_MAX + 2];
+
+	memset(parent, 0xff, (size_t)t->n_inodes * sizeof(uint32_t));
+	for (uint32_t i = 0; i < t->n_dirents; i++) {
+		const struct tree_dirent *d = &t->dirents[i];
+		if (t->inodes[d->inode].type == NODE_DIR) {
+			parent[d->inode] = d->parent;
+			nlen[d->inode] = d->name.len;
+		}
+	}
+	depth[0] = 1;
+	for (uint32_t i = 1; i < t->n_inodes; i++) {
+		if (t->inodes[i].type != NODE_DIR || depth[i] != 0)
+			continue;
+		uint32_t n = 0, cur = i;
+		while (depth[cur] == 0) {
+			if (n > TREE_DEPTH_MAX || parent[cur] == UINT32_MAX)
+				return -EBADMSG;
+			stack[n++] = cur;
+			cur = parent[cur];
+		}
+		while (n > 0) {
+			uint32_t c = stack[--n], p = parent[c];
+			depth[c] = depth[p] + 1;
+			plen[c] = plen[p] + (p != 0) + nlen[c];
+			if (depth[c] > TREE_DEPTH_MAX + 1 || plen[c] > TREE_PATH_MAX)
+				return -EBADMSG;
+		}
+	}
+	for (uint32_t i = 0; i < t->n_dirents; i++) {
+		const struct tree_dirent *d = &t->dirents[i];
+		if ((uint64_t)plen[d->parent] + 1 + d->name.len > TREE_PATH_MAX)
+			return -EBADMSG;
+	}
+	return 0;
+}
+
 static void append_str(struct buf *out, const struct tree *t, struct tree_str s)
 {
 	buf_append_blob32(out, tree_str_ptr(t, s), s.len);
@@ -207,6 +259,12 @@ int tree_encode(struct tree *t, struct buf *out)
 		if (ino->n_xattrs > 1)
 			qsort_r(t->xattrs + ino->first_xattr, ino->n_xattrs, sizeof(*t->xattrs),
 				xattr_cmp, t);
+	}
+
+	if (t->n_inodes > 0) {
+		int r = check_paths(t);
+		if (r < 0)
+			return -ENAMETOOLONG; /* deeper or longer than any reader takes */
 	}
 
 	buf_append_le32(out, TREE_VERSION);
@@ -426,8 +484,10 @@ static int check_structure(struct tree *t)
 	return 0;
 }
 
-int tree_decode(const uint8_t *data, size_t len, struct tree **ret)
+int tree_decode_buf(struct buf *payload, struct tree **ret)
 {
+	const uint8_t *data = payload->ptr;
+	size_t len = payload->len;
 	struct rbuf r = rbuf_make(data, len);
 	struct tree *t;
 	int res;
@@ -438,17 +498,21 @@ int tree_decode(const uint8_t *data, size_t len, struct tree **ret)
 	uint64_t n_extents = rbuf_le64(&r);
 	if (!rbuf_ok(&r) || version != TREE_VERSION)
 		return -EBADMSG;
-	/* Bound every count by what the remaining bytes could hold. */
-	size_t left = rbuf_left(&r);
-	if (n_packs > left / HASH_LEN || n_chunks > left / CHUNK_RECORD ||
-	    n_inodes > left / INODE_RECORD_MIN || n_dirents > left / DIRENT_RECORD_MIN ||
-	    n_xattrs > left / XATTR_RECORD_MIN || n_extents > left / EXTENT_RECORD ||
-	    n_extents > UINT32_MAX)
+	/* Bound the counts together by what the remaining bytes could hold:
+	 * each record takes at least its fixed part, so the arrays reserved
+	 * below are at most a small multiple of the payload. */
+	uint64_t need = (uint64_t)n_packs * HASH_LEN + (uint64_t)n_chunks * CHUNK_RECORD +
+			(uint64_t)n_inodes * INODE_RECORD_MIN +
+			(uint64_t)n_dirents * DIRENT_RECORD_MIN +
+			(uint64_t)n_xattrs * XATTR_RECORD_MIN;
+	if (n_extents > UINT32_MAX || need + n_extents * EXTENT_RECORD > rbuf_left(&r))
 		return -EBADMSG;
 
 	t = tree_new();
-	/* The arena is a copy of the payload; decoded strings point into it. */
-	buf_append(&t->arena, data, len);
+	/* The arena is the payload itself, taken over; decoded strings are
+	 * offsets into it. */
+	t->arena = *payload;
+	*payload = (struct buf)BUF_INIT;
 	t->n_packs = t->cap_packs = n_packs;
 	t->n_chunks = t->cap_chunks = n_chunks;
 	t->n_inodes = t->cap_inodes = n_inodes;
@@ -483,10 +547,23 @@ int tree_decode(const uint8_t *data, size_t len, struct tree **ret)
 		res = -EBADMSG;
 	if (res == 0)
 		res = check_structure(t);
+	if (res == 0)
+		res = check_paths(t);
 	if (res < 0) {
+		/* Hand the payload back, as it came. */
+		*payload = t->arena;
+		t->arena = (struct buf)BUF_INIT;
 		tree_free(t);
 		return res;
 	}
 	*ret = t;
 	return 0;
+}
+
+int tree_decode(const uint8_t *data, size_t len, struct tree **ret)
+{
+	AUTOBUF struct buf copy = BUF_INIT;
+
+	buf_append(&copy, data, len);
+	return tree_decode_buf(&copy, ret);
 }

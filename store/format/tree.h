@@ -16,6 +16,10 @@
 #define TARGET_LEN_MAX 4095 /* symlink target */
 #define XATTR_NAME_LEN_MAX 255
 #define XATTR_VALUE_LEN_MAX 65536
+/* Deepest directory below a snapshot's root, and longest path ("a/b/c",
+ * bytes) of any entry, that a tree may hold; backups refuse deeper data. */
+#define TREE_DEPTH_MAX 1024
+#define TREE_PATH_MAX 16384
 
 enum node_type {
 	NODE_DIR = 1,
@@ -122,12 +126,18 @@ uint32_t tree_add_xattr(struct tree *t, const void *name, size_t name_len, const
 uint64_t tree_add_extent(struct tree *t, uint64_t off, uint32_t chunk);
 
 /* Sorts the dirents and appends the tree's raw payload to out. -EINVAL if the
- * tree breaks an invariant (duplicate names, bad indexes). */
+ * tree breaks an invariant (duplicate names, bad indexes), -ENAMETOOLONG if
+ * a path is deeper or longer than a reader accepts. */
 int tree_encode(struct tree *t, struct buf *out) WARN_UNUSED;
 /* Parses an untrusted raw payload. Every count, index, length, name and
  * extent is checked; the directory structure must be a tree rooted at inode
- * 0 reaching every inode. -EBADMSG on any violation. */
+ * 0 reaching every inode, within TREE_DEPTH_MAX and TREE_PATH_MAX. -EBADMSG
+ * on any violation. tree_encode() fails with -ENAMETOOLONG for a tree past
+ * those bounds, and -EINVAL for other broken invariants. */
 int tree_decode(const uint8_t *data, size_t len, struct tree **ret) WARN_UNUSED;
+/* The same, taking over payload's memory as the tree's arena instead of
+ * copying it: on success payload is left empty; on failure it is unchanged. */
+int tree_decode_buf(struct buf *payload, struct tree **ret) WARN_UNUSED;
 
 /* True for a valid path component: 1..255 bytes, no '/' or NUL, not "." or "..". */
 bool name_is_valid_component(const void *name, size_t len);

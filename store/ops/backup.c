@@ -666,6 +666,11 @@ static int write_snapshot(struct backup *b, struct backup_result *ret)
 	r = tree_encode(t, &raw);
 	if (r == 0)
 		r = unclash_tree(b, &raw);
+	if (r == -ENAMETOOLONG)
+		return log_error_errno(r,
+				       "cannot encode the tree: a directory lies deeper than %d "
+				       "levels, or a path is longer than %d bytes",
+				       TREE_DEPTH_MAX, TREE_PATH_MAX);
 	if (r < 0)
 		return log_error_errno(r, "cannot encode the tree");
 	r = put_object(b, OBJECT_TREE, &raw, MAX(b->cfg->zstd_level, 1), h.tree_id);

@@ -936,11 +936,13 @@ static int report_lock(void *userdata, const struct lock_info *li)
 			    "lock '%s' is damaged; prune takes it for a running backup and defers "
 			    "deletions until it is removed",
 			    li->name);
-	else
+	else {
+		AUTOFREE char *host = str_printable(li->host, strlen(li->host));
 		problem_add(k, CHECK_INFO,
 			    "lock '%s': %s by host '%s' (pid %" PRIu32 "), since %s%s", li->name,
 			    li->kind == LOCK_EXCLUSIVE ? "forget or prune" : "backup or check",
-			    li->host, li->pid, when, li->is_stale ? ", stale" : "");
+			    host, li->pid, when, li->is_stale ? ", stale" : "");
+	}
 	return 0;
 }
 

@@ -542,11 +542,13 @@ static int add_blocker(void *userdata, const struct lock_info *li)
 	if (li->is_damaged)
 		buf_printf(&bl->text, "%s  damaged lock '%s' (remove it if no backup runs)",
 			   bl->text.len ? "\n" : "", li->name);
-	else
+	else {
+		AUTOFREE char *host = str_printable(li->host, strlen(li->host));
 		buf_printf(&bl->text, "%s  %s on host '%s' (pid %" PRIu32 ") since %s",
 			   bl->text.len ? "\n" : "",
-			   li->kind == LOCK_SHARED ? "backup or check" : "forget or prune",
-			   li->host, li->pid, when);
+			   li->kind == LOCK_SHARED ? "backup or check" : "forget or prune", host,
+			   li->pid, when);
+	}
 	return 0;
 }
 

@@ -245,10 +245,15 @@ int restore_apply_meta(struct restore *rs, struct catalog *c, int fd, int dirfd,
 	bool is_link = S_ISLNK(a->mode);
 	uint32_t perm = a->mode & 07777;
 	struct stat st;
-	int r;
+	int r = 0;
 
-	r = fd >= 0 ? fchown(fd, a->uid, a->gid)
-		    : fchownat(dirfd, name, a->uid, a->gid, AT_SYMLINK_NOFOLLOW);
+	if (rs->o->no_setuid && !S_ISDIR(a->mode) && (perm & (S_ISUID | S_ISGID))) {
+		perm &= ~(uint32_t)(S_ISUID | S_ISGID);
+		restore_count(&rs->stats.n_unsafe, 1);
+	}
+	if (!rs->o->no_same_owner)
+		r = fd >= 0 ? fchown(fd, a->uid, a->gid)
+			    : fchownat(dirfd, name, a->uid, a->gid, AT_SYMLINK_NOFOLLOW);
 	if (r < 0) {
 		if (errno != EPERM && errno != EINVAL)
 			return restore_fail(rs, -errno, "set the owner of", path);
@@ -279,6 +284,8 @@ int restore_apply_meta(struct restore *rs, struct catalog *c, int fd, int dirfd,
 		off += len + 1;
 		if (len == 0 || len > XATTR_NAME_LEN_MAX)
 			continue;
+		if (rs->o->xattrs == RESTORE_XATTRS_USER && !is_user_xattr(xn))
+			continue;
 		buf_reset(&value);
 		r = catalog_getxattr(c, a->ino, xn, &value);
 		if (r < 0)
@@ -294,16 +301,19 @@ int restore_apply_meta(struct restore *rs, struct catalog *c, int fd, int dirfd,
 		}
 		if (r < 0) {
 			if (is_user_xattr(xn) && !is_link) {
+				int err = -errno;
 				AUTOFREE char *p = restore_show(rs, path);
+				AUTOFREE char *shown = str_printable(xn, len);
 				restore_count(&rs->stats.n_errors, 1);
-				return log_error_errno(-errno, "cannot set xattr '%s' on '%s'", xn,
+				return log_error_errno(err, "cannot set xattr '%s' on '%s'", shown,
 						       p);
 			}
 			if (errno != EPERM && errno != ENOTSUP && errno != EACCES &&
 			    errno != EINVAL)
 				return restore_fail(rs, -errno, "set xattrs on", path);
 			restore_count(&rs->stats.n_xattr_lost, 1);
-			AUTOFREE char *detail = xasprintf("(%s)", xn);
+			AUTOFREE char *shown = str_printable(xn, len);
+			AUTOFREE char *detail = xasprintf("(%s)", shown);
 			restore_shortfall_add(rs, &rs->xattrs, path, detail);
 		}
 	}

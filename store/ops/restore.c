@@ -190,6 +190,10 @@ static int make_special(struct restore *rs, const struct walk_entry *e)
 		break;
 	case S_IFCHR:
 	case S_IFBLK:
+		if (rs->o->no_devices) {
+			restore_count(&rs->stats.n_unsafe, 1);
+			return 1;
+		}
 		r = mknodat(pfd, tmp, (a->mode & S_IFMT) | 0600, (dev_t)a->rdev);
 		if (r < 0 && errno == EPERM) {
 			restore_count(&rs->stats.n_skipped, 1);

@@ -31,16 +31,31 @@ struct restore_stats {
 	uint64_t n_not_owned;	  /* entries whose owner could not be set */
 	uint64_t n_skipped;	  /* device nodes that could not be created (not root) */
 	uint64_t n_xattr_lost;	  /* xattrs outside user.* that could not be set */
+	uint64_t n_unsafe;	  /* set-id bits stripped, device nodes left out (by option) */
+};
+
+/* Which xattrs restore sets: all of them, or user.* only (no security.*,
+ * trusted.* or system.*, so no file capabilities or ACLs). */
+enum restore_xattrs {
+	RESTORE_XATTRS_ALL,
+	RESTORE_XATTRS_USER,
 };
 
 typedef void (*restore_progress_fn)(void *userdata, const struct restore_stats *s, bool done);
 
 struct restore_options {
-	const char *target;	      /* directory; created (one level) if missing */
-	bool overwrite;		      /* allow a non-empty target; replace what the snapshot has */
-	bool verify;		      /* read every file back and check its chunks' hashes */
-	unsigned n_workers;	      /* threads writing files; 0: RESTORE_WORKERS_DEFAULT */
-	uint64_t cache_size;	      /* decoded chunk cache; 0: CACHE_BUDGET_DEFAULT */
+	const char *target; /* directory; created (one level) if missing */
+	bool overwrite;	    /* allow a non-empty target; replace what the snapshot has */
+	bool verify;	    /* read every file back and check its chunks' hashes */
+	/* Against a repository that others can write (cairn(1), RESTORING AS
+	 * ROOT): as root, restore otherwise recreates what the snapshot says,
+	 * setuid-root files and device nodes included. */
+	bool no_same_owner;	    /* leave entries owned by the restoring user */
+	bool no_setuid;		    /* clear set-user-id and set-group-id bits of non-directories */
+	bool no_devices;	    /* do not create character and block devices */
+	enum restore_xattrs xattrs; /* RESTORE_XATTRS_ALL by default */
+	unsigned n_workers;	    /* threads writing files; 0: RESTORE_WORKERS_DEFAULT */
+	uint64_t cache_size;	    /* decoded chunk cache; 0: CACHE_BUDGET_DEFAULT */
 	restore_progress_fn progress; /* called now and then, and once at the end; may be NULL */
 	void *progress_data;
 };

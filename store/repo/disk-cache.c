@@ -13,6 +13,7 @@
  * call returns at once.
  */
 #include "repo/disk-cache.h"
+#include "repo/private-dir.h"
 #include "base/log.h"
 
 #include <dirent.h>
@@ -199,24 +200,6 @@ static void evict(struct disk_cache *dc)
 
 /* --- opening: creating the directory and scanning it --- */
 
-/* mkdir -p with mode 0700 for what it creates. */
-static int make_dirs(const char *dir)
-{
-	AUTOFREE char *p = xstrdup(dir);
-
-	for (char *s = p + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*s = c;
-		if (!c)
-			return 0;
-	}
-}
-
 struct scanned {
 	uint8_t hash[HASH_LEN];
 	uint64_t charge;
@@ -257,6 +240,13 @@ static int scan_shard(struct disk_cache *dc, const char *shard, struct scanned *
 
 	if (fd < 0)
 		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? 0 : -errno;
+	/* A shard is ours and private, like the directory (created 0700). */
+	struct stat sst;
+	if (fstat(fd, &sst) < 0 || sst.st_uid != geteuid() ||
+	    ((sst.st_mode & 077) && fchmod(fd, 0700) < 0)) {
+		close(fd);
+		return -EPERM;
+	}
 	d = fdopendir(fd);
 	if (!d) {
 		int r = -errno;
@@ -330,7 +320,9 @@ static void start_cache(struct disk_cache *dc, const char *dir)
 	char used[16], max[16];
 	int r;
 
-	r = make_dirs(dir);
+	/* Only we may change it (its shards, created 0700 inside, then cannot
+	 * be swapped for links by anyone else). */
+	r = private_dir_make(dir, "disk cache");
 	if (r < 0) {
 		turn_off(dc, r, "create it");
 		return;

@@ -226,9 +226,10 @@ int lock_acquire(struct backend *b, enum lock_kind kind, const char *what, struc
 		if (r >= 0 && s.found) {
 			char when[SNAPSHOT_TIME_NAME_LEN];
 			snapshot_time_name(s.holder.created, when);
+			AUTOFREE char *host = str_printable(s.holder.host, strlen(s.holder.host));
 			log_error("cannot %s: the repository is locked by another forget or prune "
 				  "(host '%s', pid %u, since %s, lock '%s')",
-				  what, s.holder.host, s.holder.pid, when, s.holder.name);
+				  what, host, s.holder.pid, when, s.holder.name);
 			log_error("hint: wait for it to finish; a lock that its holder stops "
 				  "refreshing is ignored %d minutes after its last refresh",
 				  LOCK_STALE_S / 60);

@@ -53,7 +53,7 @@ int object_fetch_tree(struct backend *b, const struct crypto_keys *keys, const u
 	r = object_fetch(b, keys, OBJECT_TREE, id, &payload);
 	if (r < 0)
 		return r;
-	return tree_decode(payload.ptr, payload.len, ret);
+	return tree_decode_buf(&payload, ret);
 }
 
 int object_fetch_index(struct backend *b, const struct crypto_keys *keys,

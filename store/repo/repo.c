@@ -26,6 +26,7 @@
  * equal to the repository's, and trees are fetched when first needed.
  */
 #include "repo/repo.h"
+#include "repo/private-dir.h"
 #include "format/envelope.h"
 #include "format/index.h"
 #include "base/log.h"
@@ -127,6 +128,12 @@ int repo_listing_decode(const uint8_t *data, size_t len, uint8_t (**ret_ids)[HAS
 	uint8_t(*ids)[HASH_LEN] = xmalloc((size_t)n * HASH_LEN + 1);
 	rbuf_copy(&rb, ids, (size_t)n * HASH_LEN);
 	qsort(ids, n, HASH_LEN, hash_cmp);
+	for (uint32_t i = 1; i < n; i++) {
+		if (memcmp(ids[i - 1], ids[i], HASH_LEN) == 0) {
+			free(ids);
+			return -EBADMSG; /* an id twice: a forged list */
+		}
+	}
 	*ret_ids = ids;
 	*ret_n = n;
 	return 0;
@@ -222,23 +229,6 @@ int repo_init(const char *url, const struct backend_options *bo, const struct re
 	return r < 0 ? r : 0;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	AUTOFREE char *p = xstrdup(path);
-
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static char *cache_base(void)
 {
 	const char *e = getenv("CAIRN_CACHE_DIR");
@@ -248,7 +238,8 @@ static char *cache_base(void)
 	if (e && *e)
 		return xasprintf("%s/cairn", e);
 	e = getenv("HOME");
-	return xasprintf("%s/.cache/cairn", e && *e ? e : "/tmp");
+	/* No shared fallback (a /tmp path another user could create first). */
+	return e && *e ? xasprintf("%s/.cache/cairn", e) : NULL;
 }
 
 int repo_open(const char *url, const struct backend_options *bo, struct repo **ret)
@@ -299,26 +290,32 @@ int repo_open(const char *url, const struct backend_options *bo, struct repo **r
 	hex_encode(repo->config.id, REPO_ID_LEN, repo->id_hex);
 
 	base = cache_base();
+	if (!base) {
+		r = log_error_errno(-ENOENT, "no cache directory: HOME, XDG_CACHE_HOME and "
+					     "CAIRN_CACHE_DIR are all unset");
+		log_error("hint: set CAIRN_CACHE_DIR to a directory only you can write to");
+		return r;
+	}
 	repo->cache_dir = xasprintf("%s/%s", base, repo->id_hex);
-	r = mkdir_p(repo->cache_dir, 0700);
+	/* The directory named (CAIRN_CACHE_DIR, or .../cairn) first, so that
+	 * one of ours that others could write (a Kubernetes emptyDir is 0777)
+	 * is narrowed, not refused as the parent of the repository's. */
+	r = private_dir_make(base, "cache directory");
 	if (r == 0)
-		(void)chmod(repo->cache_dir, 0700); /* also when an older one was laxer */
+		r = private_dir_make(repo->cache_dir, "cache directory");
 	if (r < 0) {
-		log_error_errno(r, "cannot create the cache directory '%s'", repo->cache_dir);
-		log_error("hint: set CAIRN_CACHE_DIR to a writable directory");
+		log_error("hint: set CAIRN_CACHE_DIR to a directory only you can write to, "
+			  "or fix the owner and mode of the one named");
 		return r;
 	}
 	repo->catalog_path = xasprintf("%s/catalog.db", repo->cache_dir);
-	/* The catalog holds names, sizes and chunk ids of every snapshot:
-	 * for the owner only (SQLite gives its -wal and -shm files the same
-	 * mode), whatever the umask. Done here, before this process opens any
-	 * connection: closing a descriptor of the file later would drop the
-	 * POSIX locks SQLite holds on it. */
-	int fd = open(repo->catalog_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		(void)fchmod(fd, 0600);
-		close(fd);
-	}
+	/* 0600, never through a symlink, ours (SQLite would create it 0644).
+	 * Here, once, before this process opens it: closing any descriptor of
+	 * the file would drop the fcntl locks SQLite holds on it, and another
+	 * process could then reset the WAL index under our mapping (SIGBUS). */
+	r = private_file_prepare(repo->catalog_path);
+	if (r < 0)
+		return r;
 	*ret = TAKE(repo);
 	return 0;
 }
@@ -500,6 +497,13 @@ static int list_snapshot_ids(struct repo *r, struct listed *l)
 				       backend_url(r->backend));
 	if (l->n > 0)
 		qsort(l->ids, l->n, HASH_LEN, hash_cmp);
+	/* A listing that names a key twice (a hostile server) counts it once. */
+	size_t kept = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (kept == 0 || memcmp(l->ids[kept - 1], l->ids[i], HASH_LEN) != 0)
+			memmove(l->ids[kept++], l->ids[i], HASH_LEN);
+	}
+	l->n = kept;
 	return 0;
 }
 
@@ -797,7 +801,7 @@ static int load_tree_locked(struct repo *r, struct catalog *c, const struct cat_
 	res = fetch_object(r, name, OBJECT_TREE, s->tree_id, &payload);
 	if (res < 0)
 		return res;
-	res = tree_decode(payload.ptr, payload.len, &t);
+	res = tree_decode_buf(&payload, &t);
 	if (res < 0)
 		return log_error_errno(res, "tree '%s' of snapshot %s/%s is malformed", name,
 				       s->member, s->name);

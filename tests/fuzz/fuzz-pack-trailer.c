@@ -7,9 +7,14 @@
  *  2. as the raw payload of a trailer, sealed into a valid envelope with the
  *     right hash behind FILLER bytes of chunk data, so mutations reach the
  *     entry checks instead of stopping at the hash.
+ *  3. as the last bytes of a larger pack (pack_parse_trailer_tail(), the
+ *     path of a range read of the tail): the first 8 input bytes give the
+ *     pack's size, the rest is the tail; and form 2 cut to a tail that ends
+ *     inside the trailer, which must ask for more (-EAGAIN with a length).
  * Properties of an accepted trailer: every entry lies inside the pack before
  * the trailer and is at least an envelope header long; in form 2 the entries
- * are exactly those the payload lists.
+ * are exactly those the payload lists, and the tail path agrees with the
+ * whole-pack path.
  */
 #include <errno.h>
 #include <string.h>
@@ -76,9 +81,76 @@ static void as_trailer_payload(const uint8_t *data, size_t size)
 	free(entries);
 }
 
+/* The first 8 bytes are the pack's size; the rest is its tail. */
+static void as_tail(const uint8_t *data, size_t size)
+{
+	struct pack_entry *entries = NULL;
+	uint32_t n = 0;
+	size_t need = 0;
+
+	if (size < 8)
+		return;
+	uint64_t pack_size = get_le64(data);
+	int r = pack_parse_trailer_tail(NULL, data + 8, size - 8, pack_size, &entries, &n, &need);
+	if (r == -EAGAIN) {
+		FUZZ_CHECK(need > size - 8 && need <= pack_size);
+		return;
+	}
+	if (r < 0) {
+		FUZZ_CHECK(r == -EBADMSG || r == -EKEYREJECTED);
+		return;
+	}
+	FUZZ_CHECK(pack_size >= size - 8);
+	for (uint32_t i = 0; i < n; i++) {
+		FUZZ_CHECK(entries[i].stored_len >= ENVELOPE_HEADER_SIZE);
+		FUZZ_CHECK(entries[i].off < pack_size &&
+			   entries[i].stored_len <= pack_size - entries[i].off);
+	}
+	free(entries);
+}
+
+/* Form 2 read through the tail path, whole and cut short. */
+static void tail_of_trailer_payload(const uint8_t *data, size_t size)
+{
+	AUTOBUF struct buf pack = BUF_INIT;
+	struct pack_entry *a = NULL, *b = NULL;
+	uint32_t na = 0, nb = 0;
+	size_t need = 0;
+
+	buf_append_zero(&pack, FILLER);
+	int len = envelope_encode(NULL, OBJECT_PACK_TRAILER, data, size, 3, NULL, &pack, NULL);
+	if (len < 0)
+		return;
+	buf_append_le32(&pack, (uint32_t)len);
+	buf_append(&pack, "CPK1", 4);
+	int ra = pack_parse_trailer(NULL, pack.ptr, pack.len, &a, &na);
+	size_t tail = (size_t)len + 8;
+	int rb = pack_parse_trailer_tail(NULL, pack.ptr + pack.len - tail, tail, pack.len, &b, &nb,
+					 NULL);
+	FUZZ_CHECK(ra == rb);
+	if (ra == 0) {
+		FUZZ_CHECK(na == nb);
+		if (na > 0)
+			FUZZ_CHECK(memcmp(a, b, (size_t)na * sizeof(*a)) == 0);
+	}
+	free(a);
+	free(b);
+	/* A tail that ends inside the trailer asks for the whole of it. */
+	size_t short_tail = 8 + (size % ((size_t)len + 1));
+	if (short_tail < tail) {
+		int r = pack_parse_trailer_tail(NULL, pack.ptr + pack.len - short_tail, short_tail,
+						pack.len, &b, &nb, &need);
+		FUZZ_CHECK(r == -EAGAIN || r == -EBADMSG);
+		if (r == -EAGAIN)
+			FUZZ_CHECK(need == tail);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	as_pack(data, size);
 	as_trailer_payload(data, size);
+	as_tail(data, size);
+	tail_of_trailer_payload(data, size);
 	return 0;
 }

@@ -26,6 +26,18 @@ static const char *escaped(const char *s, size_t len)
 
 #define ESC(lit) escaped(lit, sizeof(lit) - 1)
 
+static void test_printable_keeps_spaces_and_escapes_controls(void **state UNUSED)
+{
+	static const char in[] = "Access Denied\n\x1b]0;x\x07 \\ caf\xc3\xa9 \xc2\x9b"
+				 "2J \xff";
+	AUTOFREE char *out = str_printable(in, sizeof(in) - 1);
+
+	assert_string_equal(out,
+			    "Access Denied\\n\\033]0;x\\a \\\\ caf\xc3\xa9 \\302\\2332J \\377");
+	AUTOFREE char *empty = str_printable("", 0);
+	assert_string_equal(empty, "");
+}
+
 static void test_escaped_like_ls_b(void **state UNUSED)
 {
 	assert_string_equal(ESC("plain-name.txt"), "plain-name.txt");
@@ -56,6 +68,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escaped_like_ls_b),
+		cmocka_unit_test(test_printable_keeps_spaces_and_escapes_controls),
 		cmocka_unit_test(test_json_string),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -346,6 +346,10 @@ static void test_extents_and_seek(void **state)
 	assert_int_equal(pos, M);
 	assert_int_equal(catalog_seek(f->cat, a.ino, M, SEEK_HOLE, &pos), 0);
 	assert_int_equal(pos, 3 * M); /* two adjacent extents are one data region */
+	assert_int_equal(catalog_seek(f->cat, a.ino, M + M / 2, SEEK_HOLE, &pos), 0);
+	assert_int_equal(pos, 3 * M); /* from inside the first of them */
+	assert_int_equal(catalog_seek(f->cat, a.ino, 3 * M - 1, SEEK_HOLE, &pos), 0);
+	assert_int_equal(pos, 3 * M); /* from the last byte of the second */
 	assert_int_equal(catalog_seek(f->cat, a.ino, 0, SEEK_HOLE, &pos), 0);
 	assert_int_equal(pos, 0);
 	assert_int_equal(catalog_seek(f->cat, a.ino, 3 * M, SEEK_DATA, &pos), 0);

@@ -18,6 +18,7 @@
 #include <zstd.h>
 
 #include "backend/backend.h"
+#include "format/chunker.h"
 #include "format/envelope.h"
 #include "unit.h"
 
@@ -198,6 +199,53 @@ static void test_encode_rejects_oversized(void **state)
 			 -EINVAL);
 	assert_int_equal(env.len, 0);
 	munmap(big, len);
+}
+
+/* A small zstd frame of zeros may not make a reader reserve far more than it
+ * was sent, except for chunks (a chunk of zeros is legitimate, and bounded
+ * by the chunk size); each kind has its own ceiling too. */
+static void test_decode_bounds_ratio_and_size_per_kind(void **state)
+{
+	(void)state;
+	AUTOBUF struct buf env = BUF_INIT;
+	AUTOBUF struct buf out = BUF_INIT;
+	size_t big = 64u << 20;
+	uint8_t *zeros = calloc(1, big);
+
+	assert_non_null(zeros);
+	assert_true(envelope_encode(NULL, OBJECT_TREE, zeros, big, 3, NULL, &env, NULL) > 0);
+	assert_true(env.len < big / ENVELOPE_RATIO_MAX);
+	assert_int_equal(envelope_decode(NULL, env.ptr, env.len, OBJECT_TREE, ENVELOPE_RAW_MAX,
+					 &out, NULL),
+			 -EBADMSG);
+	assert_int_equal(out.cap, 0); /* refused before reserving anything */
+
+	/* Below the floor a ratio is no threat. */
+	buf_reset(&env);
+	assert_true(envelope_encode(NULL, OBJECT_TREE, zeros, ENVELOPE_RATIO_FLOOR, 3, NULL, &env,
+				    NULL) > 0);
+	assert_int_equal(envelope_decode(NULL, env.ptr, env.len, OBJECT_TREE, ENVELOPE_RAW_MAX,
+					 &out, NULL),
+			 0);
+	buf_reset(&out);
+
+	buf_reset(&env);
+	assert_true(envelope_encode(NULL, OBJECT_CHUNK, zeros, CHUNK_SIZE_MAX_LIMIT, 3, NULL, &env,
+				    NULL) > 0);
+	assert_int_equal(envelope_decode(NULL, env.ptr, env.len, OBJECT_CHUNK, CHUNK_SIZE_MAX_LIMIT,
+					 &out, NULL),
+			 0);
+	buf_reset(&out);
+
+	/* A snapshot header, lock or config is never larger than 64 KiB. */
+	buf_reset(&env);
+	assert_true(envelope_encode(NULL, OBJECT_SNAPSHOT, zeros, 65537, 0, NULL, &env, NULL) > 0);
+	assert_int_equal(envelope_decode(NULL, env.ptr, env.len, OBJECT_SNAPSHOT, 1u << 20, &out,
+					 NULL),
+			 -EBADMSG);
+	assert_true(object_kind_max(OBJECT_LOCK) <= 65536);
+	assert_true(object_kind_max(OBJECT_CONFIG) <= 65536);
+	free(zeros);
 }
 
 static void test_decode_rejects_truncated_and_oversized(void **state)
@@ -506,6 +554,7 @@ int main(void)
 		cmocka_unit_test(test_decode_rejects_bytes_after_the_zstd_frame),
 		cmocka_unit_test(test_stored_payload_must_match_raw_length),
 		cmocka_unit_test(test_encrypted_objects_need_keys),
+		cmocka_unit_test(test_decode_bounds_ratio_and_size_per_kind),
 		cmocka_unit_test(test_envelopes_survive_a_local_backend),
 	};
 	return cmocka_run_group_tests_name("envelope", tests, group_setup, group_teardown);

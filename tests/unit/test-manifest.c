@@ -978,6 +978,107 @@ static void sample_header(struct snapshot_header *h)
 	h->root_mtime_nsec = 999;
 }
 
+/* A chain of depth directories below the root, each named by name_len
+ * bytes of 'd', as a raw tree payload. */
+static void raw_chain(uint32_t depth, uint32_t name_len, struct buf *out)
+{
+	char name[NAME_LEN_MAX];
+
+	memset(name, 'd', sizeof(name));
+	buf_append_le32(out, 1);
+	buf_append_le32(out, 0);	 /* packs */
+	buf_append_le32(out, 0);	 /* chunks */
+	buf_append_le32(out, depth + 1); /* inodes */
+	buf_append_le32(out, depth);	 /* dirents */
+	buf_append_le32(out, 0);	 /* xattrs */
+	buf_append_le64(out, 0);	 /* extents */
+	for (uint32_t i = 0; i <= depth; i++) {
+		buf_append_u8(out, NODE_DIR);
+		buf_append_le32(out, 0755);
+		for (int k = 0; k < 2; k++)
+			buf_append_le32(out, 0); /* uid, gid */
+		buf_append_le64(out, 0);
+		buf_append_le32(out, 0);
+		buf_append_le64(out, 0); /* size */
+		buf_append_le64(out, 0); /* rdev */
+		for (int k = 0; k < 3; k++)
+			buf_append_le32(out, 0); /* target, n_xattrs, n_extents */
+	}
+	for (uint32_t i = 0; i < depth; i++) {
+		buf_append_le32(out, i);
+		buf_append_le32(out, i + 1);
+		buf_append_blob32(out, name, name_len);
+	}
+}
+
+static void test_decode_bounds_depth_and_path_length(void **state)
+{
+	(void)state;
+	struct {
+		uint32_t depth, name_len;
+		int want;
+	} cases[] = {
+		{ TREE_DEPTH_MAX, 1, 0 },
+		{ TREE_DEPTH_MAX + 1, 1, -EBADMSG },
+		{ 20000, 1, -EBADMSG },
+		{ TREE_PATH_MAX / 256, 255, 0 },
+		{ TREE_PATH_MAX / 256 + 1, 255, -EBADMSG },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		AUTOBUF struct buf raw = BUF_INIT;
+		struct tree *t = NULL;
+
+		raw_chain(cases[i].depth, cases[i].name_len, &raw);
+		int r = tree_decode(raw.ptr, raw.len, &t);
+		if (r != cases[i].want)
+			fail_msg("depth %u, names of %u: tree_decode gave %d, want %d",
+				 cases[i].depth, cases[i].name_len, r, cases[i].want);
+		if (r == 0) {
+			/* What decodes encodes again; one more level does not. */
+			AUTOBUF struct buf again = BUF_INIT;
+			assert_int_equal(tree_encode(t, &again), 0);
+			assert_int_equal(again.len, raw.len);
+			tree_free(t);
+		}
+	}
+
+	struct tree *deep = tree_new();
+	struct tree_inode dir = { .type = NODE_DIR, .perm = 0755 };
+	tree_add_inode(deep, &dir);
+	for (uint32_t i = 1; i <= TREE_DEPTH_MAX + 1; i++) {
+		tree_add_inode(deep, &dir);
+		tree_add_dirent(deep, i - 1, i, "d", 1);
+	}
+	AUTOBUF struct buf out = BUF_INIT;
+	assert_int_equal(tree_encode(deep, &out), -ENAMETOOLONG);
+	tree_free(deep);
+}
+
+/* tree_decode_buf() takes the payload over (no second copy) or leaves it. */
+static void test_decode_buf_takes_the_payload(void **state)
+{
+	(void)state;
+	AUTOBUF struct buf raw = BUF_INIT;
+	struct tree *t = NULL;
+
+	raw_chain(3, 5, &raw);
+	const uint8_t *p = raw.ptr;
+	size_t len = raw.len;
+	assert_int_equal(tree_decode_buf(&raw, &t), 0);
+	assert_int_equal(raw.len, 0);
+	assert_ptr_equal(t->arena.ptr, p);
+	assert_int_equal(t->arena.len, len);
+	tree_free(t);
+
+	raw_chain(3, 5, &raw);
+	raw.len--;
+	p = raw.ptr;
+	assert_int_equal(tree_decode_buf(&raw, &t), -EBADMSG);
+	assert_ptr_equal(raw.ptr, p);
+	assert_int_equal(raw.len, len - 1);
+}
+
 static void test_snapshot_header_round_trip(void **state)
 {
 	(void)state;
@@ -1288,6 +1389,8 @@ int main(void)
 		cmocka_unit_test(test_decode_rejects_bad_inodes),
 		cmocka_unit_test(test_decode_rejects_bad_xattrs),
 		cmocka_unit_test(test_decode_rejects_bad_chunks),
+		cmocka_unit_test(test_decode_bounds_depth_and_path_length),
+		cmocka_unit_test(test_decode_buf_takes_the_payload),
 		cmocka_unit_test(test_snapshot_header_round_trip),
 		cmocka_unit_test(test_snapshot_header_rejects_damage),
 		cmocka_unit_test(test_name_and_member_validation),
