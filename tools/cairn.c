@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	{ "ls", cmd_ls, "list a directory of a snapshot" },
 	{ "restore", cmd_restore, "recreate a snapshot in a local directory" },
 	{ "export", cmd_export, "write a snapshot to stdout as a tar archive" },
+	{ "rehearse", cmd_rehearse, "restore to a scratch directory and verify it, then clean up" },
 };
 
 static void usage(FILE *f)

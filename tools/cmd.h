@@ -9,6 +9,7 @@
 #include <getopt.h>
 
 #include "backend/backend.h"
+#include "ops/metrics.h"
 #include "repo/repo.h"
 
 enum exit_status {
@@ -34,6 +35,7 @@ enum {
 	OPT_INSECURE_TLS,
 	OPT_CACERT,
 	OPT_HELP,
+	OPT_METRICS_FILE, /* --metrics-file, for the commands that take it */
 	OPT_FIRST_COMMAND_OPTION = 0x1100,
 };
 #define COMMON_OPTIONS                                                                      \
@@ -48,6 +50,17 @@ enum {
 		NULL, 0, NULL, 0                                                            \
 	}
 #define COMMON_SHORT "r:vq"
+#define METRICS_OPTION                                                    \
+	{                                                                 \
+		"metrics-file", required_argument, NULL, OPT_METRICS_FILE \
+	}
+
+/* With file (--metrics-file; NULL: nothing to do), records the run m of
+ * the command that started at start_ns (now_ns()) in it: see
+ * store/ops/metrics.h. A failure is logged as a warning and does not
+ * change the command's exit status. */
+void cmd_write_metrics(const struct cmd_ctx *ctx, const char *file, struct metrics_run *m,
+		       uint64_t start_ns);
 
 /* Handles an option every command shares. Returns 1 if it was one, 0 if
  * not, and exits for --help. */
@@ -112,5 +125,6 @@ int cmd_prune(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_rehearse(int argc, char **argv);
 
 #endif
