@@ -34,18 +34,21 @@ int cmd_backup(int argc, char **argv)
 		{ "member", required_argument, NULL, OPT_MEMBER },
 		{ "time", required_argument, NULL, OPT_TIME },
 		{ "tag", required_argument, NULL, OPT_TAG },
+		METRICS_OPTION,
 		COMMON_OPTIONS,
 	};
 	struct cmd_ctx ctx = {
 		.prog = "cairn backup",
-		.usage = "cairn backup -r REPO --member M [--time TS] [--tag T]... PATH...",
+		.usage =
+			"cairn backup -r REPO --member M [--time TS] [--tag T]... [--metrics-file FILE] PATH...",
 	};
 	struct backup_options bo = { 0 };
 	struct progress_state ps = { now_ns() };
 	AUTOFREE const char **tags = xcalloc((size_t)argc, sizeof(char *));
 	struct repo *repo = NULL;
 	struct catalog *cat = NULL;
-	struct backup_result res;
+	struct backup_result res = { 0 };
+	const char *metrics_file = NULL;
 	int opt, r;
 
 	while ((opt = getopt_long(argc, argv, COMMON_SHORT, options, NULL)) != -1) {
@@ -70,6 +73,9 @@ int cmd_backup(int argc, char **argv)
 						       "at most %d tags)",
 						       optarg, TAG_LEN_MAX, TAGS_MAX);
 			tags[bo.n_tags++] = optarg;
+			break;
+		case OPT_METRICS_FILE:
+			metrics_file = optarg;
 			break;
 		default:
 			return cmd_usage_error(&ctx, "unknown option");
@@ -114,6 +120,17 @@ int cmd_backup(int argc, char **argv)
 				    "the snapshot",
 				    res.stats.n_errors);
 	}
+	struct metrics_run m = {
+		.command = "backup",
+		.member = bo.member,
+		.success = r == 0 && res.stats.n_errors == 0,
+		.bytes_read = res.stats.n_read,
+		.bytes_added = res.stats.n_new_bytes,
+		.bytes_stored = res.stats.n_stored,
+		.files = res.stats.n_files,
+		.errors = r < 0 ? 1 : res.stats.n_errors,
+	};
+	cmd_write_metrics(&ctx, metrics_file, &m, ps.start_ns);
 	cmd_close(&ctx, repo, cat);
 	if (r < 0)
 		return EXIT_FAILURE_;

@@ -53,17 +53,19 @@ int cmd_check(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "read-data", optional_argument, NULL, OPT_READ_DATA },
+		METRICS_OPTION,
 		COMMON_OPTIONS,
 	};
 	struct cmd_ctx ctx = {
 		.prog = "cairn check",
-		.usage = "cairn check -r REPO [--read-data[=PERCENT]]",
+		.usage = "cairn check -r REPO [--read-data[=PERCENT]] [--metrics-file FILE]",
 	};
 	struct check_cli cli = { .start_ns = now_ns() };
 	struct check_options o = { .report = print_problem, .report_data = &cli };
 	struct check_result res = { 0 };
 	struct repo *repo = NULL;
 	struct catalog *cat = NULL;
+	const char *metrics_file = NULL;
 	int opt, r;
 
 	while ((opt = getopt_long(argc, argv, COMMON_SHORT, options, NULL)) != -1) {
@@ -78,6 +80,9 @@ int cmd_check(int argc, char **argv)
 						       "invalid --read-data=%s (a percentage of "
 						       "packs, 1 to 100)",
 						       optarg);
+			break;
+		case OPT_METRICS_FILE:
+			metrics_file = optarg;
 			break;
 		default:
 			return cmd_usage_error(&ctx, "unknown option");
@@ -95,9 +100,8 @@ int cmd_check(int argc, char **argv)
 	}
 
 	r = cmd_open(&ctx, &repo, &cat);
-	if (r < 0)
-		return EXIT_FAILURE_;
-	r = check_run(repo, cat, &o, &res);
+	if (r == 0)
+		r = check_run(repo, cat, &o, &res);
 	if (cli.progress_shown)
 		fprintf(stderr, "\r\033[K");
 	if (r == 0) {
@@ -126,6 +130,13 @@ int cmd_check(int argc, char **argv)
 	}
 	if (r == 0 && cli.write_error < 0)
 		r = cli.write_error;
+	struct metrics_run m = {
+		.command = "check",
+		.success = r == 0 && res.n_errors == 0,
+		.bytes_read = res.bytes_read,
+		.errors = r < 0 ? 1 : res.n_errors,
+	};
+	cmd_write_metrics(&ctx, metrics_file, &m, cli.start_ns);
 	cmd_close(&ctx, repo, cat);
 	return r < 0 || res.n_errors > 0 ? EXIT_FAILURE_ : EXIT_OK;
 }

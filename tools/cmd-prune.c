@@ -61,17 +61,21 @@ int cmd_prune(int argc, char **argv)
 	static const struct option options[] = {
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ "repack-threshold", required_argument, NULL, OPT_REPACK },
+		METRICS_OPTION,
 		COMMON_OPTIONS,
 	};
 	struct cmd_ctx ctx = {
 		.prog = "cairn prune",
-		.usage = "cairn prune -r REPO [--dry-run] [--repack-threshold PERCENT]",
+		.usage =
+			"cairn prune -r REPO [--dry-run] [--repack-threshold PERCENT] [--metrics-file FILE]",
 	};
 	struct progress_state ps = { 0 };
 	struct prune_options o = { 0 };
 	struct prune_result res = { 0 };
 	struct repo *repo = NULL;
 	struct catalog *cat = NULL;
+	const char *metrics_file = NULL;
+	uint64_t start_ns = now_ns();
 	int opt, r;
 
 	while ((opt = getopt_long(argc, argv, COMMON_SHORT "n", options, NULL)) != -1) {
@@ -89,6 +93,9 @@ int cmd_prune(int argc, char **argv)
 						       "percentage, 1 to 100; 100 never repacks)",
 						       optarg);
 			break;
+		case OPT_METRICS_FILE:
+			metrics_file = optarg;
+			break;
 		default:
 			return cmd_usage_error(&ctx, "unknown option");
 		}
@@ -103,13 +110,20 @@ int cmd_prune(int argc, char **argv)
 		o.progress_data = &ps;
 	}
 	r = cmd_open(&ctx, &repo, &cat);
-	if (r < 0)
-		return EXIT_FAILURE_;
-	r = prune_run(repo, cat, &o, &res);
+	if (r == 0)
+		r = prune_run(repo, cat, &o, &res);
 	if (ps.shown)
 		fprintf(stderr, "\r\033[K");
 	if (r == 0)
 		prune_report(&res, o.dry_run);
+	struct metrics_run m = {
+		.command = "prune",
+		.success = r == 0,
+		.bytes_read = res.repacked_bytes,
+		.bytes_stored = res.written_bytes,
+		.errors = r < 0,
+	};
+	cmd_write_metrics(&ctx, metrics_file, &m, start_ns);
 	cmd_close(&ctx, repo, cat);
 	return r < 0 ? EXIT_FAILURE_ : EXIT_OK;
 }

@@ -28,16 +28,18 @@ int cmd_restore(int argc, char **argv)
 		{ "verify", no_argument, NULL, OPT_VERIFY },
 		{ "jobs", required_argument, NULL, OPT_JOBS },
 		{ "cache-size", required_argument, NULL, OPT_CACHE },
+		METRICS_OPTION,
 		COMMON_OPTIONS,
 	};
 	struct cmd_ctx ctx = {
 		.prog = "cairn restore",
 		.usage = "cairn restore -r REPO SNAP [PATH] --target DIR [--overwrite] [--verify] "
-			 "[--jobs N] [--cache-size SIZE]",
+			 "[--jobs N] [--cache-size SIZE] [--metrics-file FILE]",
 	};
 	struct restore_options ro = { 0 };
 	struct progress_state ps = { now_ns() };
-	struct restore_stats st;
+	struct restore_stats st = { 0 };
+	const char *metrics_file = NULL;
 	struct repo *repo = NULL;
 	struct catalog *cat = NULL;
 	struct cat_snapshot snap;
@@ -71,6 +73,9 @@ int cmd_restore(int argc, char **argv)
 						       optarg);
 			ro.cache_size = v;
 			break;
+		case OPT_METRICS_FILE:
+			metrics_file = optarg;
+			break;
 		default:
 			return cmd_usage_error(&ctx, "unknown option");
 		}
@@ -89,10 +94,15 @@ int cmd_restore(int argc, char **argv)
 		ro.progress_data = &ps;
 	}
 
+	/* Named in the metrics even when the snapshot cannot be resolved. */
+	AUTOFREE char *member = xstrdup(ref);
+	member[strcspn(member, "/")] = '\0';
+	struct metrics_run m = { .command = "restore", .member = strchr(ref, '/') ? member : NULL };
 	r = cmd_open(&ctx, &repo, &cat);
-	if (r < 0)
-		return EXIT_FAILURE_;
-	r = repo_resolve_snapshot(repo, cat, ref, &snap);
+	if (r == 0)
+		r = repo_resolve_snapshot(repo, cat, ref, &snap);
+	if (r == 0)
+		m.member = snap.member;
 	if (r == 0) {
 		r = restore_run(repo, cat, &snap, path, &ro, &st);
 		if (r == 0 || r == -EIO) {
@@ -118,6 +128,11 @@ int cmd_restore(int argc, char **argv)
 			log_error("%" PRIu64 " entries could not be restored (see above)",
 				  st.n_errors);
 	}
+	m.success = r == 0;
+	m.bytes_read = st.n_data;
+	m.files = st.n_files;
+	m.errors = r < 0 && st.n_errors == 0 ? 1 : st.n_errors;
+	cmd_write_metrics(&ctx, metrics_file, &m, ps.start_ns);
 	cmd_close(&ctx, repo, cat);
 	return r < 0 ? EXIT_FAILURE_ : EXIT_OK;
 }

@@ -103,14 +103,17 @@ static int make_scratch(const struct rehearse_options *o, char **ret, bool *ret_
 			struct dirent *de;
 			bool empty = true;
 			if (!d)
-				return log_error_errno(-errno, "cannot rehearse into '%s'", o->target);
+				return log_error_errno(-errno, "cannot rehearse into '%s'",
+						       o->target);
 			while (empty && (de = readdir(d)))
-				empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+				empty = strcmp(de->d_name, ".") == 0 ||
+					strcmp(de->d_name, "..") == 0;
 			closedir(d);
 			if (!empty) {
 				log_error("cannot rehearse into '%s': it is not empty", o->target);
-				log_error("hint: name an empty or new directory; the rehearsal removes "
-					  "what it restores");
+				log_error(
+					"hint: name an empty or new directory; the rehearsal removes "
+					"what it restores");
 				return -ENOTEMPTY;
 			}
 		}
