@@ -17,7 +17,7 @@ cairn backup -r "$R" --member session-db --time 2026-11-22T205328Z "$T/b"
 PATH=$BUILD:$PATH
 # shellcheck source=../../tools/completion/cairn.bash
 . "$SRC/tools/completion/cairn.bash"
-complete -p cairn | grep -q _cairn || fail "the script did not register itself"
+assert_contains "$(complete -p cairn)" "_cairn" "the script did not register itself"
 
 # complete_line WORDS...: COMPREPLY for the last word (may be ""), sorted,
 # space-separated, in $GOT.

@@ -22,13 +22,14 @@ commands=$(sed -n '/^commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p' <<<"$OUT")
 [ "$(wc -w <<<"$commands")" -ge 14 ] || fail "too few commands in cairn --help: $commands"
 in_page "$T/cairn.1.txt" --help || fail "cairn(1) lacks --help"
 
+# The sections, as files (grep -q on a pipe would race set -o pipefail).
+awk '/^\.SH COMMANDS/{on=1} /^\.SH/&&!/COMMANDS/{on=0} on' "$T/cairn.1.txt" >"$T/commands.txt"
+awk '/^\.SH EXAMPLES/{on=1} /^\.SH/&&!/EXAMPLES/{on=0} on' "$T/cairn.1.txt" >"$T/examples.txt"
 missing=()
 for c in $commands; do
 	# COMMANDS entry: a .TP paragraph starting ".B NAME"; an example "cairn NAME".
-	awk '/^\.SH COMMANDS/{on=1} /^\.SH/&&!/COMMANDS/{on=0} on' "$T/cairn.1.txt" |
-		grep -qx "\.B $c" || missing+=("COMMANDS entry for $c")
-	awk '/^\.SH EXAMPLES/{on=1} /^\.SH/&&!/EXAMPLES/{on=0} on' "$T/cairn.1.txt" |
-		grep -qE "(^|[ |])cairn $c( |$)" || missing+=("example of cairn $c")
+	grep -qx "\.B $c" "$T/commands.txt" || missing+=("COMMANDS entry for $c")
+	grep -qE "(^|[ |])cairn $c( |$)" "$T/examples.txt" || missing+=("example of cairn $c")
 	expect_status 0 "$BUILD/cairn" "$c" --help
 	[ -n "$OUT" ] || fail "cairn $c --help printed nothing"
 	for o in $(grep -oE -- '(^|[^A-Za-z0-9_-])--?[A-Za-z][A-Za-z0-9-]*' <<<"$OUT" | sed 's/^[^-]*//' | sort -u); do

@@ -40,7 +40,8 @@ expect_status 0 mount -t fuse.cairnfs "$R" "$MNT" \
 	-o allow_other,_netdev,nofail,noauto,users,x-systemd.automount,x-systemd.mount-timeout=30,cache_dir="$T/cache-mount",refresh=5
 is_mounted "$(realpath "$MNT")" || fail "not mounted"
 assert_eq "hello" "$(cat "$MNT/snapshots/m/latest/dir/hello.txt")"
-grep -F " $(realpath "$MNT") " /proc/self/mountinfo | grep -q allow_other || fail "allow_other not applied"
+line=$(grep -F " $(realpath "$MNT") " /proc/self/mountinfo)
+assert_contains "$line" "allow_other" "allow_other not applied"
 [ -d "$T/cache-mount" ] || fail "cache_dir= was not used for the catalog"
 unmount "$MNT"
 
@@ -53,7 +54,8 @@ expect_status 0 mount -T "$T/fstab" "$MNT"
 assert_eq "hello" "$(cat "$MNT/snapshots/m/2026-11-22T205328Z/dir/hello.txt")"
 expect_status 1 touch "$MNT/snapshots/new"
 assert_contains "$ERR" "Read-only file system"
-grep -F " $(realpath "$MNT") " /proc/self/mountinfo | grep -qE ' ro[, ]' || fail "the mount is not ro"
+line=$(grep -F " $(realpath "$MNT") " /proc/self/mountinfo)
+assert_matches "$line" ' ro[, ]' "the mount is not ro"
 unmount "$MNT"
 
 info "an unknown option still fails, naming it"
