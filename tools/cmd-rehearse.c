@@ -75,8 +75,10 @@ static const char *verdict(int r, const struct rehearse_result *res)
 {
 	if (r < 0)
 		return "failed";
-	if (res->n_damaged > 0 || res->diff.n_errors > 0)
+	if (res->n_damaged > 0)
 		return "damaged";
+	if (res->diff.n_errors > 0)
+		return "unverified"; /* restored, but not all of it could be read back */
 	return res->n_differences > 0 ? "different" : "clean";
 }
 

@@ -66,8 +66,13 @@ static void spit(const char *path, const char *text)
 static void test_runs_merge_by_member_and_command(void **state)
 {
 	struct fixture *f = *state;
-	struct metrics_run a = { .repo = "r", .command = "backup", .member = "m1", .success = true,
-				 .duration_ns = 1500000000, .bytes_read = 10, .files = 2 };
+	struct metrics_run a = { .repo = "r",
+				 .command = "backup",
+				 .member = "m1",
+				 .success = true,
+				 .duration_ns = 1500000000,
+				 .bytes_read = 10,
+				 .files = 2 };
 	struct metrics_run b = { .repo = "r", .command = "check", .success = true };
 
 	assert_int_equal(metrics_write(f->file, &a, 1000), 0);
@@ -76,10 +81,17 @@ static void test_runs_merge_by_member_and_command(void **state)
 	a.bytes_read = 20;
 	assert_int_equal(metrics_write(f->file, &a, 3000), 0);
 	AUTOFREE char *s = slurp(f->file);
-	assert_non_null(strstr(s, "cairn_last_read_bytes{repo=\"r\",command=\"backup\",member=\"m1\"} 10\n"));
-	assert_non_null(strstr(s, "cairn_last_read_bytes{repo=\"r\",command=\"backup\",member=\"m2\"} 20\n"));
-	assert_non_null(strstr(s, "cairn_last_success{repo=\"r\",command=\"check\",member=\"\"} 1\n"));
-	assert_non_null(strstr(s, "cairn_last_duration_seconds{repo=\"r\",command=\"backup\",member=\"m1\"} 1.500\n"));
+	assert_non_null(
+		strstr(s,
+		       "cairn_last_read_bytes{repo=\"r\",command=\"backup\",member=\"m1\"} 10\n"));
+	assert_non_null(
+		strstr(s,
+		       "cairn_last_read_bytes{repo=\"r\",command=\"backup\",member=\"m2\"} 20\n"));
+	assert_non_null(
+		strstr(s, "cairn_last_success{repo=\"r\",command=\"check\",member=\"\"} 1\n"));
+	assert_non_null(strstr(
+		s,
+		"cairn_last_duration_seconds{repo=\"r\",command=\"backup\",member=\"m1\"} 1.500\n"));
 	/* One HELP and TYPE per metric, all its series below it. */
 	char *type = strstr(s, "# TYPE cairn_last_success gauge\n");
 	assert_non_null(type);
@@ -100,16 +112,24 @@ static void test_failure_keeps_last_success(void **state)
 	a.errors = 3;
 	assert_int_equal(metrics_write(f->file, &a, 5000), 0);
 	AUTOFREE char *s = slurp(f->file);
-	assert_non_null(strstr(s, "cairn_last_success_timestamp_seconds{repo=\"r\",command=\"backup\",member=\"m\"} 1000.250\n"));
-	assert_non_null(strstr(s, "cairn_last_attempt_timestamp_seconds{repo=\"r\",command=\"backup\",member=\"m\"} 5000.000\n"));
-	assert_non_null(strstr(s, "cairn_last_success{repo=\"r\",command=\"backup\",member=\"m\"} 0\n"));
-	assert_non_null(strstr(s, "cairn_last_errors{repo=\"r\",command=\"backup\",member=\"m\"} 3\n"));
+	assert_non_null(strstr(
+		s,
+		"cairn_last_success_timestamp_seconds{repo=\"r\",command=\"backup\",member=\"m\"} 1000.250\n"));
+	assert_non_null(strstr(
+		s,
+		"cairn_last_attempt_timestamp_seconds{repo=\"r\",command=\"backup\",member=\"m\"} 5000.000\n"));
+	assert_non_null(
+		strstr(s, "cairn_last_success{repo=\"r\",command=\"backup\",member=\"m\"} 0\n"));
+	assert_non_null(
+		strstr(s, "cairn_last_errors{repo=\"r\",command=\"backup\",member=\"m\"} 3\n"));
 }
 
 static void test_labels_escaped_and_read_back(void **state)
 {
 	struct fixture *f = *state;
-	struct metrics_run a = { .repo = "/srv/a \"b\"\\c\nd", .command = "rehearse", .member = "m",
+	struct metrics_run a = { .repo = "/srv/a \"b\"\\c\nd",
+				 .command = "rehearse",
+				 .member = "m",
 				 .success = true };
 	struct metrics_run b = { .repo = "other", .command = "check", .success = true };
 
@@ -117,8 +137,9 @@ static void test_labels_escaped_and_read_back(void **state)
 	assert_int_equal(metrics_write(f->file, &b, 2), 0); /* reads a's series back */
 	AUTOFREE char *s = slurp(f->file);
 	assert_non_null(
-		strstr(s, "cairn_last_success{repo=\"/srv/a \\\"b\\\"\\\\c\\nd\",command=\"rehearse\","
-			  "member=\"m\"} 1\n"));
+		strstr(s,
+		       "cairn_last_success{repo=\"/srv/a \\\"b\\\"\\\\c\\nd\",command=\"rehearse\","
+		       "member=\"m\"} 1\n"));
 	assert_non_null(strstr(s, "repo=\"other\""));
 }
 
@@ -145,7 +166,8 @@ static void test_hostile_file(void **state)
 	/* More series than allowed: refused, and the file is left as it was. */
 	struct buf big = BUF_INIT;
 	for (int i = 0; i <= METRICS_SERIES_MAX; i++)
-		buf_printf(&big, "cairn_last_files{repo=\"r\",command=\"c\",member=\"m%d\"} 1\n", i);
+		buf_printf(&big, "cairn_last_files{repo=\"r\",command=\"c\",member=\"m%d\"} 1\n",
+			   i);
 	buf_append_u8(&big, 0);
 	spit(f->file, (const char *)big.ptr);
 	assert_int_equal(metrics_write(f->file, &a, 1), -EBADMSG);
