@@ -7,7 +7,8 @@
 #   make asan       the tests again in build-asan/ with AddressSanitizer and UBSan
 #   make demo       back up sample data, mount it, show the tree and a diff
 #   make bench      benchmarks against restic and borg (prints a table)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (binaries, man pages, systemd units,
+#                   bash completion, k8s examples)
 #   make clean
 
 BUILD   ?= build
@@ -54,7 +55,7 @@ HDR_OK    := $(HEADERS:%.h=$(BUILD)/hdr/%.ok)
 
 LIBCAIRN := $(BUILD)/libcairn.a
 
-.PHONY: all check test unit integration asan demo bench install clean deps format format-check
+.PHONY: all check test unit integration asan demo bench install install-files clean deps format format-check
 .DELETE_ON_ERROR:
 # Objects of tests and fuzz targets are intermediate to make; keep them, so a
 # run is not followed by a line of rm.
@@ -155,7 +156,12 @@ DOC_DIR ?= $(PREFIX)/share/doc/cairn
 SYSTEMD_UNITS := $(wildcard tools/systemd/*.service tools/systemd/*.timer tools/systemd/*.mount)
 K8S_FILES := $(wildcard tools/k8s/*)
 
+# install-files copies what is built without building (the tests use it on
+# a build of their own flags).
 install: all
+	$(MAKE) install-files
+
+install-files:
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(SYSTEMD_UNIT_DIR) \
 		$(DESTDIR)$(BASH_COMPLETION_DIR) $(DESTDIR)$(DOC_DIR)/k8s
