@@ -16,7 +16,7 @@ man_text cairnfs.1 >"$T/cairnfs.1.txt"
 
 # in_page FILE WORD: WORD appears in FILE as a whole option word.
 in_page() {
-	grep -qE -- "(^|[^A-Za-z0-9_-])$(sed 's/[.]/\\./g' <<<"$2")([^A-Za-z0-9_-]|$)" "$1"
+	grep -qE -- "(^|[^A-Za-z0-9_-])${2//./\\.}([^A-Za-z0-9_-]|$)" "$1"
 }
 
 expect_status 0 "$BUILD/cairn" --help
@@ -34,6 +34,7 @@ for c in $commands; do
 	grep -qE "(^|[ |])cairn $c( |$)" "$T/examples.txt" || missing+=("example of cairn $c")
 	expect_status 0 "$BUILD/cairn" "$c" --help
 	[ -n "$OUT" ] || fail "cairn $c --help printed nothing"
+	printf '%s\n' "$OUT" >"$T/help.$c"
 	for o in $(grep -oE -- '(^|[^A-Za-z0-9_-])--?[A-Za-z][A-Za-z0-9-]*' <<<"$OUT" | sed 's/^[^-]*//' | sort -u); do
 		case "$o" in
 		--) continue ;;
@@ -52,8 +53,8 @@ while IFS=$'\t' read -r c line; do
 	done
 done <"$T/synopsis.txt" | sort -u >"$T/promised.txt"
 while read -r c o; do
-	"$BUILD/cairn" "$c" --help >"$T/help.txt" 2>&1 || true
-	in_page "$T/help.txt" "$o" || missing+=("$o (SYNOPSIS of cairn $c, not in its --help)")
+	[ -f "$T/help.$c" ] || "$BUILD/cairn" "$c" --help >"$T/help.$c" 2>&1 || true
+	in_page "$T/help.$c" "$o" || missing+=("$o (SYNOPSIS of cairn $c, not in its --help)")
 done <"$T/promised.txt"
 
 expect_status 0 "$BUILD/cairnfs" --help
