@@ -44,6 +44,14 @@ python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["result"]=="clean"
 expect_status 1 cairn rehearse -r "$R" node/latest no/such/path
 assert_eq "" "$(ls -A "$T/tmp")" "a failed rehearsal left a scratch directory"
 
+info "usage errors exit 2"
+expect_status 2 cairn rehearse -r "$R"
+expect_status 2 cairn rehearse -r "$R" node/latest --against "$src" --target "$T/x"
+assert_contains "$ERR" "--against restores nothing"
+expect_status 2 cairn rehearse -r "$R" node/latest a b
+expect_status 1 cairn rehearse -r "$R" nosuch/latest
+assert_contains "$ERR" "node" "the error names the members there are"
+
 info "--target must be empty; --keep leaves the restored tree"
 mkdir -p "$T/busy" && echo mine >"$T/busy/precious"
 expect_status 1 cairn rehearse -r "$R" node/latest --target "$T/busy"
