@@ -19,7 +19,6 @@ enum {
 	OPT_KEEP,
 	OPT_JOBS,
 	OPT_CACHE,
-	OPT_JSON,
 };
 
 struct printer {
@@ -27,6 +26,11 @@ struct printer {
 	uint64_t n;
 	struct buf out;
 	uint64_t start_ns;
+};
+
+struct rehearse_cli {
+	struct rehearse_options o;
+	struct printer p;
 };
 
 static int print_difference(void *userdata, const struct diff_entry *e)
@@ -134,113 +138,107 @@ static void json_summary(struct printer *p, const struct cat_snapshot *s, const 
 	buf_release(&diffs);
 }
 
-int cmd_rehearse(int argc, char **argv)
+static void rehearse_init(struct cmd_ctx *ctx)
 {
-	static const struct option options[] = {
-		{ "target", required_argument, NULL, OPT_TARGET },
-		{ "against", required_argument, NULL, OPT_AGAINST },
-		{ "keep", no_argument, NULL, OPT_KEEP },
-		{ "jobs", required_argument, NULL, OPT_JOBS },
-		{ "cache-size", required_argument, NULL, OPT_CACHE },
-		{ "json", no_argument, NULL, OPT_JSON },
-		METRICS_OPTION,
-		COMMON_OPTIONS,
-	};
-	struct cmd_ctx ctx = {
-		.prog = "cairn rehearse",
-		.usage = "cairn rehearse -r REPO SNAP [PATH] [--target DIR] [--keep] [--jobs N] "
-			 "[--cache-size SIZE] [--json] [--metrics-file FILE]\n"
-			 "       cairn rehearse -r REPO SNAP [PATH] --against DIR [--json] "
-			 "[--metrics-file FILE]",
-	};
-	struct printer p = { .out = BUF_INIT, .start_ns = now_ns() };
-	struct rehearse_options o = { .report = print_difference, .report_data = &p };
-	struct rehearse_result res = { 0 };
-	struct metrics_run m = { .command = "rehearse" };
-	const char *metrics_file = NULL;
-	struct repo *repo = NULL;
-	struct catalog *cat = NULL;
-	struct cat_snapshot snap;
+	struct rehearse_cli *c = ctx->opts;
+
+	c->p = (struct printer){ .out = BUF_INIT, .start_ns = now_ns() };
+	c->o.report = print_difference;
+	c->o.report_data = &c->p;
+}
+
+static int rehearse_option(struct cmd_ctx *ctx, int opt, const char *arg)
+{
+	struct rehearse_options *o = &((struct rehearse_cli *)ctx->opts)->o;
 	uint64_t v;
-	int opt, r;
 
-	while ((opt = getopt_long(argc, argv, COMMON_SHORT "t:", options, NULL)) != -1) {
-		if (cmd_common_option(&ctx, opt, optarg))
-			continue;
-		switch (opt) {
-		case 't':
-		case OPT_TARGET:
-			o.target = optarg;
-			break;
-		case OPT_AGAINST:
-			o.against = optarg;
-			break;
-		case OPT_KEEP:
-			o.keep = true;
-			break;
-		case OPT_JOBS:
-			if (parse_uint(optarg, &v) < 0 || v < 1 || v > 64)
-				return cmd_usage_error(&ctx, "invalid --jobs '%s' (1 to 64)",
-						       optarg);
-			o.n_workers = (unsigned)v;
-			break;
-		case OPT_CACHE:
-			if (parse_size(optarg, &v) < 0 || v < (64u << 20))
-				return cmd_usage_error(&ctx,
-						       "invalid --cache-size '%s' (at least 64M)",
-						       optarg);
-			o.cache_size = v;
-			break;
-		case OPT_JSON:
-			p.json = true;
-			break;
-		case OPT_METRICS_FILE:
-			metrics_file = optarg;
-			break;
-		default:
-			return cmd_usage_error(&ctx, "unknown option");
-		}
+	switch (opt) {
+	case 't':
+	case OPT_TARGET:
+		o->target = arg;
+		return EXIT_OK;
+	case OPT_AGAINST:
+		o->against = arg;
+		return EXIT_OK;
+	case OPT_KEEP:
+		o->keep = true;
+		return EXIT_OK;
+	case OPT_JOBS:
+		if (parse_uint(arg, &v) < 0 || v < 1 || v > 64)
+			return cmd_usage_error(ctx, "invalid --jobs '%s' (1 to 64)", arg);
+		o->n_workers = (unsigned)v;
+		return EXIT_OK;
+	case OPT_CACHE:
+		if (parse_size(arg, &v) < 0 || v < (64u << 20))
+			return cmd_usage_error(ctx, "invalid --cache-size '%s' (at least 64M)",
+					       arg);
+		o->cache_size = v;
+		return EXIT_OK;
 	}
-	r = cmd_finish_options(&ctx);
-	if (r != EXIT_OK)
-		return r;
-	const char *ref, *path;
-	r = cmd_snap_operands(&ctx, argc, argv, &ref, &path);
-	if (r != EXIT_OK)
-		return r;
-	if (o.against && (o.target || o.keep))
-		return cmd_usage_error(&ctx, "--against restores nothing: it takes no --target "
-					     "or --keep");
-	if ((o.target && !*o.target) || (o.against && !*o.against))
-		return cmd_usage_error(&ctx, "an empty directory name");
-	o.path = path;
-	if (!o.against && progress_wanted() && ctx.verbosity >= 0) {
-		o.progress = show_progress;
-		o.progress_data = &p;
-	}
-	/* Named in the metrics even when the snapshot cannot be resolved. */
-	AUTOFREE char *member = xstrdup(ref);
-	member[strcspn(member, "/")] = '\0';
-	m.member = strchr(ref, '/') ? member : NULL;
+	return cmd_usage_error(ctx, "unknown option");
+}
 
-	r = cmd_open(&ctx, &repo, &cat);
-	if (r == 0)
-		r = repo_resolve_snapshot(repo, cat, ref, &snap);
-	if (r == 0) {
-		m.member = snap.member;
-		r = rehearse_run(repo, cat, &snap, &o, &res);
-		if (p.json && r >= 0)
-			json_summary(&p, &snap, path, o.against, r, &res);
-		if (r >= 0 && write_all(STDOUT_FILENO, p.out.ptr, p.out.len) < 0)
-			r = log_error_errno(-EIO, "cannot write the differences");
-		summary(&snap, path, o.against, r, &res);
+static int rehearse_check(struct cmd_ctx *ctx)
+{
+	struct rehearse_cli *c = ctx->opts;
+
+	if (c->o.against && (c->o.target || c->o.keep))
+		return cmd_usage_error(ctx, "--against restores nothing: it takes no --target "
+					    "or --keep");
+	if ((c->o.target && !*c->o.target) || (c->o.against && !*c->o.against))
+		return cmd_usage_error(ctx, "an empty directory name");
+	c->p.json = ctx->json;
+	c->o.path = ctx->path;
+	if (!c->o.against && cmd_progress_wanted(ctx)) {
+		c->o.progress = show_progress;
+		c->o.progress_data = &c->p;
 	}
-	m.success = r == 0;
-	m.bytes_read = res.n_bytes;
-	m.files = res.n_files;
-	m.errors = res.n_differences + res.n_damaged + res.diff.n_errors;
-	cmd_write_metrics(&ctx, metrics_file, &m, p.start_ns);
-	buf_release(&p.out);
-	cmd_close(&ctx, repo, cat);
+	return EXIT_OK;
+}
+
+static int rehearse_run_cmd(struct cmd_ctx *ctx)
+{
+	struct rehearse_cli *c = ctx->opts;
+	struct rehearse_result res = { 0 };
+	int r;
+
+	r = rehearse_run(ctx->repo, ctx->cat, &ctx->snap, &c->o, &res);
+	if (c->p.json && r >= 0)
+		json_summary(&c->p, &ctx->snap, ctx->path, c->o.against, r, &res);
+	if (r >= 0 && write_all(STDOUT_FILENO, c->p.out.ptr, c->p.out.len) < 0)
+		r = log_error_errno(-EIO, "cannot write the differences");
+	summary(&ctx->snap, ctx->path, c->o.against, r, &res);
+	ctx->metrics.bytes_read = res.n_bytes;
+	ctx->metrics.files = res.n_files;
+	ctx->metrics.errors = res.n_differences + res.n_damaged + res.diff.n_errors;
 	return r == 0 ? EXIT_OK : EXIT_FAILURE_;
 }
+
+static void rehearse_release(struct cmd_ctx *ctx)
+{
+	struct rehearse_cli *c = ctx->opts;
+	buf_release(&c->p.out);
+}
+
+const struct cmd_def cmd_rehearse = {
+	.usage = "cairn rehearse -r REPO SNAP [PATH] [--target DIR] [--keep] [--jobs N] "
+		 "[--cache-size SIZE] [--json] [--metrics-file FILE]\n"
+		 "       cairn rehearse -r REPO SNAP [PATH] --against DIR [--json] "
+		 "[--metrics-file FILE]",
+	.options =
+		(const struct option[]){
+			{ "target", required_argument, NULL, OPT_TARGET },
+			{ "against", required_argument, NULL, OPT_AGAINST },
+			{ "keep", no_argument, NULL, OPT_KEEP },
+			{ "jobs", required_argument, NULL, OPT_JOBS },
+			{ "cache-size", required_argument, NULL, OPT_CACHE },
+			{ NULL, 0, NULL, 0 },
+		},
+	.short_options = "t:",
+	.opts_size = sizeof(struct rehearse_cli),
+	.init = rehearse_init,
+	.option = rehearse_option,
+	.check = rehearse_check,
+	.run = rehearse_run_cmd,
+	.release = rehearse_release,
+};

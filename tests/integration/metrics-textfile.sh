@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # --metrics-file on backup, check, prune, restore and rehearse: one file,
 # merged across members and commands, that `promtool check metrics` accepts;
-# a failed run keeps the last success time and sets last_success to 0;
+# a failed run (also one whose repository cannot be opened) keeps the last
+# success time and sets last_success to 0;
 # backups of two members writing the file at the same time both land in
 # it; nothing but the file (and its lock) is left beside it.
 . "$(dirname "$0")/lib.sh"
@@ -68,6 +69,11 @@ assert_eq "$before" "$(value cairn_last_success_timestamp_seconds backup alpha)"
 attempt=$(value cairn_last_attempt_timestamp_seconds backup alpha)
 [ "${attempt%.*}" -ge "${before%.*}" ] || fail "attempt $attempt before success $before"
 [ "$(value cairn_last_errors backup alpha)" -ge 1 ] || fail "no error counted"
+
+info "a repository that cannot be opened is a failed run of that member"
+expect_status 1 cairn backup -r "$T/no-such-repo" --member delta --metrics-file "$M" "$T/a"
+assert_eq 0 "$(value cairn_last_success backup delta)"
+promcheck
 
 info "a restore of a snapshot that does not exist is a failure of that member"
 expect_status 1 cairn restore -r "$R" gamma/latest --target "$T/x" --metrics-file "$M"
