@@ -6,7 +6,8 @@
 # of argv. Then the backup script runs against a stand-in kubectl (no
 # cluster runs here) that records its calls: every member's PVC gets a pod
 # running the backup and the retention, and with SCALE_DOWN the StatefulSet
-# is scaled to 0 and back to its replica count, also when a backup fails.
+# is scaled to 0 and back to its replica count, also when a backup fails
+# and when the job is stopped (SIGTERM) in the middle of one.
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3 # Debian's, with python3-yaml
@@ -135,7 +136,14 @@ case "$1 $2" in
 "get pod/"*) echo node-7 ;;
 "create -f") n=$(ls "$KPODS" | wc -l); cat >"$KPODS/$n.yaml" ;;
 "wait pod/"*)
-	case "$*" in *Succeeded*) case "$2" in *"$KFAIL"*) exit 1 ;; esac ;; esac ;;
+	case "$*" in *Succeeded*)
+		# KHOLD: block here until that file appears (the job is being stopped).
+		if [ -n "${KHOLD:-}" ]; then
+			echo held >"$KHOLD.reached"
+			while [ ! -e "$KHOLD" ]; do sleep 0.05; done
+		fi
+		case "$2" in *"$KFAIL"*) exit 1 ;; esac ;;
+	esac ;;
 esac
 exit 0
 EOF
@@ -176,3 +184,24 @@ run_backup false none
 assert_eq 0 "$STATUS"
 ! grep -q '^scale' "$T/klog" || fail "scaled without SCALE_DOWN"
 grep -q 'nodeName: "node-7"' "$T/pods/0.yaml" || fail "the backup pod is not on the member's node"
+
+info "SIGTERM during a backup: scaled back, no further member, exit 1"
+rm -f "$T/klog" "$T/pods"/* "$T/hold" "$T/hold.reached"
+env PATH="$T/bin:$PATH" KLOG="$T/klog" KPODS="$T/pods" KFAIL=none KHOLD="$T/hold" \
+	STATEFULSETS=replica PVC_PREFIX=data SCALE_DOWN=true CAIRN_IMAGE=img MEMBER_TIMEOUT=1m \
+	RETENTION="" sh "$T/backup.sh" >"$T/out" 2>&1 &
+job=$!
+until=$(deadline_in 20)
+while [ ! -e "$T/hold.reached" ]; do
+	[ "$(now)" -lt "$until" ] || fail "the backup pod was never waited for: $(cat "$T/klog")"
+	sleep 0.05
+done
+kill -TERM "$job"
+touch "$T/hold" # the kubectl wait in progress returns; the trap runs then
+st=0
+wait "$job" || st=$?
+assert_eq 1 "$st" "a stopped job must fail"
+assert_eq "scale statefulset replica --replicas=2" "$(grep '^scale' "$T/klog" | tail -n 1)" \
+	"not scaled back after SIGTERM"
+assert_eq 1 "$(grep -c '^create' "$T/klog")" "another member was started after SIGTERM"
+grep -q '^delete pod/cairn-backup-replica-0-' "$T/klog" || fail "the backup pod in progress was left running"
