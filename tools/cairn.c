@@ -7,10 +7,14 @@
 #include "cmd.h"
 #include "base/log.h"
 
+#include <sys/prctl.h>
+
 static const struct command commands[] = {
 	{ "init", &cmd_init, CMD_REPO | CMD_NO_OPERANDS | CMD_WRITES, "create a repository" },
 	{ "backup", &cmd_backup, CMD_CATALOG | CMD_WRITES | CMD_METRICS,
 	  "store a snapshot of a member" },
+	{ "import", &cmd_import, CMD_CATALOG | CMD_WRITES,
+	  "turn existing tar archives into snapshots" },
 	{ "snapshots", &cmd_snapshots, CMD_MEMBER | CMD_JSON | CMD_NO_OPERANDS, "list snapshots" },
 	{ "find", &cmd_find, CMD_MEMBER | CMD_JSON | CMD_TROUBLE_2,
 	  "find paths by name in every snapshot" },
@@ -31,6 +35,8 @@ static const struct command commands[] = {
 	{ "export", &cmd_export, CMD_SNAP, "write a snapshot to stdout as a tar archive" },
 	{ "rehearse", &cmd_rehearse, CMD_SNAP | CMD_JSON | CMD_METRICS,
 	  "restore to a scratch directory and verify it, then clean up" },
+	{ "key", &cmd_key, CMD_OPEN | CMD_WRITES,
+	  "list, add, remove or change the passwords of a repository" },
 };
 
 static void usage(FILE *f)
@@ -43,6 +49,8 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* No core dump may carry a password or a key. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	log_setup("cairn", LOG_TARGET_STDERR, LOG_INFO);
 	if (argc < 2) {
 		usage(stderr);

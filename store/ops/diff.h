@@ -53,6 +53,7 @@ struct diff_options {
 	bool live_is_subtree; /* live directory: it stands for path, as the target of a
 			       * restore of path does (a directory's contents, anything
 			       * else under its own name), not for the snapshot's root */
+	const struct crypto_keys *keys; /* how chunks are named: repo_keys(), NULL for SHA-256 */
 	diff_fn fn;
 	void *userdata;
 };

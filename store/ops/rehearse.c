@@ -137,10 +137,11 @@ static int make_scratch(const struct rehearse_options *o, char **ret, bool *ret_
 	return 0;
 }
 
-static int compare(struct catalog *c, struct cat_snapshot *s, const char *dir,
+static int compare(struct repo *repo, struct catalog *c, struct cat_snapshot *s, const char *dir,
 		   const struct rehearse_options *o, struct filter *f)
 {
 	struct diff_options d = {
+		.keys = repo_keys(repo), /* chunk ids are keyed in an encrypted repository */
 		.path = o->path && *o->path ? o->path : NULL,
 		.content = true,
 		.live_is_subtree = true,
@@ -169,7 +170,7 @@ int rehearse_run(struct repo *r, struct catalog *c, struct cat_snapshot *s,
 		return e;
 
 	if (o->against) {
-		e = compare(c, s, o->against, o, &f);
+		e = compare(r, c, s, o->against, o, &f);
 	} else {
 		e = make_scratch(o, &dir, &existed);
 		if (e < 0)
@@ -187,7 +188,7 @@ int rehearse_run(struct repo *r, struct catalog *c, struct cat_snapshot *s,
 		res.n_damaged = res.restore.n_errors;
 		if (e == 0 || e == -EIO) {
 			f.rs = &res.restore;
-			e = compare(c, s, dir, o, &f);
+			e = compare(r, c, s, dir, o, &f);
 		}
 		if (o->keep) {
 			log_info("the restored tree is kept in '%s'", dir);
