@@ -102,10 +102,7 @@ static struct series *table_get(struct table *t, const char *repo, const char *c
 			return &t->v[i];
 	if (t->n >= METRICS_SERIES_MAX)
 		return NULL;
-	if (t->n == t->cap) {
-		t->cap = t->cap ? 2 * t->cap : 16;
-		t->v = xrealloc(t->v, t->cap * sizeof(*t->v));
-	}
+	XGROW_ARRAY(t->v, t->cap, t->n + 1);
 	struct series *s = &t->v[t->n++];
 	*s = (struct series){ .repo = xstrdup(repo),
 			      .command = xstrdup(command),
