@@ -8,7 +8,8 @@
 #   make demo       back up sample data, mount it, show the tree and a diff
 #   make fuzz       FUZZ_SECONDS=N: every fuzz target with libFuzzer (needs clang)
 #   make bench      benchmarks against restic and borg (prints a table)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (binaries, man pages, systemd units,
+#                   bash completion, k8s examples)
 #   make clean
 
 BUILD   ?= build
@@ -55,7 +56,7 @@ HDR_OK    := $(HEADERS:%.h=$(BUILD)/hdr/%.ok)
 
 LIBCAIRN := $(BUILD)/libcairn.a
 
-.PHONY: all check test unit integration asan demo bench fuzz install clean deps format format-check
+.PHONY: all check test unit integration asan demo bench fuzz install install-files clean deps format format-check
 .DELETE_ON_ERROR:
 # Objects of tests and fuzz targets are intermediate to make; keep them, so a
 # run is not followed by a line of rm.
@@ -155,12 +156,32 @@ bench: deps
 	$(MAKE) all
 	tests/bench/run.sh $(BUILD)
 
+# systemd looks in /usr/local/lib/systemd/system too; units name the
+# installed binaries (@BINDIR@).
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+BASH_COMPLETION_DIR ?= $(PREFIX)/share/bash-completion/completions
+DOC_DIR ?= $(PREFIX)/share/doc/cairn
+SYSTEMD_UNITS := $(wildcard tools/systemd/*.service tools/systemd/*.timer tools/systemd/*.mount)
+K8S_FILES := $(wildcard tools/k8s/*)
+
+# install-files copies what is built without building (the tests use it on
+# a build of their own flags).
 install: all
+	$(MAKE) install-files
+
+install-files:
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/man/man5
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(SYSTEMD_UNIT_DIR) \
+		$(DESTDIR)$(BASH_COMPLETION_DIR) $(DESTDIR)$(DOC_DIR)/k8s
 	install -m 755 $(BUILD)/cairn $(BUILD)/cairnfs $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 man/cairn.1 man/cairnfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 man/cairn-repository.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	for u in $(SYSTEMD_UNITS); do \
+		sed 's|@BINDIR@|$(PREFIX)/bin|g' $$u >$(DESTDIR)$(SYSTEMD_UNIT_DIR)/$${u##*/} && \
+		chmod 644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/$${u##*/} || exit 1; \
+	done
+	install -m 644 tools/completion/cairn.bash $(DESTDIR)$(BASH_COMPLETION_DIR)/cairn
+	install -m 644 $(K8S_FILES) $(DESTDIR)$(DOC_DIR)/k8s/
 
 clean:
 	rm -rf build build-asan

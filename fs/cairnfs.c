@@ -28,6 +28,17 @@
  * threads, unmounts and exits 0. A failure after daemonizing is logged
  * and exits 1.
  *
+ * mount(8) and fstab: `mount -t fuse.cairnfs REPO MNT -o OPTS` runs
+ * mount.fuse3, which runs `cairnfs REPO MNT -o OPTS`. What only mount(8),
+ * systemd or the fstab line mean (_netdev, nofail, noauto, auto, user,
+ * users, nouser, defaults, rw, comment=, x-*) is accepted and dropped here,
+ * so one options string serves both; rw is dropped because the mount is
+ * read-only whatever it says. Secrets never travel in the options string:
+ * credentials_file=F names an AWS credentials file (it becomes
+ * $AWS_SHARED_CREDENTIALS_FILE, with profile= as $AWS_PROFILE), refused
+ * when group or others may read it; cache_dir= sets $CAIRN_CACHE_DIR, for
+ * mounts started where the environment cannot be set.
+ *
  * Local repository paths and cache directories (-o disk_cache= too) are
  * made absolute first,
  * because fuse_daemonize() changes to the root directory.
@@ -50,20 +61,23 @@
 #define FS_MALLOC_ARENAS 2
 
 struct cmdline {
-	char *repo;	       /* first non-option argument */
-	char *cache_size;      /* -o cache_size= */
-	char *refresh;	       /* -o refresh= */
-	char *timeout;	       /* -o timeout= */
-	char *connect_timeout; /* -o connect_timeout= */
-	char *retries;	       /* -o retries= */
-	char *s3_endpoint;     /* -o s3_endpoint= */
-	char *cacert;	       /* -o cacert= */
-	int s3_path_style;     /* -o s3_path_style */
-	int insecure_tls;      /* -o insecure_tls */
-	char *readahead;       /* -o readahead= */
-	char *disk_cache;      /* -o disk_cache= */
-	char *disk_cache_size; /* -o disk_cache_size= */
-	char *password_file;   /* -o password_file= */
+	char *repo;		/* first non-option argument */
+	char *cache_size;	/* -o cache_size= */
+	char *refresh;		/* -o refresh= */
+	char *timeout;		/* -o timeout= */
+	char *connect_timeout;	/* -o connect_timeout= */
+	char *retries;		/* -o retries= */
+	char *s3_endpoint;	/* -o s3_endpoint= */
+	char *cacert;		/* -o cacert= */
+	int s3_path_style;	/* -o s3_path_style */
+	int insecure_tls;	/* -o insecure_tls */
+	char *readahead;	/* -o readahead= */
+	char *disk_cache;	/* -o disk_cache= */
+	char *disk_cache_size;	/* -o disk_cache_size= */
+	char *credentials_file; /* -o credentials_file= */
+	char *profile;		/* -o profile= */
+	char *cache_dir;	/* -o cache_dir= */
+	char *password_file;	/* -o password_file= */
 };
 
 #define OPT(templ, field, value)                              \
@@ -83,15 +97,31 @@ static const struct fuse_opt cmdline_spec[] = {
 	OPT("readahead=%s", readahead, 0),
 	OPT("disk_cache=%s", disk_cache, 0),
 	OPT("disk_cache_size=%s", disk_cache_size, 0),
+	OPT("credentials_file=%s", credentials_file, 0),
+	OPT("profile=%s", profile, 0),
+	OPT("cache_dir=%s", cache_dir, 0),
 	OPT("password_file=%s", password_file, 0),
 	FUSE_OPT_END,
 };
 #undef OPT
 
+/* True for an option that only mount(8), systemd or fstab give meaning to. */
+static bool is_fstab_option(const char *opt)
+{
+	static const char *const names[] = { "_netdev", "nofail", "noauto",   "auto", "user",
+					     "users",	"nouser", "defaults", "rw" };
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcmp(opt, names[i]) == 0)
+			return true;
+	return strncmp(opt, "x-", 2) == 0 || strncmp(opt, "comment=", 8) == 0;
+}
+
 static int take_repo(void *data, const char *arg, int key, struct fuse_args *outargs UNUSED)
 {
 	struct cmdline *cl = data;
 
+	if (key == FUSE_OPT_KEY_OPT && is_fstab_option(arg))
+		return 0; /* dropped */
 	if (key == FUSE_OPT_KEY_NONOPT && !cl->repo) {
 		cl->repo = xstrdup(arg);
 		return 0; /* consumed; the next non-option is the mountpoint */
@@ -116,6 +146,11 @@ static void usage(FILE *out)
 		"    -o allow_other         let other users in (owners and modes are enforced)\n"
 		"    -o password_file=FILE  the password of an encrypted repository (mode 0600;\n"
 		"                           else $CAIRN_PASSWORD, $CAIRN_PASSWORD_FILE, a prompt)\n"
+		"    -o cache_dir=DIR       the catalog cache (else $CAIRN_CACHE_DIR, $XDG_CACHE_HOME)\n"
+		"\n"
+		"fstab and mount(8) (mount -t fuse.cairnfs REPO MOUNTPOINT -o ...):\n"
+		"    _netdev, nofail, noauto, auto, user, users, nouser, defaults, rw, comment=,\n"
+		"    x-systemd.* and other x-* options are accepted and ignored by cairnfs\n"
 		"\n"
 		"remote repositories (s3://, http://, https://):\n"
 		"    -o timeout=SECONDS     a read that needs the store fails with EIO after this,\n"
@@ -126,6 +161,8 @@ static void usage(FILE *out)
 		"    -o s3_path_style       path-style S3 addressing\n"
 		"    -o cacert=FILE         also trust the CA certificates in FILE\n"
 		"    -o insecure_tls        do not verify TLS certificates\n"
+		"    -o credentials_file=FILE  AWS credentials file (mode 0600) for s3://\n"
+		"    -o profile=NAME        the profile in it (else $AWS_PROFILE, default)\n"
 		"\n",
 		FS_TIMEOUT_DEFAULT);
 }
@@ -264,6 +301,38 @@ static int parse_options(const struct cmdline *cl, struct fs_options *ret)
 	return 0;
 }
 
+/* Turns credentials_file=, profile= and cache_dir= into the environment
+ * the store reads them from. */
+static int apply_environment(const struct cmdline *cl)
+{
+	struct stat st;
+
+	if (cl->credentials_file) {
+		if (stat(cl->credentials_file, &st) < 0) {
+			log_error_errno(-errno, "cannot use credentials_file '%s'",
+					cl->credentials_file);
+			return -EINVAL;
+		}
+		if (st.st_mode & 0077) {
+			log_error("refusing credentials_file '%s': group or others may read it",
+				  cl->credentials_file);
+			log_error("hint: chmod 600 '%s'", cl->credentials_file);
+			return -EINVAL;
+		}
+		setenv("AWS_SHARED_CREDENTIALS_FILE", cl->credentials_file, 1);
+	}
+	if (cl->profile)
+		setenv("AWS_PROFILE", cl->profile, 1);
+	if (cl->cache_dir) {
+		if (!cl->cache_dir[0]) {
+			log_error("bad cache_dir '': want a directory, like /var/cache/cairn");
+			return -EINVAL;
+		}
+		setenv("CAIRN_CACHE_DIR", cl->cache_dir, 1);
+	}
+	return 0;
+}
+
 /* What the mount cost in backend requests and bytes, for measurements. */
 static void log_backend_stats(struct fs *fs)
 {
@@ -318,6 +387,9 @@ static void cmdline_release(struct cmdline *cl)
 	free(cl->readahead);
 	free(cl->disk_cache);
 	free(cl->disk_cache_size);
+	free(cl->credentials_file);
+	free(cl->profile);
+	free(cl->cache_dir);
 	free(cl->password_file);
 }
 
@@ -392,7 +464,7 @@ int main(int argc, char *argv[])
 			cl.disk_cache = abs;
 		}
 	}
-	if (parse_options(&cl, &fo) < 0) {
+	if (apply_environment(&cl) < 0 || parse_options(&cl, &fo) < 0) {
 		return EXIT_USAGE;
 	}
 	if (o.debug)

@@ -45,6 +45,8 @@ struct common_option {
 static const struct common_option common_options[] = {
 	COMMON("json", no_argument, OPT_JSON, CMD_JSON, SET_TRUE, json, NULL),
 	COMMON("member", required_argument, OPT_MEMBER, CMD_MEMBER, SET_STRING, member, NULL),
+	COMMON("metrics-file", required_argument, OPT_METRICS_FILE, CMD_METRICS, SET_STRING,
+	       metrics_file, NULL),
 	COMMON("repo", required_argument, 'r', 0, SET_STRING, repo_name,
 	       "-r/--repo REPO (or $CAIRN_REPO)"),
 	COMMON("s3-endpoint", required_argument, OPT_S3_ENDPOINT, 0, SET_STRING, bo.s3_endpoint,
@@ -319,6 +321,7 @@ int cmd_main(const struct command *cmd, int argc, char **argv)
 		.argc = argc,
 		.argv = argv,
 		.opts = opts,
+		.start_ns = now_ns(),
 	};
 	int r;
 
@@ -333,6 +336,8 @@ int cmd_main(const struct command *cmd, int argc, char **argv)
 			r = def->run(&ctx);
 			close_repository(&ctx, true);
 		}
+		if (cmd->flags & CMD_METRICS)
+			cmd_write_metrics(&ctx, r);
 	}
 	if (def->release)
 		def->release(&ctx);

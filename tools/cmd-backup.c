@@ -78,6 +78,7 @@ static int backup_option(struct cmd_ctx *ctx, int opt, const char *arg)
 	switch (opt) {
 	case OPT_BACKUP_MEMBER:
 		o->bo.member = arg;
+		ctx->metrics.member = arg; /* named even if the repository cannot be opened */
 		return EXIT_OK;
 	case OPT_TIME:
 		if (snapshot_time_parse(arg, &o->bo.time_sec) < 0)
@@ -163,6 +164,11 @@ static int backup_run_cmd(struct cmd_ctx *ctx)
 		r = backup_run(ctx->repo, ctx->cat, &o->bo, &res);
 	if (r < 0)
 		return EXIT_FAILURE_;
+	ctx->metrics.bytes_read = res.stats.n_read;
+	ctx->metrics.bytes_added = res.stats.n_new_bytes;
+	ctx->metrics.bytes_stored = res.stats.n_stored;
+	ctx->metrics.files = res.stats.n_files;
+	ctx->metrics.errors = res.stats.n_errors;
 	char hex[HASH_HEX_LEN + 1], bytes[16], stored[16];
 	hex_encode(res.snap_id, HASH_LEN, hex);
 	format_size(res.stats.n_bytes, bytes);
@@ -182,7 +188,8 @@ static int backup_run_cmd(struct cmd_ctx *ctx)
 }
 
 const struct cmd_def cmd_backup = {
-	.usage = "cairn backup -r REPO --member M [--time TS] [--tag T]... PATH...\n"
+	.usage = "cairn backup -r REPO --member M [--time TS] [--tag T]... [--metrics-file FILE] "
+		 "PATH...\n"
 		 "       cairn backup -r REPO --member M [...] --tar FILE|- [--strip-unsafe]\n"
 		 "       cairn backup -r REPO --member M [...] --stdin NAME [-- CMD [ARG]...]",
 	.options =

@@ -92,6 +92,8 @@ static int check_run_cmd(struct cmd_ctx *ctx)
 		o->progress_data = cli;
 	}
 	r = check_run(ctx->repo, ctx->cat, o, &res);
+	ctx->metrics.bytes_read = res.bytes_read;
+	ctx->metrics.errors = res.n_errors;
 	if (cli->progress_shown)
 		fprintf(stderr, "\r\033[K");
 	if (r == 0) {
@@ -125,7 +127,7 @@ static int check_run_cmd(struct cmd_ctx *ctx)
 }
 
 const struct cmd_def cmd_check = {
-	.usage = "cairn check -r REPO [--read-data[=PERCENT]]",
+	.usage = "cairn check -r REPO [--read-data[=PERCENT]] [--metrics-file FILE]",
 	.options =
 		(const struct option[]){
 			{ "read-data", optional_argument, NULL, OPT_READ_DATA },

@@ -92,6 +92,8 @@ static int prune_run_cmd(struct cmd_ctx *ctx)
 		p->o.progress_data = &p->ps;
 	}
 	r = prune_run(ctx->repo, ctx->cat, &p->o, &res);
+	ctx->metrics.bytes_read = res.repacked_bytes;
+	ctx->metrics.bytes_stored = res.written_bytes;
 	if (p->ps.shown)
 		fprintf(stderr, "\r\033[K");
 	if (r == 0)
@@ -100,7 +102,8 @@ static int prune_run_cmd(struct cmd_ctx *ctx)
 }
 
 const struct cmd_def cmd_prune = {
-	.usage = "cairn prune -r REPO [--dry-run] [--repack-threshold PERCENT]",
+	.usage =
+		"cairn prune -r REPO [--dry-run] [--repack-threshold PERCENT] [--metrics-file FILE]",
 	.options =
 		(const struct option[]){
 			{ "dry-run", no_argument, NULL, OPT_DRY_RUN },

@@ -111,6 +111,9 @@ static int restore_run_cmd(struct cmd_ctx *ctx)
 	int r;
 
 	r = restore_run(ctx->repo, ctx->cat, snap, path, ro, &st);
+	ctx->metrics.bytes_read = st.n_data;
+	ctx->metrics.files = st.n_files;
+	ctx->metrics.errors = st.n_errors;
 	if (r == 0 || r == -EIO) {
 		char bytes[16], data[16];
 		format_size(st.n_bytes, bytes);
@@ -139,7 +142,7 @@ static int restore_run_cmd(struct cmd_ctx *ctx)
 const struct cmd_def cmd_restore = {
 	.usage = "cairn restore -r REPO SNAP [PATH] --target DIR [--overwrite] [--verify] "
 		 "[--jobs N] [--cache-size SIZE] [--no-same-owner] [--no-setuid] "
-		 "[--no-devices] [--xattrs=user|all]",
+		 "[--no-devices] [--xattrs=user|all] [--metrics-file FILE]",
 	.options =
 		(const struct option[]){
 			{ "target", required_argument, NULL, OPT_TARGET },

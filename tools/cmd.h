@@ -47,6 +47,7 @@
 
 #include "backend/backend.h"
 #include "catalog/catalog.h"
+#include "ops/metrics.h"
 #include "repo/repo.h"
 
 enum exit_status {
@@ -70,6 +71,8 @@ enum cmd_flags {
 	CMD_SNAP = 1u << 7 | CMD_CATALOG,   /* takes SNAP [PATH]: ctx->snap, ctx->path */
 	CMD_TROUBLE_2 = 1u << 8,	    /* fails with 2, not 1 (grep's and diff's way,
 					     * where 1 is an answer) */
+	CMD_METRICS = 1u << 9,		    /* takes --metrics-file FILE: cmd_main() records
+					     * the run there (ctx->metrics), failed or not */
 };
 
 struct command;
@@ -95,6 +98,13 @@ struct cmd_ctx {
 	struct catalog *cat;	  /* CMD_CATALOG, from step 5 on */
 	struct cat_snapshot snap; /* CMD_SNAP, from step 6 on */
 	void *opts;		  /* the command's own state (cmd_def.opts_size bytes) */
+	const char *metrics_file; /* --metrics-file (CMD_METRICS), or NULL */
+	uint64_t start_ns;	  /* now_ns() when cmd_main() began */
+	/* CMD_METRICS: what run() did, for the metrics file; cmd_main() fills
+	 * in repo, command, success and duration, and the member when run()
+	 * (or an option hook) left it NULL: the resolved SNAP's, or the
+	 * MEMBER of a SNAP operand MEMBER/... */
+	struct metrics_run metrics;
 };
 
 /* What a cmd-<name>.c defines. Hooks other than run may be NULL. Every hook
@@ -137,6 +147,7 @@ enum {
 	OPT_HELP,
 	OPT_JSON,
 	OPT_MEMBER,
+	OPT_METRICS_FILE,
 	OPT_PASSWORD_FILE,
 	OPT_FIRST_COMMAND_OPTION = 0x1100,
 };
@@ -217,5 +228,11 @@ extern const struct cmd_def cmd_ls;
 extern const struct cmd_def cmd_restore;
 extern const struct cmd_def cmd_export;
 extern const struct cmd_def cmd_key;
+extern const struct cmd_def cmd_rehearse;
+
+/* Records the run of ctx's command in ctx->metrics_file (see
+ * store/ops/metrics.h), status being its exit status (tools/metrics.c). A
+ * failure to write is a warning and changes nothing else. */
+void cmd_write_metrics(struct cmd_ctx *ctx, int status);
 
 #endif

@@ -75,6 +75,7 @@ struct differ {
 	struct catalog *c;
 	const struct diff_options *o;
 	const char *live; /* the live directory without trailing '/', or NULL */
+	size_t live_skip; /* bytes of path the live directory stands for (live_is_subtree) */
 	struct buf path;  /* the current entry's path, NUL after path.len */
 	struct buf abs;	  /* live: its path on this machine, NUL-terminated */
 	struct frame *stack;
@@ -165,7 +166,8 @@ static const char *live_path(struct differ *d)
 {
 	buf_reset(&d->abs);
 	buf_append(&d->abs, d->live, strlen(d->live));
-	buf_append(&d->abs, d->path.ptr, d->path.len + 1);
+	assert(d->live_skip <= d->path.len);
+	buf_append(&d->abs, d->path.ptr + d->live_skip, d->path.len + 1 - d->live_skip);
 	return (const char *)d->abs.ptr;
 }
 
@@ -718,6 +720,16 @@ int diff_live(struct catalog *c, const struct cat_snapshot *a, const char *dir,
 	r = set_root_path(&d, o->path);
 	if (r == 0)
 		r = snapshot_root(&d, a, &ra, &has_a);
+	if (r == 0 && o->live_is_subtree && d.path.len > 1) {
+		/* dir holds what a restore of o->path puts in its target: a
+		 * directory's contents, anything else under its own name */
+		if (has_a && S_ISDIR(ra.attr.mode))
+			d.live_skip = d.path.len;
+		else
+			d.live_skip =
+				(size_t)((const uint8_t *)memrchr(d.path.ptr, '/', d.path.len) -
+					 d.path.ptr);
+	}
 	if (r == 0) {
 		const char *path = live_path(&d);
 		if (lstat(path, &st) == 0) {

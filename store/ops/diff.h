@@ -48,8 +48,11 @@ struct diff_entry {
 typedef int (*diff_fn)(void *userdata, const struct diff_entry *e);
 
 struct diff_options {
-	const char *path; /* compare only this subtree ("a/b"), or NULL for everything */
-	bool content;	  /* live directory: compare file data by hashing it */
+	const char *path;     /* compare only this subtree ("a/b"), or NULL for everything */
+	bool content;	      /* live directory: compare file data by hashing it */
+	bool live_is_subtree; /* live directory: it stands for path, as the target of a
+			       * restore of path does (a directory's contents, anything
+			       * else under its own name), not for the snapshot's root */
 	const struct crypto_keys *keys; /* how chunks are named: repo_keys(), NULL for SHA-256 */
 	diff_fn fn;
 	void *userdata;

@@ -209,6 +209,11 @@ int restore_remove_tree(int dirfd, const char *name)
 	return r;
 }
 
+int restore_remove(const char *path)
+{
+	return restore_remove_tree(AT_FDCWD, path);
+}
+
 /* Renames tmp to name in dirfd, replacing what is there (a directory in
  * the way is removed with its contents). tmp is removed on failure. */
 int restore_rename_into_place(int dirfd, const char *tmp, const char *name)

@@ -80,4 +80,9 @@ struct restore_options {
 int restore_run(struct repo *r, struct catalog *c, struct cat_snapshot *s, const char *path,
 		const struct restore_options *opts, struct restore_stats *ret) WARN_UNUSED;
 
+/* Removes path and everything below it, following no symlink and first
+ * giving the owner access back to directories whose mode keeps them out
+ * (what a restore may leave). -errno of the first failure. */
+int restore_remove(const char *path) WARN_UNUSED;
+
 #endif
