@@ -266,8 +266,8 @@ static int read_list(struct selection *s, const char *path, const char *what, li
 		if (*p == '\0' || *p == '#')
 			continue;
 		if (fn(s, p) < 0)
-			return log_error_errno(-EINVAL, "%s '%s', line %u: invalid entry '%s'", what,
-					       path, lineno, p);
+			return log_error_errno(-EINVAL, "%s '%s', line %u: invalid entry '%s'",
+					       what, path, lineno, p);
 	}
 	if (ferror(f))
 		return log_error_errno(-EIO, "cannot read %s '%s'", what, path);

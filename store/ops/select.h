@@ -21,8 +21,8 @@ struct select_pattern {
 struct selection {
 	struct select_pattern *excludes; /* owned */
 	size_t n_excludes;
-	bool has_includes; /* --files-from was given */
-	bool include_all;  /* one of its entries named the root itself */
+	bool has_includes;     /* --files-from was given */
+	bool include_all;      /* one of its entries named the root itself */
 	struct hmap included;  /* SHA-256 of a listed path -> 1 */
 	struct hmap ancestors; /* SHA-256 of a directory above a listed path -> 1 */
 };
@@ -35,6 +35,10 @@ enum select_verdict {
 
 void select_init(struct selection *s);
 void select_release(struct selection *s);
+static inline void select_releasep(struct selection **s)
+{
+	select_release(*s);
+}
 
 /* Adds one exclude pattern. -EINVAL for an empty pattern (or only '/'). */
 int select_add_exclude(struct selection *s, const char *pattern) WARN_UNUSED;
