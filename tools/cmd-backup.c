@@ -142,8 +142,7 @@ static int run_with_hooks(struct backup_cmd *c)
 	char hex[HASH_HEX_LEN + 1] = "";
 	int status = EXIT_OK, r;
 
-	if (c->before || c->after)
-		hook_catch_signals();
+	hook_catch_signals();
 	c->bo.cancel = &hook_signal;
 	AUTOFREE char *env_member = xasprintf("CAIRN_MEMBER=%s", c->bo.member);
 	if (c->before) {

@@ -19,8 +19,15 @@ extern char **environ;
 
 volatile sig_atomic_t hook_signal;
 
+/* The first signal asks the backup to stop; a second one ends cairn at
+ * once, as if nothing had caught it. */
 static void on_signal(int sig)
 {
+	if (hook_signal) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
 	hook_signal = sig;
 }
 

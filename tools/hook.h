@@ -14,8 +14,8 @@
  * hook_catch_signals(). */
 extern volatile sig_atomic_t hook_signal;
 
-/* Makes SIGINT and SIGTERM set hook_signal instead of ending the process.
- * Call once, before any thread starts. */
+/* Makes the first SIGINT or SIGTERM set hook_signal instead of ending the
+ * process (a second one ends it). Call once, before any thread starts. */
 void hook_catch_signals(void);
 
 /* Runs cmd through /bin/sh -c, with env (n "NAME=VALUE" strings) added to

@@ -94,8 +94,7 @@ int files_cache_load(const char *path, struct files_cache **ret)
 	return 0;
 }
 
-int files_cache_find(const struct files_cache *fc, const char *path,
-		     struct files_cache_entry *ret)
+int files_cache_find(const struct files_cache *fc, const char *path, struct files_cache_entry *ret)
 {
 	uint8_t key[HMAP_KEY_LEN];
 	size_t len = strlen(path);

@@ -281,5 +281,6 @@ int select_add_exclude_file(struct selection *s, const char *path)
 
 int select_add_files_from(struct selection *s, const char *path)
 {
+	s->has_includes = true; /* even when empty: then it names nothing */
 	return read_list(s, path, "include list", select_add_include);
 }
