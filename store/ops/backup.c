@@ -41,6 +41,7 @@
 #include "format/index.h"
 #include "repo/lock.h"
 #include "base/log.h"
+#include "ops/file-pool.h"
 #include "ops/files-cache.h"
 #include "ops/upload-pool.h"
 
@@ -52,6 +53,8 @@
 #include <time.h>
 
 #define NO_PACK UINT32_MAX
+#define FILE_POOL_PENDING 64
+#define FILE_POOL_MAX ((uint64_t)512 << 10)
 #define PROGRESS_INTERVAL_NS 250000000ull
 
 struct backup {
@@ -68,6 +71,7 @@ struct backup {
 	struct hmap links;  /* (dev, ino) -> tree inode index, for nlink > 1 */
 	struct pack_writer *pw;
 	struct chunk_pool *pool;     /* compresses new chunks in parallel */
+	struct file_pool *files;     /* reads, chunks and hashes small files in parallel */
 	struct upload_pool *uploads; /* stores finished packs in parallel */
 	uint32_t cur_pack;	     /* tree pack index of the pack being filled, or NO_PACK */
 	struct index index;	     /* packs this backup wrote */
@@ -221,14 +225,16 @@ static int find_chunk(struct backup *b, const uint8_t hash[HASH_LEN], uint32_t l
 	return 0;
 }
 
-/* Stores (or finds) one chunk and returns its index in the tree. A new
- * chunk's place in a pack is filled in when its compression finishes. */
-static int add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t *ret)
+/* Stores (or finds) one chunk whose SHA-256 is hash and returns its index
+ * in the tree. A new chunk's place in a pack is filled in when its
+ * compression finishes. */
+static int add_hashed_chunk(struct backup *b, const uint8_t hash[HASH_LEN], const uint8_t *data,
+			    size_t len, uint32_t *ret)
 {
 	struct tree_chunk tc = { .raw_len = (uint32_t)len, .pack = NO_PACK };
 	int r;
 
-	crypto_sha256(data, len, tc.hash);
+	memcpy(tc.hash, hash, HASH_LEN);
 	b->stats.n_chunks++;
 	r = find_chunk(b, tc.hash, (uint32_t)len, ret);
 	if (r != -ENOENT)
@@ -247,6 +253,13 @@ static int add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t
 	}
 	*ret = idx;
 	return 0;
+}
+
+static int add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t *ret)
+{
+	uint8_t hash[HASH_LEN];
+	crypto_sha256(data, len, hash);
+	return add_hashed_chunk(b, hash, data, len, ret);
 }
 
 /* Chunks the data segment [start, end) of fd. A file that shrinks while
@@ -526,6 +539,16 @@ static int read_file(struct backup *b, struct tree_inode *ino, const struct stat
 	}
 }
 
+static void count_read_file(struct backup *b, const struct tree_inode *ino, bool known)
+{
+	b->stats.n_files++;
+	b->stats.n_bytes += ino->size;
+	if (known)
+		b->stats.n_files_changed++;
+	else
+		b->stats.n_files_new++;
+}
+
 /* Backs up a regular file: from the files cache when nothing about it
  * changed, else by reading it. Returns 1 when it was left out. */
 static int backup_regular(struct backup *b, struct tree_inode *ino, const struct stat *st)
@@ -551,13 +574,126 @@ static int backup_regular(struct backup *b, struct tree_inode *ino, const struct
 	r = read_file(b, ino, st);
 	if (r != 0)
 		return r;
-	b->stats.n_files++;
-	b->stats.n_bytes += ino->size;
-	if (known)
-		b->stats.n_files_changed++;
-	else
-		b->stats.n_files_new++;
+	count_read_file(b, ino, known);
 	return 0;
+}
+
+#define FILE_KNOWN 1u /* file_job flag: the files cache had the path */
+
+/* Adds what a worker read (b->path is the job's path): chunks, extents,
+ * the inode and its name under directory job->tag. */
+static int finish_file_at(struct backup *b, struct file_job *job)
+{
+	bool known = job->flags & FILE_KNOWN;
+	struct tree_inode ino;
+	uint32_t idx;
+	int r;
+
+	if (job->result < 0) {
+		report(b, job->result, job->failed);
+		return 0;
+	}
+	if (job->result == FILE_JOB_TOO_BIG) {
+		/* it grew or gained holes since the walk saw it: read it here */
+		struct stat st;
+		if (lstat(cur_path(b), &st) < 0) {
+			report(b, -errno, "stat");
+			return 0;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			report(b, -EAGAIN, "read (it was replaced while being backed up)");
+			return 0;
+		}
+		fill_inode(&ino, &st);
+		r = read_file(b, &ino, &st);
+		if (r == 1)
+			return 0;
+		if (r < 0)
+			return r;
+	} else {
+		fill_inode(&ino, &job->st);
+		ino.first_extent = (uint32_t)b->tree->n_extents;
+		for (uint32_t i = 0; i < job->n_chunks; i++) {
+			const struct file_chunk *c = &job->chunks[i];
+			r = add_hashed_chunk(b, c->hash, job->data.ptr + c->off, c->len, &idx);
+			if (r < 0)
+				return r;
+			tree_add_extent(b->tree, c->off, idx);
+		}
+		ino.n_extents = (uint32_t)(b->tree->n_extents - ino.first_extent);
+		b->stats.n_read += job->data.len * (1 + (uint64_t)job->n_changed);
+		for (unsigned i = 0; i < job->n_changed; i++)
+			log_warning("'%s' changed while being read; reading it again", cur_path(b));
+		if (job->unstable) {
+			log_warning("'%s' changed while being read, %d times; the snapshot holds "
+				    "the last read, which may mix old and new contents",
+				    cur_path(b), READ_ATTEMPTS);
+			b->stats.n_unstable++;
+		} else {
+			remember_file(b, &ino, &job->st);
+		}
+	}
+	count_read_file(b, &ino, known);
+	read_xattrs(b, &ino);
+	idx = tree_add_inode(b->tree, &ino);
+	const char *name = strrchr(job->path, '/') + 1;
+	tree_add_dirent(b->tree, (uint32_t)job->tag, idx, name, strlen(name));
+	progress(b, false);
+	return 0;
+}
+
+static int finish_file(struct backup *b, struct file_job *job)
+{
+	struct buf walked = b->path;
+	int r;
+
+	b->path = BUF_INIT;
+	buf_append(&b->path, job->path, strlen(job->path) + 1);
+	r = finish_file_at(b, job);
+	buf_release(&b->path);
+	b->path = walked;
+	return r;
+}
+
+/* Adds the files the workers finished, in the order they were submitted. */
+static int collect_files(struct backup *b, enum collect mode)
+{
+	bool wait = mode != COLLECT_READY;
+	struct file_job *job;
+	int r = 0;
+
+	if (!b->files)
+		return 0;
+	while (r >= 0 && (job = file_pool_next(b->files, wait))) {
+		if (mode == COLLECT_ONE)
+			wait = false;
+		r = finish_file(b, job);
+		file_pool_release(b->files, job);
+	}
+	return r;
+}
+
+/* Hands the regular file at b->path to the file pool when it is small,
+ * without holes, has one name, and must be read. Returns 1 when it did. */
+static int submit_file(struct backup *b, uint32_t parent, const struct stat *st)
+{
+	struct files_cache_entry e;
+	int r;
+
+	if (!b->files || st->st_nlink != 1 ||
+	    (uint64_t)st->st_size > file_pool_max_size(b->files) ||
+	    (uint64_t)st->st_blocks * 512 < (uint64_t)st->st_size)
+		return 0;
+	bool known = b->old && files_cache_find(b->old, cur_path(b), &e) == 0;
+	if (known && !b->opts->force_read && files_cache_entry_matches(&e, st))
+		return 0; /* reused, without reading: the walker does that */
+	r = collect_files(b, COLLECT_READY);
+	while (r == 0 && file_pool_full(b->files))
+		r = collect_files(b, COLLECT_ONE);
+	if (r < 0)
+		return r;
+	file_pool_submit(b->files, cur_path(b), parent, known ? FILE_KNOWN : 0);
+	return 1;
 }
 
 static int backup_dir_entries(struct backup *b, uint32_t dir, enum select_verdict v);
@@ -648,6 +784,18 @@ static int backup_child(struct backup *b, uint32_t parent, const char *name, enu
 		goto out;
 	if (sel && select_is_excluded(sel, rel_path(b), S_ISDIR(st.st_mode)))
 		goto out;
+	if (S_ISREG(st.st_mode)) {
+		r = submit_file(b, parent, &st);
+		if (r != 0) {
+			r = r < 0 ? r : 0;
+			goto out;
+		}
+		/* Read here: first add what the workers have, so that chunks,
+		 * and so packs, keep the walk's order. */
+		r = collect_files(b, COLLECT_ALL);
+		if (r < 0)
+			goto out;
+	}
 	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
 		uint8_t key[HMAP_KEY_LEN];
 		link_key(&st, key);
@@ -1048,6 +1196,10 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned workers = cpus < 1 ? 1 : cpus > 8 ? 8 : (unsigned)cpus;
 	b.pool = chunk_pool_new(workers, 4 * workers, b.cfg->zstd_level);
+	/* Small files are read on their own threads: their cost is open, stat
+	 * and read calls more than bytes, which one thread cannot overlap.
+	 * Memory for them stays within FILE_POOL_PENDING * FILE_POOL_MAX. */
+	b.files = file_pool_new(workers, FILE_POOL_PENDING, &b.cfg->chunker, FILE_POOL_MAX);
 	/* One pack queued per uploading thread, besides those being stored:
 	 * memory for packs stays within 2 * n * pack_size. */
 	unsigned uploaders = backend_put_parallelism(b.backend);
@@ -1063,6 +1215,8 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	load_files_cache(&b);
 
 	rc = walk(&b);
+	if (rc >= 0)
+		rc = collect_files(&b, COLLECT_ALL);
 	if (rc >= 0)
 		rc = write_snapshot(&b, &res);
 	if (rc == -EINTR)
@@ -1080,6 +1234,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	files_cache_free(b.old);
 	files_cache_writer_release(&b.next);
 	buf_release(&b.fc_chunks);
+	file_pool_free(b.files);
 	chunk_pool_free(b.pool);
 	upload_pool_free(b.uploads);
 	buf_release(&b.path);
