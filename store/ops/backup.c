@@ -1214,9 +1214,16 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	clock_gettime(CLOCK_REALTIME_COARSE, &b.start);
 	load_files_cache(&b);
 
+	/* The walk only looks chunks up in the catalog: in one read
+	 * transaction, each lookup costs no locking. */
+	bool reading = catalog_read_begin(c) == 0;
 	rc = walk(&b);
 	if (rc >= 0)
 		rc = collect_files(&b, COLLECT_ALL);
+	if (rc >= 0)
+		rc = collect_chunks(&b, COLLECT_ALL);
+	if (reading)
+		catalog_read_end(c);
 	if (rc >= 0)
 		rc = write_snapshot(&b, &res);
 	if (rc == -EINTR)
