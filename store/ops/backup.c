@@ -8,6 +8,21 @@
  * inode number). Sparse files are read by data segment (SEEK_DATA /
  * SEEK_HOLE); holes are not stored, only the extents of data are.
  *
+ * What is walked: the selection (select.h: excludes, include list),
+ * --one-file-system (directories on another device than their PATH operand
+ * are stored empty) and --exclude-caches (a tagged directory keeps only its
+ * CACHEDIR.TAG). A regular file the files cache (files-cache.h) knows with
+ * the same size, mtime, ctime, inode and device is not opened: its chunks
+ * are looked up (here, then in the catalog) and reused; if one is gone the
+ * file is read after all. Small files with one name and no holes are read,
+ * chunked and hashed on the file pool's threads (file-pool.h); the walker
+ * adds them in submission order and drains the pool before it touches
+ * chunks itself (reused files, big or sparse ones, hardlinks), so chunks,
+ * packs and the tree come out in walk order, as if read one by one. Every
+ * read is bracketed by fstat calls; a file that changed meanwhile is read
+ * again, up to FILE_READ_ATTEMPTS times, and reported. Files that changed
+ * after the backup began are left out of the next files cache.
+ *
  * Deduplication looks a chunk's SHA-256 up first among the chunks of this
  * backup, then in the catalog, which knows every chunk of every index
  * object (repo_sync_index() runs first), so identical data is stored once
@@ -473,19 +488,9 @@ static int reuse_file(struct backup *b, struct tree_inode *ino, const struct fil
 	return 0;
 }
 
-static bool same_version(const struct stat *a, const struct stat *b)
-{
-	return a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
-	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec && a->st_ino == b->st_ino &&
-	       a->st_dev == b->st_dev;
-}
-
-#define READ_ATTEMPTS 3
-
 /* Reads a regular file into ino's extents, again when it changed while
  * being read. Returns 1 when it was left out (reported). */
-static int read_file(struct backup *b, struct tree_inode *ino, const struct stat *lst)
+static int read_file(struct backup *b, struct tree_inode *ino)
 {
 	struct stat before, after;
 	int r;
@@ -505,7 +510,6 @@ static int read_file(struct backup *b, struct tree_inode *ino, const struct stat
 		report(b, -EAGAIN, "read (it was replaced while being backed up)");
 		return 1;
 	}
-	(void)lst;
 	for (int attempt = 1;; attempt++) {
 		uint64_t mark = b->tree->n_extents;
 		fill_inode(ino, &before);
@@ -522,14 +526,14 @@ static int read_file(struct backup *b, struct tree_inode *ino, const struct stat
 			report(b, -errno, "stat");
 			return 1;
 		}
-		if (same_version(&before, &after)) {
+		if (file_same_version(&before, &after)) {
 			remember_file(b, ino, &after);
 			return 0;
 		}
-		if (attempt == READ_ATTEMPTS) {
+		if (attempt == FILE_READ_ATTEMPTS) {
 			log_warning("'%s' changed while being read, %d times; the snapshot holds "
 				    "the last read, which may mix old and new contents",
-				    cur_path(b), READ_ATTEMPTS);
+				    cur_path(b), FILE_READ_ATTEMPTS);
 			b->stats.n_unstable++;
 			return 0;
 		}
@@ -571,7 +575,7 @@ static int backup_regular(struct backup *b, struct tree_inode *ino, const struct
 			return r;
 		/* a chunk is gone (pruned since): read the file */
 	}
-	r = read_file(b, ino, st);
+	r = read_file(b, ino);
 	if (r != 0)
 		return r;
 	count_read_file(b, ino, known);
@@ -605,7 +609,7 @@ static int finish_file_at(struct backup *b, struct file_job *job)
 			return 0;
 		}
 		fill_inode(&ino, &st);
-		r = read_file(b, &ino, &st);
+		r = read_file(b, &ino);
 		if (r == 1)
 			return 0;
 		if (r < 0)
@@ -627,7 +631,7 @@ static int finish_file_at(struct backup *b, struct file_job *job)
 		if (job->unstable) {
 			log_warning("'%s' changed while being read, %d times; the snapshot holds "
 				    "the last read, which may mix old and new contents",
-				    cur_path(b), READ_ATTEMPTS);
+				    cur_path(b), FILE_READ_ATTEMPTS);
 			b->stats.n_unstable++;
 		} else {
 			remember_file(b, &ino, &job->st);

@@ -19,8 +19,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#define READ_ATTEMPTS 3
-
 struct file_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t work;   /* a job was queued, or stopping */
@@ -38,7 +36,7 @@ struct file_pool {
 	unsigned n_threads;
 };
 
-static bool same_version(const struct stat *a, const struct stat *b)
+bool file_same_version(const struct stat *a, const struct stat *b)
 {
 	return a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
 	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
@@ -101,9 +99,9 @@ static void read_job(struct file_pool *p, struct file_job *job)
 		job->data.len = (size_t)n;
 		if (fstat(fd, &after) < 0)
 			return fail(job, -errno, "stat");
-		if (same_version(&job->st, &after))
+		if (file_same_version(&job->st, &after))
 			break;
-		if (attempt == READ_ATTEMPTS) {
+		if (attempt == FILE_READ_ATTEMPTS) {
 			job->unstable = true;
 			break;
 		}

@@ -13,6 +13,13 @@
 
 #include <sys/stat.h>
 
+/* How many times a file that changes while it is read is read in all. */
+#define FILE_READ_ATTEMPTS 3
+
+/* True when a and b (stat of one file before and after reading it) show
+ * the same version: size, mtime, ctime, inode and device. */
+bool file_same_version(const struct stat *a, const struct stat *b);
+
 /* A file_job's result when the walker must read the file itself: it grew
  * past the pool's size limit, or has holes. */
 #define FILE_JOB_TOO_BIG 1
