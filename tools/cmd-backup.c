@@ -14,7 +14,7 @@
 #include <time.h>
 
 enum {
-	OPT_MEMBER = OPT_FIRST_COMMAND_OPTION,
+	OPT_BACKUP_MEMBER = OPT_FIRST_COMMAND_OPTION,
 	OPT_TIME,
 	OPT_TAG,
 	OPT_EXCLUDE,
@@ -25,7 +25,6 @@ enum {
 	OPT_FORCE_READ,
 	OPT_BEFORE,
 	OPT_AFTER,
-	OPT_JSON,
 };
 
 struct progress_state {
@@ -88,66 +87,163 @@ static int print_json(const char *status, const char *member, const char *name, 
 	return write_all(STDOUT_FILENO, out.ptr, out.len);
 }
 
-struct backup_cmd {
-	struct cmd_ctx ctx;
+struct backup_cli {
 	struct backup_options bo;
+	const char **tags; /* room for every argument */
+	struct progress_state ps;
 	struct selection sel;
 	const char *before, *after;
-	bool json;
 };
 
-/* Runs the backup itself: 0, EXIT_PARTIAL or EXIT_FAILURE_; fills *ret_hex
- * (empty on failure). */
-static int run_backup(struct backup_cmd *c, char ret_hex[HASH_HEX_LEN + 1])
+static void backup_init(struct cmd_ctx *ctx)
 {
-	struct repo *repo = NULL;
-	struct catalog *cat = NULL;
+	struct backup_cli *o = ctx->opts;
+	o->tags = xcalloc((size_t)ctx->argc, sizeof(char *));
+	o->bo.tags = o->tags;
+	o->ps.start_ns = now_ns();
+	select_init(&o->sel);
+}
+
+static void backup_release(struct cmd_ctx *ctx)
+{
+	struct backup_cli *o = ctx->opts;
+	free(o->tags);
+	select_release(&o->sel);
+}
+
+static int backup_option(struct cmd_ctx *ctx, int opt, const char *arg)
+{
+	struct backup_cli *o = ctx->opts;
+
+	switch (opt) {
+	case OPT_BACKUP_MEMBER:
+		o->bo.member = arg;
+		return EXIT_OK;
+	case OPT_TIME:
+		if (snapshot_time_parse(arg, &o->bo.time_sec) < 0)
+			return cmd_usage_error(ctx,
+					       "invalid --time '%s' (use UTC like "
+					       "2026-11-22T205328Z or @UNIXSECONDS)",
+					       arg);
+		return EXIT_OK;
+	case OPT_TAG:
+		if (!*arg || strchr(arg, ',') || strlen(arg) > TAG_LEN_MAX ||
+		    o->bo.n_tags >= TAGS_MAX)
+			return cmd_usage_error(ctx,
+					       "invalid --tag '%s' (1..%d bytes, no commas, "
+					       "at most %d tags)",
+					       arg, TAG_LEN_MAX, TAGS_MAX);
+		o->tags[o->bo.n_tags++] = arg;
+		return EXIT_OK;
+	case OPT_EXCLUDE:
+		if (select_add_exclude(&o->sel, arg) < 0)
+			return cmd_usage_error(ctx, "invalid --exclude '%s'", arg);
+		o->bo.select = &o->sel;
+		return EXIT_OK;
+	case OPT_EXCLUDE_FILE:
+		if (select_add_exclude_file(&o->sel, arg) < 0)
+			return EXIT_USAGE;
+		o->bo.select = &o->sel;
+		return EXIT_OK;
+	case OPT_FILES_FROM:
+		if (select_add_files_from(&o->sel, arg) < 0)
+			return EXIT_USAGE;
+		o->bo.select = &o->sel;
+		return EXIT_OK;
+	case OPT_ONE_FILE_SYSTEM:
+		o->bo.one_file_system = true;
+		return EXIT_OK;
+	case OPT_EXCLUDE_CACHES:
+		o->bo.exclude_caches = true;
+		return EXIT_OK;
+	case OPT_FORCE_READ:
+		o->bo.force_read = true;
+		return EXIT_OK;
+	case OPT_BEFORE:
+		o->before = arg;
+		return EXIT_OK;
+	case OPT_AFTER:
+		o->after = arg;
+		return EXIT_OK;
+	}
+	return cmd_usage_error(ctx, "unknown option");
+}
+
+static int backup_check(struct cmd_ctx *ctx)
+{
+	struct backup_cli *o = ctx->opts;
+	struct backup_options *bo = &o->bo;
+
+	if (!bo->member)
+		return cmd_usage_error(ctx, "--member is required");
+	if (!member_name_is_valid(bo->member))
+		return cmd_usage_error(ctx,
+				       "invalid member name '%s' (letters, digits, '.', '_', '-'; "
+				       "starting with a letter or digit)",
+				       bo->member);
+	if (ctx->n_args < 1)
+		return cmd_usage_error(ctx, "no PATH to back up");
+	if (o->sel.has_includes && !o->sel.include_all && o->sel.included.n == 0)
+		return cmd_usage_error(ctx, "the --files-from list names no path");
+	bo->paths = (const char *const *)ctx->args;
+	bo->n_paths = (size_t)ctx->n_args;
+	if (cmd_progress_wanted(ctx)) {
+		bo->progress = show_progress;
+		bo->progress_data = &o->ps;
+	}
+	return EXIT_OK;
+}
+
+/* Runs the backup itself: EXIT_OK, EXIT_PARTIAL or EXIT_FAILURE_; fills
+ * ret_hex (empty on failure). */
+static int run_backup(struct cmd_ctx *ctx, char ret_hex[HASH_HEX_LEN + 1])
+{
+	struct backup_cli *o = ctx->opts;
 	struct backup_result res = { 0 };
 	uint64_t start = now_ns();
 	char name[SNAPSHOT_NAME_MAX] = "";
 	int r;
 
 	ret_hex[0] = '\0';
-	r = cmd_open(&c->ctx, &repo, &cat);
-	if (r < 0)
-		return EXIT_FAILURE_;
-	r = backup_run(repo, cat, &c->bo, &res);
+	r = backup_run(ctx->repo, ctx->cat, &o->bo, &res);
 	double secs = (double)(now_ns() - start) / 1e9;
 	if (r == 0) {
 		struct cat_snapshot s;
 		hex_encode(res.snap_id, HASH_LEN, ret_hex);
-		if (catalog_find_snapshot_by_prefix(cat, ret_hex, &s) == 0)
+		if (catalog_find_snapshot_by_prefix(ctx->cat, ret_hex, &s) == 0)
 			snprintf(name, sizeof(name), "%s", s.name);
-		print_summary(c->bo.member, name, ret_hex, &res.stats, secs);
+		print_summary(o->bo.member, name, ret_hex, &res.stats, secs);
 		if (res.stats.n_errors > 0)
 			log_warning("%" PRIu64 " entries could not be read and are missing from "
 				    "the snapshot",
 				    res.stats.n_errors);
 	}
-	if (c->json && print_json(r < 0		       ? "failure"
-				  : res.stats.n_errors ? "partial"
-						       : "success",
-				  c->bo.member, name, r < 0 ? NULL : ret_hex, &res.stats, secs) < 0)
+	if (ctx->json &&
+	    print_json(r < 0		    ? "failure"
+		       : res.stats.n_errors ? "partial"
+					    : "success",
+		       o->bo.member, name, r < 0 ? NULL : ret_hex, &res.stats, secs) < 0)
 		r = r < 0 ? r : -EIO;
-	cmd_close(&c->ctx, repo, cat);
 	if (r < 0)
 		return EXIT_FAILURE_;
 	return res.stats.n_errors > 0 ? EXIT_PARTIAL : EXIT_OK;
 }
 
 /* --before, the backup, and --after whatever happened once --before
- * started. */
-static int run_with_hooks(struct backup_cmd *c)
+ * started. The repository is open by now: one that cannot be reached
+ * fails the backup before any service is stopped. */
+static int backup_run_cmd(struct cmd_ctx *ctx)
 {
+	struct backup_cli *o = ctx->opts;
 	char hex[HASH_HEX_LEN + 1] = "";
 	int status = EXIT_OK, r;
 
 	hook_catch_signals();
-	c->bo.cancel = &hook_signal;
-	AUTOFREE char *env_member = xasprintf("CAIRN_MEMBER=%s", c->bo.member);
-	if (c->before) {
+	o->bo.cancel = &hook_signal;
+	AUTOFREE char *env_member = xasprintf("CAIRN_MEMBER=%s", o->bo.member);
+	if (o->before) {
 		const char *env[] = { env_member };
-		r = hook_run("--before", c->before, env, ARRAY_SIZE(env));
+		r = hook_run("--before", o->before, env, ARRAY_SIZE(env));
 		if (r != 0) {
 			if (r > 0)
 				log_error("the --before command failed (exit status %d); nothing "
@@ -161,14 +257,14 @@ static int run_with_hooks(struct backup_cmd *c)
 		}
 	}
 	if (status == EXIT_OK)
-		status = run_backup(c, hex);
-	if (c->after) {
+		status = run_backup(ctx, hex);
+	if (o->after) {
 		AUTOFREE char *env_status =
 			xasprintf("CAIRN_BACKUP_STATUS=%s",
 				  status == EXIT_FAILURE_ ? "failure" : "success");
 		AUTOFREE char *env_id = xasprintf("CAIRN_SNAPSHOT_ID=%s", hex);
 		const char *env[] = { env_member, env_status, env_id };
-		r = hook_run("--after", c->after, env, ARRAY_SIZE(env));
+		r = hook_run("--after", o->after, env, ARRAY_SIZE(env));
 		if (r != 0) {
 			if (r > 0)
 				log_error("the --after command failed (exit status %d)", r);
@@ -178,118 +274,30 @@ static int run_with_hooks(struct backup_cmd *c)
 	return status;
 }
 
-int cmd_backup(int argc, char **argv)
-{
-	static const struct option options[] = {
-		{ "member", required_argument, NULL, OPT_MEMBER },
-		{ "time", required_argument, NULL, OPT_TIME },
-		{ "tag", required_argument, NULL, OPT_TAG },
-		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
-		{ "exclude-file", required_argument, NULL, OPT_EXCLUDE_FILE },
-		{ "files-from", required_argument, NULL, OPT_FILES_FROM },
-		{ "one-file-system", no_argument, NULL, OPT_ONE_FILE_SYSTEM },
-		{ "exclude-caches", no_argument, NULL, OPT_EXCLUDE_CACHES },
-		{ "force-read", no_argument, NULL, OPT_FORCE_READ },
-		{ "before", required_argument, NULL, OPT_BEFORE },
-		{ "after", required_argument, NULL, OPT_AFTER },
-		{ "json", no_argument, NULL, OPT_JSON },
-		COMMON_OPTIONS,
-	};
-	struct backup_cmd c = {
-		.ctx = {
-			.prog = "cairn backup",
-			.usage = "cairn backup -r REPO --member M [--time TS] [--tag T]... "
-				 "[--exclude PATTERN]... [--exclude-file F]... [--files-from F]... "
-				 "[--one-file-system] [--exclude-caches] [--force-read] "
-				 "[--before CMD] [--after CMD] [--json] PATH...",
+const struct cmd_def cmd_backup = {
+	.usage = "cairn backup -r REPO --member M [--time TS] [--tag T]... [--exclude PATTERN]... "
+		 "[--exclude-file F]... [--files-from F]... [--one-file-system] "
+		 "[--exclude-caches] [--force-read] [--before CMD] [--after CMD] [--json] "
+		 "PATH...",
+	.options =
+		(const struct option[]){
+			{ "member", required_argument, NULL, OPT_BACKUP_MEMBER },
+			{ "time", required_argument, NULL, OPT_TIME },
+			{ "tag", required_argument, NULL, OPT_TAG },
+			{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+			{ "exclude-file", required_argument, NULL, OPT_EXCLUDE_FILE },
+			{ "files-from", required_argument, NULL, OPT_FILES_FROM },
+			{ "one-file-system", no_argument, NULL, OPT_ONE_FILE_SYSTEM },
+			{ "exclude-caches", no_argument, NULL, OPT_EXCLUDE_CACHES },
+			{ "force-read", no_argument, NULL, OPT_FORCE_READ },
+			{ "before", required_argument, NULL, OPT_BEFORE },
+			{ "after", required_argument, NULL, OPT_AFTER },
+			{ NULL, 0, NULL, 0 },
 		},
-	};
-	struct progress_state ps = { now_ns() };
-	AUTOFREE const char **tags = xcalloc((size_t)argc, sizeof(char *));
-	int opt, r;
-
-	select_init(&c.sel);
-	CLEANUP(select_releasep) struct selection *sel = &c.sel;
-	while ((opt = getopt_long(argc, argv, COMMON_SHORT, options, NULL)) != -1) {
-		if (cmd_common_option(&c.ctx, opt, optarg))
-			continue;
-		switch (opt) {
-		case OPT_MEMBER:
-			c.bo.member = optarg;
-			break;
-		case OPT_TIME:
-			if (snapshot_time_parse(optarg, &c.bo.time_sec) < 0)
-				return cmd_usage_error(&c.ctx,
-						       "invalid --time '%s' (use UTC like "
-						       "2026-11-22T205328Z or @UNIXSECONDS)",
-						       optarg);
-			break;
-		case OPT_TAG:
-			if (!*optarg || strchr(optarg, ',') || strlen(optarg) > TAG_LEN_MAX ||
-			    c.bo.n_tags >= TAGS_MAX)
-				return cmd_usage_error(&c.ctx,
-						       "invalid --tag '%s' (1..%d bytes, no commas, "
-						       "at most %d tags)",
-						       optarg, TAG_LEN_MAX, TAGS_MAX);
-			tags[c.bo.n_tags++] = optarg;
-			break;
-		case OPT_EXCLUDE:
-			if (select_add_exclude(sel, optarg) < 0)
-				return cmd_usage_error(&c.ctx, "invalid --exclude '%s'", optarg);
-			c.bo.select = sel;
-			break;
-		case OPT_EXCLUDE_FILE:
-			if (select_add_exclude_file(sel, optarg) < 0)
-				return EXIT_USAGE;
-			c.bo.select = sel;
-			break;
-		case OPT_FILES_FROM:
-			if (select_add_files_from(sel, optarg) < 0)
-				return EXIT_USAGE;
-			c.bo.select = sel;
-			break;
-		case OPT_ONE_FILE_SYSTEM:
-			c.bo.one_file_system = true;
-			break;
-		case OPT_EXCLUDE_CACHES:
-			c.bo.exclude_caches = true;
-			break;
-		case OPT_FORCE_READ:
-			c.bo.force_read = true;
-			break;
-		case OPT_BEFORE:
-			c.before = optarg;
-			break;
-		case OPT_AFTER:
-			c.after = optarg;
-			break;
-		case OPT_JSON:
-			c.json = true;
-			break;
-		default:
-			return cmd_usage_error(&c.ctx, "unknown option");
-		}
-	}
-	r = cmd_finish_options(&c.ctx);
-	if (r != EXIT_OK)
-		return r;
-	if (!c.bo.member)
-		return cmd_usage_error(&c.ctx, "--member is required");
-	if (!member_name_is_valid(c.bo.member))
-		return cmd_usage_error(&c.ctx,
-				       "invalid member name '%s' (letters, digits, '.', '_', '-'; "
-				       "starting with a letter or digit)",
-				       c.bo.member);
-	if (optind >= argc)
-		return cmd_usage_error(&c.ctx, "no PATH to back up");
-	if (sel->has_includes && !sel->include_all && sel->included.n == 0)
-		return cmd_usage_error(&c.ctx, "the --files-from list names no path");
-	c.bo.paths = (const char *const *)argv + optind;
-	c.bo.n_paths = (size_t)(argc - optind);
-	c.bo.tags = tags;
-	if (progress_wanted() && c.ctx.verbosity >= 0) {
-		c.bo.progress = show_progress;
-		c.bo.progress_data = &ps;
-	}
-	return run_with_hooks(&c);
-}
+	.opts_size = sizeof(struct backup_cli),
+	.init = backup_init,
+	.option = backup_option,
+	.check = backup_check,
+	.run = backup_run_cmd,
+	.release = backup_release,
+};
