@@ -110,3 +110,32 @@ size=$(stat -c %s "$T/busy-restored/growing.log")
 [ "$size" -ge $((32 * 1048576)) ] || fail "the stored version is shorter than the file was: $size"
 cmp -n "$size" "$T/busy-restored/growing.log" "$T/busy/growing.log" ||
 	fail "the stored version is not a prefix of the file"
+
+info "a small file (read on a worker thread) changed between fstat and read is read again"
+cc -shared -fPIC -o "$T/fstat-gate.so" "$SRC/tests/integration/fstat-gate.c" -ldl
+mkdir -p "$T/gated"
+for i in 1 2 3; do echo "neighbour $i" >"$T/gated/n$i"; done
+printf 'version-1 %04000d\n' 1 >"$T/gated/gate-small"
+asan=${ASAN_OPTIONS:-}
+[ -z "$asan" ] || asan="$asan:verify_asan_link_order=0"
+GATE_REACHED="$T/reached" GATE_RELEASE="$T/release" LD_PRELOAD="$T/fstat-gate.so" \
+	ASAN_OPTIONS="$asan" "$BUILD/cairn" backup -r "$repo" --member gated "$T/gated" \
+	>"$T/gated.out" 2>"$T/gated.err" </dev/null &
+gpid=$!
+until_t=$(deadline_in 60)
+while [ ! -e "$T/reached" ]; do
+	kill -0 "$gpid" 2>/dev/null || fail "the backup ended before the gate: $(cat "$T/gated.err")"
+	[ "$(now)" -lt "$until_t" ] || fail "the backup did not reach the gate within 60 s"
+	sleep 0.05
+done
+printf 'version-2 %04000d\n' 2 | dd of="$T/gated/gate-small" conv=notrunc status=none
+touch -d '2021-01-01 00:00:00' "$T/gated/gate-small"
+touch "$T/release"
+st=0
+wait "$gpid" || st=$?
+assert_eq 0 "$st" "exit status of the gated backup"
+assert_contains "$(cat "$T/gated.err")" "gate-small' changed while being read; reading it again"
+"$BUILD/cairn" restore -r "$repo" "gated/latest" --target "$T/gated-restored" 2>/dev/null
+cmp "$T/gated/gate-small" "$T/gated-restored/gate-small" ||
+	fail "the snapshot does not hold the version read after the change"
+assert_empty_output rsync -a --checksum --dry-run --itemize-changes "$T/gated/" "$T/gated-restored/"
