@@ -275,10 +275,12 @@ static int backup_run_cmd(struct cmd_ctx *ctx)
 }
 
 const struct cmd_def cmd_backup = {
-	.usage = "cairn backup -r REPO --member M [--time TS] [--tag T]... [--exclude PATTERN]... "
-		 "[--exclude-file F]... [--files-from F]... [--one-file-system] "
-		 "[--exclude-caches] [--force-read] [--before CMD] [--after CMD] [--json] "
-		 "PATH...",
+	.usage =
+		"cairn backup -r REPO --member M [--time TS] [--tag T]... [--force-read] [--json]\n"
+		"             [SELECT] [HOOKS] PATH...\n"
+		"  SELECT: [--exclude PATTERN]... [--exclude-file F]... [--files-from F]...\n"
+		"          [--one-file-system] [--exclude-caches]\n"
+		"  HOOKS:  [--before CMD] [--after CMD]",
 	.options =
 		(const struct option[]){
 			{ "member", required_argument, NULL, OPT_BACKUP_MEMBER },
