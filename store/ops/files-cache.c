@@ -68,11 +68,25 @@ static int parse(struct files_cache *fc)
 	return rbuf_left(&r) == 0 ? 0 : -EBADMSG;
 }
 
+int files_cache_parse(uint8_t *data, size_t len, struct files_cache **ret)
+{
+	struct files_cache *fc = xcalloc(1, sizeof(*fc));
+	hmap_init(&fc->paths);
+	fc->data = data;
+	fc->len = len;
+	int r = parse(fc);
+	if (r < 0) {
+		files_cache_free(fc);
+		return r;
+	}
+	*ret = fc;
+	return 0;
+}
+
 int files_cache_load(const char *path, struct files_cache **ret)
 {
 	AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	int r;
 
 	if (fd < 0)
 		return -errno;
@@ -80,18 +94,14 @@ int files_cache_load(const char *path, struct files_cache **ret)
 		return -errno;
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > FILE_LEN_MAX)
 		return -EBADMSG;
-	struct files_cache *fc = xcalloc(1, sizeof(*fc));
-	hmap_init(&fc->paths);
-	fc->len = (size_t)st.st_size;
-	fc->data = xmalloc(fc->len ? fc->len : 1);
-	ssize_t n = pread_full(fd, fc->data, fc->len, 0);
-	r = n < 0 ? (int)n : (size_t)n != fc->len ? -EBADMSG : parse(fc);
-	if (r < 0) {
-		files_cache_free(fc);
-		return r;
+	size_t len = (size_t)st.st_size;
+	uint8_t *data = xmalloc(len ? len : 1);
+	ssize_t n = pread_full(fd, data, len, 0);
+	if (n < 0 || (size_t)n != len) {
+		free(data);
+		return n < 0 ? (int)n : -EBADMSG;
 	}
-	*ret = fc;
-	return 0;
+	return files_cache_parse(data, len, ret);
 }
 
 int files_cache_find(const struct files_cache *fc, const char *path, struct files_cache_entry *ret)

@@ -42,6 +42,9 @@ struct files_cache {
 /* Loads the cache at path. -ENOENT when there is none, -EBADMSG (not
  * logged) when it is damaged: either way the backup reads every file. */
 int files_cache_load(const char *path, struct files_cache **ret) WARN_UNUSED;
+/* Parses a cache's bytes, taking ownership of data (malloc'd; freed on
+ * failure too). -EBADMSG when they are not a whole, valid cache. */
+int files_cache_parse(uint8_t *data, size_t len, struct files_cache **ret) WARN_UNUSED;
 void files_cache_free(struct files_cache *fc);
 /* Looks up path: 0 and *ret filled, or -ENOENT. */
 int files_cache_find(const struct files_cache *fc, const char *path,
