@@ -389,10 +389,7 @@ struct snapshot_array {
 static int add_snapshot(void *userdata, const struct cat_snapshot *s)
 {
 	struct snapshot_array *a = userdata;
-	if (a->n == a->cap) {
-		a->cap = a->cap ? 2 * a->cap : 16;
-		a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
-	}
+	XGROW_ARRAY(a->v, a->cap, a->n + 1);
 	a->v[a->n++] = *s;
 	return 0;
 }
