@@ -11,6 +11,8 @@ static const struct command commands[] = {
 	{ "init", &cmd_init, CMD_REPO | CMD_NO_OPERANDS | CMD_WRITES, "create a repository" },
 	{ "backup", &cmd_backup, CMD_CATALOG | CMD_WRITES | CMD_JSON,
 	  "store a snapshot of a member" },
+	{ "import", &cmd_import, CMD_CATALOG | CMD_WRITES,
+	  "turn existing tar archives into snapshots" },
 	{ "snapshots", &cmd_snapshots, CMD_MEMBER | CMD_JSON | CMD_NO_OPERANDS, "list snapshots" },
 	{ "find", &cmd_find, CMD_MEMBER | CMD_JSON | CMD_TROUBLE_2,
 	  "find paths by name in every snapshot" },

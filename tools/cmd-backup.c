@@ -1,6 +1,7 @@
 /*
  * cmd-backup.c - cairn backup: store a snapshot of a member from local
- * paths, with file selection (select.h), the --before/--after hooks
+ * paths, a tar stream (--tar) or standard input (--stdin NAME [-- CMD]; see
+ * backup-source.c), with file selection (select.h), the --before/--after hooks
  * (hook.h), progress on a terminal and a summary (a line on stderr, or a
  * JSON document on stdout with --json). Exit 3 when the snapshot was
  * written without some entries (each reported by path); 1 when the backup
@@ -25,6 +26,9 @@ enum {
 	OPT_FORCE_READ,
 	OPT_BEFORE,
 	OPT_AFTER,
+	OPT_TAR,
+	OPT_STDIN,
+	OPT_STRIP_UNSAFE,
 };
 
 struct progress_state {
@@ -93,6 +97,9 @@ struct backup_cli {
 	struct progress_state ps;
 	struct selection sel;
 	const char *before, *after;
+	struct backup_source src;
+	char **after_dashes; /* the words after "--", NULL-terminated, or NULL */
+	int n_after_dashes;
 };
 
 static void backup_init(struct cmd_ctx *ctx)
@@ -102,12 +109,24 @@ static void backup_init(struct cmd_ctx *ctx)
 	o->bo.tags = o->tags;
 	o->ps.start_ns = now_ns();
 	select_init(&o->sel);
+	/* With --stdin, what follows "--" is CMD: noted before the parser
+	 * permutes argv (the words after "--" end up last among the operands). */
+	for (int i = 1; i < ctx->argc; i++) {
+		if (strcmp(ctx->argv[i], "--") == 0) {
+			o->n_after_dashes = ctx->argc - i - 1;
+			o->after_dashes = xcalloc((size_t)o->n_after_dashes + 1, sizeof(char *));
+			memcpy(o->after_dashes, ctx->argv + i + 1,
+			       (size_t)o->n_after_dashes * sizeof(char *));
+			break;
+		}
+	}
 }
 
 static void backup_release(struct cmd_ctx *ctx)
 {
 	struct backup_cli *o = ctx->opts;
 	free(o->tags);
+	free(o->after_dashes);
 	select_release(&o->sel);
 }
 
@@ -165,6 +184,15 @@ static int backup_option(struct cmd_ctx *ctx, int opt, const char *arg)
 	case OPT_AFTER:
 		o->after = arg;
 		return EXIT_OK;
+	case OPT_TAR:
+		o->src.tar = arg;
+		return EXIT_OK;
+	case OPT_STDIN:
+		o->src.stdin_name = arg;
+		return EXIT_OK;
+	case OPT_STRIP_UNSAFE:
+		o->src.strip_unsafe = true;
+		return EXIT_OK;
 	}
 	return cmd_usage_error(ctx, "unknown option");
 }
@@ -181,12 +209,37 @@ static int backup_check(struct cmd_ctx *ctx)
 				       "invalid member name '%s' (letters, digits, '.', '_', '-'; "
 				       "starting with a letter or digit)",
 				       bo->member);
-	if (ctx->n_args < 1)
+	struct backup_source *src = &o->src;
+	int n_paths = ctx->n_args;
+	if (src->tar && src->stdin_name)
+		return cmd_usage_error(ctx, "--tar and --stdin exclude each other");
+	if (src->strip_unsafe && !src->tar)
+		return cmd_usage_error(ctx, "--strip-unsafe applies to --tar only");
+	if (src->stdin_name && !name_is_valid_component(src->stdin_name, strlen(src->stdin_name)))
+		return cmd_usage_error(ctx,
+				       "invalid --stdin name '%s' (one file name: no '/', not "
+				       "'.' or '..')",
+				       src->stdin_name);
+	if (src->stdin_name && o->after_dashes) {
+		n_paths -= o->n_after_dashes;
+		if (n_paths > 0 || o->n_after_dashes == 0)
+			return cmd_usage_error(ctx, "--stdin NAME takes no PATH; give the command "
+						    "after '--'");
+		src->cmd = o->after_dashes;
+	}
+	if ((src->tar || src->stdin_name) && n_paths > 0)
+		return cmd_usage_error(ctx, "--tar and --stdin take no PATH");
+	if ((src->tar || src->stdin_name) &&
+	    (bo->select || bo->one_file_system || bo->exclude_caches || bo->force_read))
+		return cmd_usage_error(ctx, "--exclude, --exclude-file, --files-from, "
+					    "--one-file-system, --exclude-caches and --force-read "
+					    "apply to PATHs, not to --tar or --stdin");
+	if (!src->tar && !src->stdin_name && n_paths < 1)
 		return cmd_usage_error(ctx, "no PATH to back up");
 	if (o->sel.has_includes && !o->sel.include_all && o->sel.included.n == 0)
 		return cmd_usage_error(ctx, "the --files-from list names no path");
 	bo->paths = (const char *const *)ctx->args;
-	bo->n_paths = (size_t)ctx->n_args;
+	bo->n_paths = (size_t)n_paths;
 	if (cmd_progress_wanted(ctx)) {
 		bo->progress = show_progress;
 		bo->progress_data = &o->ps;
@@ -205,7 +258,10 @@ static int run_backup(struct cmd_ctx *ctx, char ret_hex[HASH_HEX_LEN + 1])
 	int r;
 
 	ret_hex[0] = '\0';
-	r = backup_run(ctx->repo, ctx->cat, &o->bo, &res);
+	if (o->src.tar || o->src.stdin_name)
+		r = backup_from_source(ctx->repo, ctx->cat, &o->bo, &o->src, &res);
+	else
+		r = backup_run(ctx->repo, ctx->cat, &o->bo, &res);
 	double secs = (double)(now_ns() - start) / 1e9;
 	if (r == 0) {
 		struct cat_snapshot s;
@@ -278,6 +334,8 @@ const struct cmd_def cmd_backup = {
 	.usage =
 		"cairn backup -r REPO --member M [--time TS] [--tag T]... [--force-read] [--json]\n"
 		"             [SELECT] [HOOKS] PATH...\n"
+		"       cairn backup -r REPO --member M [...] [HOOKS] --tar FILE|- [--strip-unsafe]\n"
+		"       cairn backup -r REPO --member M [...] [HOOKS] --stdin NAME [-- CMD [ARG]...]\n"
 		"  SELECT: [--exclude PATTERN]... [--exclude-file F]... [--files-from F]...\n"
 		"          [--one-file-system] [--exclude-caches]\n"
 		"  HOOKS:  [--before CMD] [--after CMD]",
@@ -294,6 +352,9 @@ const struct cmd_def cmd_backup = {
 			{ "force-read", no_argument, NULL, OPT_FORCE_READ },
 			{ "before", required_argument, NULL, OPT_BEFORE },
 			{ "after", required_argument, NULL, OPT_AFTER },
+			{ "tar", required_argument, NULL, OPT_TAR },
+			{ "stdin", required_argument, NULL, OPT_STDIN },
+			{ "strip-unsafe", no_argument, NULL, OPT_STRIP_UNSAFE },
 			{ NULL, 0, NULL, 0 },
 		},
 	.opts_size = sizeof(struct backup_cli),

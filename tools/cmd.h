@@ -178,9 +178,25 @@ int cmd_load_trees(struct repo *repo, struct catalog *cat, struct cat_snapshot *
 struct prune_result;
 void prune_report(const struct prune_result *res, bool dry_run);
 
+/* What `cairn backup` reads instead of paths (backup-source.c): a tar
+ * stream (tar: a file name or "-"), or one file NAME from standard input or
+ * from the standard output of cmd (NULL-terminated argv, or NULL). */
+struct backup_source {
+	const char *tar;
+	bool strip_unsafe;
+	const char *stdin_name;
+	char **cmd;
+};
+struct backup_options;
+struct backup_result;
+/* Runs the backup from src; errors are logged. */
+int backup_from_source(struct repo *repo, struct catalog *cat, const struct backup_options *bo,
+		       const struct backup_source *src, struct backup_result *ret);
+
 /* The subcommands, one per cmd-<name>.c. */
 extern const struct cmd_def cmd_init;
 extern const struct cmd_def cmd_backup;
+extern const struct cmd_def cmd_import;
 extern const struct cmd_def cmd_snapshots;
 extern const struct cmd_def cmd_mount;
 extern const struct cmd_def cmd_find;

@@ -395,7 +395,7 @@ void catalog_rollback(struct catalog *c)
 int catalog_read_begin(struct catalog *c)
 {
 	if (c->tx_depth > 0)
-		abort(); /* a read transaction does not nest */
+		return -EBUSY; /* inside a write transaction already */
 	return catalog_step_done(c, stmt(c, ST_BEGIN_READ), "begin");
 }
 

@@ -91,7 +91,8 @@ void catalog_rollback(struct catalog *c);
 /* A read-only transaction: the queries until catalog_read_end() see one
  * state of the catalog and take SQLite's locks once instead of once each
  * (what makes many lookups in a row cheap). Nothing may write the catalog
- * through c in between (aborts). Other connections may still write. */
+ * through c in between (aborts). Other connections may still write.
+ * -EBUSY (not logged) inside a write transaction. */
 int catalog_read_begin(struct catalog *c) WARN_UNUSED;
 void catalog_read_end(struct catalog *c);
 

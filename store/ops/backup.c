@@ -50,6 +50,7 @@
  * backup never teaches it chunks that prune might later remove.
  */
 #include "ops/backup.h"
+#include "ops/backup-internal.h"
 #include "ops/chunk-pool.h"
 #include "format/envelope.h"
 #include "base/hmap.h"
@@ -1141,7 +1142,8 @@ static int write_snapshot(struct backup *b, struct backup_result *ret)
 		r = catalog_add_snapshot(b->cat, ret->snap_id, &h);
 	if (r < 0)
 		log_warning("the snapshot is stored, but the local catalog could not be updated");
-	save_files_cache(b, ret->snap_id);
+	if (!o->fill) /* a tar stream or stdin has no stat fields to compare */
+		save_files_cache(b, ret->snap_id);
 	return 0;
 }
 
@@ -1162,7 +1164,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 
 	if (!member_name_is_valid(o.member))
 		return log_error_errno(-EINVAL, "invalid member name '%s'", o.member);
-	if (o.n_paths == 0)
+	if (o.n_paths == 0 && !o.fill)
 		return log_error_errno(-EINVAL, "nothing to back up");
 	if (backend_is_read_only(b.backend)) {
 		log_error("cannot back up into '%s': the backend is read-only",
@@ -1207,12 +1209,15 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	index_init(&b.index);
 	files_cache_writer_init(&b.next);
 	clock_gettime(CLOCK_REALTIME_COARSE, &b.start);
-	load_files_cache(&b);
+	if (!o.fill)
+		load_files_cache(&b);
 
-	/* The walk only looks chunks up in the catalog: in one read
-	 * transaction, each lookup costs no locking. */
+	/* The walk (and a fill) only looks chunks up in the catalog: in one
+	 * read transaction, each lookup costs no locking. */
 	bool reading = catalog_read_begin(c) == 0;
-	rc = walk(&b);
+	rc = o.fill ? o.fill(&b, o.fill_data) : walk(&b);
+	if (o.fill) /* a stream has nothing to compare with: every file is new */
+		b.stats.n_files_new = b.stats.n_files;
 	if (rc >= 0)
 		rc = collect_files(&b, COLLECT_ALL);
 	if (rc >= 0)
@@ -1246,4 +1251,36 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 		return rc;
 	*ret = res;
 	return 0;
+}
+
+/* --- for the other sources of a backup (backup-internal.h) --- */
+
+struct tree *backup_tree(struct backup *b)
+{
+	return b->tree;
+}
+
+struct backup_stats *backup_stats(struct backup *b)
+{
+	return &b->stats;
+}
+
+const struct backup_options *backup_options(const struct backup *b)
+{
+	return b->opts;
+}
+
+const struct chunker_params *backup_chunker(const struct backup *b)
+{
+	return &b->cfg->chunker;
+}
+
+int backup_add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t *ret)
+{
+	return add_chunk(b, data, len, ret);
+}
+
+void backup_progress(struct backup *b)
+{
+	progress(b, false);
 }

@@ -31,6 +31,12 @@ struct backup_stats {
 typedef void (*backup_progress_fn)(void *userdata, const struct backup_stats *s, const char *path,
 				   bool done);
 
+struct backup;
+/* Builds the snapshot's tree from a source other than local paths (a tar
+ * stream, standard input): see ops/backup-internal.h. A failure it returns
+ * fails the backup before anything refers to what it stored. */
+typedef int (*backup_fill_fn)(struct backup *b, void *userdata);
+
 struct backup_options {
 	const char *member;
 	int64_t time_sec; /* snapshot time (UTC); 0 = now */
@@ -49,6 +55,8 @@ struct backup_options {
 	/* When *cancel becomes non-zero (a signal handler), the backup stops
 	 * soon with -EINTR and writes no snapshot. May be NULL. */
 	const volatile sig_atomic_t *cancel;
+	backup_fill_fn fill; /* when set, builds the tree instead of walking paths */
+	void *fill_data;
 };
 
 struct backup_result {

@@ -33,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct files_cache_entry e;
 		if (strlen(path) == len && files_cache_find(fc, path, &e) == 0) {
 			FUZZ_CHECK(e.chunks >= fc->data && e.chunks <= fc->data + fc->len);
-			FUZZ_CHECK((size_t)(fc->data + fc->len - e.chunks) >= (size_t)e.n_chunks * 44);
+			FUZZ_CHECK((size_t)(fc->data + fc->len - e.chunks) >=
+				   (size_t)e.n_chunks * 44);
 			for (uint32_t i = 0; i < e.n_chunks; i++) {
 				struct files_cache_chunk c;
 				files_cache_chunk_at(&e, i, &c);
