@@ -147,7 +147,7 @@ static int flush_pack(struct backup *b)
 	memcpy(entries, pack_writer_entries(b->pw), n * sizeof(*entries));
 	pack_writer_finish(b->pw, &bytes, id);
 	if (pending_find(&b->pending, PENDING_PACK, id)) {
-		r = pack_add_salt(&bytes, &entries, &n, id);
+		r = pack_add_salt(repo_keys(b->repo), &bytes, &entries, &n, id);
 		if (r < 0)
 			return log_error_errno(r, "cannot give a pack a name of its own");
 	}
@@ -275,7 +275,7 @@ static int add_hashed_chunk(struct backup *b, const uint8_t hash[HASH_LEN], cons
 static int add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t *ret)
 {
 	uint8_t hash[HASH_LEN];
-	crypto_sha256(data, len, hash);
+	crypto_id(repo_keys(b->repo), data, len, hash);
 	return add_hashed_chunk(b, hash, data, len, ret);
 }
 
@@ -990,7 +990,7 @@ static int put_object(struct backup *b, enum object_kind kind, struct buf *raw, 
 		      uint8_t ret_id[HASH_LEN])
 {
 	uint64_t stored;
-	int r = object_put(b->backend, kind, raw, level, ret_id, &stored);
+	int r = object_put(b->backend, repo_keys(b->repo), kind, raw, level, ret_id, &stored);
 
 	if (r == 0)
 		b->stats.n_stored += stored;
@@ -1004,7 +1004,7 @@ static int unclash_tree(struct backup *b, struct buf *raw)
 	uint8_t id[HASH_LEN], salt[HASH_LEN];
 	int r;
 
-	crypto_sha256(raw->ptr, raw->len, id);
+	crypto_id(repo_keys(b->repo), raw->ptr, raw->len, id);
 	if (!pending_find(&b->pending, PENDING_TREE, id))
 		return 0;
 	r = crypto_random(salt, sizeof(salt));
@@ -1189,14 +1189,15 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	}
 
 	b.tree = tree_new();
-	b.pw = pack_writer_new();
+	b.pw = pack_writer_new(repo_keys(r));
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned workers = cpus < 1 ? 1 : cpus > 8 ? 8 : (unsigned)cpus;
-	b.pool = chunk_pool_new(workers, 4 * workers, b.cfg->zstd_level);
+	b.pool = chunk_pool_new(repo_keys(r), workers, 4 * workers, b.cfg->zstd_level);
 	/* Small files are read on their own threads: their cost is open, stat
 	 * and read calls more than bytes, which one thread cannot overlap.
 	 * Memory for them stays within FILE_POOL_PENDING * FILE_POOL_MAX. */
-	b.files = file_pool_new(workers, FILE_POOL_PENDING, &b.cfg->chunker, FILE_POOL_MAX);
+	b.files = file_pool_new(repo_keys(r), workers, FILE_POOL_PENDING, &b.cfg->chunker,
+				FILE_POOL_MAX);
 	/* One pack queued per uploading thread, besides those being stored:
 	 * memory for packs stays within 2 * n * pack_size. */
 	unsigned uploaders = backend_put_parallelism(b.backend);

@@ -4,7 +4,7 @@
  * the tail, a worker claims the oldest unclaimed slot and does the whole
  * file outside the lock (open, fstat, read, fstat again to catch a change
  * while reading, and again up to three times; then content-defined cuts
- * and SHA-256 of each chunk), and the walker collects from the head in
+ * and the id of each chunk), and the walker collects from the head in
  * order. Only files the walker saw as small and without holes are
  * submitted; one that turns out bigger comes back FILE_JOB_TOO_BIG. The
  * ring bounds memory to max_pending files of max_size bytes.
@@ -31,6 +31,7 @@ struct file_pool {
 	bool out;      /* guarded by lock: the head job is with the caller */
 	bool stop;     /* guarded by lock */
 	const struct chunker_params *cp;
+	const struct crypto_keys *keys; /* NULL: unencrypted, plain SHA-256 ids */
 	uint64_t max_size;
 	pthread_t *threads;
 	unsigned n_threads;
@@ -66,7 +67,7 @@ static void add_chunks(struct file_pool *p, struct file_job *job)
 		struct file_chunk *c = &job->chunks[job->n_chunks++];
 		c->off = pos;
 		c->len = (uint32_t)cut;
-		crypto_sha256(data + pos, cut, c->hash);
+		crypto_id(p->keys, data + pos, cut, c->hash);
 		pos += cut;
 	}
 }
@@ -138,11 +139,13 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-struct file_pool *file_pool_new(unsigned n_threads, unsigned max_pending,
-				const struct chunker_params *cp, uint64_t max_size)
+struct file_pool *file_pool_new(const struct crypto_keys *keys, unsigned n_threads,
+				unsigned max_pending, const struct chunker_params *cp,
+				uint64_t max_size)
 {
 	struct file_pool *p = xcalloc(1, sizeof(*p));
 
+	p->keys = keys;
 	p->n_threads = MAX(n_threads, 1u);
 	p->cap = MAX(max_pending, p->n_threads + 1);
 	p->ring = xcalloc(p->cap, sizeof(*p->ring));

@@ -27,7 +27,7 @@ bool file_same_version(const struct stat *a, const struct stat *b);
 struct file_chunk {
 	uint64_t off; /* in the file and in file_job.data */
 	uint32_t len;
-	uint8_t hash[HASH_LEN];
+	uint8_t hash[HASH_LEN]; /* its id: crypto_id() */
 };
 
 struct file_job {
@@ -47,11 +47,13 @@ struct file_job {
 
 struct file_pool;
 
-/* Starts n_threads workers cutting chunks with cp (borrowed; must outlive
- * the pool); at most max_pending files, each of at most max_size bytes,
+/* Starts n_threads workers cutting chunks with cp and naming them with
+ * crypto_id() under keys (both borrowed, NULL keys for an unencrypted
+ * repository; they must outlive the pool); at most max_pending files, each of at most max_size bytes,
  * are queued or unreturned at once, which bounds memory. */
-struct file_pool *file_pool_new(unsigned n_threads, unsigned max_pending,
-				const struct chunker_params *cp, uint64_t max_size);
+struct file_pool *file_pool_new(const struct crypto_keys *keys, unsigned n_threads,
+				unsigned max_pending, const struct chunker_params *cp,
+				uint64_t max_size);
 /* Stops and joins the workers; pending jobs are dropped. Accepts NULL. */
 void file_pool_free(struct file_pool *p);
 /* The max_size given to file_pool_new(). */
