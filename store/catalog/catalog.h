@@ -95,6 +95,10 @@ void catalog_rollback(struct catalog *c);
  * -EBUSY (not logged) inside a write transaction. */
 int catalog_read_begin(struct catalog *c) WARN_UNUSED;
 void catalog_read_end(struct catalog *c);
+/* Ends the batch catalog_begin() opened with the result r of its work:
+ * commits when r >= 0 and returns the commit's result, else rolls back
+ * and returns r. */
+int catalog_end(struct catalog *c, int r) WARN_UNUSED;
 
 /* --- snapshots --- */
 

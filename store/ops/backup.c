@@ -1192,7 +1192,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	b.pw = pack_writer_new(repo_keys(r));
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned workers = cpus < 1 ? 1 : cpus > 8 ? 8 : (unsigned)cpus;
-	b.pool = chunk_pool_new(repo_keys(r), workers, 4 * workers, b.cfg->zstd_level);
+	rc = chunk_pool_new(repo_keys(r), workers, 4 * workers, b.cfg->zstd_level, &b.pool);
 	/* Small files are read on their own threads: their cost is open, stat
 	 * and read calls more than bytes, which one thread cannot overlap.
 	 * Memory for them stays within FILE_POOL_PENDING * FILE_POOL_MAX. */
@@ -1201,7 +1201,8 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	/* One pack queued per uploading thread, besides those being stored:
 	 * memory for packs stays within 2 * n * pack_size. */
 	unsigned uploaders = backend_put_parallelism(b.backend);
-	b.uploads = upload_pool_new(b.backend, uploaders, uploaders);
+	if (rc >= 0)
+		rc = upload_pool_new(b.backend, uploaders, uploaders, &b.uploads);
 	b.rbuf_cap = MAX((size_t)b.cfg->chunker.max_size * 4, (size_t)8 << 20);
 	b.rbuf = xmalloc(b.rbuf_cap);
 	hmap_init(&b.chunks);
@@ -1215,8 +1216,9 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 
 	/* The walk (and a fill) only looks chunks up in the catalog: in one
 	 * read transaction, each lookup costs no locking. */
-	bool reading = catalog_read_begin(c) == 0;
-	rc = o.fill ? o.fill(&b, o.fill_data) : walk(&b);
+	bool reading = rc >= 0 && catalog_read_begin(c) == 0;
+	if (rc >= 0)
+		rc = o.fill ? o.fill(&b, o.fill_data) : walk(&b);
 	if (o.fill) /* a stream has nothing to compare with: every file is new */
 		b.stats.n_files_new = b.stats.n_files;
 	if (rc >= 0)
