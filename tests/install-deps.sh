@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential pkg-config clang-format libfuse3-dev fuse3 libsqlite3-dev libzstd-dev
 libcurl4-openssl-dev libssl-dev libarchive-dev libcmocka-dev
 rsync attr tar libarchive-tools python3 python3-yaml curl ca-certificates procps psmisc iproute2
-prometheus systemd
+prometheus systemd strace
 swift swift-proxy swift-account swift-container swift-object"
 
 missing=""

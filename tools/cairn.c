@@ -11,7 +11,7 @@
 
 static const struct command commands[] = {
 	{ "init", &cmd_init, CMD_REPO | CMD_NO_OPERANDS | CMD_WRITES, "create a repository" },
-	{ "backup", &cmd_backup, CMD_CATALOG | CMD_WRITES | CMD_METRICS,
+	{ "backup", &cmd_backup, CMD_CATALOG | CMD_WRITES | CMD_JSON | CMD_METRICS,
 	  "store a snapshot of a member" },
 	{ "import", &cmd_import, CMD_CATALOG | CMD_WRITES,
 	  "turn existing tar archives into snapshots" },

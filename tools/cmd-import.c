@@ -21,7 +21,8 @@ struct import_cli {
 	uint64_t start_ns;
 };
 
-static void show_progress(void *userdata, const struct backup_stats *s, bool done)
+static void show_progress(void *userdata, const struct backup_stats *s, const char *path UNUSED,
+			  bool done)
 {
 	struct import_cli *o = userdata;
 	(void)done;

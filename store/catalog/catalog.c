@@ -82,6 +82,7 @@ enum stmt_id {
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
+	ST_BEGIN_READ,
 	ST_HAS_SNAPSHOT,
 	ST_MEMBER_INSERT,
 	ST_MEMBER_ID,
@@ -133,6 +134,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_BEGIN_READ] = "BEGIN DEFERRED",
 	[ST_HAS_SNAPSHOT] = "SELECT 1 FROM snapshots WHERE snap_id = ?1",
 	[ST_MEMBER_INSERT] = "INSERT OR IGNORE INTO members(name) VALUES(?1)",
 	[ST_MEMBER_ID] = "SELECT id FROM members WHERE name = ?1"
@@ -388,6 +390,20 @@ void catalog_rollback(struct catalog *c)
 		return;
 	c->tx_depth = 0;
 	int UNUSED r = catalog_step_done(c, stmt(c, ST_ROLLBACK), "rollback");
+}
+
+int catalog_read_begin(struct catalog *c)
+{
+	if (c->tx_depth > 0)
+		return -EBUSY; /* inside a write transaction already */
+	return catalog_step_done(c, stmt(c, ST_BEGIN_READ), "begin");
+}
+
+void catalog_read_end(struct catalog *c)
+{
+	if (c->tx_depth > 0)
+		abort(); /* a write inside the read transaction */
+	int UNUSED r = catalog_step_done(c, stmt(c, ST_COMMIT), "end a read");
 }
 
 int catalog_end(struct catalog *c, int r)

@@ -88,6 +88,13 @@ int catalog_set_cache_size(struct catalog *c, unsigned kib) WARN_UNUSED;
 int catalog_begin(struct catalog *c) WARN_UNUSED;
 int catalog_commit(struct catalog *c) WARN_UNUSED;
 void catalog_rollback(struct catalog *c);
+/* A read-only transaction: the queries until catalog_read_end() see one
+ * state of the catalog and take SQLite's locks once instead of once each
+ * (what makes many lookups in a row cheap). Nothing may write the catalog
+ * through c in between (aborts). Other connections may still write.
+ * -EBUSY (not logged) inside a write transaction. */
+int catalog_read_begin(struct catalog *c) WARN_UNUSED;
+void catalog_read_end(struct catalog *c);
 /* Ends the batch catalog_begin() opened with the result r of its work:
  * commits when r >= 0 and returns the commit's result, else rolls back
  * and returns r. */

@@ -8,6 +8,21 @@
  * inode number). Sparse files are read by data segment (SEEK_DATA /
  * SEEK_HOLE); holes are not stored, only the extents of data are.
  *
+ * What is walked: the selection (select.h: excludes, include list),
+ * --one-file-system (directories on another device than their PATH operand
+ * are stored empty) and --exclude-caches (a tagged directory keeps only its
+ * CACHEDIR.TAG). A regular file the files cache (files-cache.h) knows with
+ * the same size, mtime, ctime, inode and device is not opened: its chunks
+ * are looked up (here, then in the catalog) and reused; if one is gone the
+ * file is read after all. Small files with one name and no holes are read,
+ * chunked and hashed on the file pool's threads (file-pool.h); the walker
+ * adds them in submission order and drains the pool before it touches
+ * chunks itself (reused files, big or sparse ones, hardlinks), so chunks,
+ * packs and the tree come out in walk order, as if read one by one. Every
+ * read is bracketed by fstat calls; a file that changed meanwhile is read
+ * again, up to FILE_READ_ATTEMPTS times, and reported. Files that changed
+ * after the backup began are left out of the next files cache.
+ *
  * Deduplication looks a chunk's SHA-256 up first among the chunks of this
  * backup, then in the catalog, which knows every chunk of every index
  * object (repo_sync_index() runs first), so identical data is stored once
@@ -43,6 +58,8 @@
 #include "repo/lock.h"
 #include "repo/object.h"
 #include "base/log.h"
+#include "ops/file-pool.h"
+#include "ops/files-cache.h"
 #include "ops/upload-pool.h"
 
 #include <dirent.h>
@@ -53,6 +70,8 @@
 #include <time.h>
 
 #define NO_PACK UINT32_MAX
+#define FILE_POOL_PENDING 64
+#define FILE_POOL_MAX ((uint64_t)512 << 10)
 #define PROGRESS_INTERVAL_NS 250000000ull
 
 struct backup {
@@ -69,15 +88,27 @@ struct backup {
 	struct hmap links;  /* (dev, ino) -> tree inode index, for nlink > 1 */
 	struct pack_writer *pw;
 	struct chunk_pool *pool;     /* compresses new chunks in parallel */
+	struct file_pool *files;     /* reads, chunks and hashes small files in parallel */
 	struct upload_pool *uploads; /* stores finished packs in parallel */
 	uint32_t cur_pack;	     /* tree pack index of the pack being filled, or NO_PACK */
 	struct index index;	     /* packs this backup wrote */
 	uint8_t *rbuf;		     /* file read buffer */
 	size_t rbuf_cap;
-	struct buf path; /* current path, NUL-terminated */
+	struct buf path;		/* current path, NUL-terminated */
+	size_t rel_off;			/* where the snapshot-relative part of path starts */
+	dev_t root_dev;			/* device of the PATH operand being walked */
+	struct files_cache *old;	/* what the member's latest snapshot knew, or NULL */
+	struct files_cache_writer next; /* what this one will know */
+	struct buf fc_chunks;		/* scratch: one file's files_cache_chunk records */
+	struct timespec start;		/* coarse clock when the backup began */
 	struct backup_stats stats;
 	uint64_t last_progress;
 };
+
+static bool cancelled(const struct backup *b)
+{
+	return b->opts->cancel && *b->opts->cancel;
+}
 
 static void progress(struct backup *b, bool done)
 {
@@ -87,12 +118,19 @@ static void progress(struct backup *b, bool done)
 	if (!done && now - b->last_progress < PROGRESS_INTERVAL_NS)
 		return;
 	b->last_progress = now;
-	b->opts->progress(b->opts->progress_data, &b->stats, done);
+	b->opts->progress(b->opts->progress_data, &b->stats,
+			  done || !b->path.ptr ? "" : (const char *)b->path.ptr, done);
 }
 
 static const char *cur_path(struct backup *b)
 {
 	return (const char *)b->path.ptr;
+}
+
+/* The current path relative to the snapshot root ("" for the root). */
+static const char *rel_path(struct backup *b)
+{
+	return b->path.len - 1 > b->rel_off ? (const char *)b->path.ptr + b->rel_off : "";
 }
 
 static int flush_pack(struct backup *b)
@@ -175,36 +213,52 @@ static int collect_chunks(struct backup *b, enum collect mode)
 	return r < 0 ? r : 0;
 }
 
-/* Stores (or finds) one chunk and returns its index in the tree. A new
- * chunk's place in a pack is filled in when its compression finishes. */
-static int add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t *ret)
+/* Finds a chunk this backup already uses or the catalog knows in a live
+ * pack, and returns its index in the tree; -ENOENT when neither has it. */
+static int find_chunk(struct backup *b, const uint8_t hash[HASH_LEN], uint32_t len, uint32_t *ret)
 {
-	struct tree_chunk tc = { .raw_len = (uint32_t)len };
+	struct tree_chunk tc = { .raw_len = len };
 	struct chunk_loc loc;
-	bool is_new = false;
 	int r;
 
-	crypto_id(repo_keys(b->repo), data, len, tc.hash);
-	b->stats.n_chunks++;
-	uint64_t *known = hmap_get(&b->chunks, tc.hash);
+	uint64_t *known = hmap_get(&b->chunks, hash);
 	if (known) {
+		if (b->tree->chunks[*known].raw_len != len)
+			return -ENOENT;
 		*ret = (uint32_t)*known;
 		return 0;
 	}
-	r = catalog_find_dedup_chunk(b->cat, tc.hash, &loc);
-	if (r == 0) {
-		tc.pack = tree_pack_index(b, loc.pack);
-		tc.off = loc.off;
-		tc.stored_len = loc.stored_len;
-	} else if (r == -ENOENT) {
-		tc.pack = NO_PACK;
-		is_new = true;
-	} else {
+	r = catalog_find_dedup_chunk(b->cat, hash, &loc);
+	if (r < 0)
 		return r;
-	}
+	if (loc.raw_len != len)
+		return -ENOENT;
+	memcpy(tc.hash, hash, HASH_LEN);
+	tc.pack = tree_pack_index(b, loc.pack);
+	tc.off = loc.off;
+	tc.stored_len = loc.stored_len;
+	*ret = tree_add_chunk(b->tree, &tc);
+	hmap_put(&b->chunks, tc.hash, *ret);
+	return 0;
+}
+
+/* Stores (or finds) one chunk whose SHA-256 is hash and returns its index
+ * in the tree. A new chunk's place in a pack is filled in when its
+ * compression finishes. */
+static int add_hashed_chunk(struct backup *b, const uint8_t hash[HASH_LEN], const uint8_t *data,
+			    size_t len, uint32_t *ret)
+{
+	struct tree_chunk tc = { .raw_len = (uint32_t)len, .pack = NO_PACK };
+	int r;
+
+	memcpy(tc.hash, hash, HASH_LEN);
+	b->stats.n_chunks++;
+	r = find_chunk(b, tc.hash, (uint32_t)len, ret);
+	if (r != -ENOENT)
+		return r;
 	uint32_t idx = tree_add_chunk(b->tree, &tc);
 	hmap_put(&b->chunks, tc.hash, idx);
-	if (is_new) {
+	{
 		r = collect_chunks(b, COLLECT_READY);
 		while (r == 0 && chunk_pool_full(b->pool))
 			r = collect_chunks(b, COLLECT_ONE);
@@ -218,6 +272,13 @@ static int add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t
 	return 0;
 }
 
+static int add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t *ret)
+{
+	uint8_t hash[HASH_LEN];
+	crypto_id(repo_keys(b->repo), data, len, hash);
+	return add_hashed_chunk(b, hash, data, len, ret);
+}
+
 /* Chunks the data segment [start, end) of fd. A file that shrinks while
  * being read ends early; *ret_short tells. */
 static int backup_segment(struct backup *b, int fd, uint64_t start, uint64_t end, bool *ret_short)
@@ -229,6 +290,8 @@ static int backup_segment(struct backup *b, int fd, uint64_t start, uint64_t end
 	int r;
 
 	while (pos < end) {
+		if (cancelled(b))
+			return -EINTR;
 		if (!eof && have - head < cp->max_size) {
 			memmove(b->rbuf, b->rbuf + head, have - head);
 			have -= head;
@@ -375,12 +438,278 @@ static void report(struct backup *b, int r, const char *what)
 	b->stats.n_errors++;
 }
 
-static int backup_dir_entries(struct backup *b, uint32_t dir);
+/* Records a stored file in the next files cache, unless it changed after
+ * the backup began: a change within the same clock tick as a read could
+ * leave the stat fields as they were, so such a file is read next time. */
+static void remember_file(struct backup *b, const struct tree_inode *ino, const struct stat *st)
+{
+	const struct timespec *s = &b->start;
+	if (st->st_ctim.tv_sec > s->tv_sec ||
+	    (st->st_ctim.tv_sec == s->tv_sec && st->st_ctim.tv_nsec >= s->tv_nsec) ||
+	    st->st_mtim.tv_sec > s->tv_sec ||
+	    (st->st_mtim.tv_sec == s->tv_sec && st->st_mtim.tv_nsec >= s->tv_nsec))
+		return;
+	buf_reset(&b->fc_chunks);
+	buf_reserve(&b->fc_chunks, (size_t)ino->n_extents * sizeof(struct files_cache_chunk));
+	struct files_cache_chunk *fcc = (struct files_cache_chunk *)b->fc_chunks.ptr;
+	for (uint32_t i = 0; i < ino->n_extents; i++) {
+		const struct tree_extent *e = &b->tree->extents[ino->first_extent + i];
+		const struct tree_chunk *c = &b->tree->chunks[e->chunk];
+		fcc[i].off = e->off;
+		memcpy(fcc[i].hash, c->hash, HASH_LEN);
+		fcc[i].raw_len = c->raw_len;
+	}
+	files_cache_writer_add(&b->next, cur_path(b), st, fcc, ino->n_extents);
+}
 
-/* Backs up the entry at b->path (already lstat'ed into st) as inode data.
+/* Gives ino the extents the files cache recorded. -ENOENT (nothing added)
+ * when a chunk is no longer stored or the record does not fit the file. */
+static int reuse_file(struct backup *b, struct tree_inode *ino, const struct files_cache_entry *e)
+{
+	uint64_t mark = b->tree->n_extents, end = 0;
+	struct files_cache_chunk c;
+	uint32_t idx;
+	int r;
+
+	ino->first_extent = (uint32_t)mark;
+	for (uint32_t i = 0; i < e->n_chunks; i++) {
+		files_cache_chunk_at(e, i, &c);
+		r = -ENOENT;
+		if (c.off >= end && c.raw_len > 0 && c.raw_len <= ino->size &&
+		    c.off <= ino->size - c.raw_len)
+			r = find_chunk(b, c.hash, c.raw_len, &idx);
+		if (r < 0) {
+			b->tree->n_extents = mark;
+			return r;
+		}
+		tree_add_extent(b->tree, c.off, idx);
+		end = c.off + c.raw_len;
+	}
+	ino->n_extents = (uint32_t)(b->tree->n_extents - mark);
+	b->stats.n_chunks += e->n_chunks;
+	return 0;
+}
+
+/* Reads a regular file into ino's extents, again when it changed while
+ * being read. Returns 1 when it was left out (reported). */
+static int read_file(struct backup *b, struct tree_inode *ino)
+{
+	struct stat before, after;
+	int r;
+
+	AUTOCLOSE int fd = open(cur_path(b), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = open(cur_path(b), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		report(b, -errno, "open");
+		return 1;
+	}
+	if (fstat(fd, &before) < 0) {
+		report(b, -errno, "stat");
+		return 1;
+	}
+	if (!S_ISREG(before.st_mode)) {
+		report(b, -EAGAIN, "read (it was replaced while being backed up)");
+		return 1;
+	}
+	for (int attempt = 1;; attempt++) {
+		uint64_t mark = b->tree->n_extents;
+		fill_inode(ino, &before);
+		r = backup_file_data(b, ino, fd, ino->size);
+		if (r == -EIO || r == -EACCES || r == -EPERM) {
+			b->tree->n_extents = mark;
+			report(b, r, "read");
+			return 1;
+		}
+		if (r < 0)
+			return r;
+		if (fstat(fd, &after) < 0) {
+			b->tree->n_extents = mark;
+			report(b, -errno, "stat");
+			return 1;
+		}
+		if (file_same_version(&before, &after)) {
+			remember_file(b, ino, &after);
+			return 0;
+		}
+		if (attempt == FILE_READ_ATTEMPTS) {
+			log_warning("'%s' changed while being read, %d times; the snapshot holds "
+				    "the last read, which may mix old and new contents",
+				    cur_path(b), FILE_READ_ATTEMPTS);
+			b->stats.n_unstable++;
+			return 0;
+		}
+		log_warning("'%s' changed while being read; reading it again", cur_path(b));
+		b->tree->n_extents = mark;
+		before = after;
+	}
+}
+
+static void count_read_file(struct backup *b, const struct tree_inode *ino, bool known)
+{
+	b->stats.n_files++;
+	b->stats.n_bytes += ino->size;
+	if (known)
+		b->stats.n_files_changed++;
+	else
+		b->stats.n_files_new++;
+}
+
+/* Backs up a regular file: from the files cache when nothing about it
+ * changed, else by reading it. Returns 1 when it was left out. */
+static int backup_regular(struct backup *b, struct tree_inode *ino, const struct stat *st)
+{
+	struct files_cache_entry e;
+	bool known = b->old && files_cache_find(b->old, cur_path(b), &e) == 0;
+	int r;
+
+	if (known && !b->opts->force_read && files_cache_entry_matches(&e, st)) {
+		r = reuse_file(b, ino, &e);
+		if (r == 0) {
+			b->stats.n_files++;
+			b->stats.n_files_unchanged++;
+			b->stats.n_bytes += ino->size;
+			remember_file(b, ino, st);
+			progress(b, false);
+			return 0;
+		}
+		if (r != -ENOENT)
+			return r;
+		/* a chunk is gone (pruned since): read the file */
+	}
+	r = read_file(b, ino);
+	if (r != 0)
+		return r;
+	count_read_file(b, ino, known);
+	return 0;
+}
+
+#define FILE_KNOWN 1u /* file_job flag: the files cache had the path */
+
+/* Adds what a worker read (b->path is the job's path): chunks, extents,
+ * the inode and its name under directory job->tag. */
+static int finish_file_at(struct backup *b, struct file_job *job)
+{
+	bool known = job->flags & FILE_KNOWN;
+	struct tree_inode ino;
+	uint32_t idx;
+	int r;
+
+	if (job->result < 0) {
+		report(b, job->result, job->failed);
+		return 0;
+	}
+	if (job->result == FILE_JOB_TOO_BIG) {
+		/* it grew or gained holes since the walk saw it: read it here */
+		struct stat st;
+		if (lstat(cur_path(b), &st) < 0) {
+			report(b, -errno, "stat");
+			return 0;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			report(b, -EAGAIN, "read (it was replaced while being backed up)");
+			return 0;
+		}
+		fill_inode(&ino, &st);
+		r = read_file(b, &ino);
+		if (r == 1)
+			return 0;
+		if (r < 0)
+			return r;
+	} else {
+		fill_inode(&ino, &job->st);
+		ino.first_extent = (uint32_t)b->tree->n_extents;
+		for (uint32_t i = 0; i < job->n_chunks; i++) {
+			const struct file_chunk *c = &job->chunks[i];
+			r = add_hashed_chunk(b, c->hash, job->data.ptr + c->off, c->len, &idx);
+			if (r < 0)
+				return r;
+			tree_add_extent(b->tree, c->off, idx);
+		}
+		ino.n_extents = (uint32_t)(b->tree->n_extents - ino.first_extent);
+		b->stats.n_read += job->data.len * (1 + (uint64_t)job->n_changed);
+		for (unsigned i = 0; i < job->n_changed; i++)
+			log_warning("'%s' changed while being read; reading it again", cur_path(b));
+		if (job->unstable) {
+			log_warning("'%s' changed while being read, %d times; the snapshot holds "
+				    "the last read, which may mix old and new contents",
+				    cur_path(b), FILE_READ_ATTEMPTS);
+			b->stats.n_unstable++;
+		} else {
+			remember_file(b, &ino, &job->st);
+		}
+	}
+	count_read_file(b, &ino, known);
+	read_xattrs(b, &ino);
+	idx = tree_add_inode(b->tree, &ino);
+	const char *name = strrchr(job->path, '/') + 1;
+	tree_add_dirent(b->tree, (uint32_t)job->tag, idx, name, strlen(name));
+	progress(b, false);
+	return 0;
+}
+
+static int finish_file(struct backup *b, struct file_job *job)
+{
+	struct buf walked = b->path;
+	int r;
+
+	b->path = BUF_INIT;
+	buf_append(&b->path, job->path, strlen(job->path) + 1);
+	r = finish_file_at(b, job);
+	buf_release(&b->path);
+	b->path = walked;
+	return r;
+}
+
+/* Adds the files the workers finished, in the order they were submitted. */
+static int collect_files(struct backup *b, enum collect mode)
+{
+	bool wait = mode != COLLECT_READY;
+	struct file_job *job;
+	int r = 0;
+
+	if (!b->files)
+		return 0;
+	while (r >= 0 && (job = file_pool_next(b->files, wait))) {
+		if (mode == COLLECT_ONE)
+			wait = false;
+		r = finish_file(b, job);
+		file_pool_release(b->files, job);
+	}
+	return r;
+}
+
+/* Hands the regular file at b->path to the file pool when it is small,
+ * without holes, has one name, and must be read. Returns 1 when it did. */
+static int submit_file(struct backup *b, uint32_t parent, const struct stat *st)
+{
+	struct files_cache_entry e;
+	int r;
+
+	if (!b->files || st->st_nlink != 1 ||
+	    (uint64_t)st->st_size > file_pool_max_size(b->files) ||
+	    (uint64_t)st->st_blocks * 512 < (uint64_t)st->st_size)
+		return 0;
+	bool known = b->old && files_cache_find(b->old, cur_path(b), &e) == 0;
+	if (known && !b->opts->force_read && files_cache_entry_matches(&e, st))
+		return 0; /* reused, without reading: the walker does that */
+	r = collect_files(b, COLLECT_READY);
+	while (r == 0 && file_pool_full(b->files))
+		r = collect_files(b, COLLECT_ONE);
+	if (r < 0)
+		return r;
+	file_pool_submit(b->files, cur_path(b), parent, known ? FILE_KNOWN : 0);
+	return 1;
+}
+
+static int backup_dir_entries(struct backup *b, uint32_t dir, enum select_verdict v);
+
+/* Backs up the entry at b->path (already lstat'ed into st) as inode data;
+ * v says what of a directory's contents the include list takes.
  * Returns the new inode index in *ret, or 1 when the entry was left out
  * (reported), or < 0 for a fatal error. */
-static int backup_inode(struct backup *b, const struct stat *st, uint32_t *ret)
+static int backup_inode(struct backup *b, const struct stat *st, enum select_verdict v,
+			uint32_t *ret)
 {
 	struct tree_inode ino;
 	int r;
@@ -400,24 +729,9 @@ static int backup_inode(struct backup *b, const struct stat *st, uint32_t *ret)
 		ino.target = tree_add_str(b->tree, target, (size_t)n);
 		ino.size = (uint64_t)n;
 	} else if (ino.type == NODE_FILE) {
-		AUTOCLOSE int fd = open(cur_path(b), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-		if (fd < 0 && errno == EPERM)
-			fd = open(cur_path(b), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0) {
-			report(b, -errno, "open");
-			return 1;
-		}
-		uint64_t mark = b->tree->n_extents;
-		r = backup_file_data(b, &ino, fd, ino.size);
-		if (r == -EIO || r == -EACCES || r == -EPERM) {
-			b->tree->n_extents = mark;
-			report(b, r, "read");
-			return 1;
-		}
-		if (r < 0)
+		r = backup_regular(b, &ino, st);
+		if (r != 0)
 			return r;
-		b->stats.n_files++;
-		b->stats.n_bytes += ino.size;
 	} else if (ino.type != NODE_DIR) {
 		b->stats.n_other++;
 	}
@@ -425,29 +739,68 @@ static int backup_inode(struct backup *b, const struct stat *st, uint32_t *ret)
 	*ret = tree_add_inode(b->tree, &ino);
 	if (ino.type == NODE_DIR) {
 		b->stats.n_dirs++;
-		r = backup_dir_entries(b, *ret);
+		if (b->opts->one_file_system && st->st_dev != b->root_dev) {
+			log_info("'%s' is another file system; stored empty (--one-file-system)",
+				 cur_path(b));
+			return 0;
+		}
+		r = backup_dir_entries(b, *ret, v);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-/* Backs up the entry name (name_len bytes) of directory parent, whose path
- * b->path now holds. A problem with the entry itself is reported and
- * skipped; only what stops the backup is returned. */
-static int backup_entry(struct backup *b, uint32_t parent, const char *name, size_t name_len)
+/* Backs up the entry named name inside directory parent; b->path holds the
+ * parent's path, pv the parent's include verdict. */
+static int backup_child(struct backup *b, uint32_t parent, const char *name, enum select_verdict pv)
 {
+	const struct selection *sel = b->opts->select;
+	enum select_verdict v = SELECT_ALL;
+	size_t saved = b->path.len;
+	size_t name_len = strlen(name);
 	struct stat st;
 	uint32_t idx = 0;
-	int r;
+	int r = 0;
 
+	b->path.len--; /* drop the NUL */
+	if (b->path.len > 0 && b->path.ptr[b->path.len - 1] != '/')
+		buf_append_u8(&b->path, '/');
+	buf_append(&b->path, name, name_len);
+	buf_append_u8(&b->path, 0);
+
+	if (cancelled(b)) {
+		r = -EINTR;
+		goto out;
+	}
+	if (sel) {
+		v = select_include(sel, rel_path(b), pv);
+		if (v == SELECT_SKIP)
+			goto out;
+	}
 	if (!name_is_valid_component(name, name_len)) {
 		report(b, -ENAMETOOLONG, "store the name of");
-		return 0;
+		goto out;
 	}
 	if (lstat(cur_path(b), &st) < 0) {
 		report(b, -errno, "stat");
-		return 0;
+		goto out;
+	}
+	if (v == SELECT_PARTIAL && !S_ISDIR(st.st_mode))
+		goto out;
+	if (sel && select_is_excluded(sel, rel_path(b), S_ISDIR(st.st_mode)))
+		goto out;
+	if (S_ISREG(st.st_mode)) {
+		r = submit_file(b, parent, &st);
+		if (r != 0) {
+			r = r < 0 ? r : 0;
+			goto out;
+		}
+		/* Read here: first add what the workers have, so that chunks,
+		 * and so packs, keep the walk's order. */
+		r = collect_files(b, COLLECT_ALL);
+		if (r < 0)
+			goto out;
 	}
 	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
 		uint8_t key[HMAP_KEY_LEN];
@@ -455,33 +808,18 @@ static int backup_entry(struct backup *b, uint32_t parent, const char *name, siz
 		uint64_t *seen = hmap_get(&b->links, key);
 		if (seen) {
 			tree_add_dirent(b->tree, parent, (uint32_t)*seen, name, name_len);
-			return 0;
+			goto out;
 		}
-		r = backup_inode(b, &st, &idx);
+		r = backup_inode(b, &st, v, &idx);
 		if (r == 0)
 			hmap_put(&b->links, key, idx);
 	} else {
-		r = backup_inode(b, &st, &idx);
+		r = backup_inode(b, &st, v, &idx);
 	}
 	if (r == 0)
 		tree_add_dirent(b->tree, parent, idx, name, name_len);
-	return r < 0 ? r : 0;
-}
-
-/* Backs up the entry named name inside directory parent; b->path holds the
- * parent's path, and holds it again on return. */
-static int backup_child(struct backup *b, uint32_t parent, const char *name)
-{
-	size_t saved = b->path.len;
-	size_t name_len = strlen(name);
-	int r;
-
-	b->path.len--; /* drop the NUL */
-	if (b->path.len > 0 && b->path.ptr[b->path.len - 1] != '/')
-		buf_append_u8(&b->path, '/');
-	buf_append(&b->path, name, name_len);
-	buf_append_u8(&b->path, 0);
-	r = backup_entry(b, parent, name, name_len);
+	r = r < 0 ? r : 0;
+out:
 	b->path.len = saved;
 	b->path.ptr[saved - 1] = 0;
 	return r;
@@ -492,8 +830,25 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int backup_dir_entries(struct backup *b, uint32_t dir)
+#define CACHEDIR_TAG "CACHEDIR.TAG"
+#define CACHEDIR_SIGNATURE "Signature: 8a477f597d28d172789f06886806bc55"
+
+/* True when the directory at b->path holds a CACHEDIR.TAG that starts with
+ * the signature (https://bford.info/cachedir/). */
+static bool is_cache_dir(struct backup *b)
 {
+	char sig[sizeof(CACHEDIR_SIGNATURE) - 1];
+	AUTOFREE char *tag = xasprintf("%s/" CACHEDIR_TAG, cur_path(b));
+	AUTOCLOSE int fd = open(tag, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	ssize_t n = pread_full(fd, sig, sizeof(sig), 0);
+	return n == (ssize_t)sizeof(sig) && memcmp(sig, CACHEDIR_SIGNATURE, sizeof(sig)) == 0;
+}
+
+static int backup_dir_entries(struct backup *b, uint32_t dir, enum select_verdict v)
+{
+	bool has_tag = false;
 	char **names = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
@@ -510,26 +865,41 @@ static int backup_dir_entries(struct backup *b, uint32_t dir)
 			continue;
 		XGROW_ARRAY(names, cap, n + 1);
 		names[n++] = xstrdup(de->d_name);
+		if (strcmp(de->d_name, CACHEDIR_TAG) == 0)
+			has_tag = true;
 	}
 	if (errno)
 		report(b, -errno, "list all of directory");
 	closedir(d);
+	if (has_tag && b->opts->exclude_caches && is_cache_dir(b)) {
+		/* Keep the tag, so a restore still marks the directory. */
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		names[0] = xstrdup(CACHEDIR_TAG);
+		n = 1;
+		log_info("'%s' is a cache directory; only its %s is stored (--exclude-caches)",
+			 cur_path(b), CACHEDIR_TAG);
+	}
 	/* Sorted, so chunks of neighbouring files land in packs in a stable
 	 * order and restores read packs sequentially. */
 	if (n > 0)
 		qsort(names, n, sizeof(char *), name_cmp);
 	for (size_t i = 0; i < n && r >= 0; i++)
-		r = backup_child(b, dir, names[i]);
+		r = backup_child(b, dir, names[i], v);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
 	return r;
 }
 
+/* Starts the walk of a PATH operand at path; the names below it are what
+ * the snapshot-relative paths start with. */
 static void set_path(struct backup *b, const char *path)
 {
+	size_t len = strlen(path);
 	buf_reset(&b->path);
-	buf_append(&b->path, path, strlen(path) + 1);
+	buf_append(&b->path, path, len + 1);
+	b->rel_off = len > 0 && path[len - 1] == '/' ? len : len + 1;
 }
 
 /* Base name of path, ignoring trailing slashes; borrowed from a copy. */
@@ -548,17 +918,21 @@ static char *base_name(const char *path)
 static int walk(struct backup *b)
 {
 	const struct backup_options *o = b->opts;
+	const struct selection *sel = o->select;
+	enum select_verdict top =
+		sel && sel->has_includes && !sel->include_all ? SELECT_PARTIAL : SELECT_ALL;
 	struct stat st;
 	int r;
 
 	if (o->n_paths == 1 && stat(o->paths[0], &st) == 0 && S_ISDIR(st.st_mode)) {
 		struct tree_inode root;
 		set_path(b, o->paths[0]);
+		b->root_dev = st.st_dev;
 		fill_inode(&root, &st);
 		read_xattrs(b, &root);
 		uint32_t idx = tree_add_inode(b->tree, &root);
 		b->stats.n_dirs++;
-		return backup_dir_entries(b, idx);
+		return backup_dir_entries(b, idx, top);
 	}
 
 	/* Several paths, or one that is not a directory: a synthetic root
@@ -589,6 +963,7 @@ static int walk(struct backup *b)
 					       o->paths[i]);
 		if (lstat(o->paths[i], &st) < 0)
 			return log_error_errno(-errno, "cannot back up '%s'", o->paths[i]);
+		b->root_dev = st.st_dev;
 		/* backup_child appends the base name to the parent's path. */
 		AUTOFREE char *copy = xstrdup(o->paths[i]);
 		size_t len = strlen(copy);
@@ -603,7 +978,7 @@ static int walk(struct backup *b)
 		} else {
 			set_path(b, ".");
 		}
-		r = backup_child(b, 0, base);
+		r = backup_child(b, 0, base, top);
 		if (r < 0)
 			return r;
 	}
@@ -638,6 +1013,54 @@ static int unclash_tree(struct backup *b, struct buf *raw)
 	tree_add_pack(b->tree, salt);
 	buf_reset(raw);
 	return tree_encode(b->tree, raw);
+}
+
+static char *files_cache_path(struct backup *b)
+{
+	return xasprintf("%s/files/%s", repo_cache_dir(b->repo), b->opts->member);
+}
+
+/* The files cache, if it describes the member's latest snapshot. */
+static void load_files_cache(struct backup *b)
+{
+	AUTOFREE char *path = files_cache_path(b);
+	struct cat_snapshot s;
+	struct files_cache *fc = NULL;
+
+	if (catalog_find_snapshot(b->cat, b->opts->member, "latest", &s) < 0)
+		return; /* a first backup */
+	int r = files_cache_load(path, &fc);
+	if (r < 0) {
+		if (r != -ENOENT)
+			log_warning("ignoring the damaged files cache '%s'; every file is read",
+				    path);
+		return;
+	}
+	if (memcmp(fc->snap_id, s.snap_id, HASH_LEN) != 0) {
+		log_info("the latest snapshot of '%s' was not made here; every file is read",
+			 b->opts->member);
+		files_cache_free(fc);
+		return;
+	}
+	b->old = fc;
+}
+
+/* After the commit: what this snapshot knows, for the next backup. A
+ * failure costs the next backup a full read, nothing more. */
+static void save_files_cache(struct backup *b, const uint8_t snap_id[HASH_LEN])
+{
+	AUTOFREE char *dir = xasprintf("%s/files", repo_cache_dir(b->repo));
+	AUTOFREE char *path = files_cache_path(b);
+	int r = 0;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		r = -errno;
+	if (r == 0)
+		r = files_cache_writer_commit(&b->next, path, snap_id);
+	if (r < 0)
+		log_warning("cannot write the files cache '%s' (%s); the next backup reads every "
+			    "file",
+			    path, strerror(-r));
 }
 
 static int write_snapshot(struct backup *b, struct backup_result *ret)
@@ -700,6 +1123,8 @@ static int write_snapshot(struct backup *b, struct backup_result *ret)
 			h.root_nlink++;
 	buf_reset(&raw);
 	snapshot_header_encode(&h, &raw);
+	if (cancelled(b))
+		return -EINTR;
 	r = lock_verify(b->lock);
 	if (r < 0) {
 		log_error("hint: run the backup again; it stores only what is missing");
@@ -722,6 +1147,8 @@ static int write_snapshot(struct backup *b, struct backup_result *ret)
 		r = catalog_add_snapshot(b->cat, ret->snap_id, &h);
 	if (r < 0)
 		log_warning("the snapshot is stored, but the local catalog could not be updated");
+	if (!o->fill) /* a tar stream or stdin has no stat fields to compare */
+		save_files_cache(b, ret->snap_id);
 	return 0;
 }
 
@@ -771,6 +1198,11 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned workers = cpus < 1 ? 1 : cpus > 8 ? 8 : (unsigned)cpus;
 	rc = chunk_pool_new(repo_keys(r), workers, 4 * workers, b.cfg->zstd_level, &b.pool);
+	/* Small files are read on their own threads: their cost is open, stat
+	 * and read calls more than bytes, which one thread cannot overlap.
+	 * Memory for them stays within FILE_POOL_PENDING * FILE_POOL_MAX. */
+	b.files = file_pool_new(repo_keys(r), workers, FILE_POOL_PENDING, &b.cfg->chunker,
+				FILE_POOL_MAX);
 	/* One pack queued per uploading thread, besides those being stored:
 	 * memory for packs stays within 2 * n * pack_size. */
 	unsigned uploaders = backend_put_parallelism(b.backend);
@@ -782,11 +1214,28 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	hmap_init(&b.packs);
 	hmap_init(&b.links);
 	index_init(&b.index);
+	files_cache_writer_init(&b.next);
+	clock_gettime(CLOCK_REALTIME_COARSE, &b.start);
+	if (!o.fill)
+		load_files_cache(&b);
 
+	/* The walk (and a fill) only looks chunks up in the catalog: in one
+	 * read transaction, each lookup costs no locking. */
+	bool reading = rc >= 0 && catalog_read_begin(c) == 0;
 	if (rc >= 0)
 		rc = o.fill ? o.fill(&b, o.fill_data) : walk(&b);
+	if (o.fill) /* a stream has nothing to compare with: every file is new */
+		b.stats.n_files_new = b.stats.n_files;
+	if (rc >= 0)
+		rc = collect_files(&b, COLLECT_ALL);
+	if (rc >= 0)
+		rc = collect_chunks(&b, COLLECT_ALL);
+	if (reading)
+		catalog_read_end(c);
 	if (rc >= 0)
 		rc = write_snapshot(&b, &res);
+	if (rc == -EINTR)
+		log_error("the backup was interrupted; no snapshot was written");
 	progress(&b, true);
 	res.stats = b.stats;
 
@@ -797,6 +1246,10 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	hmap_release(&b.packs);
 	hmap_release(&b.links);
 	index_release(&b.index);
+	files_cache_free(b.old);
+	files_cache_writer_release(&b.next);
+	buf_release(&b.fc_chunks);
+	file_pool_free(b.files);
 	chunk_pool_free(b.pool);
 	upload_pool_free(b.uploads);
 	buf_release(&b.path);

@@ -176,3 +176,57 @@ int stats_compute(struct repo *r, struct catalog *c, const char *member, struct 
 	*ret = st;
 	return 0;
 }
+
+struct member_list {
+	struct member_stats *v;
+	size_t n, cap;
+};
+
+static int add_member(void *userdata, int64_t id UNUSED, const char *name)
+{
+	struct member_list *l = userdata;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 16;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
+	snprintf(l->v[l->n].name, sizeof(l->v[l->n].name), "%s", name);
+	l->n++;
+	return 0;
+}
+
+static int count_member_snapshot(void *userdata, const struct cat_snapshot *s)
+{
+	struct member_stats *m = userdata;
+	m->n_snapshots++;
+	m->n_files += s->n_files;
+	m->raw_bytes += s->n_bytes;
+	return 0;
+}
+
+static int member_name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct member_stats *)a)->name,
+		      ((const struct member_stats *)b)->name);
+}
+
+int stats_members(struct catalog *c, struct member_stats **ret, size_t *ret_n)
+{
+	struct member_list l = { 0 };
+	int res = catalog_list_members(c, add_member, &l);
+
+	for (size_t i = 0; res == 0 && i < l.n; i++) {
+		res = catalog_list_snapshots(c, l.v[i].name, count_member_snapshot, &l.v[i]);
+		if (res == 0)
+			res = catalog_usage(c, l.v[i].name, &l.v[i].usage);
+	}
+	if (res < 0) {
+		free(l.v);
+		return res;
+	}
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), member_name_cmp);
+	*ret = l.v;
+	*ret_n = l.n;
+	return 0;
+}

@@ -32,4 +32,17 @@ struct repo_stats {
 int stats_compute(struct repo *r, struct catalog *c, const char *member,
 		  struct repo_stats *ret) WARN_UNUSED;
 
+/* One member's part, for the per-member rows of cairn stats. stored_bytes
+ * counts every chunk its snapshots use, also those other members share. */
+struct member_stats {
+	char name[MEMBER_NAME_MAX + 1];
+	uint64_t n_snapshots, n_files;
+	uint64_t raw_bytes;	/* sum of its snapshots' sizes */
+	struct cat_usage usage; /* the chunks they reference */
+};
+
+/* Fills *ret (an array for the caller to free) with every member's figures,
+ * ordered by name. Call after stats_compute(), which loads the trees. */
+int stats_members(struct catalog *c, struct member_stats **ret, size_t *ret_n) WARN_UNUSED;
+
 #endif

@@ -413,6 +413,11 @@ const char *repo_id_hex(const struct repo *r)
 	return r->id_hex;
 }
 
+const char *repo_cache_dir(const struct repo *r)
+{
+	return r->cache_dir;
+}
+
 int repo_catalog_open(struct repo *r, struct catalog **ret)
 {
 	return catalog_open(r->catalog_path, ret);

@@ -93,6 +93,8 @@ const struct repo_config *repo_get_config(const struct repo *r);
 struct backend *repo_backend(const struct repo *r);
 /* Hex repository id; valid until repo_close(). */
 const char *repo_id_hex(const struct repo *r);
+/* The local cache directory (it exists); valid until repo_close(). */
+const char *repo_cache_dir(const struct repo *r);
 
 /* Opens a new connection to the repository's catalog (one per thread). */
 int repo_catalog_open(struct repo *r, struct catalog **ret) WARN_UNUSED;

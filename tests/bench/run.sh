@@ -63,6 +63,7 @@ DELAY_MS=${BENCH_DELAY_MS:-10}
 DELAY=${DELAY_MS}ms
 CAIRNFS_OPTS=${CAIRNFS_OPTS:-}
 TS=2026-01-01T000000Z # every cairn snapshot of the datasets
+TS2=2026-01-01T000001Z # the unchanged re-backup of small
 MOUNT_DEADLINE=120    # seconds a mount may take to show its first listing
 BENCH_START=$EPOCHREALTIME
 # passthrough_ll keeps an open descriptor for every inode the kernel knows
@@ -452,8 +453,11 @@ backup_cairn() {
 		measure "$W" "$(q "$BUILD/cairn") backup -r $(q "$repo") --member $ds --time $TS $(q "$DATA/$ds")"
 		put "backup_$ds" cairn "$T"
 	done
+	# the same data again, page cache warm: what an unchanged re-backup costs
+	measure "$W" "$(q "$BUILD/cairn") backup -r $(q "$repo") --member small --time $TS2 $(q "$DATA/small")"
+	put rebackup_small cairn "$T"
 	run "$BUILD/cairn" backup -r "$repo" --member par --time "$TS" "$DATA/par" >/dev/null
-	cairn_tiny 1 $((N_SNAPSHOTS - 3))
+	cairn_tiny 1 $((N_SNAPSHOTS - 4))
 	unset CAIRN_CACHE_DIR
 }
 
@@ -523,10 +527,12 @@ backup_restic() {
 		put "backup_$ds" restic "$T"
 		restic_id restic "$ds" "$repo"
 	done
+	measure "$DATA/small" "restic -r $(q "$repo") backup --host bench --tag small-again ."
+	put rebackup_small restic "$T"
 	measure "$DATA/par" "restic -r $(q "$repo") backup --host bench --tag par ."
 	restic_id restic par "$repo"
-	echo "+ for i in 1..$((N_SNAPSHOTS - 3)): (cd $(q "$DATA/tiny") && restic -r $(q "$repo") backup --host bench --tag tiny .)"
-	for i in $(seq 1 $((N_SNAPSHOTS - 3))); do
+	echo "+ for i in 1..$((N_SNAPSHOTS - 4)): (cd $(q "$DATA/tiny") && restic -r $(q "$repo") backup --host bench --tag tiny .)"
+	for i in $(seq 1 $((N_SNAPSHOTS - 4))); do
 		(cd "$DATA/tiny" && restic -r "$repo" backup -q --host bench --tag tiny .) ||
 			die "restic backup of tiny #$i failed"
 	done
@@ -540,9 +546,11 @@ backup_borg() {
 		measure "$DATA/$ds" "borg create $(q "$repo")::$ds ."
 		put "backup_$ds" borg "$T"
 	done
+	measure "$DATA/small" "borg create $(q "$repo")::small-again ."
+	put rebackup_small borg "$T"
 	measure "$DATA/par" "borg create $(q "$repo")::par ."
-	echo "+ for i in 1..$((N_SNAPSHOTS - 3)): (cd $(q "$DATA/tiny") && borg create $(q "$repo")::tiny-\$i .)"
-	for i in $(seq 1 $((N_SNAPSHOTS - 3))); do
+	echo "+ for i in 1..$((N_SNAPSHOTS - 4)): (cd $(q "$DATA/tiny") && borg create $(q "$repo")::tiny-\$i .)"
+	for i in $(seq 1 $((N_SNAPSHOTS - 4))); do
 		(cd "$DATA/tiny" && borg create "$repo::tiny-$i" .) || die "borg create of tiny #$i failed"
 	done
 }
@@ -695,7 +703,7 @@ local_system() {
 	unmount "$sys"
 	fio_row "$sys"
 	if [ "$sys" = cairn ] && [ "$N_CAIRN_SNAPSHOTS" -gt "$N_SNAPSHOTS" ]; then
-		cairn_tiny $((N_SNAPSHOTS - 2)) $((N_CAIRN_SNAPSHOTS - 3))
+		cairn_tiny $((N_SNAPSHOTS - 3)) $((N_CAIRN_SNAPSHOTS - 4))
 		for i in $(seq "$RUNS"); do
 			fresh_mount cairn small
 			put mount_many cairn "$MOUNT_T"
@@ -795,6 +803,7 @@ table() {
 		done <<EOF
 backup_large~backup, large (5 files, 2 GiB)~s~lo
 backup_small~backup, small (100k files)~s~lo
+rebackup_small~unchanged re-backup, small~s~lo
 mount~mount to first ls, $N_SNAPSHOTS snapshots~s~lo
 mount_cold~the same, local cache deleted~s~lo
 mount_many~mount to first ls, $N_CAIRN_SNAPSHOTS snapshots~s~lo
@@ -987,7 +996,7 @@ PASSTHROUGH=$W/passthrough/passthrough_ll
 say "datasets in $DATA"
 gen_datasets
 
-say "backups (1 run each; $((N_SNAPSHOTS - 3)) extra snapshots of tiny are not timed)"
+say "backups (1 run each; $((N_SNAPSHOTS - 4)) extra snapshots of tiny are not timed)"
 if has cairn; then
 	backup_cairn
 fi

@@ -21,7 +21,8 @@ set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "${1:-$SRC/build}" && pwd)
 CORPUS=$SRC/tests/fuzz/corpus
-TARGETS="envelope tree snapshot-header pack-trailer index config listing s3-list http-headers"
+TARGETS="envelope tree snapshot-header pack-trailer index config listing s3-list http-headers
+files-cache"
 # tar-names has hand-written seeds only (seed-*), which this script leaves alone.
 
 if [ ! -x "$BUILD/cairn" ] || [ ! -f "$BUILD/libcairn.a" ]; then
@@ -98,6 +99,15 @@ cairn backup -r "$R" --member replica-0 --time 2026-11-23T205328Z --tag nightly 
 mkdir "$T/empty"
 cairn backup -r "$R" --member session-db --time 1970-01-01 "$T/empty"
 cp "$R/snapshot-list" "$T/listing-3"
+for f in "$CAIRN_CACHE_DIR"/*/files/*; do
+	cp "$f" "$CORPUS/files-cache/repo-${f##*/}"
+done
+F=$CORPUS/files-cache
+: >"$F/edge-empty"
+printf 'CAIRNFC1' >"$F/edge-magic-only"
+{ printf 'CAIRNFC1'; head -c 32 /dev/zero; printf '\377\377\377\377\377\377\377\177'; } >"$F/edge-huge-count"
+head -c 100 "$F/repo-replica-0" >"$F/edge-truncated"
+{ cat "$F/repo-replica-0"; printf 'x'; } >"$F/edge-trailing"
 
 R2=$T/repo-none
 cairn init -r "$R2" --no-encryption --compression none

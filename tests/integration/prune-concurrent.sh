@@ -67,6 +67,12 @@ gated_backup() {
 		[ "$(now)" -lt "$until" ] || fail "the backup did not reach the gate within 120 s"
 		sleep 0.05
 	done
+	# Packs already handed to the upload threads go on landing while the
+	# walker is held; wait for those, so the listing names finished packs.
+	while [ -n "$(find "$R/packs" -name '*.tmp.*' 2>/dev/null)" ]; do
+		[ "$(now)" -lt "$until" ] || fail "uploads still running 120 s after the gate"
+		sleep 0.05
+	done
 }
 
 info "start the backup; it stops at gate-file"

@@ -1,0 +1,210 @@
+/*
+ * files-cache.c - the per-member files cache that makes re-backups cheap.
+ *
+ * The file lives at <cache dir>/files/<member>, is written after the
+ * snapshot it describes is committed, and replaces the previous one by
+ * rename, so a crash leaves the old or the new one whole. It is a hint,
+ * never trusted for correctness: a backup reuses a cached chunk only once
+ * the catalog confirms the chunk is stored in a live pack, and falls back
+ * to reading the file otherwise. It is still parsed as untrusted input.
+ *
+ *   size        meaning
+ *   8           magic "CAIRNFC1"
+ *   32          id of the snapshot it describes
+ *   8           number of records
+ *   per record  path blob (u32 length + bytes), size 8, mtime sec 8, nsec 4,
+ *               ctime sec 8, nsec 4, inode 8, device 8, n_chunks 4, then
+ *               n_chunks times: file offset 8, SHA-256 32, raw length 4
+ *
+ * Paths are the ones the backup walked (as given on its command line), so
+ * the same data reached by another path is read again, once.
+ */
+#include "ops/files-cache.h"
+#include "base/rbuf.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#define MAGIC "CAIRNFC1"
+#define MAGIC_LEN 8
+#define CHUNK_RECORD 44
+#define RECORD_FIXED 48 /* after the path blob, before n_chunks */
+#define PATH_LEN_MAX 65536
+#define FILE_LEN_MAX ((size_t)1 << 34)
+
+void files_cache_free(struct files_cache *fc)
+{
+	if (!fc)
+		return;
+	free(fc->data);
+	hmap_release(&fc->paths);
+	free(fc);
+}
+
+static int parse(struct files_cache *fc)
+{
+	struct rbuf r = rbuf_make(fc->data, fc->len);
+	const uint8_t *magic = rbuf_take(&r, MAGIC_LEN);
+	if (!magic || memcmp(magic, MAGIC, MAGIC_LEN) != 0)
+		return -EBADMSG;
+	rbuf_copy(&r, fc->snap_id, HASH_LEN);
+	uint64_t n = rbuf_le64(&r);
+	if (!rbuf_ok(&r) || n > rbuf_left(&r) / (4 + RECORD_FIXED + 4))
+		return -EBADMSG;
+	for (uint64_t i = 0; i < n; i++) {
+		size_t at = r.off;
+		uint32_t len;
+		const uint8_t *path = rbuf_blob32(&r, PATH_LEN_MAX, &len);
+		rbuf_take(&r, RECORD_FIXED);
+		uint32_t n_chunks = rbuf_le32(&r);
+		if (!path || !rbuf_ok(&r) || n_chunks > rbuf_left(&r) / CHUNK_RECORD)
+			return -EBADMSG;
+		rbuf_take(&r, (size_t)n_chunks * CHUNK_RECORD);
+		uint8_t key[HMAP_KEY_LEN];
+		crypto_sha256(path, len, key);
+		hmap_put(&fc->paths, key, at);
+	}
+	return rbuf_left(&r) == 0 ? 0 : -EBADMSG;
+}
+
+int files_cache_parse(uint8_t *data, size_t len, struct files_cache **ret)
+{
+	struct files_cache *fc = xcalloc(1, sizeof(*fc));
+	hmap_init(&fc->paths);
+	fc->data = data;
+	fc->len = len;
+	int r = parse(fc);
+	if (r < 0) {
+		files_cache_free(fc);
+		return r;
+	}
+	*ret = fc;
+	return 0;
+}
+
+int files_cache_load(const char *path, struct files_cache **ret)
+{
+	AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > FILE_LEN_MAX)
+		return -EBADMSG;
+	size_t len = (size_t)st.st_size;
+	uint8_t *data = xmalloc(len ? len : 1);
+	ssize_t n = pread_full(fd, data, len, 0);
+	if (n < 0 || (size_t)n != len) {
+		free(data);
+		return n < 0 ? (int)n : -EBADMSG;
+	}
+	return files_cache_parse(data, len, ret);
+}
+
+int files_cache_find(const struct files_cache *fc, const char *path, struct files_cache_entry *ret)
+{
+	uint8_t key[HMAP_KEY_LEN];
+	size_t len = strlen(path);
+
+	crypto_sha256(path, len, key);
+	uint64_t *at = hmap_get(&fc->paths, key);
+	if (!at)
+		return -ENOENT;
+	struct rbuf r = rbuf_make(fc->data + *at, fc->len - *at);
+	uint32_t plen;
+	const uint8_t *p = rbuf_blob32(&r, PATH_LEN_MAX, &plen);
+	if (!p || plen != len || memcmp(p, path, len) != 0)
+		return -ENOENT; /* a hash collision: treat as new */
+	struct files_cache_entry e;
+	e.size = rbuf_le64(&r);
+	e.mtime_sec = (int64_t)rbuf_le64(&r);
+	e.mtime_nsec = rbuf_le32(&r);
+	e.ctime_sec = (int64_t)rbuf_le64(&r);
+	e.ctime_nsec = rbuf_le32(&r);
+	e.ino = rbuf_le64(&r);
+	e.dev = rbuf_le64(&r);
+	e.n_chunks = rbuf_le32(&r);
+	e.chunks = rbuf_take(&r, (size_t)e.n_chunks * CHUNK_RECORD);
+	if (!rbuf_ok(&r))
+		return -ENOENT; /* parse() checked this already */
+	*ret = e;
+	return 0;
+}
+
+bool files_cache_entry_matches(const struct files_cache_entry *e, const struct stat *st)
+{
+	return e->size == (uint64_t)st->st_size && e->mtime_sec == st->st_mtim.tv_sec &&
+	       e->mtime_nsec == (uint32_t)st->st_mtim.tv_nsec &&
+	       e->ctime_sec == st->st_ctim.tv_sec &&
+	       e->ctime_nsec == (uint32_t)st->st_ctim.tv_nsec && e->ino == (uint64_t)st->st_ino &&
+	       e->dev == (uint64_t)st->st_dev;
+}
+
+void files_cache_chunk_at(const struct files_cache_entry *e, uint32_t i,
+			  struct files_cache_chunk *ret)
+{
+	const uint8_t *p = e->chunks + (size_t)i * CHUNK_RECORD;
+	ret->off = get_le64(p);
+	memcpy(ret->hash, p + 8, HASH_LEN);
+	ret->raw_len = get_le32(p + 8 + HASH_LEN);
+}
+
+void files_cache_writer_init(struct files_cache_writer *w)
+{
+	buf_init(&w->records);
+	w->n = 0;
+}
+
+void files_cache_writer_release(struct files_cache_writer *w)
+{
+	buf_release(&w->records);
+}
+
+void files_cache_writer_add(struct files_cache_writer *w, const char *path, const struct stat *st,
+			    const struct files_cache_chunk *chunks, uint32_t n)
+{
+	struct buf *b = &w->records;
+	buf_append_blob32(b, path, strlen(path));
+	buf_append_le64(b, (uint64_t)st->st_size);
+	buf_append_le64(b, (uint64_t)st->st_mtim.tv_sec);
+	buf_append_le32(b, (uint32_t)st->st_mtim.tv_nsec);
+	buf_append_le64(b, (uint64_t)st->st_ctim.tv_sec);
+	buf_append_le32(b, (uint32_t)st->st_ctim.tv_nsec);
+	buf_append_le64(b, (uint64_t)st->st_ino);
+	buf_append_le64(b, (uint64_t)st->st_dev);
+	buf_append_le32(b, n);
+	for (uint32_t i = 0; i < n; i++) {
+		buf_append_le64(b, chunks[i].off);
+		buf_append(b, chunks[i].hash, HASH_LEN);
+		buf_append_le32(b, chunks[i].raw_len);
+	}
+	w->n++;
+}
+
+int files_cache_writer_commit(struct files_cache_writer *w, const char *path,
+			      const uint8_t snap_id[HASH_LEN])
+{
+	AUTOBUF struct buf head = BUF_INIT;
+	AUTOFREE char *tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
+	int r;
+
+	buf_append(&head, MAGIC, MAGIC_LEN);
+	buf_append(&head, snap_id, HASH_LEN);
+	buf_append_le64(&head, w->n);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, head.ptr, head.len);
+	if (r == 0)
+		r = write_all(fd, w->records.ptr, w->records.len);
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}

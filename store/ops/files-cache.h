@@ -1,0 +1,73 @@
+/*
+ * files-cache.h - what the last backup of a member from this machine knew
+ * about each regular file it stored: the stat fields that change when a
+ * file does (size, mtime, ctime, inode number, device) and the chunks of
+ * its data. The next backup reuses the chunks of a file whose fields all
+ * match, without opening it. Kept in the local cache directory, one file
+ * per member, and used only when it describes the member's latest
+ * snapshot; layout in files-cache.c.
+ */
+#ifndef CAIRN_FILES_CACHE_H
+#define CAIRN_FILES_CACHE_H
+
+#include "base/buf.h"
+#include "base/crypto.h"
+#include "base/hmap.h"
+
+#include <sys/stat.h>
+
+struct files_cache_chunk {
+	uint64_t off; /* offset in the file */
+	uint8_t hash[HASH_LEN];
+	uint32_t raw_len;
+};
+
+/* One file of a loaded cache; chunks point into the cache's buffer. */
+struct files_cache_entry {
+	uint64_t size;
+	int64_t mtime_sec, ctime_sec;
+	uint32_t mtime_nsec, ctime_nsec;
+	uint64_t ino, dev;
+	uint32_t n_chunks;
+	const uint8_t *chunks; /* n_chunks records of 44 bytes; files_cache_chunk_at() */
+};
+
+struct files_cache {
+	uint8_t snap_id[HASH_LEN]; /* the snapshot it describes */
+	uint8_t *data;		   /* the whole file, owned */
+	size_t len;
+	struct hmap paths; /* SHA-256 of a path -> offset of its record in data */
+};
+
+/* Loads the cache at path. -ENOENT when there is none, -EBADMSG (not
+ * logged) when it is damaged: either way the backup reads every file. */
+int files_cache_load(const char *path, struct files_cache **ret) WARN_UNUSED;
+/* Parses a cache's bytes, taking ownership of data (malloc'd; freed on
+ * failure too). -EBADMSG when they are not a whole, valid cache. */
+int files_cache_parse(uint8_t *data, size_t len, struct files_cache **ret) WARN_UNUSED;
+void files_cache_free(struct files_cache *fc);
+/* Looks up path: 0 and *ret filled, or -ENOENT. */
+int files_cache_find(const struct files_cache *fc, const char *path,
+		     struct files_cache_entry *ret) WARN_UNUSED;
+/* True when st has the entry's size, mtime, ctime, inode and device. */
+bool files_cache_entry_matches(const struct files_cache_entry *e, const struct stat *st);
+void files_cache_chunk_at(const struct files_cache_entry *e, uint32_t i,
+			  struct files_cache_chunk *ret);
+
+/* Builds the next cache in memory, one file at a time. */
+struct files_cache_writer {
+	struct buf records;
+	uint64_t n;
+};
+
+void files_cache_writer_init(struct files_cache_writer *w);
+void files_cache_writer_release(struct files_cache_writer *w);
+/* Adds path with st's fields and n chunks. */
+void files_cache_writer_add(struct files_cache_writer *w, const char *path, const struct stat *st,
+			    const struct files_cache_chunk *chunks, uint32_t n);
+/* Writes the cache for snapshot snap_id to path, atomically (a temporary
+ * file renamed over it). -errno on failure (not logged). */
+int files_cache_writer_commit(struct files_cache_writer *w, const char *path,
+			      const uint8_t snap_id[HASH_LEN]) WARN_UNUSED;
+
+#endif
