@@ -71,6 +71,7 @@
 #include "base/log.h"
 
 #include <assert.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -82,6 +83,9 @@
 #define CACHE_RECYCLE_EXTRA \
 	2	       /* idle entries beyond those due for eviction whose buffer may be reused */
 #define CACHE_SPARES 4 /* run buffers kept for reuse (at most a 16th of the budget) */
+/* Heap bytes of evicted small chunks after which the heap is trimmed (at
+ * most an eighth of the budget). */
+#define CACHE_TRIM_EVERY (8u << 20)
 /* Consumed entries, oldest first, whose buffers a new chunk may take. */
 #define CACHE_CONSUMED_SCAN 8
 /* What an entry costs beyond its bytes: the struct, its share of the hash
@@ -160,6 +164,9 @@ struct cache {
 				   * is done with, most recent first */
 	uint64_t consumed_bytes;  /* guarded by lock; what the consumed list is charged */
 	uint64_t consumed_slack;  /* immutable; consumed bytes kept before recycling */
+	uint64_t heap_freed;	  /* guarded by lock; small chunks' bytes freed since a trim */
+	uint64_t trim_every;	  /* immutable; heap_freed that makes a trim due */
+	bool trim_due;		  /* guarded by lock; malloc_trim() when the lock is let go */
 	struct cache_stats stats; /* guarded by lock; used and n_entries kept current */
 	uint64_t unread;	  /* guarded by lock; raw bytes prefetched, queued or not, and
 				       * not read yet */
@@ -341,7 +348,30 @@ static void evict_one_locked(struct cache *c, struct cache_entry *e)
 		c->stats.prefetch_unused++;
 	unhash_locked(c, e);
 	c->stats.evictions++;
+	if (e->data && e->cap < CACHE_MMAP_MIN) {
+		c->heap_freed += e->cap;
+		if (c->heap_freed >= c->trim_every) {
+			c->heap_freed = 0;
+			c->trim_due = true;
+		}
+	}
 	entry_free(e);
+}
+
+/* Unlocks; then, when evictions freed enough small chunks since the last
+ * time, gives the heap's free pages back to the kernel. Small chunk
+ * buffers come from the heap, which glibc only shrinks from its top: a
+ * cache full of small files' chunks, evicted for large ones, would
+ * otherwise stay resident beside them (the daemon's RSS then reached
+ * twice the budget). */
+static void unlock_and_trim(struct cache *c)
+{
+	bool trim = c->trim_due;
+
+	c->trim_due = false;
+	pthread_mutex_unlock(&c->lock);
+	if (trim)
+		malloc_trim(0);
 }
 
 /* Evicts idle entries, consumed ones first (oldest first), then the least
@@ -500,6 +530,7 @@ static struct cache_entry *start_fetch_locked(struct cache *c, const struct chun
 	e->hash_next = c->buckets[b];
 	c->buckets[b] = e;
 	c->stats.used += e->charge;
+	c->stats.used_max = MAX(c->stats.used_max, c->stats.used);
 	c->stats.n_entries++;
 	c->stats.n_fetching++;
 	c->stats.fetches++;
@@ -663,6 +694,7 @@ static int fetch_run_locked(struct cache *c, struct cache_entry **e, size_t n)
 	p = take_spare_locked(c, (size_t)span, &cap, &grow);
 	evict_locked(c, cap);
 	c->stats.used += cap;
+	c->stats.used_max = MAX(c->stats.used_max, c->stats.used);
 	for (size_t i = 0; i < n; i++)
 		locs[i] = e[i]->loc;
 	c->stats.requests++;
@@ -696,6 +728,7 @@ static int fetch_run_locked(struct cache *c, struct cache_entry **e, size_t n)
 	run->off = locs[0].off;
 	run->cap = raw.cap; /* the fetch may have grown it */
 	c->stats.used += run->cap;
+	c->stats.used_max = MAX(c->stats.used_max, c->stats.used);
 	run->data = buf_detach(&raw, &run->len);
 	for (size_t i = 0; i < n; i++)
 		e[i]->run = run;
@@ -747,10 +780,10 @@ int cache_get(struct cache *c, const struct chunk_loc *loc, struct cache_entry *
 		if (e->state == ENTRY_FAILED) {
 			r = e->error;
 			put_locked(c, e, false);
-			pthread_mutex_unlock(&c->lock);
+			unlock_and_trim(c);
 			return r;
 		}
-		pthread_mutex_unlock(&c->lock);
+		unlock_and_trim(c);
 		*ret = e;
 		return 0;
 	}
@@ -758,10 +791,10 @@ int cache_get(struct cache *c, const struct chunk_loc *loc, struct cache_entry *
 	r = fetch_run_locked(c, &e, 1);
 	if (r < 0) {
 		put_locked(c, e, false);
-		pthread_mutex_unlock(&c->lock);
+		unlock_and_trim(c);
 		return r;
 	}
-	pthread_mutex_unlock(&c->lock);
+	unlock_and_trim(c);
 	*ret = e;
 	return 0;
 }
@@ -779,7 +812,7 @@ void cache_put(struct cache *c, struct cache_entry *e)
 		return;
 	pthread_mutex_lock(&c->lock);
 	put_locked(c, e, false);
-	pthread_mutex_unlock(&c->lock);
+	unlock_and_trim(c);
 }
 
 void cache_put_consumed(struct cache *c, struct cache_entry *e)
@@ -788,7 +821,7 @@ void cache_put_consumed(struct cache *c, struct cache_entry *e)
 		return;
 	pthread_mutex_lock(&c->lock);
 	put_locked(c, e, true);
-	pthread_mutex_unlock(&c->lock);
+	unlock_and_trim(c);
 }
 
 static struct queue_slot *queue_at(struct cache *c, size_t i)
@@ -985,6 +1018,7 @@ int cache_new(const struct cache_options *opts, struct cache **ret)
 	list_init(&c->decode);
 	list_init(&c->consumed);
 	c->consumed_slack = MIN((uint64_t)CACHE_CONSUMED_SLACK, c->budget / 8);
+	c->trim_every = MAX(MIN((uint64_t)CACHE_TRIM_EVERY, c->budget / 8), 1u);
 
 	c->workers = xcalloc(MAX(opts->n_workers, 1u), sizeof(*c->workers));
 	sigfillset(&all);

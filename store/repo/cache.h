@@ -83,6 +83,7 @@ struct cache_stats {
 	uint64_t used;		    /* bytes charged now: entries (cache_cost() each, or more when
 				     * an entry reuses a larger buffer), stored bytes in flight, spare */
 	uint64_t spare;		    /* bytes of buffers kept for the next fetch */
+	uint64_t used_max;	    /* the most used has been */
 	uint64_t n_entries;	    /* entries in the table now */
 	uint64_t n_queued;	    /* prefetch requests no worker has taken yet */
 	uint64_t n_fetching;	    /* chunks being fetched or decoded now */
