@@ -309,7 +309,7 @@ static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *o)
 	return r;
 }
 
-static void cmdline_release(struct cmdline *cl, struct fuse_cmdline_opts *o, struct fuse_args *args)
+static void cmdline_release(struct cmdline *cl)
 {
 	free(cl->repo);
 	free(cl->cache_size);
@@ -322,23 +322,31 @@ static void cmdline_release(struct cmdline *cl, struct fuse_cmdline_opts *o, str
 	free(cl->readahead);
 	free(cl->disk_cache);
 	free(cl->disk_cache_size);
+}
+
+static void cmdline_opts_release(struct fuse_cmdline_opts *o)
+{
 	free(o->mountpoint);
-	fuse_opt_free_args(args);
+}
+
+static void session_destroyp(struct fuse_session **se)
+{
+	if (*se)
+		fuse_session_destroy(*se);
 }
 
 int main(int argc, char *argv[])
 {
-	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct cmdline cl = { 0 };
-	struct fuse_cmdline_opts o;
-	struct fuse_session *se = NULL;
+	CLEANUP(fuse_opt_free_args) struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	CLEANUP(cmdline_release) struct cmdline cl = { 0 };
+	CLEANUP(cmdline_opts_release) struct fuse_cmdline_opts o = { 0 };
 	struct fs_options fo;
-	struct fs *fs = NULL;
+	CLEANUP(fs_freep) struct fs *fs = NULL;
+	CLEANUP(session_destroyp) struct fuse_session *se = NULL; /* destroyed before fs */
 	AUTOFREE char *repo = NULL;
 	char mountpoint[PATH_MAX];
 	int r, status = 1;
 
-	memset(&o, 0, sizeof(o));
 	log_setup("cairnfs", LOG_TARGET_STDERR, LOG_INFO);
 	limit_malloc();
 	/* A copy libfuse may grow; ours first, so the user's -o may override fsname. */
@@ -350,26 +358,22 @@ int main(int argc, char *argv[])
 	if (r < 0 || fuse_opt_parse(&args, &cl, cmdline_spec, take_repo) < 0 ||
 	    fuse_parse_cmdline(&args, &o) < 0) {
 		usage(stderr);
-		cmdline_release(&cl, &o, &args);
 		return EXIT_USAGE;
 	}
 	if (o.show_help) {
 		usage(stdout);
 		fuse_cmdline_help();
 		fuse_lowlevel_help();
-		cmdline_release(&cl, &o, &args);
 		return 0;
 	}
 	if (o.show_version) {
 		printf("cairnfs %s\n", CAIRN_VERSION);
 		fuse_lowlevel_version();
-		cmdline_release(&cl, &o, &args);
 		return 0;
 	}
 	if (!cl.repo || !o.mountpoint) {
 		log_error("%s", !cl.repo ? "missing REPO and MOUNTPOINT" : "missing MOUNTPOINT");
 		usage(stderr);
-		cmdline_release(&cl, &o, &args);
 		return EXIT_USAGE;
 	}
 	if (cl.cacert && cl.cacert[0] != '/') {
@@ -389,7 +393,6 @@ int main(int argc, char *argv[])
 		}
 	}
 	if (parse_options(&cl, &fo) < 0) {
-		cmdline_release(&cl, &o, &args);
 		return EXIT_USAGE;
 	}
 	if (o.debug)
@@ -397,16 +400,15 @@ int main(int argc, char *argv[])
 
 	r = fs_new(&fo, (uint32_t)getuid(), (uint32_t)getgid(), &fs);
 	if (r < 0)
-		goto out;
+		return status;
 	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
 	if (!se) {
 		/* libfuse said which option it did not take */
 		log_error("hint: see 'cairnfs --help' for the options");
-		status = EXIT_USAGE;
-		goto out;
+		return EXIT_USAGE;
 	}
 	if (check_mountpoint(o.mountpoint) < 0)
-		goto out;
+		return status;
 	repo = absolute_repo(cl.repo);
 	absolute_env("CAIRN_CACHE_DIR");
 	absolute_env("XDG_CACHE_HOME");
@@ -414,7 +416,7 @@ int main(int argc, char *argv[])
 	absolute_env("AWS_CONFIG_FILE");
 
 	if (fs_open_repo(fs, repo) < 0)
-		goto out;
+		return status;
 	/* A shell starts background jobs with SIGINT ignored, and libfuse only
 	 * takes over signals left at their default: SIGINT and SIGTERM must
 	 * unmount however cairnfs was started. */
@@ -422,7 +424,7 @@ int main(int argc, char *argv[])
 	signal(SIGTERM, SIG_DFL);
 	if (fuse_set_signal_handlers(se) < 0) {
 		log_error("cannot install signal handlers");
-		goto out;
+		return status;
 	}
 	if (fuse_session_mount(se, o.mountpoint) < 0) {
 		/* libfuse printed why */
@@ -431,7 +433,7 @@ int main(int argc, char *argv[])
 			  "Is '%s' already a mount?",
 			  o.mountpoint);
 		fuse_remove_signal_handlers(se);
-		goto out;
+		return status;
 	}
 	if (realpath(o.mountpoint, mountpoint))
 		fs_find_device(fs, mountpoint);
@@ -452,10 +454,5 @@ int main(int argc, char *argv[])
 	fuse_remove_signal_handlers(se);
 	fuse_session_unmount(se);
 	log_backend_stats(fs);
-out:
-	if (se)
-		fuse_session_destroy(se);
-	fs_free(fs);
-	cmdline_release(&cl, &o, &args);
 	return status;
 }

@@ -105,6 +105,7 @@ void fs_stop(struct fs *fs);
 /* Stops, then frees everything, the repository too. No request may be in
  * flight. Accepts NULL. */
 void fs_free(struct fs *fs);
+DEFINE_FREEP(struct fs, fs_free)
 
 /* Finds the device of the FUSE mount at mountpoint (absolute, no symlinks)
  * in /proc/self/mountinfo, for fs_tune_kernel_readahead(). Touches nothing

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# remote-backends.sh s3|http - the walking skeleton's integration tests,
-# unchanged, against the S3 backend (OpenStack Swift with s3api on loopback,
+# remote-backends.sh s3|http - the mount and snapshot-listing integration
+# tests, unchanged, against the S3 backend (OpenStack Swift with s3api on loopback,
 # started once for all of them) or against the read-only HTTP backend (each
 # test serves its own directory with tests/http-range-server.py). Run by
 # tests/integration/remote-s3.sh and remote-http.sh, one test file (and one
@@ -9,9 +9,9 @@
 # the tests' own assertions, among them rsync --checksum --itemize-changes
 # printing nothing between source and mount, are what must hold.
 #
-# Left out: skeleton-cli-errors (it checks messages that name local paths),
-# skeleton-unmount and skeleton-unreadable-file (they run "$BUILD/cairn" on
-# local paths themselves), and skeleton-damaged-pack for S3 (it damages pack
+# Left out: cli-errors (it checks messages that name local paths),
+# mount-unmount and backup-unreadable-file (they run "$BUILD/cairn" on
+# local paths themselves), and mount-damaged-pack for S3 (it damages pack
 # files in the local directory; over HTTP it runs, since the server serves
 # that directory).
 set -euo pipefail
@@ -21,9 +21,9 @@ set -euo pipefail
 # shellcheck source=../lib-s3.sh
 . "$SRC/tests/lib-s3.sh"
 
-both="skeleton-full-tree skeleton-cache-rebuild skeleton-snapshots-list
-skeleton-snapshot-names skeleton-refresh skeleton-read-only"
-http_only="skeleton-damaged-pack"
+both="mount-full-tree mount-cache-rebuild snapshots-list
+mount-snapshot-names mount-refresh mount-read-only"
+http_only="mount-damaged-pack"
 
 backend=${1:-}
 case "$backend" in

@@ -1,31 +1,32 @@
 /*
- * cairn.c - the command-line tool: finds the subcommand and hands it argv.
- * Each subcommand lives in its own cmd-<name>.c and returns the exit
- * status the design fixes: 0 success, 1 failure, 2 usage, 3 partial backup.
+ * cairn.c - the command-line tool: the table of subcommands, each with the
+ * flags that tell tools/cli.c what to do for it before and after it runs
+ * (cmd.h says what each flag means and how to add a command). Exit statuses
+ * are the design's: 0 success, 1 failure, 2 usage, 3 partial backup.
  */
 #include "cmd.h"
 #include "base/log.h"
 
-struct command {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *summary;
-};
-
 static const struct command commands[] = {
-	{ "init", cmd_init, "create a repository" },
-	{ "backup", cmd_backup, "store a snapshot of a member" },
-	{ "snapshots", cmd_snapshots, "list snapshots" },
-	{ "find", cmd_find, "find paths by name in every snapshot" },
-	{ "diff", cmd_diff, "compare two snapshots, or a snapshot with a directory" },
-	{ "stats", cmd_stats, "sizes, deduplication, compression and reclaimable space" },
-	{ "mount", cmd_mount, "mount the repository read-only (runs cairnfs)" },
-	{ "check", cmd_check, "verify the repository (--read-data: its data too)" },
-	{ "forget", cmd_forget, "remove snapshots by a retention policy" },
-	{ "prune", cmd_prune, "delete data no snapshot references" },
-	{ "ls", cmd_ls, "list a directory of a snapshot" },
-	{ "restore", cmd_restore, "recreate a snapshot in a local directory" },
-	{ "export", cmd_export, "write a snapshot to stdout as a tar archive" },
+	{ "init", &cmd_init, CMD_REPO | CMD_NO_OPERANDS | CMD_WRITES, "create a repository" },
+	{ "backup", &cmd_backup, CMD_CATALOG | CMD_WRITES, "store a snapshot of a member" },
+	{ "snapshots", &cmd_snapshots, CMD_MEMBER | CMD_JSON | CMD_NO_OPERANDS, "list snapshots" },
+	{ "find", &cmd_find, CMD_MEMBER | CMD_JSON | CMD_TROUBLE_2,
+	  "find paths by name in every snapshot" },
+	{ "diff", &cmd_diff, CMD_CATALOG | CMD_JSON | CMD_TROUBLE_2,
+	  "compare two snapshots, or a snapshot with a directory" },
+	{ "stats", &cmd_stats, CMD_MEMBER | CMD_JSON | CMD_NO_OPERANDS,
+	  "sizes, deduplication, compression and reclaimable space" },
+	{ "mount", &cmd_mount, CMD_REPO, "mount the repository read-only (runs cairnfs)" },
+	{ "check", &cmd_check, CMD_CATALOG | CMD_NO_OPERANDS,
+	  "verify the repository (--read-data: its data too)" },
+	{ "forget", &cmd_forget, CMD_CATALOG | CMD_NO_OPERANDS | CMD_WRITES,
+	  "remove snapshots by a retention policy" },
+	{ "prune", &cmd_prune, CMD_CATALOG | CMD_NO_OPERANDS | CMD_WRITES,
+	  "delete data no snapshot references" },
+	{ "ls", &cmd_ls, CMD_SNAP | CMD_JSON, "list a directory of a snapshot" },
+	{ "restore", &cmd_restore, CMD_SNAP, "recreate a snapshot in a local directory" },
+	{ "export", &cmd_export, CMD_SNAP, "write a snapshot to stdout as a tar archive" },
 };
 
 static void usage(FILE *f)
@@ -54,7 +55,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc - 1, argv + 1);
+			return cmd_main(&commands[i], argc - 1, argv + 1);
 	fprintf(stderr, "cairn: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

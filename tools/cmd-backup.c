@@ -9,7 +9,7 @@
 
 #include <time.h>
 
-enum { OPT_MEMBER = OPT_FIRST_COMMAND_OPTION, OPT_TIME, OPT_TAG };
+enum { OPT_BACKUP_MEMBER = OPT_FIRST_COMMAND_OPTION, OPT_TIME, OPT_TAG };
 
 struct progress_state {
 	uint64_t start_ns;
@@ -28,94 +28,117 @@ static void show_progress(void *userdata, const struct backup_stats *s, bool don
 		done ? "\n" : "");
 }
 
-int cmd_backup(int argc, char **argv)
-{
-	static const struct option options[] = {
-		{ "member", required_argument, NULL, OPT_MEMBER },
-		{ "time", required_argument, NULL, OPT_TIME },
-		{ "tag", required_argument, NULL, OPT_TAG },
-		COMMON_OPTIONS,
-	};
-	struct cmd_ctx ctx = {
-		.prog = "cairn backup",
-		.usage = "cairn backup -r REPO --member M [--time TS] [--tag T]... PATH...",
-	};
-	struct backup_options bo = { 0 };
-	struct progress_state ps = { now_ns() };
-	AUTOFREE const char **tags = xcalloc((size_t)argc, sizeof(char *));
-	struct repo *repo = NULL;
-	struct catalog *cat = NULL;
-	struct backup_result res;
-	int opt, r;
+struct backup_cli {
+	struct backup_options bo;
+	const char **tags; /* room for every argument */
+	struct progress_state ps;
+};
 
-	while ((opt = getopt_long(argc, argv, COMMON_SHORT, options, NULL)) != -1) {
-		if (cmd_common_option(&ctx, opt, optarg))
-			continue;
-		switch (opt) {
-		case OPT_MEMBER:
-			bo.member = optarg;
-			break;
-		case OPT_TIME:
-			if (snapshot_time_parse(optarg, &bo.time_sec) < 0)
-				return cmd_usage_error(&ctx,
-						       "invalid --time '%s' (use UTC like "
-						       "2026-11-22T205328Z or @UNIXSECONDS)",
-						       optarg);
-			break;
-		case OPT_TAG:
-			if (!*optarg || strchr(optarg, ',') || strlen(optarg) > TAG_LEN_MAX ||
-			    bo.n_tags >= TAGS_MAX)
-				return cmd_usage_error(&ctx,
-						       "invalid --tag '%s' (1..%d bytes, no commas, "
-						       "at most %d tags)",
-						       optarg, TAG_LEN_MAX, TAGS_MAX);
-			tags[bo.n_tags++] = optarg;
-			break;
-		default:
-			return cmd_usage_error(&ctx, "unknown option");
-		}
+static void backup_init(struct cmd_ctx *ctx)
+{
+	struct backup_cli *o = ctx->opts;
+	o->tags = xcalloc((size_t)ctx->argc, sizeof(char *));
+	o->bo.tags = o->tags;
+	o->ps.start_ns = now_ns();
+}
+
+static void backup_release(struct cmd_ctx *ctx)
+{
+	struct backup_cli *o = ctx->opts;
+	free(o->tags);
+}
+
+static int backup_option(struct cmd_ctx *ctx, int opt, const char *arg)
+{
+	struct backup_cli *o = ctx->opts;
+
+	switch (opt) {
+	case OPT_BACKUP_MEMBER:
+		o->bo.member = arg;
+		return EXIT_OK;
+	case OPT_TIME:
+		if (snapshot_time_parse(arg, &o->bo.time_sec) < 0)
+			return cmd_usage_error(ctx,
+					       "invalid --time '%s' (use UTC like "
+					       "2026-11-22T205328Z or @UNIXSECONDS)",
+					       arg);
+		return EXIT_OK;
+	case OPT_TAG:
+		if (!*arg || strchr(arg, ',') || strlen(arg) > TAG_LEN_MAX ||
+		    o->bo.n_tags >= TAGS_MAX)
+			return cmd_usage_error(ctx,
+					       "invalid --tag '%s' (1..%d bytes, no commas, "
+					       "at most %d tags)",
+					       arg, TAG_LEN_MAX, TAGS_MAX);
+		o->tags[o->bo.n_tags++] = arg;
+		return EXIT_OK;
 	}
-	r = cmd_finish_options(&ctx);
-	if (r != EXIT_OK)
-		return r;
-	if (!bo.member)
-		return cmd_usage_error(&ctx, "--member is required");
-	if (!member_name_is_valid(bo.member))
-		return cmd_usage_error(&ctx,
+	return cmd_usage_error(ctx, "unknown option");
+}
+
+static int backup_check(struct cmd_ctx *ctx)
+{
+	struct backup_cli *o = ctx->opts;
+	struct backup_options *bo = &o->bo;
+
+	if (!bo->member)
+		return cmd_usage_error(ctx, "--member is required");
+	if (!member_name_is_valid(bo->member))
+		return cmd_usage_error(ctx,
 				       "invalid member name '%s' (letters, digits, '.', '_', '-'; "
 				       "starting with a letter or digit)",
-				       bo.member);
-	if (optind >= argc)
-		return cmd_usage_error(&ctx, "no PATH to back up");
-	bo.paths = (const char *const *)argv + optind;
-	bo.n_paths = (size_t)(argc - optind);
-	bo.tags = tags;
-	if (progress_wanted() && ctx.verbosity >= 0) {
-		bo.progress = show_progress;
-		bo.progress_data = &ps;
+				       bo->member);
+	if (ctx->n_args < 1)
+		return cmd_usage_error(ctx, "no PATH to back up");
+	bo->paths = (const char *const *)ctx->args;
+	bo->n_paths = (size_t)ctx->n_args;
+	if (cmd_progress_wanted(ctx)) {
+		bo->progress = show_progress;
+		bo->progress_data = &o->ps;
 	}
-
-	r = cmd_open(&ctx, &repo, &cat);
-	if (r < 0)
-		return EXIT_FAILURE_;
-	r = backup_run(repo, cat, &bo, &res);
-	if (r == 0) {
-		char hex[HASH_HEX_LEN + 1], bytes[16], stored[16];
-		hex_encode(res.snap_id, HASH_LEN, hex);
-		format_size(res.stats.n_bytes, bytes);
-		format_size(res.stats.n_stored, stored);
-		struct cat_snapshot s;
-		const char *name = catalog_find_snapshot_by_prefix(cat, hex, &s) == 0 ? s.name : "";
-		log_info("snapshot %.8s saved as %s/%s: %" PRIu64 " files, %s, %s new in the "
-			 "repository",
-			 hex, bo.member, name, res.stats.n_files, bytes, stored);
-		if (res.stats.n_errors > 0)
-			log_warning("%" PRIu64 " entries could not be read and are missing from "
-				    "the snapshot",
-				    res.stats.n_errors);
-	}
-	cmd_close(&ctx, repo, cat);
-	if (r < 0)
-		return EXIT_FAILURE_;
-	return res.stats.n_errors > 0 ? EXIT_PARTIAL : EXIT_OK;
+	return EXIT_OK;
 }
+
+static int backup_run_cmd(struct cmd_ctx *ctx)
+{
+	struct backup_cli *o = ctx->opts;
+	struct backup_result res;
+	int r;
+
+	r = backup_run(ctx->repo, ctx->cat, &o->bo, &res);
+	if (r < 0)
+		return EXIT_FAILURE_;
+	char hex[HASH_HEX_LEN + 1], bytes[16], stored[16];
+	hex_encode(res.snap_id, HASH_LEN, hex);
+	format_size(res.stats.n_bytes, bytes);
+	format_size(res.stats.n_stored, stored);
+	struct cat_snapshot s;
+	const char *name = catalog_find_snapshot_by_prefix(ctx->cat, hex, &s) == 0 ? s.name : "";
+	log_info("snapshot %.8s saved as %s/%s: %" PRIu64 " files, %s, %s new in the "
+		 "repository",
+		 hex, o->bo.member, name, res.stats.n_files, bytes, stored);
+	if (res.stats.n_errors > 0) {
+		log_warning("%" PRIu64 " entries could not be read and are missing from "
+			    "the snapshot",
+			    res.stats.n_errors);
+		return EXIT_PARTIAL;
+	}
+	return EXIT_OK;
+}
+
+const struct cmd_def cmd_backup = {
+	.usage = "cairn backup -r REPO --member M [--time TS] [--tag T]... PATH...",
+	.options =
+		(const struct option[]){
+			{ "member", required_argument, NULL, OPT_BACKUP_MEMBER },
+			{ "time", required_argument, NULL, OPT_TIME },
+			{ "tag", required_argument, NULL, OPT_TAG },
+			{ NULL, 0, NULL, 0 },
+		},
+	.opts_size = sizeof(struct backup_cli),
+	.init = backup_init,
+	.option = backup_option,
+	.check = backup_check,
+	.run = backup_run_cmd,
+	.release = backup_release,
+};

@@ -49,65 +49,59 @@ static void show_progress(void *userdata, const struct check_progress *p)
 	cli->progress_shown = true;
 }
 
-int cmd_check(int argc, char **argv)
+struct check_opts {
+	struct check_cli cli;
+	struct check_options o;
+};
+
+static void check_init(struct cmd_ctx *ctx)
 {
-	static const struct option options[] = {
-		{ "read-data", optional_argument, NULL, OPT_READ_DATA },
-		COMMON_OPTIONS,
-	};
-	struct cmd_ctx ctx = {
-		.prog = "cairn check",
-		.usage = "cairn check -r REPO [--read-data[=PERCENT]]",
-	};
-	struct check_cli cli = { .start_ns = now_ns() };
-	struct check_options o = { .report = print_problem, .report_data = &cli };
+	struct check_opts *c = ctx->opts;
+	c->cli.start_ns = now_ns();
+	c->o.report = print_problem;
+	c->o.report_data = &c->cli;
+}
+
+static int check_option(struct cmd_ctx *ctx, int opt, const char *arg)
+{
+	struct check_options *o = &((struct check_opts *)ctx->opts)->o;
+
+	if (opt != OPT_READ_DATA)
+		return cmd_usage_error(ctx, "unknown option");
+	o->read_data = true;
+	o->read_percent = 100;
+	if (arg && parse_percent(arg, &o->read_percent) < 0)
+		return cmd_usage_error(ctx,
+				       "invalid --read-data=%s (a percentage of "
+				       "packs, 1 to 100)",
+				       arg);
+	return EXIT_OK;
+}
+
+static int check_run_cmd(struct cmd_ctx *ctx)
+{
+	struct check_opts *c = ctx->opts;
+	struct check_cli *cli = &c->cli;
+	struct check_options *o = &c->o;
 	struct check_result res = { 0 };
-	struct repo *repo = NULL;
-	struct catalog *cat = NULL;
-	int opt, r;
+	int r;
 
-	while ((opt = getopt_long(argc, argv, COMMON_SHORT, options, NULL)) != -1) {
-		if (cmd_common_option(&ctx, opt, optarg))
-			continue;
-		switch (opt) {
-		case OPT_READ_DATA:
-			o.read_data = true;
-			o.read_percent = 100;
-			if (optarg && parse_percent(optarg, &o.read_percent) < 0)
-				return cmd_usage_error(&ctx,
-						       "invalid --read-data=%s (a percentage of "
-						       "packs, 1 to 100)",
-						       optarg);
-			break;
-		default:
-			return cmd_usage_error(&ctx, "unknown option");
-		}
+	cli->verbose = ctx->verbosity > 0;
+	if (cmd_progress_wanted(ctx)) {
+		o->progress = show_progress;
+		o->progress_data = cli;
 	}
-	if (optind < argc)
-		return cmd_usage_error(&ctx, "unexpected argument '%s'", argv[optind]);
-	r = cmd_finish_options(&ctx);
-	if (r != EXIT_OK)
-		return r;
-	cli.verbose = ctx.verbosity > 0;
-	if (progress_wanted() && ctx.verbosity >= 0) {
-		o.progress = show_progress;
-		o.progress_data = &cli;
-	}
-
-	r = cmd_open(&ctx, &repo, &cat);
-	if (r < 0)
-		return EXIT_FAILURE_;
-	r = check_run(repo, cat, &o, &res);
-	if (cli.progress_shown)
+	r = check_run(ctx->repo, ctx->cat, o, &res);
+	if (cli->progress_shown)
 		fprintf(stderr, "\r\033[K");
 	if (r == 0) {
 		char bytes[16], garbage[16];
-		double secs = (double)(now_ns() - cli.start_ns) / 1e9;
+		double secs = (double)(now_ns() - cli->start_ns) / 1e9;
 		format_size(res.bytes_read, bytes);
 		format_size(res.unreferenced_bytes, garbage);
 		log_info("checked %" PRIu64 " snapshots and %" PRIu64 " packs%s in %.1fs",
 			 res.n_snapshots, res.n_packs, "", secs);
-		if (o.read_data)
+		if (o->read_data)
 			log_info("read %" PRIu64
 				 " packs whole (%s, %.0f MiB/s) and verified %" PRIu64 " chunks",
 				 res.n_packs_read, bytes,
@@ -116,7 +110,8 @@ int cmd_check(int argc, char **argv)
 		if (res.n_unreferenced > 0)
 			log_info("%" PRIu64 " packs (%s) are referenced by no snapshot%s",
 				 res.n_unreferenced, garbage,
-				 cli.verbose ? "" : " (-v lists them); 'cairn prune' removes them");
+				 cli->verbose ? ""
+					      : " (-v lists them); 'cairn prune' removes them");
 		if (res.n_errors > 0)
 			log_error("%" PRIu64 " problem%s found", res.n_errors,
 				  res.n_errors == 1 ? "" : "s");
@@ -124,8 +119,20 @@ int cmd_check(int argc, char **argv)
 			log_info("no problems found%s",
 				 res.n_warnings ? " (but see the warnings above)" : "");
 	}
-	if (r == 0 && cli.write_error < 0)
-		r = cli.write_error;
-	cmd_close(&ctx, repo, cat);
+	if (r == 0 && cli->write_error < 0)
+		r = cli->write_error;
 	return r < 0 || res.n_errors > 0 ? EXIT_FAILURE_ : EXIT_OK;
 }
+
+const struct cmd_def cmd_check = {
+	.usage = "cairn check -r REPO [--read-data[=PERCENT]]",
+	.options =
+		(const struct option[]){
+			{ "read-data", optional_argument, NULL, OPT_READ_DATA },
+			{ NULL, 0, NULL, 0 },
+		},
+	.opts_size = sizeof(struct check_opts),
+	.init = check_init,
+	.option = check_option,
+	.run = check_run_cmd,
+};

@@ -14,7 +14,7 @@
 
 #include <sys/stat.h>
 
-enum { OPT_CONTENT = OPT_FIRST_COMMAND_OPTION, OPT_JSON };
+enum { OPT_CONTENT = OPT_FIRST_COMMAND_OPTION };
 
 enum { DIFF_SAME = 0, DIFF_DIFFERENT = 1, DIFF_TROUBLE = 2 };
 
@@ -125,18 +125,6 @@ static bool looks_like_path(const char *arg)
 	       strncmp(arg, "./", 2) == 0 || strncmp(arg, "../", 3) == 0;
 }
 
-/* Resolves ref as a snapshot without saying anything when it is not one. */
-static bool is_snapshot(struct catalog *cat, const char *ref, struct cat_snapshot *ret)
-{
-	const char *slash = strchr(ref, '/');
-	if (!slash)
-		return strlen(ref) >= 4 && catalog_find_snapshot_by_prefix(cat, ref, ret) == 0;
-	if (strchr(slash + 1, '/'))
-		return false;
-	AUTOFREE char *member = xasprintf("%.*s", (int)(slash - ref), ref);
-	return catalog_find_snapshot(cat, member, slash + 1, ret) == 0;
-}
-
 static bool is_dir(const char *path)
 {
 	struct stat st;
@@ -167,86 +155,91 @@ static void json_tail(struct printer *p, const struct diff_stats *st)
 		   st->n_assumed, st->n_errors);
 }
 
-int cmd_diff(int argc, char **argv)
+static int diff_option(struct cmd_ctx *ctx, int opt, const char *arg UNUSED)
 {
-	static const struct option options[] = {
-		{ "content", no_argument, NULL, OPT_CONTENT },
-		{ "json", no_argument, NULL, OPT_JSON },
-		COMMON_OPTIONS,
-	};
-	struct cmd_ctx ctx = {
-		.prog = "cairn diff",
-		.usage = "cairn diff -r REPO [--json] SNAP SNAP [PATH]\n"
-			 "       cairn diff -r REPO [--json] [--content] SNAP DIR [PATH]",
-	};
-	struct printer p = { .out = BUF_INIT };
-	struct diff_options o = { .fn = print_entry, .userdata = &p };
+	struct diff_options *o = ctx->opts;
+
+	if (opt != OPT_CONTENT)
+		return cmd_usage_error(ctx, "unknown option");
+	o->content = true;
+	return EXIT_OK;
+}
+
+static int diff_operands(struct cmd_ctx *ctx)
+{
+	struct diff_options *o = ctx->opts;
+
+	if (ctx->n_args < 2)
+		return cmd_usage_error(ctx, "expected a snapshot and a snapshot or directory");
+	if (ctx->n_args > 3)
+		return cmd_usage_error(ctx, "unexpected argument '%s'", ctx->args[3]);
+	o->path = ctx->n_args == 3 ? ctx->args[2] : NULL;
+	return EXIT_OK;
+}
+
+static int diff_check(struct cmd_ctx *ctx)
+{
+	const struct diff_options *o = ctx->opts;
+	const char *second = ctx->args[1];
+
+	if (o->content && !looks_like_path(second) && !is_dir(second))
+		return cmd_usage_error(ctx, "--content applies to a comparison with a directory");
+	return EXIT_OK;
+}
+
+/* The second operand: a directory (returned), or a snapshot (in *ret). */
+static int resolve_second(struct cmd_ctx *ctx, const char *second, const char **ret_dir,
+			  struct cat_snapshot *ret)
+{
+	int r;
+
+	*ret_dir = NULL;
+	if (looks_like_path(second)) {
+		*ret_dir = second;
+		return 0;
+	}
+	r = cmd_resolve_snapshot(ctx, second, true, ret);
+	if (r == 0) {
+		if (is_dir(second))
+			log_warning("'%s' names a snapshot and a local directory; comparing "
+				    "with the snapshot (write './%s' for the directory)",
+				    second, second);
+		return 0;
+	}
+	if (is_dir(second)) {
+		*ret_dir = second;
+		return 0;
+	}
+	r = cmd_resolve_snapshot(ctx, second, false, ret);
+	if (r < 0)
+		log_error("hint: to compare with a local directory, name one that "
+			  "exists (a leading / or ./ always means a directory)");
+	return r;
+}
+
+static int diff_run(struct cmd_ctx *ctx)
+{
+	struct diff_options *o = ctx->opts;
+	struct printer p = { .json = ctx->json, .out = BUF_INIT };
 	struct cat_snapshot snaps[2];
 	struct diff_stats st = { 0 };
-	struct repo *repo = NULL;
-	struct catalog *cat = NULL;
 	const char *dir = NULL;
-	int opt, r;
+	int r;
 
-	while ((opt = getopt_long(argc, argv, COMMON_SHORT, options, NULL)) != -1) {
-		if (cmd_common_option(&ctx, opt, optarg))
-			continue;
-		switch (opt) {
-		case OPT_CONTENT:
-			o.content = true;
-			break;
-		case OPT_JSON:
-			p.json = true;
-			break;
-		default:
-			return cmd_usage_error(&ctx, "unknown option");
-		}
-	}
-	if (argc - optind < 2)
-		return cmd_usage_error(&ctx, "expected a snapshot and a snapshot or directory");
-	if (argc - optind > 3)
-		return cmd_usage_error(&ctx, "unexpected argument '%s'", argv[optind + 3]);
-	const char *first = argv[optind], *second = argv[optind + 1];
-	o.path = argc - optind == 3 ? argv[optind + 2] : NULL;
-	r = cmd_finish_options(&ctx);
-	if (r != EXIT_OK)
-		return r;
-	if (o.content && !looks_like_path(second) && !is_dir(second))
-		return cmd_usage_error(&ctx, "--content applies to a comparison with a directory");
-
-	r = cmd_open(&ctx, &repo, &cat);
-	if (r < 0)
-		return DIFF_TROUBLE;
-	r = repo_resolve_snapshot(repo, cat, first, &snaps[0]);
-	if (r == 0) {
-		if (looks_like_path(second)) {
-			dir = second;
-		} else if (is_snapshot(cat, second, &snaps[1])) {
-			if (is_dir(second))
-				log_warning("'%s' names a snapshot and a local directory; comparing "
-					    "with the snapshot (write './%s' for the directory)",
-					    second, second);
-		} else if (is_dir(second)) {
-			dir = second;
-		} else {
-			r = repo_resolve_snapshot(repo, cat, second, &snaps[1]);
-			if (r < 0)
-				log_error("hint: to compare with a local directory, name one that "
-					  "exists (a leading / or ./ always means a directory)");
-		}
-	}
-	if (r == 0 && o.content && !dir) {
-		r = cmd_usage_error(&ctx, "--content applies to a comparison with a directory");
-		cmd_close(&ctx, repo, cat);
-		return r;
-	}
+	o->fn = print_entry;
+	o->userdata = &p;
+	r = cmd_resolve_snapshot(ctx, ctx->args[0], false, &snaps[0]);
 	if (r == 0)
-		r = cmd_load_trees(repo, cat, snaps, dir ? 1 : 2);
+		r = resolve_second(ctx, ctx->args[1], &dir, &snaps[1]);
+	if (r == 0 && o->content && !dir)
+		return cmd_usage_error(ctx, "--content applies to a comparison with a directory");
+	if (r == 0)
+		r = cmd_load_trees(ctx->repo, ctx->cat, snaps, dir ? 1 : 2);
 	if (r == 0) {
 		if (p.json)
-			json_head(&p, &snaps[0], &snaps[1], dir, o.content);
-		r = dir ? diff_live(cat, &snaps[0], dir, &o, &st)
-			: diff_snapshots(cat, &snaps[0], &snaps[1], &o, &st);
+			json_head(&p, &snaps[0], &snaps[1], dir, o->content);
+		r = dir ? diff_live(ctx->cat, &snaps[0], dir, o, &st)
+			: diff_snapshots(ctx->cat, &snaps[0], &snaps[1], o, &st);
 	}
 	if (r >= 0 && p.json)
 		json_tail(&p, &st);
@@ -255,8 +248,7 @@ int cmd_diff(int argc, char **argv)
 		r = w < 0 ? w : r;
 	}
 	buf_release(&p.out);
-	cmd_close(&ctx, repo, cat);
-	if (r >= 0 && dir && !o.content && st.n_assumed > 0)
+	if (r >= 0 && dir && !o->content && st.n_assumed > 0)
 		log_info("note: file data was not read: %" PRIu64 " file%s of equal size count as "
 			 "unchanged in content (--content reads and compares them)",
 			 st.n_assumed, st.n_assumed == 1 ? "" : "s");
@@ -264,3 +256,18 @@ int cmd_diff(int argc, char **argv)
 		return DIFF_TROUBLE;
 	return r > 0 ? DIFF_DIFFERENT : DIFF_SAME;
 }
+
+const struct cmd_def cmd_diff = {
+	.usage = "cairn diff -r REPO [--json] SNAP SNAP [PATH]\n"
+		 "       cairn diff -r REPO [--json] [--content] SNAP DIR [PATH]",
+	.options =
+		(const struct option[]){
+			{ "content", no_argument, NULL, OPT_CONTENT },
+			{ NULL, 0, NULL, 0 },
+		},
+	.opts_size = sizeof(struct diff_options),
+	.option = diff_option,
+	.operands = diff_operands,
+	.check = diff_check,
+	.run = diff_run,
+};

@@ -8,7 +8,7 @@
 #include "cmd.h"
 #include "base/log.h"
 
-enum { OPT_MEMBER = OPT_FIRST_COMMAND_OPTION, OPT_SINCE, OPT_UNTIL, OPT_JSON };
+enum { OPT_SINCE = OPT_FIRST_COMMAND_OPTION, OPT_UNTIL };
 
 enum { FIND_MATCH = 0, FIND_NONE = 1, FIND_TROUBLE = 2 };
 
@@ -84,89 +84,81 @@ static int parse_time(const struct cmd_ctx *ctx, const char *opt, const char *ar
 	return 0;
 }
 
-int cmd_find(int argc, char **argv)
+static int find_option(struct cmd_ctx *ctx, int opt, const char *arg)
 {
-	static const struct option options[] = {
-		{ "member", required_argument, NULL, OPT_MEMBER },
-		{ "since", required_argument, NULL, OPT_SINCE },
-		{ "until", required_argument, NULL, OPT_UNTIL },
-		{ "json", no_argument, NULL, OPT_JSON },
-		COMMON_OPTIONS,
-	};
-	struct cmd_ctx ctx = {
-		.prog = "cairn find",
-		.usage = "cairn find -r REPO [--member M] [--since T] [--until T] [--json] PATTERN",
-	};
-	struct finder f = { .out = BUF_INIT };
-	const char *member = NULL, *pattern;
-	struct repo *repo = NULL;
-	struct catalog *cat = NULL;
-	int opt, r;
+	struct finder *f = ctx->opts;
 
-	while ((opt = getopt_long(argc, argv, COMMON_SHORT, options, NULL)) != -1) {
-		if (cmd_common_option(&ctx, opt, optarg))
-			continue;
-		switch (opt) {
-		case OPT_MEMBER:
-			member = optarg;
-			break;
-		case OPT_SINCE:
-			if (parse_time(&ctx, "--since", optarg, &f.since))
-				return EXIT_USAGE;
-			f.has_since = true;
-			break;
-		case OPT_UNTIL:
-			if (parse_time(&ctx, "--until", optarg, &f.until))
-				return EXIT_USAGE;
-			f.has_until = true;
-			break;
-		case OPT_JSON:
-			f.json = true;
-			break;
-		default:
-			return cmd_usage_error(&ctx, "unknown option");
-		}
+	switch (opt) {
+	case OPT_SINCE:
+		if (parse_time(ctx, "--since", arg, &f->since))
+			return EXIT_USAGE;
+		f->has_since = true;
+		return EXIT_OK;
+	case OPT_UNTIL:
+		if (parse_time(ctx, "--until", arg, &f->until))
+			return EXIT_USAGE;
+		f->has_until = true;
+		return EXIT_OK;
 	}
-	if (optind >= argc)
-		return cmd_usage_error(&ctx, "no pattern given");
-	if (argc - optind > 1)
-		return cmd_usage_error(&ctx,
+	return cmd_usage_error(ctx, "unknown option");
+}
+
+static int find_operands(struct cmd_ctx *ctx)
+{
+	if (ctx->n_args < 1)
+		return cmd_usage_error(ctx, "no pattern given");
+	if (ctx->n_args > 1)
+		return cmd_usage_error(ctx,
 				       "unexpected argument '%s' (quote the pattern so the "
 				       "shell does not expand it)",
-				       argv[optind + 1]);
-	pattern = argv[optind];
-	if (!*pattern)
-		return cmd_usage_error(&ctx, "the pattern is empty");
-	r = cmd_finish_options(&ctx);
-	if (r != EXIT_OK)
-		return r;
-	r = cmd_open(&ctx, &repo, &cat);
-	if (r < 0)
-		return FIND_TROUBLE;
-	if (member)
-		r = cmd_check_member(repo, cat, member);
-	if (r == 0)
-		r = cmd_list_snapshots(cat, member, &f.snaps, &f.n);
+				       ctx->args[1]);
+	if (!*ctx->args[0])
+		return cmd_usage_error(ctx, "the pattern is empty");
+	return EXIT_OK;
+}
+
+static int find_run(struct cmd_ctx *ctx)
+{
+	struct finder *f = ctx->opts;
+	const char *pattern = ctx->args[0];
+	int r;
+
+	f->json = ctx->json;
+	f->out = BUF_INIT;
+	r = cmd_list_snapshots(ctx->cat, ctx->member, &f->snaps, &f->n);
 	if (r == 0) {
-		pick_snapshots(&f);
-		r = cmd_load_trees(repo, cat, f.snaps, f.n);
+		pick_snapshots(f);
+		r = cmd_load_trees(ctx->repo, ctx->cat, f->snaps, f->n);
 	}
-	if (r == 0 && f.json)
-		buf_printf(&f.out, "[");
+	if (r == 0 && f->json)
+		buf_printf(&f->out, "[");
 	bool whole_path = strchr(pattern, '/') != NULL;
-	for (size_t i = 0; r == 0 && i < f.n; i++) {
-		f.cur = &f.snaps[i];
-		r = catalog_find(cat, f.cur, pattern, whole_path, print_found, &f);
+	for (size_t i = 0; r == 0 && i < f->n; i++) {
+		f->cur = &f->snaps[i];
+		r = catalog_find(ctx->cat, f->cur, pattern, whole_path, print_found, f);
 		r = r > 0 ? 0 : r;
 	}
-	if (r == 0 && f.json)
-		buf_printf(&f.out, "%s]\n", f.n_found ? "\n" : "");
+	if (r == 0 && f->json)
+		buf_printf(&f->out, "%s]\n", f->n_found ? "\n" : "");
 	if (r == 0)
-		r = flush(&f);
-	buf_release(&f.out);
-	free(f.snaps);
-	cmd_close(&ctx, repo, cat);
+		r = flush(f);
+	buf_release(&f->out);
+	free(f->snaps);
 	if (r < 0)
 		return FIND_TROUBLE;
-	return f.n_found ? FIND_MATCH : FIND_NONE;
+	return f->n_found ? FIND_MATCH : FIND_NONE;
 }
+
+const struct cmd_def cmd_find = {
+	.usage = "cairn find -r REPO [--member M] [--since T] [--until T] [--json] PATTERN",
+	.options =
+		(const struct option[]){
+			{ "since", required_argument, NULL, OPT_SINCE },
+			{ "until", required_argument, NULL, OPT_UNTIL },
+			{ NULL, 0, NULL, 0 },
+		},
+	.opts_size = sizeof(struct finder),
+	.option = find_option,
+	.operands = find_operands,
+	.run = find_run,
+};

@@ -18,7 +18,7 @@ enum {
 	OPT_KEEP_YEARLY,
 	OPT_KEEP_WITHIN,
 	OPT_KEEP_TAG,
-	OPT_MEMBER,
+	OPT_FORGET_MEMBER, /* its own: a filter forget_run() checks */
 	OPT_DRY_RUN,
 	OPT_PRUNE,
 	OPT_REPACK,
@@ -58,109 +58,110 @@ static int parse_count(const char *arg, unsigned *ret)
 	return 0;
 }
 
-int cmd_forget(int argc, char **argv)
-{
-	static const struct option options[] = {
-		{ "keep-last", required_argument, NULL, OPT_KEEP_LAST },
-		{ "keep-hourly", required_argument, NULL, OPT_KEEP_HOURLY },
-		{ "keep-daily", required_argument, NULL, OPT_KEEP_DAILY },
-		{ "keep-weekly", required_argument, NULL, OPT_KEEP_WEEKLY },
-		{ "keep-monthly", required_argument, NULL, OPT_KEEP_MONTHLY },
-		{ "keep-yearly", required_argument, NULL, OPT_KEEP_YEARLY },
-		{ "keep-within", required_argument, NULL, OPT_KEEP_WITHIN },
-		{ "keep-tag", required_argument, NULL, OPT_KEEP_TAG },
-		{ "member", required_argument, NULL, OPT_MEMBER },
-		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-		{ "prune", no_argument, NULL, OPT_PRUNE },
-		{ "repack-threshold", required_argument, NULL, OPT_REPACK },
-		COMMON_OPTIONS,
-	};
-	struct cmd_ctx ctx = {
-		.prog = "cairn forget",
-		.usage = "cairn forget -r REPO [--member M] [--keep-last N] [--keep-hourly N] "
-			 "[--keep-daily N]\n"
-			 "         [--keep-weekly N] [--keep-monthly N] [--keep-yearly N] "
-			 "[--keep-within DURATION]\n"
-			 "         [--keep-tag TAG]... [--dry-run] [--prune [--repack-threshold "
-			 "PERCENT]]",
-	};
-	AUTOFREE const char **tags = xcalloc((size_t)argc + 1, sizeof(char *));
-	struct forget_options o = { 0 };
-	struct prune_options po = { 0 };
-	struct report rep = { .out = BUF_INIT };
-	struct forget_result res = { 0 };
-	struct repo *repo = NULL;
-	struct catalog *cat = NULL;
-	bool prune = false;
-	unsigned *count = NULL;
-	int opt, r;
+static const struct option forget_options[] = {
+	{ "keep-last", required_argument, NULL, OPT_KEEP_LAST },
+	{ "keep-hourly", required_argument, NULL, OPT_KEEP_HOURLY },
+	{ "keep-daily", required_argument, NULL, OPT_KEEP_DAILY },
+	{ "keep-weekly", required_argument, NULL, OPT_KEEP_WEEKLY },
+	{ "keep-monthly", required_argument, NULL, OPT_KEEP_MONTHLY },
+	{ "keep-yearly", required_argument, NULL, OPT_KEEP_YEARLY },
+	{ "keep-within", required_argument, NULL, OPT_KEEP_WITHIN },
+	{ "keep-tag", required_argument, NULL, OPT_KEEP_TAG },
+	{ "member", required_argument, NULL, OPT_FORGET_MEMBER },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "prune", no_argument, NULL, OPT_PRUNE },
+	{ "repack-threshold", required_argument, NULL, OPT_REPACK },
+	{ NULL, 0, NULL, 0 },
+};
 
-	while ((opt = getopt_long(argc, argv, COMMON_SHORT "n", options, NULL)) != -1) {
-		if (cmd_common_option(&ctx, opt, optarg))
-			continue;
-		switch (opt) {
-		case OPT_KEEP_LAST:
-			count = &o.policy.last;
-			break;
-		case OPT_KEEP_HOURLY:
-			count = &o.policy.hourly;
-			break;
-		case OPT_KEEP_DAILY:
-			count = &o.policy.daily;
-			break;
-		case OPT_KEEP_WEEKLY:
-			count = &o.policy.weekly;
-			break;
-		case OPT_KEEP_MONTHLY:
-			count = &o.policy.monthly;
-			break;
-		case OPT_KEEP_YEARLY:
-			count = &o.policy.yearly;
-			break;
-		case OPT_KEEP_WITHIN:
-			if (parse_duration(optarg, &o.policy.within_s) < 0 ||
-			    o.policy.within_s == 0)
-				return cmd_usage_error(&ctx,
-						       "invalid --keep-within '%s' (a duration "
-						       "like 36h, 14d, 8w or 2y)",
-						       optarg);
-			continue;
-		case OPT_KEEP_TAG:
-			tags[o.policy.n_tags++] = optarg;
-			continue;
-		case OPT_MEMBER:
-			o.member = optarg;
-			continue;
-		case 'n':
-		case OPT_DRY_RUN:
-			o.dry_run = true;
-			continue;
-		case OPT_PRUNE:
-			prune = true;
-			continue;
-		case OPT_REPACK:
-			if (parse_percent(optarg, &po.repack_percent) < 0)
-				return cmd_usage_error(&ctx,
-						       "invalid --repack-threshold '%s' (a "
-						       "percentage, 1 to 100)",
-						       optarg);
-			continue;
-		default:
-			return cmd_usage_error(&ctx, "unknown option");
-		}
-		if (parse_count(optarg, count) < 0)
-			return cmd_usage_error(&ctx,
-					       "invalid count '%s' for --%s (a whole number "
-					       "of at least 1)",
-					       optarg, options[opt - OPT_KEEP_LAST].name);
+struct forget_cli {
+	struct forget_options o;
+	struct prune_options po;
+	const char **tags; /* room for every argument */
+	bool prune;
+};
+
+static void forget_init(struct cmd_ctx *ctx)
+{
+	struct forget_cli *f = ctx->opts;
+	f->tags = xcalloc((size_t)ctx->argc + 1, sizeof(char *));
+	f->o.policy.tags = f->tags;
+}
+
+static void forget_release(struct cmd_ctx *ctx)
+{
+	struct forget_cli *f = ctx->opts;
+	free(f->tags);
+}
+
+static int forget_option(struct cmd_ctx *ctx, int opt, const char *arg)
+{
+	struct forget_cli *f = ctx->opts;
+	struct forget_options *o = &f->o;
+	unsigned *count = NULL;
+
+	switch (opt) {
+	case OPT_KEEP_LAST:
+		count = &o->policy.last;
+		break;
+	case OPT_KEEP_HOURLY:
+		count = &o->policy.hourly;
+		break;
+	case OPT_KEEP_DAILY:
+		count = &o->policy.daily;
+		break;
+	case OPT_KEEP_WEEKLY:
+		count = &o->policy.weekly;
+		break;
+	case OPT_KEEP_MONTHLY:
+		count = &o->policy.monthly;
+		break;
+	case OPT_KEEP_YEARLY:
+		count = &o->policy.yearly;
+		break;
+	case OPT_KEEP_WITHIN:
+		if (parse_duration(arg, &o->policy.within_s) < 0 || o->policy.within_s == 0)
+			return cmd_usage_error(ctx,
+					       "invalid --keep-within '%s' (a duration "
+					       "like 36h, 14d, 8w or 2y)",
+					       arg);
+		return EXIT_OK;
+	case OPT_KEEP_TAG:
+		f->tags[o->policy.n_tags++] = arg;
+		return EXIT_OK;
+	case OPT_FORGET_MEMBER:
+		o->member = arg;
+		return EXIT_OK;
+	case 'n':
+	case OPT_DRY_RUN:
+		o->dry_run = true;
+		return EXIT_OK;
+	case OPT_PRUNE:
+		f->prune = true;
+		return EXIT_OK;
+	case OPT_REPACK:
+		if (parse_percent(arg, &f->po.repack_percent) < 0)
+			return cmd_usage_error(ctx,
+					       "invalid --repack-threshold '%s' (a "
+					       "percentage, 1 to 100)",
+					       arg);
+		return EXIT_OK;
+	default:
+		return cmd_usage_error(ctx, "unknown option");
 	}
-	if (optind < argc)
-		return cmd_usage_error(&ctx, "unexpected argument '%s'", argv[optind]);
-	r = cmd_finish_options(&ctx);
-	if (r != EXIT_OK)
-		return r;
-	o.policy.tags = tags;
-	if (forget_policy_is_empty(&o.policy)) {
+	if (parse_count(arg, count) < 0)
+		return cmd_usage_error(ctx,
+				       "invalid count '%s' for --%s (a whole number "
+				       "of at least 1)",
+				       arg, forget_options[opt - OPT_KEEP_LAST].name);
+	return EXIT_OK;
+}
+
+static int forget_check(struct cmd_ctx *ctx)
+{
+	struct forget_options *o = &((struct forget_cli *)ctx->opts)->o;
+
+	if (forget_policy_is_empty(&o->policy)) {
 		fprintf(stderr, "cairn forget: no --keep-* option given: that would remove every "
 				"snapshot\n");
 		fprintf(stderr,
@@ -168,32 +169,54 @@ int cmd_forget(int argc, char **argv)
 			"--keep-monthly 12\n");
 		return EXIT_USAGE;
 	}
-	if (o.member && !member_name_is_valid(o.member))
-		return cmd_usage_error(&ctx, "invalid member name '%s'", o.member);
-	rep.dry_run = o.dry_run;
-	o.report = report_member;
-	o.report_data = &rep;
+	if (o->member && !member_name_is_valid(o->member))
+		return cmd_usage_error(ctx, "invalid member name '%s'", o->member);
+	return EXIT_OK;
+}
 
-	r = cmd_open(&ctx, &repo, &cat);
-	if (r < 0)
-		return EXIT_FAILURE_;
-	r = forget_run(repo, cat, &o, &res);
+static int forget_run_cmd(struct cmd_ctx *ctx)
+{
+	struct forget_cli *f = ctx->opts;
+	struct forget_options *o = &f->o;
+	struct report rep = { .out = BUF_INIT, .dry_run = o->dry_run };
+	struct forget_result res = { 0 };
+	int r;
+
+	o->report = report_member;
+	o->report_data = &rep;
+	r = forget_run(ctx->repo, ctx->cat, o, &res);
 	if (rep.out.len && write_all(STDOUT_FILENO, rep.out.ptr, rep.out.len) < 0 && r == 0)
 		r = -EIO;
 	if (r == 0)
 		log_info("%s %" PRIu64 " snapshots, kept %" PRIu64 "%s",
-			 o.dry_run ? "would remove" : "removed", res.n_removed, res.n_kept,
-			 res.n_removed && !prune && !o.dry_run
+			 o->dry_run ? "would remove" : "removed", res.n_removed, res.n_kept,
+			 res.n_removed && !f->prune && !o->dry_run
 				 ? "; 'cairn prune' deletes the data only they used"
 				 : "");
-	if (r == 0 && prune) {
+	if (r == 0 && f->prune) {
 		struct prune_result pr = { 0 };
-		po.dry_run = o.dry_run;
-		r = prune_run(repo, cat, &po, &pr);
+		f->po.dry_run = o->dry_run;
+		r = prune_run(ctx->repo, ctx->cat, &f->po, &pr);
 		if (r == 0)
-			prune_report(&pr, po.dry_run);
+			prune_report(&pr, f->po.dry_run);
 	}
 	buf_release(&rep.out);
-	cmd_close(&ctx, repo, cat);
 	return r < 0 ? EXIT_FAILURE_ : EXIT_OK;
 }
+
+const struct cmd_def cmd_forget = {
+	.usage = "cairn forget -r REPO [--member M] [--keep-last N] [--keep-hourly N] "
+		 "[--keep-daily N]\n"
+		 "         [--keep-weekly N] [--keep-monthly N] [--keep-yearly N] "
+		 "[--keep-within DURATION]\n"
+		 "         [--keep-tag TAG]... [--dry-run] [--prune [--repack-threshold "
+		 "PERCENT]]",
+	.options = forget_options,
+	.short_options = "n",
+	.opts_size = sizeof(struct forget_cli),
+	.init = forget_init,
+	.option = forget_option,
+	.check = forget_check,
+	.run = forget_run_cmd,
+	.release = forget_release,
+};

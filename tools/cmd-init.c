@@ -8,66 +8,75 @@
 
 enum { OPT_NO_ENCRYPTION = OPT_FIRST_COMMAND_OPTION, OPT_CHUNK_SIZE, OPT_COMPRESSION };
 
-int cmd_init(int argc, char **argv)
-{
-	static const struct option options[] = {
-		{ "no-encryption", no_argument, NULL, OPT_NO_ENCRYPTION },
-		{ "chunk-size", required_argument, NULL, OPT_CHUNK_SIZE },
-		{ "compression", required_argument, NULL, OPT_COMPRESSION },
-		COMMON_OPTIONS,
-	};
-	struct cmd_ctx ctx = {
-		.prog = "cairn init",
-		.usage = "cairn init -r REPO --no-encryption [--chunk-size AVG] "
-			 "[--compression zstd:LEVEL|none]",
-	};
-	struct repo_config cfg = repo_config_default();
-	bool no_encryption = false;
-	uint64_t avg;
-	int opt, r;
+struct init_opts {
+	struct repo_config cfg;
+	bool no_encryption;
+};
 
-	while ((opt = getopt_long(argc, argv, COMMON_SHORT, options, NULL)) != -1) {
-		if (cmd_common_option(&ctx, opt, optarg))
-			continue;
-		switch (opt) {
-		case OPT_NO_ENCRYPTION:
-			no_encryption = true;
-			break;
-		case OPT_CHUNK_SIZE:
-			if (parse_size(optarg, &avg) < 0 ||
-			    chunker_params_from_avg(avg, &cfg.chunker) < 0)
-				return cmd_usage_error(&ctx,
-						       "invalid --chunk-size '%s' (a size from 16K to 4M, "
-						       "such as 1M)",
-						       optarg);
-			break;
-		case OPT_COMPRESSION:
-			if (parse_compression(optarg, &cfg.zstd_level) < 0)
-				return cmd_usage_error(&ctx,
-						       "invalid --compression '%s' (zstd, zstd:1..19 "
-						       "or none)",
-						       optarg);
-			break;
-		default:
-			return cmd_usage_error(&ctx, "unknown option");
-		}
+static void init_defaults(struct cmd_ctx *ctx)
+{
+	struct init_opts *o = ctx->opts;
+	o->cfg = repo_config_default();
+}
+
+static int init_option(struct cmd_ctx *ctx, int opt, const char *arg)
+{
+	struct init_opts *o = ctx->opts;
+	uint64_t avg;
+
+	switch (opt) {
+	case OPT_NO_ENCRYPTION:
+		o->no_encryption = true;
+		return EXIT_OK;
+	case OPT_CHUNK_SIZE:
+		if (parse_size(arg, &avg) < 0 || chunker_params_from_avg(avg, &o->cfg.chunker) < 0)
+			return cmd_usage_error(ctx,
+					       "invalid --chunk-size '%s' (a size from 16K to 4M, "
+					       "such as 1M)",
+					       arg);
+		return EXIT_OK;
+	case OPT_COMPRESSION:
+		if (parse_compression(arg, &o->cfg.zstd_level) < 0)
+			return cmd_usage_error(ctx,
+					       "invalid --compression '%s' (zstd, zstd:1..19 "
+					       "or none)",
+					       arg);
+		return EXIT_OK;
 	}
-	if (optind < argc)
-		return cmd_usage_error(&ctx, "unexpected argument '%s'", argv[optind]);
-	r = cmd_finish_options(&ctx);
-	if (r != EXIT_OK)
-		return r;
-	if (!no_encryption) {
+	return cmd_usage_error(ctx, "unknown option");
+}
+
+static int init_run(struct cmd_ctx *ctx)
+{
+	struct init_opts *o = ctx->opts;
+	struct repo_config *cfg = &o->cfg;
+
+	if (!o->no_encryption) {
 		log_error("encrypted repositories are not available yet");
 		log_error("hint: pass --no-encryption to create an unencrypted repository");
 		return EXIT_USAGE;
 	}
-	if (cfg.pack_size < cfg.chunker.max_size)
-		cfg.pack_size = cfg.chunker.max_size;
-	r = repo_init(ctx.repo, &ctx.bo, &cfg);
-	if (r < 0)
+	if (cfg->pack_size < cfg->chunker.max_size)
+		cfg->pack_size = cfg->chunker.max_size;
+	if (repo_init(ctx->repo_name, &ctx->bo, cfg) < 0)
 		return EXIT_FAILURE_;
-	log_info("created repository '%s' (chunks about %u KiB, %s)", ctx.repo,
-		 cfg.chunker.avg_size >> 10, cfg.zstd_level ? "zstd" : "uncompressed");
+	log_info("created repository '%s' (chunks about %u KiB, %s)", ctx->repo_name,
+		 cfg->chunker.avg_size >> 10, cfg->zstd_level ? "zstd" : "uncompressed");
 	return EXIT_OK;
 }
+
+const struct cmd_def cmd_init = {
+	.usage = "cairn init -r REPO --no-encryption [--chunk-size AVG] "
+		 "[--compression zstd:LEVEL|none]",
+	.options =
+		(const struct option[]){
+			{ "no-encryption", no_argument, NULL, OPT_NO_ENCRYPTION },
+			{ "chunk-size", required_argument, NULL, OPT_CHUNK_SIZE },
+			{ "compression", required_argument, NULL, OPT_COMPRESSION },
+			{ NULL, 0, NULL, 0 },
+		},
+	.opts_size = sizeof(struct init_opts),
+	.init = init_defaults,
+	.option = init_option,
+	.run = init_run,
+};

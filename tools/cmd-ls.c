@@ -17,8 +17,6 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 
-enum { OPT_JSON = OPT_FIRST_COMMAND_OPTION };
-
 #define LS_FLUSH (64u << 10)
 
 struct ls {
@@ -204,73 +202,60 @@ static int list_entry(void *userdata, enum walk_event ev, const struct walk_entr
 	return is_dir && !l->recursive ? WALK_SKIP : 0;
 }
 
-int cmd_ls(int argc, char **argv)
+static int ls_option(struct cmd_ctx *ctx, int opt, const char *arg UNUSED)
 {
-	static const struct option options[] = {
-		{ "long", no_argument, NULL, 'l' },
-		{ "recursive", no_argument, NULL, 'R' },
-		{ "json", no_argument, NULL, OPT_JSON },
-		COMMON_OPTIONS,
-	};
-	struct cmd_ctx ctx = {
-		.prog = "cairn ls",
-		.usage = "cairn ls -r REPO SNAP [PATH] [-l] [-R] [--json]",
-	};
-	struct ls l = { .out = BUF_INIT };
+	struct ls *l = ctx->opts;
+
+	switch (opt) {
+	case 'l':
+		l->long_format = true;
+		return EXIT_OK;
+	case 'R':
+		l->recursive = true;
+		return EXIT_OK;
+	}
+	return cmd_usage_error(ctx, "unknown option");
+}
+
+static int ls_run(struct cmd_ctx *ctx)
+{
+	struct ls *l = ctx->opts;
 	AUTOFREE char *name = NULL;
-	struct repo *repo = NULL;
-	struct catalog *cat = NULL;
-	struct cat_snapshot snap;
 	struct cat_attr root;
-	int opt, r;
+	int r;
 
-	while ((opt = getopt_long(argc, argv, COMMON_SHORT "lR", options, NULL)) != -1) {
-		if (cmd_common_option(&ctx, opt, optarg))
-			continue;
-		switch (opt) {
-		case 'l':
-			l.long_format = true;
-			break;
-		case 'R':
-			l.recursive = true;
-			break;
-		case OPT_JSON:
-			l.json = true;
-			break;
-		default:
-			return cmd_usage_error(&ctx, "unknown option");
-		}
-	}
-	r = cmd_finish_options(&ctx);
-	if (r != EXIT_OK)
-		return r;
-	const char *ref, *path;
-	r = cmd_snap_operands(&ctx, argc, argv, &ref, &path);
-	if (r != EXIT_OK)
-		return r;
-
-	r = cmd_open(&ctx, &repo, &cat);
-	if (r < 0)
-		return EXIT_FAILURE_;
-	l.cat = cat;
-	r = repo_resolve_snapshot(repo, cat, ref, &snap);
-	if (r == 0)
-		r = walk_resolve(repo, cat, &snap, path, &root, &name);
+	l->cat = ctx->cat;
+	l->json = ctx->json;
+	l->out = BUF_INIT;
+	r = walk_resolve(ctx->repo, ctx->cat, &ctx->snap, ctx->path, &root, &name);
 	if (r == 0) {
-		if (l.json)
-			buf_printf(&l.out, "[");
-		r = walk_subtree(cat, &root, S_ISDIR(root.mode) ? "" : name, list_entry, &l);
-		if (l.json)
-			buf_printf(&l.out, "%s]\n", l.n ? "\n" : "");
+		if (l->json)
+			buf_printf(&l->out, "[");
+		r = walk_subtree(ctx->cat, &root, S_ISDIR(root.mode) ? "" : name, list_entry, l);
+		if (l->json)
+			buf_printf(&l->out, "%s]\n", l->n ? "\n" : "");
 		if (r == 0)
-			flush(&l, true);
-		if (r < 0 && r != l.error)
-			log_error_errno(r, "cannot list '%s' of %s/%s", path, snap.member,
-					snap.name);
+			flush(l, true);
+		if (r < 0 && r != l->error)
+			log_error_errno(r, "cannot list '%s' of %s/%s", ctx->path, ctx->snap.member,
+					ctx->snap.name);
 	}
-	if (r == 0 && l.error)
-		r = l.error;
-	buf_release(&l.out);
-	cmd_close(&ctx, repo, cat);
+	if (r == 0 && l->error)
+		r = l->error;
+	buf_release(&l->out);
 	return r < 0 ? EXIT_FAILURE_ : EXIT_OK;
 }
+
+const struct cmd_def cmd_ls = {
+	.usage = "cairn ls -r REPO SNAP [PATH] [-l] [-R] [--json]",
+	.options =
+		(const struct option[]){
+			{ "long", no_argument, NULL, 'l' },
+			{ "recursive", no_argument, NULL, 'R' },
+			{ NULL, 0, NULL, 0 },
+		},
+	.short_options = "lR",
+	.opts_size = sizeof(struct ls),
+	.option = ls_option,
+	.run = ls_run,
+};

@@ -10,8 +10,6 @@
 
 #include <limits.h>
 
-enum { OPT_O = 'o', OPT_FOREGROUND = 'f' };
-
 static char *sibling_cairnfs(void)
 {
 	char self[PATH_MAX];
@@ -46,59 +44,57 @@ static void add_option(struct buf *o, const char *name, const char *value)
 	}
 }
 
-int cmd_mount(int argc, char **argv)
-{
-	static const struct option options[] = {
-		{ "foreground", no_argument, NULL, 'f' },
-		COMMON_OPTIONS,
-	};
-	struct cmd_ctx ctx = {
-		.prog = "cairn mount",
-		.usage = "cairn mount -r REPO MOUNTPOINT [-f] [-o OPTS]",
-	};
-	const char *opts = NULL;
-	bool foreground = false;
-	int opt, r;
+struct mount_cli {
+	const char *opts; /* -o */
+	bool foreground;  /* -f */
+};
 
-	while ((opt = getopt_long(argc, argv, COMMON_SHORT "o:f", options, NULL)) != -1) {
-		if (cmd_common_option(&ctx, opt, optarg))
-			continue;
-		switch (opt) {
-		case 'o':
-			opts = optarg;
-			break;
-		case 'f':
-			foreground = true;
-			break;
-		default:
-			return cmd_usage_error(&ctx, "unknown option");
-		}
+static int mount_option(struct cmd_ctx *ctx, int opt, const char *arg)
+{
+	struct mount_cli *m = ctx->opts;
+
+	switch (opt) {
+	case 'o':
+		m->opts = arg;
+		return EXIT_OK;
+	case 'f':
+		m->foreground = true;
+		return EXIT_OK;
 	}
-	r = cmd_finish_options(&ctx);
-	if (r != EXIT_OK)
-		return r;
-	if (optind + 1 != argc)
-		return cmd_usage_error(&ctx, "expected exactly one MOUNTPOINT");
+	return cmd_usage_error(ctx, "unknown option");
+}
+
+static int mount_check(struct cmd_ctx *ctx)
+{
+	if (ctx->n_args != 1)
+		return cmd_usage_error(ctx, "expected exactly one MOUNTPOINT");
+	return EXIT_OK;
+}
+
+static int mount_run(struct cmd_ctx *ctx)
+{
+	const struct mount_cli *m = ctx->opts;
 	AUTOBUF struct buf all = BUF_INIT;
-	if (opts)
-		buf_append(&all, opts, strlen(opts));
-	if (ctx.bo.s3_endpoint)
-		add_option(&all, "s3_endpoint", ctx.bo.s3_endpoint);
-	if (ctx.bo.s3_path_style)
+
+	if (m->opts)
+		buf_append(&all, m->opts, strlen(m->opts));
+	if (ctx->bo.s3_endpoint)
+		add_option(&all, "s3_endpoint", ctx->bo.s3_endpoint);
+	if (ctx->bo.s3_path_style)
 		add_option(&all, "s3_path_style", NULL);
-	if (ctx.bo.insecure_tls)
+	if (ctx->bo.insecure_tls)
 		add_option(&all, "insecure_tls", NULL);
-	if (ctx.bo.cacert)
-		add_option(&all, "cacert", ctx.bo.cacert);
+	if (ctx->bo.cacert)
+		add_option(&all, "cacert", ctx->bo.cacert);
 	buf_append_u8(&all, '\0');
 
 	AUTOFREE char *prog = sibling_cairnfs();
 	const char *args[8];
 	int n = 0;
 	args[n++] = "cairnfs";
-	args[n++] = ctx.repo;
-	args[n++] = argv[optind];
-	if (foreground)
+	args[n++] = ctx->repo_name;
+	args[n++] = ctx->args[0];
+	if (m->foreground)
 		args[n++] = "-f";
 	if (all.len > 1) {
 		args[n++] = "-o";
@@ -113,3 +109,17 @@ int cmd_mount(int argc, char **argv)
 	log_error("hint: install cairnfs next to cairn or on $PATH");
 	return EXIT_FAILURE_;
 }
+
+const struct cmd_def cmd_mount = {
+	.usage = "cairn mount -r REPO MOUNTPOINT [-f] [-o OPTS]",
+	.options =
+		(const struct option[]){
+			{ "foreground", no_argument, NULL, 'f' },
+			{ NULL, 0, NULL, 0 },
+		},
+	.short_options = "o:f",
+	.opts_size = sizeof(struct mount_cli),
+	.option = mount_option,
+	.check = mount_check,
+	.run = mount_run,
+};

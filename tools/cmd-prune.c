@@ -56,60 +56,59 @@ void prune_report(const struct prune_result *res, bool dry_run)
 	log_info("%s %s", dry_run ? "would reclaim" : "reclaimed", a);
 }
 
-int cmd_prune(int argc, char **argv)
-{
-	static const struct option options[] = {
-		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-		{ "repack-threshold", required_argument, NULL, OPT_REPACK },
-		COMMON_OPTIONS,
-	};
-	struct cmd_ctx ctx = {
-		.prog = "cairn prune",
-		.usage = "cairn prune -r REPO [--dry-run] [--repack-threshold PERCENT]",
-	};
-	struct progress_state ps = { 0 };
-	struct prune_options o = { 0 };
-	struct prune_result res = { 0 };
-	struct repo *repo = NULL;
-	struct catalog *cat = NULL;
-	int opt, r;
+struct prune_cli {
+	struct progress_state ps;
+	struct prune_options o;
+};
 
-	while ((opt = getopt_long(argc, argv, COMMON_SHORT "n", options, NULL)) != -1) {
-		if (cmd_common_option(&ctx, opt, optarg))
-			continue;
-		switch (opt) {
-		case 'n':
-		case OPT_DRY_RUN:
-			o.dry_run = true;
-			break;
-		case OPT_REPACK:
-			if (parse_percent(optarg, &o.repack_percent) < 0)
-				return cmd_usage_error(&ctx,
-						       "invalid --repack-threshold '%s' (a "
-						       "percentage, 1 to 100; 100 never repacks)",
-						       optarg);
-			break;
-		default:
-			return cmd_usage_error(&ctx, "unknown option");
-		}
+static int prune_option(struct cmd_ctx *ctx, int opt, const char *arg)
+{
+	struct prune_options *o = &((struct prune_cli *)ctx->opts)->o;
+
+	switch (opt) {
+	case 'n':
+	case OPT_DRY_RUN:
+		o->dry_run = true;
+		return EXIT_OK;
+	case OPT_REPACK:
+		if (parse_percent(arg, &o->repack_percent) < 0)
+			return cmd_usage_error(ctx,
+					       "invalid --repack-threshold '%s' (a "
+					       "percentage, 1 to 100; 100 never repacks)",
+					       arg);
+		return EXIT_OK;
 	}
-	if (optind < argc)
-		return cmd_usage_error(&ctx, "unexpected argument '%s'", argv[optind]);
-	r = cmd_finish_options(&ctx);
-	if (r != EXIT_OK)
-		return r;
-	if (progress_wanted() && ctx.verbosity >= 0) {
-		o.progress = show_progress;
-		o.progress_data = &ps;
+	return cmd_usage_error(ctx, "unknown option");
+}
+
+static int prune_run_cmd(struct cmd_ctx *ctx)
+{
+	struct prune_cli *p = ctx->opts;
+	struct prune_result res = { 0 };
+	int r;
+
+	if (cmd_progress_wanted(ctx)) {
+		p->o.progress = show_progress;
+		p->o.progress_data = &p->ps;
 	}
-	r = cmd_open(&ctx, &repo, &cat);
-	if (r < 0)
-		return EXIT_FAILURE_;
-	r = prune_run(repo, cat, &o, &res);
-	if (ps.shown)
+	r = prune_run(ctx->repo, ctx->cat, &p->o, &res);
+	if (p->ps.shown)
 		fprintf(stderr, "\r\033[K");
 	if (r == 0)
-		prune_report(&res, o.dry_run);
-	cmd_close(&ctx, repo, cat);
+		prune_report(&res, p->o.dry_run);
 	return r < 0 ? EXIT_FAILURE_ : EXIT_OK;
 }
+
+const struct cmd_def cmd_prune = {
+	.usage = "cairn prune -r REPO [--dry-run] [--repack-threshold PERCENT]",
+	.options =
+		(const struct option[]){
+			{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+			{ "repack-threshold", required_argument, NULL, OPT_REPACK },
+			{ NULL, 0, NULL, 0 },
+		},
+	.short_options = "n",
+	.opts_size = sizeof(struct prune_cli),
+	.option = prune_option,
+	.run = prune_run_cmd,
+};

@@ -5,8 +5,6 @@
 #include "cmd.h"
 #include "base/log.h"
 
-enum { OPT_MEMBER = OPT_FIRST_COMMAND_OPTION, OPT_JSON };
-
 struct listing {
 	bool json;
 	unsigned n;
@@ -49,57 +47,23 @@ static int print_snapshot(void *userdata, const struct cat_snapshot *s)
 	return 0;
 }
 
-int cmd_snapshots(int argc, char **argv)
+static int snapshots_run(struct cmd_ctx *ctx)
 {
-	static const struct option options[] = {
-		{ "member", required_argument, NULL, OPT_MEMBER },
-		{ "json", no_argument, NULL, OPT_JSON },
-		COMMON_OPTIONS,
-	};
-	struct cmd_ctx ctx = {
-		.prog = "cairn snapshots",
-		.usage = "cairn snapshots -r REPO [--member M] [--json]",
-	};
-	struct listing l = { .out = BUF_INIT };
-	const char *member = NULL;
-	struct repo *repo = NULL;
-	struct catalog *cat = NULL;
-	int opt, r;
+	struct listing l = { .json = ctx->json, .out = BUF_INIT };
+	int r;
 
-	while ((opt = getopt_long(argc, argv, COMMON_SHORT, options, NULL)) != -1) {
-		if (cmd_common_option(&ctx, opt, optarg))
-			continue;
-		switch (opt) {
-		case OPT_MEMBER:
-			member = optarg;
-			break;
-		case OPT_JSON:
-			l.json = true;
-			break;
-		default:
-			return cmd_usage_error(&ctx, "unknown option");
-		}
-	}
-	if (optind < argc)
-		return cmd_usage_error(&ctx, "unexpected argument '%s'", argv[optind]);
-	r = cmd_finish_options(&ctx);
-	if (r != EXIT_OK)
-		return r;
-	r = cmd_open(&ctx, &repo, &cat);
-	if (r < 0)
-		return EXIT_FAILURE_;
-	if (member)
-		r = cmd_check_member(repo, cat, member);
-	if (r == 0) {
-		if (l.json)
-			buf_printf(&l.out, "[");
-		r = catalog_list_snapshots(cat, member, print_snapshot, &l);
-		if (l.json)
-			buf_printf(&l.out, "%s]\n", l.n ? "\n" : "");
-	}
+	if (l.json)
+		buf_printf(&l.out, "[");
+	r = catalog_list_snapshots(ctx->cat, ctx->member, print_snapshot, &l);
+	if (l.json)
+		buf_printf(&l.out, "%s]\n", l.n ? "\n" : "");
 	if (r == 0 && write_all(STDOUT_FILENO, l.out.ptr, l.out.len) < 0)
 		r = -EIO;
 	buf_release(&l.out);
-	cmd_close(&ctx, repo, cat);
 	return r < 0 ? EXIT_FAILURE_ : EXIT_OK;
 }
+
+const struct cmd_def cmd_snapshots = {
+	.usage = "cairn snapshots -r REPO [--member M] [--json]",
+	.run = snapshots_run,
+};

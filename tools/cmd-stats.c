@@ -6,8 +6,6 @@
 #include "base/log.h"
 #include "ops/stats.h"
 
-enum { OPT_MEMBER = OPT_FIRST_COMMAND_OPTION, OPT_JSON };
-
 /* num / den with two decimals, or "-" (JSON: null) when den is 0. */
 static void ratio(uint64_t num, uint64_t den, bool json, char out[32])
 {
@@ -78,66 +76,30 @@ static void print_json(struct buf *out, const struct repo_stats *st, const char 
 		   st->packs_listed ? "true" : "false", st->reclaimable_bytes);
 }
 
-int cmd_stats(int argc, char **argv)
+static int stats_run(struct cmd_ctx *ctx)
 {
-	static const struct option options[] = {
-		{ "member", required_argument, NULL, OPT_MEMBER },
-		{ "json", no_argument, NULL, OPT_JSON },
-		COMMON_OPTIONS,
-	};
-	struct cmd_ctx ctx = {
-		.prog = "cairn stats",
-		.usage = "cairn stats -r REPO [--member M] [--json]",
-	};
 	AUTOBUF struct buf out = BUF_INIT;
+	AUTOFREE struct cat_snapshot *all = NULL;
 	struct repo_stats st;
-	const char *member = NULL;
-	struct repo *repo = NULL;
-	struct catalog *cat = NULL;
-	bool json = false;
-	int opt, r;
+	size_t n = 0;
+	int r;
 
-	while ((opt = getopt_long(argc, argv, COMMON_SHORT, options, NULL)) != -1) {
-		if (cmd_common_option(&ctx, opt, optarg))
-			continue;
-		switch (opt) {
-		case OPT_MEMBER:
-			member = optarg;
-			break;
-		case OPT_JSON:
-			json = true;
-			break;
-		default:
-			return cmd_usage_error(&ctx, "unknown option");
-		}
-	}
-	if (optind < argc)
-		return cmd_usage_error(&ctx, "unexpected argument '%s'", argv[optind]);
-	r = cmd_finish_options(&ctx);
-	if (r != EXIT_OK)
-		return r;
-	r = cmd_open(&ctx, &repo, &cat);
-	if (r < 0)
-		return EXIT_FAILURE_;
-	if (member)
-		r = cmd_check_member(repo, cat, member);
-	if (r == 0) {
-		struct cat_snapshot *all = NULL;
-		size_t n = 0;
-		r = cmd_list_snapshots(cat, NULL, &all, &n);
-		if (r == 0)
-			r = cmd_load_trees(repo, cat, all, n);
-		free(all);
-	}
+	r = cmd_list_snapshots(ctx->cat, NULL, &all, &n);
 	if (r == 0)
-		r = stats_compute(repo, cat, member, &st);
+		r = cmd_load_trees(ctx->repo, ctx->cat, all, n);
+	if (r == 0)
+		r = stats_compute(ctx->repo, ctx->cat, ctx->member, &st);
 	if (r == 0) {
-		if (json)
-			print_json(&out, &st, member);
+		if (ctx->json)
+			print_json(&out, &st, ctx->member);
 		else
-			print_text(&out, &st, member);
+			print_text(&out, &st, ctx->member);
 		r = write_all(STDOUT_FILENO, out.ptr, out.len);
 	}
-	cmd_close(&ctx, repo, cat);
 	return r < 0 ? EXIT_FAILURE_ : EXIT_OK;
 }
+
+const struct cmd_def cmd_stats = {
+	.usage = "cairn stats -r REPO [--member M] [--json]",
+	.run = stats_run,
+};

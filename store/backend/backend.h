@@ -35,6 +35,7 @@ struct backend_options {
 int backend_open(const char *url, const struct backend_options *opts,
 		 struct backend **ret) WARN_UNUSED;
 void backend_free(struct backend *b);
+DEFINE_FREEP(struct backend, backend_free)
 
 /* The URL the backend was opened with, safe for messages (no credentials).
  * Valid until backend_free(). */

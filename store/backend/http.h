@@ -63,6 +63,7 @@ struct http_response {
 int http_new(const struct http_options *opts, struct http **ret) WARN_UNUSED;
 /* Frees h; no request may still be running. Accepts NULL. */
 void http_free(struct http *h);
+DEFINE_FREEP(struct http, http_free)
 
 /* Performs req, retrying transient failures (connection resets, timeouts,
  * truncated bodies, 408, 429 and 5xx replies) with exponential backoff and

@@ -19,6 +19,7 @@
 #include "backend/sigv4.h"
 #include "base/crypto.h"
 
+#include <assert.h>
 #include <openssl/crypto.h>
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
@@ -197,9 +198,10 @@ static void normalize_path(struct buf *out, const char *path)
 				n_segs--;
 		} else if (n > 0 && !(n == 1 && p[0] == '.')) {
 			if (n_segs == cap) {
-				cap *= 2;
-				seg = xrealloc(seg, cap * sizeof(*seg));
-				seg_len = xrealloc(seg_len, cap * sizeof(*seg_len));
+				size_t cap2 = cap; /* the two arrays grow alike */
+				XGROW_ARRAY(seg, cap2, n_segs + 1);
+				XGROW_ARRAY(seg_len, cap, n_segs + 1);
+				assert(cap2 == cap);
 			}
 			seg[n_segs] = p;
 			seg_len[n_segs++] = n;

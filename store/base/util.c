@@ -37,6 +37,40 @@ void *xrealloc(void *p, size_t n)
 	return p;
 }
 
+int grow_array(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t max = elem ? SIZE_MAX / elem : SIZE_MAX;
+	size_t n;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	if (need > max)
+		return -EOVERFLOW;
+	n = *cap ? *cap : GROW_ARRAY_MIN;
+	while (n < need)
+		n = n > max / 2 ? need : n * 2;
+	n = MIN(n, max);
+	q = realloc(*p, MAX(n * elem, (size_t)1));
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+void xgrow_array(void **p, size_t *cap, size_t need, size_t elem)
+{
+	int r = grow_array(p, cap, need, elem);
+
+	if (r == -ENOMEM)
+		out_of_memory();
+	if (r < 0) {
+		fputs("cairn: an array would outgrow the address space\n", stderr);
+		abort();
+	}
+}
+
 char *xstrdup(const char *s)
 {
 	char *p = strdup(s);

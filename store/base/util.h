@@ -40,6 +40,17 @@
 		take_;            \
 	})
 
+/* DEFINE_FREEP(struct pack_writer, pack_writer_free) defines
+ * pack_writer_freep(), the cleanup companion of a destructor that accepts
+ * NULL, so an owning local reads
+ *	CLEANUP(pack_writer_freep) struct pack_writer *w = NULL;
+ * Every destructor of a heap object has one, next to its declaration. */
+#define DEFINE_FREEP(type, fn)             \
+	static inline void fn##p(type **p) \
+	{                                  \
+		fn(*p);                    \
+	}
+
 static inline void cleanup_free(void *pp)
 {
 	free(*(void **)pp);
@@ -139,6 +150,34 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);
+
+/* The capacity a growing array starts from. */
+#define GROW_ARRAY_MIN 16
+/* Makes room in *p, an array with room for *cap elements of elem bytes, for
+ * at least need elements. The capacity at least doubles (from
+ * GROW_ARRAY_MIN), so n appends cost O(n). Returns 0; -EOVERFLOW when need
+ * elements of elem bytes would not fit in a size_t; -ENOMEM when realloc()
+ * fails. *p and *cap are unchanged on failure. */
+int grow_array(void **p, size_t *cap, size_t need, size_t elem) WARN_UNUSED;
+/* grow_array() for bookkeeping arrays: aborts where it fails, as xrealloc()
+ * does. */
+void xgrow_array(void **p, size_t *cap, size_t need, size_t elem);
+/* The same for a typed array arr whose capacity is the size_t cap:
+ *	if (GROW_ARRAY(l->v, l->cap, l->n + 1) < 0) return -ENOMEM;
+ *	XGROW_ARRAY(l->v, l->cap, l->n + 1); */
+#define GROW_ARRAY(arr, cap, need)                                                  \
+	({                                                                          \
+		void *grow_p_ = (arr);                                              \
+		int grow_r_ = grow_array(&grow_p_, &(cap), (need), sizeof(*(arr))); \
+		(arr) = grow_p_;                                                    \
+		grow_r_;                                                            \
+	})
+#define XGROW_ARRAY(arr, cap, need)                                     \
+	do {                                                            \
+		void *xgrow_p_ = (arr);                                 \
+		xgrow_array(&xgrow_p_, &(cap), (need), sizeof(*(arr))); \
+		(arr) = xgrow_p_;                                       \
+	} while (0)
 
 /* Human-readable size, "1.5 GiB", into out (16 bytes). */
 void format_size(uint64_t bytes, char out[16]);

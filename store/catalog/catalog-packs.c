@@ -82,10 +82,7 @@ int catalog_list_indexes(struct catalog *c, catalog_index_fn fn, void *userdata)
 
 	/* Collected first, so fn may change the catalog. */
 	while ((r = catalog_step_row(c, s, "index listing")) == 1) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			ids = xrealloc(ids, cap * HASH_LEN);
-		}
+		XGROW_ARRAY(ids, cap, n + 1);
 		catalog_column_hash(s, 0, ids[n++]);
 	}
 	sqlite3_reset(s);

@@ -147,10 +147,7 @@ static int dir_map_load(struct catalog *c, const struct cat_snapshot *s, struct 
 	sqlite3_bind_int64(st, 1, (int64_t)s->ino_base);
 	sqlite3_bind_int64(st, 2, (int64_t)(s->ino_base + s->n_inodes));
 	while ((r = catalog_step_row(c, st, "directory listing")) == 1) {
-		if (m->n == m->cap) {
-			m->cap = m->cap ? 2 * m->cap : 256;
-			m->v = xrealloc(m->v, m->cap * sizeof(*m->v));
-		}
+		XGROW_ARRAY(m->v, m->cap, m->n + 1);
 		struct dir_rec *d = &m->v[m->n++];
 		memset(d, 0, sizeof(*d));
 		d->ino = (uint64_t)sqlite3_column_int64(st, 0);
@@ -193,10 +190,7 @@ static int dir_map_path(struct dir_map *m, uint64_t ino, size_t *ret_off, uint32
 			break;
 		if (n == m->n) /* longer than the number of directories: a loop */
 			return -EBADMSG;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 16;
-			chain = xrealloc(chain, cap * sizeof(*chain));
-		}
+		XGROW_ARRAY(chain, cap, n + 1);
 		chain[n++] = d;
 		ino = d->parent;
 	}
@@ -273,10 +267,7 @@ static int entry_path(struct dir_map *m, uint64_t parent, const void *name, size
 
 static void add_match(struct matches *ms, size_t path_off, size_t path_len, sqlite3_stmt *st)
 {
-	if (ms->n == ms->cap) {
-		ms->cap = ms->cap ? 2 * ms->cap : 64;
-		ms->v = xrealloc(ms->v, ms->cap * sizeof(*ms->v));
-	}
+	XGROW_ARRAY(ms->v, ms->cap, ms->n + 1);
 	struct match *mt = &ms->v[ms->n++];
 	mt->path_off = path_off;
 	mt->path_len = path_len;
@@ -301,10 +292,7 @@ static int find_by_name(struct catalog *c, const struct cat_snapshot *s, const c
 	sqlite3_bind_int64(st, 2, (int64_t)(s->ino_base + s->n_inodes));
 	sqlite3_bind_text(st, 3, pattern, -1, SQLITE_TRANSIENT);
 	while ((r = catalog_step_row(c, st, "name search")) == 1) {
-		if (n == cap) {
-			cap = cap ? 2 * cap : 64;
-			rows = xrealloc(rows, cap * sizeof(*rows));
-		}
+		XGROW_ARRAY(rows, cap, n + 1);
 		rows[n].parent = (uint64_t)sqlite3_column_int64(st, 0);
 		rows[n].name_len = (size_t)sqlite3_column_bytes(st, 1);
 		rows[n].name_off = names.len;

@@ -460,10 +460,7 @@ static int rename_member_snapshots(struct catalog *c, const char *member)
 		const unsigned char *old = sqlite3_column_text(s, 2);
 		if (old && strcmp((const char *)old, name) == 0)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			renames = xrealloc(renames, cap * sizeof(*renames));
-		}
+		XGROW_ARRAY(renames, cap, n + 1);
 		renames[n].id = sqlite3_column_int64(s, 0);
 		memcpy(renames[n].name, name, sizeof(name));
 		n++;

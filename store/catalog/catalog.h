@@ -20,7 +20,8 @@
 
 #include "base/buf.h"
 #include "format/index.h"
-#include "format/manifest.h"
+#include "format/tree.h"
+#include "format/snapshot.h"
 #include "format/pack.h"
 
 #define CATALOG_FIRST_INO 16
@@ -77,6 +78,7 @@ struct cat_extent {
 /* Opens (creating if needed) the catalog database at path. */
 int catalog_open(const char *path, struct catalog **ret) WARN_UNUSED;
 void catalog_close(struct catalog *c);
+DEFINE_FREEP(struct catalog, catalog_close)
 /* Bounds the connection's page cache to kib KiB (the default is 16 MiB, for
  * writers). A mount keeps one connection per thread and sets a small one:
  * pages that miss come from the kernel's page cache, which is shared. */

@@ -187,3 +187,33 @@ int envelope_decode(const uint8_t *data, size_t len, enum object_kind expect, si
 		memcpy(ret_hash, got, HASH_LEN);
 	return 0;
 }
+
+int object_decode(const uint8_t *data, size_t len, enum object_kind kind, const uint8_t *id,
+		  struct buf *out)
+{
+	uint8_t got[HASH_LEN];
+	size_t start = out->len;
+	int r;
+
+	r = envelope_decode(data, len, kind, object_kind_max(kind), out, got);
+	if (r == 0 && id && memcmp(got, id, HASH_LEN) != 0) {
+		out->len = start;
+		r = -EBADMSG;
+	}
+	return r;
+}
+
+int chunk_decode(const uint8_t *stored, uint32_t stored_len, uint32_t raw_len,
+		 const uint8_t hash[HASH_LEN], struct buf *out)
+{
+	uint8_t got[HASH_LEN];
+	size_t start = out->len;
+	int r;
+
+	r = envelope_decode(stored, stored_len, OBJECT_CHUNK, raw_len, out, got);
+	if (r == 0 && (memcmp(got, hash, HASH_LEN) != 0 || out->len - start != raw_len))
+		r = -EBADMSG;
+	if (r < 0)
+		out->len = start;
+	return r;
+}

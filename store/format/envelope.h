@@ -8,26 +8,10 @@
 
 #include "base/buf.h"
 #include "base/crypto.h"
+#include "format/names.h"
 
 #define ENVELOPE_HEADER_SIZE 48
 #define ENVELOPE_VERSION 1
-/* Largest decompressed payload any envelope may claim (trees of very large
- * snapshots are the biggest objects). */
-#define ENVELOPE_RAW_MAX (1u << 30)
-
-enum object_kind {
-	OBJECT_CONFIG = 1,
-	OBJECT_CHUNK = 2,
-	OBJECT_PACK_TRAILER = 3,
-	OBJECT_TREE = 4,
-	OBJECT_SNAPSHOT = 5,
-	OBJECT_INDEX = 6,
-	OBJECT_LISTING = 7,
-	OBJECT_LOCK = 8,    /* locks/<random>: who works on the repository (lock.c) */
-	OBJECT_PENDING = 9, /* prune-pending: what prune found unreferenced, and when */
-	OBJECT_KIND_MAX = OBJECT_PENDING,
-};
-
 enum envelope_flags {
 	ENVELOPE_ZSTD = 1 << 0,	     /* payload is one zstd frame */
 	ENVELOPE_ENCRYPTED = 1 << 1, /* reserved for AES-256-GCM; not produced yet */
@@ -61,5 +45,19 @@ int envelope_parse_header(const uint8_t *data, size_t len, struct envelope_heade
  * -EKEYREJECTED for encrypted objects (not yet readable). Thread-safe. */
 int envelope_decode(const uint8_t *data, size_t len, enum object_kind expect, size_t max_raw,
 		    struct buf *out, uint8_t *ret_hash) WARN_UNUSED;
+
+/* Decodes an object of kind with envelope_decode(), its raw payload
+ * bounded by object_kind_max(kind), and, when id is not NULL, requires
+ * that payload to hash to id. Appends the payload to out, which is
+ * unchanged on failure. -EBADMSG on any mismatch, -EKEYREJECTED for
+ * encrypted objects. Thread-safe. */
+int object_decode(const uint8_t *data, size_t len, enum object_kind kind, const uint8_t *id,
+		  struct buf *out) WARN_UNUSED;
+/* Decodes a chunk envelope of stored_len bytes at stored whose payload
+ * must be exactly raw_len bytes with SHA-256 hash (what the index or tree
+ * recorded for it: a chunk's own bound). Appends the data to out, which is
+ * unchanged on failure; -EBADMSG otherwise. Thread-safe. */
+int chunk_decode(const uint8_t *stored, uint32_t stored_len, uint32_t raw_len,
+		 const uint8_t hash[HASH_LEN], struct buf *out) WARN_UNUSED;
 
 #endif

@@ -34,10 +34,7 @@ void index_release(struct index *ix)
 void index_add(struct index *ix, const uint8_t id[HASH_LEN], const struct pack_entry *entries,
 	       uint32_t n)
 {
-	if (ix->n_packs == ix->cap) {
-		ix->cap = ix->cap ? ix->cap * 2 : 16;
-		ix->packs = xrealloc(ix->packs, ix->cap * sizeof(*ix->packs));
-	}
+	XGROW_ARRAY(ix->packs, ix->cap, (size_t)ix->n_packs + 1);
 	struct index_pack *p = &ix->packs[ix->n_packs++];
 	memcpy(p->id, id, HASH_LEN);
 	p->entries = xmalloc((size_t)n * sizeof(*entries));

@@ -17,7 +17,8 @@ struct index_pack {
 
 struct index {
 	struct index_pack *packs; /* owned */
-	uint32_t n_packs, cap;
+	uint32_t n_packs;
+	size_t cap;
 };
 
 void index_init(struct index *ix);

@@ -26,7 +26,8 @@ static const uint8_t pack_magic[4] = { 'C', 'P', 'K', '1' };
 struct pack_writer {
 	struct buf data;
 	struct pack_entry *entries;
-	uint32_t n, cap;
+	uint32_t n;
+	size_t cap;
 };
 
 struct pack_writer *pack_writer_new(void)
@@ -46,10 +47,7 @@ void pack_writer_free(struct pack_writer *w)
 void pack_writer_add(struct pack_writer *w, const uint8_t hash[HASH_LEN], const void *envelope,
 		     size_t len, uint32_t raw_len, struct pack_entry *ret)
 {
-	if (w->n == w->cap) {
-		w->cap = w->cap ? w->cap * 2 : 64;
-		w->entries = xrealloc(w->entries, w->cap * sizeof(*w->entries));
-	}
+	XGROW_ARRAY(w->entries, w->cap, (size_t)w->n + 1);
 	struct pack_entry *e = &w->entries[w->n++];
 	memcpy(e->hash, hash, HASH_LEN);
 	e->off = w->data.len;
@@ -103,9 +101,7 @@ void pack_writer_finish(struct pack_writer *w, struct buf *out, uint8_t ret_id[H
 
 void pack_name(const uint8_t id[HASH_LEN], char out[PACK_NAME_LEN])
 {
-	char hex[HASH_HEX_LEN + 1];
-	hex_encode(id, HASH_LEN, hex);
-	snprintf(out, PACK_NAME_LEN, "packs/%.2s/%s", hex, hex);
+	object_name(OBJECT_PACK_TRAILER, id, out);
 }
 
 int pack_add_salt(struct buf *bytes, struct pack_entry **entries, uint32_t *n,

@@ -8,11 +8,10 @@
 
 #include "base/buf.h"
 #include "base/crypto.h"
+#include "format/names.h"
 
 #define PACK_SIZE_DEFAULT (16u << 20)
 #define PACK_SIZE_MAX (256u << 20)
-/* "packs/ab/<64 hex>" + NUL */
-#define PACK_NAME_LEN (6 + 3 + HASH_HEX_LEN + 1)
 
 struct pack_entry {
 	uint8_t hash[HASH_LEN];
@@ -25,6 +24,7 @@ struct pack_writer;
 
 struct pack_writer *pack_writer_new(void);
 void pack_writer_free(struct pack_writer *w);
+DEFINE_FREEP(struct pack_writer, pack_writer_free)
 /* Appends one chunk envelope (from envelope_encode, kind OBJECT_CHUNK) and
  * returns its entry. The envelope bytes are copied. */
 void pack_writer_add(struct pack_writer *w, const uint8_t hash[HASH_LEN], const void *envelope,
@@ -47,7 +47,7 @@ const struct pack_entry *pack_writer_entries(const struct pack_writer *w);
 int pack_add_salt(struct buf *bytes, struct pack_entry **entries, uint32_t *n,
 		  uint8_t ret_id[HASH_LEN]) WARN_UNUSED;
 
-/* Writes "packs/ab/<hex>" for id. */
+/* Writes "packs/ab/<hex>" for id: object_name() for OBJECT_PACK_TRAILER. */
 void pack_name(const uint8_t id[HASH_LEN], char out[PACK_NAME_LEN]);
 
 /* Parses the trailer of a whole pack (untrusted): fills a malloc'd array of

@@ -40,6 +40,7 @@
 #include "base/hmap.h"
 #include "format/index.h"
 #include "repo/lock.h"
+#include "repo/object.h"
 #include "base/log.h"
 #include "ops/upload-pool.h"
 
@@ -498,10 +499,7 @@ static int backup_dir_entries(struct backup *b, uint32_t dir)
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			names = xrealloc(names, cap * sizeof(char *));
-		}
+		XGROW_ARRAY(names, cap, n + 1);
 		names[n++] = xstrdup(de->d_name);
 	}
 	if (errno)
@@ -603,23 +601,16 @@ static int walk(struct backup *b)
 	return 0;
 }
 
-static int put_object(struct backup *b, const char *dir, enum object_kind kind, struct buf *raw,
-		      int level, uint8_t ret_id[HASH_LEN])
+/* Stores raw as an object of kind, counting what it stored. */
+static int put_object(struct backup *b, enum object_kind kind, struct buf *raw, int level,
+		      uint8_t ret_id[HASH_LEN])
 {
-	AUTOBUF struct buf obj = BUF_INIT;
-	char hex[HASH_HEX_LEN + 1];
-	int r;
+	uint64_t stored;
+	int r = object_put(b->backend, kind, raw, level, ret_id, &stored);
 
-	r = envelope_encode(kind, raw->ptr, raw->len, level, NULL, &obj, ret_id);
-	if (r < 0)
-		return log_error_errno(r, "cannot encode a %s object", dir);
-	hex_encode(ret_id, HASH_LEN, hex);
-	AUTOFREE char *name = xasprintf("%s/%s", dir, hex);
-	r = backend_put(b->backend, name, obj.ptr, obj.len);
-	if (r < 0)
-		return log_error_errno(r, "cannot store '%s'", name);
-	b->stats.n_stored += obj.len;
-	return 0;
+	if (r == 0)
+		b->stats.n_stored += stored;
+	return r;
 }
 
 /* A tree identical to one prune marked for deletion would share its name
@@ -658,7 +649,7 @@ static int write_snapshot(struct backup *b, struct backup_result *ret)
 		return r;
 	if (b->index.n_packs > 0) {
 		index_encode(&b->index, &raw);
-		r = put_object(b, "index", OBJECT_INDEX, &raw, 3, index_id);
+		r = put_object(b, OBJECT_INDEX, &raw, 3, index_id);
 		if (r < 0)
 			return r;
 	}
@@ -668,7 +659,7 @@ static int write_snapshot(struct backup *b, struct backup_result *ret)
 		r = unclash_tree(b, &raw);
 	if (r < 0)
 		return log_error_errno(r, "cannot encode the tree");
-	r = put_object(b, "trees", OBJECT_TREE, &raw, MAX(b->cfg->zstd_level, 1), h.tree_id);
+	r = put_object(b, OBJECT_TREE, &raw, MAX(b->cfg->zstd_level, 1), h.tree_id);
 	if (r < 0)
 		return r;
 
@@ -700,7 +691,7 @@ static int write_snapshot(struct backup *b, struct backup_result *ret)
 		log_error("hint: run the backup again; it stores only what is missing");
 		return r;
 	}
-	r = put_object(b, "snapshots", OBJECT_SNAPSHOT, &raw, 0, ret->snap_id);
+	r = put_object(b, OBJECT_SNAPSHOT, &raw, 0, ret->snap_id);
 	if (r < 0)
 		return r;
 

@@ -26,6 +26,7 @@
 #include "format/index.h"
 #include "repo/inventory.h"
 #include "repo/lock.h"
+#include "repo/object.h"
 #include "base/log.h"
 #include "format/pack.h"
 #include "base/parallel.h"
@@ -130,10 +131,7 @@ static uint32_t PRINTF_LIKE(3, 4)
 		abort();
 	va_end(ap);
 	pthread_mutex_lock(&k->lock);
-	if (k->n_problems == k->cap_problems) {
-		k->cap_problems = k->cap_problems ? k->cap_problems * 2 : 16;
-		k->problems = xrealloc(k->problems, k->cap_problems * sizeof(*k->problems));
-	}
+	XGROW_ARRAY(k->problems, k->cap_problems, k->n_problems + 1);
 	struct problem *p = &k->problems[k->n_problems++];
 	*p = (struct problem){ .level = level, .text = s, .affected = BUF_INIT };
 	uint32_t mark = (uint32_t)k->n_problems;
@@ -220,10 +218,7 @@ static void step(struct check *k, const char *phase, uint64_t total, uint64_t by
 static int collect_label(void *userdata, const struct cat_snapshot *s)
 {
 	struct check *k = userdata;
-	if (k->n_names == k->cap_names) {
-		k->cap_names = k->cap_names ? k->cap_names * 2 : 64;
-		k->names = xrealloc(k->names, k->cap_names * sizeof(*k->names));
-	}
+	XGROW_ARRAY(k->names, k->cap_names, k->n_names + 1);
 	struct name_entry *e = &k->names[k->n_names++];
 	memcpy(e->id, s->snap_id, HASH_LEN);
 	snprintf(e->label, sizeof(e->label), "%s/%s", s->member, s->name);
@@ -255,10 +250,10 @@ static int check_snapshot(void *userdata, size_t i)
 	struct csnap *s = &k->snaps[i];
 	struct snapshot_header h;
 	struct tree *t = NULL;
-	char name[INVENTORY_NAME_MAX], tname[INVENTORY_NAME_MAX];
+	char name[OBJECT_NAME_MAX], tname[OBJECT_NAME_MAX];
 	int r;
 
-	object_name("snapshots", s->id, name);
+	object_name(OBJECT_SNAPSHOT, s->id, name);
 	snprintf(s->label, sizeof(s->label), "%s", name);
 	r = object_fetch_header(k->b, s->id, &h);
 	if (r == -ENOENT && k->inv.can_list) {
@@ -279,7 +274,7 @@ static int check_snapshot(void *userdata, size_t i)
 	}
 	snapshot_label(k, s, &h);
 	memcpy(s->tree_id, h.tree_id, HASH_LEN);
-	object_name("trees", h.tree_id, tname);
+	object_name(OBJECT_TREE, h.tree_id, tname);
 	r = object_fetch_tree(k->b, h.tree_id, &t);
 	if (r == 0 && t->n_inodes != h.n_inodes) {
 		uint32_t m = problem_add(k, CHECK_ERROR,
@@ -328,29 +323,15 @@ static void entries_digest(const struct pack_entry *e, uint32_t n, uint8_t out[H
 	crypto_sha256(b.ptr, b.len, out);
 }
 
-static int fetch_index(struct check *k, size_t i, struct index *ix)
-{
-	AUTOBUF struct buf payload = BUF_INIT;
-	char name[INVENTORY_NAME_MAX];
-	int r;
-
-	object_name("index", k->inv.indexes.ids[i], name);
-	r = object_fetch(k->b, name, OBJECT_INDEX, ENVELOPE_RAW_MAX, k->inv.indexes.ids[i],
-			 &payload);
-	if (r == 0)
-		r = index_decode(payload.ptr, payload.len, ix);
-	return r;
-}
-
 static int check_index(void *userdata, size_t i)
 {
 	struct check *k = userdata;
-	char name[INVENTORY_NAME_MAX];
+	char name[OBJECT_NAME_MAX];
 	struct index ix;
 	int r;
 
-	object_name("index", k->inv.indexes.ids[i], name);
-	r = fetch_index(k, i, &ix);
+	object_name(OBJECT_INDEX, k->inv.indexes.ids[i], name);
+	r = object_fetch_index(k->b, k->inv.indexes.ids[i], &ix);
 	if (r == -ENOENT) {
 		/* prune rewrote it since the listing */
 		step(k, "indexes", k->inv.indexes.n, 0);
@@ -369,10 +350,7 @@ static int check_index(void *userdata, size_t i)
 		entries_digest(ix.packs[j].entries, ix.packs[j].n, c.digest);
 		pthread_mutex_lock(&k->lock);
 		c.pack = usage_pack(&k->u, ix.packs[j].id);
-		if (k->n_claims == k->cap_claims) {
-			k->cap_claims = k->cap_claims ? k->cap_claims * 2 : 256;
-			k->claims = xrealloc(k->claims, k->cap_claims * sizeof(*k->claims));
-		}
+		XGROW_ARRAY(k->claims, k->cap_claims, k->n_claims + 1);
 		k->claims[k->n_claims++] = c;
 		pthread_mutex_unlock(&k->lock);
 	}
@@ -410,9 +388,9 @@ static void pack_missing(struct check *k, uint32_t i, const char *name)
 	if (k->u.packs[i].n_refs > 0)
 		mark_all(k, i, problem_add(k, CHECK_ERROR, "pack '%s' is missing", name));
 	for (uint32_t c = k->ps[i].first_claim; c != USAGE_NONE; c = k->claims[c].next) {
-		char iname[INVENTORY_NAME_MAX];
+		char iname[OBJECT_NAME_MAX];
 		uint64_t size;
-		object_name("index", k->inv.indexes.ids[k->claims[c].index], iname);
+		object_name(OBJECT_INDEX, k->inv.indexes.ids[k->claims[c].index], iname);
 		/* A prune elsewhere rewrites index objects before it deletes
 		 * packs: an index that is gone now was replaced meanwhile. */
 		if (backend_size(k->b, iname, &size) == -ENOENT)
@@ -494,7 +472,7 @@ static void describe_claim(struct check *k, uint32_t index, const uint8_t id[HAS
 {
 	struct index ix;
 
-	if (fetch_index(k, index, &ix) < 0) {
+	if (object_fetch_index(k->b, k->inv.indexes.ids[index], &ix) < 0) {
 		buf_printf(out, "the index changed while it was checked");
 		return;
 	}
@@ -538,8 +516,8 @@ static void compare_claims(struct check *k, uint32_t i, const char *name,
 		if (cl->n == n && memcmp(cl->digest, digest, HASH_LEN) == 0)
 			continue;
 		AUTOBUF struct buf why = BUF_INIT;
-		char iname[INVENTORY_NAME_MAX];
-		object_name("index", k->inv.indexes.ids[cl->index], iname);
+		char iname[OBJECT_NAME_MAX];
+		object_name(OBJECT_INDEX, k->inv.indexes.ids[cl->index], iname);
 		describe_claim(k, cl->index, k->u.packs[i].id, entries, n, &why);
 		buf_append_u8(&why, 0);
 		uint32_t m =
@@ -557,15 +535,10 @@ static void compare_claims(struct check *k, uint32_t i, const char *name,
 static int verify_chunk(const struct buf *data, uint64_t off, uint32_t stored_len, uint32_t raw_len,
 			const uint8_t hash[HASH_LEN], struct buf *scratch)
 {
-	uint8_t got[HASH_LEN];
-
 	if (off > data->len || stored_len > data->len - off)
 		return -EBADMSG;
 	buf_reset(scratch);
-	int r = envelope_decode(data->ptr + off, stored_len, OBJECT_CHUNK, raw_len, scratch, got);
-	if (r == 0 && (scratch->len != raw_len || memcmp(got, hash, HASH_LEN) != 0))
-		r = -EBADMSG;
-	return r;
+	return chunk_decode(data->ptr + off, stored_len, raw_len, hash, scratch);
 }
 
 /* read_data: every chunk of the trailer must decode to its hash. */
@@ -694,17 +667,16 @@ static void unreferenced(struct check *k, uint32_t i, const char *name, uint64_t
 	}
 }
 
-static int check_pack(void *userdata, size_t idx)
+/* Checks pack i, reading into data what it reads; *whole says whether
+ * that was all of it. Problems go to the report. */
+static void inspect_pack(struct check *k, uint32_t i, struct buf *data, bool *whole)
 {
-	struct check *k = userdata;
-	uint32_t i = (uint32_t)idx;
 	struct usage_pack *p = &k->u.packs[i];
-	AUTOBUF struct buf data = BUF_INIT;
 	AUTOFREE struct pack_entry *entries = NULL;
 	uint32_t n = 0;
 	char name[PACK_NAME_LEN];
 	uint64_t size = p->size;
-	bool present = p->is_listed, whole = k->ps[i].read_whole;
+	bool present = p->is_listed;
 	int r;
 
 	pack_name(p->id, name);
@@ -716,47 +688,56 @@ static int check_pack(void *userdata, size_t idx)
 			mark_all(k, i,
 				 problem_add(k, CHECK_ERROR, "cannot read pack '%s': %s", name,
 					     log_strerror(r)));
-			goto out;
+			return;
 		}
 	}
 	if (!present) {
 		pack_missing(k, i, name);
-		goto out;
+		return;
 	}
-	r = read_trailer(k, name, size, whole, &data, &entries, &n);
+	r = read_trailer(k, name, size, *whole, data, &entries, &n);
 	if (r == -ENOENT) {
 		pack_missing(k, i, name);
-		goto out;
+		return;
 	}
-	if (r == -EBADMSG && !whole) {
+	if (r == -EBADMSG && !*whole) {
 		/* Read it all to tell the chunks that survive from the lost. */
-		buf_reset(&data);
-		r = backend_get(k->b, name, &data);
+		buf_reset(data);
+		r = backend_get(k->b, name, data);
 		if (r == 0)
 			r = -EBADMSG;
-		whole = true;
+		*whole = true;
 	}
-	if (r == -EBADMSG && data.len > 0) {
-		salvage(k, i, name, &data, data.len);
-		goto out;
+	if (r == -EBADMSG && data->len > 0) {
+		salvage(k, i, name, data, data->len);
+		return;
 	}
 	if (r < 0) {
 		mark_all(k, i,
 			 problem_add(k, CHECK_ERROR, "cannot read pack '%s': %s", name,
 				     log_strerror(r)));
-		goto out;
+		return;
 	}
 	pthread_mutex_lock(&k->lock);
 	k->res.n_packs++;
 	pthread_mutex_unlock(&k->lock);
 	compare_refs(k, i, name, entries, n);
 	compare_claims(k, i, name, entries, n);
-	if (whole)
-		verify_data(k, i, name, &data, entries, n);
+	if (*whole)
+		verify_data(k, i, name, data, entries, n);
 	/* With a snapshot unreadable, what is unreferenced is unknown. */
 	if (p->n_refs == 0 && present && !k->trees_incomplete)
-		unreferenced(k, i, name, whole ? data.len : size);
-out:
+		unreferenced(k, i, name, *whole ? data->len : size);
+}
+
+static int check_pack(void *userdata, size_t idx)
+{
+	struct check *k = userdata;
+	uint32_t i = (uint32_t)idx;
+	AUTOBUF struct buf data = BUF_INIT;
+	bool whole = k->ps[i].read_whole;
+
+	inspect_pack(k, i, &data, &whole);
 	if (whole) {
 		pthread_mutex_lock(&k->lock);
 		k->res.n_packs_read++;
@@ -777,10 +758,7 @@ static void dirent_path(const struct tree *t, const uint32_t *dir_name, uint32_t
 	size_t n = 0, cap = 0;
 
 	for (uint32_t cur = d;;) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			chain = xrealloc(chain, cap * sizeof(uint32_t));
-		}
+		XGROW_ARRAY(chain, cap, n + 1);
 		chain[n++] = cur;
 		uint32_t parent = t->dirents[cur].parent;
 		if (parent == 0 || dir_name[parent] == USAGE_NONE)
@@ -887,14 +865,15 @@ static void check_trees(struct check *k)
 	if (k->trees_incomplete)
 		return;
 	for (size_t i = 0; i < k->n_snaps; i++)
-		if (k->snaps[i].label[0] && memcmp(k->snaps[i].label, "snapshots/", 10) != 0)
+		if (k->snaps[i].label[0] &&
+		    strncmp(k->snaps[i].label, SNAPSHOTS_DIR, strlen(SNAPSHOTS_DIR)) != 0)
 			id_list_add(&used, k->snaps[i].tree_id, 0);
 	id_list_sort(&used);
 	for (size_t i = 0; i < k->inv.trees.n; i++) {
 		if (id_list_find(&used, k->inv.trees.ids[i]) >= 0)
 			continue;
-		char name[INVENTORY_NAME_MAX];
-		object_name("trees", k->inv.trees.ids[i], name);
+		char name[OBJECT_NAME_MAX];
+		object_name(OBJECT_TREE, k->inv.trees.ids[i], name);
 		if (pending_find(&k->pending, PENDING_TREE, k->inv.trees.ids[i]))
 			problem_add(k, CHECK_INFO,
 				    "tree '%s' belongs to no snapshot; prune marked it for deletion",
@@ -1046,8 +1025,8 @@ static void check_free(struct check *k)
 int check_run(struct repo *r, struct catalog *c, const struct check_options *o,
 	      struct check_result *ret)
 {
-	struct check k = { .repo = r, .b = repo_backend(r), .o = o };
-	struct repo_lock *lock = NULL;
+	CLEANUP(check_free) struct check k = { .repo = r, .b = repo_backend(r), .o = o };
+	CLEANUP(lock_releasep) struct repo_lock *lock = NULL;
 	unsigned threads = o->n_threads ? o->n_threads : CHECK_THREADS;
 	int res;
 
@@ -1058,14 +1037,14 @@ int check_run(struct repo *r, struct catalog *c, const struct check_options *o,
 			    "this check is about to read");
 	res = inventory_list(r, &k.inv);
 	if (res < 0)
-		goto out;
+		return res;
 	if (k.inv.has_pending && pending_read(k.b, &k.pending) < 0)
 		problem_add(&k, CHECK_ERROR,
 			    "'%s' is damaged; backups refuse to run until 'cairn prune' rewrites it",
 			    PENDING_NAME);
 	res = catalog_list_snapshots(c, NULL, collect_label, &k);
 	if (res < 0)
-		goto out;
+		return res;
 	if (k.n_names > 1)
 		qsort(k.names, k.n_names, sizeof(*k.names), name_cmp);
 
@@ -1080,7 +1059,7 @@ int check_run(struct repo *r, struct catalog *c, const struct check_options *o,
 	k.prog.done = 0;
 	k.prog.bytes = 0;
 	if (res < 0)
-		goto out;
+		return res;
 
 	for (size_t i = 0; i < k.inv.packs.n; i++) {
 		uint32_t p = usage_pack(&k.u, k.inv.packs.ids[i]);
@@ -1097,7 +1076,7 @@ int check_run(struct repo *r, struct catalog *c, const struct check_options *o,
 	choose_reads(&k);
 	res = parallel_for(k.u.n_packs, threads, check_pack, &k);
 	if (res < 0)
-		goto out;
+		return res;
 
 	check_trees(&k);
 	check_listing(&k);
@@ -1109,13 +1088,10 @@ int check_run(struct repo *r, struct catalog *c, const struct check_options *o,
 			snprintf(k.own_lock, sizeof(k.own_lock), "%s", lock_self(lock)->name);
 		res = lock_list(k.b, report_lock, &k);
 		if (res < 0)
-			goto out;
+			return res;
 	}
 	find_affected(&k);
 	emit(&k);
 	*ret = k.res;
-out:
-	lock_release(lock);
-	check_free(&k);
-	return res < 0 ? res : 0;
+	return 0;
 }

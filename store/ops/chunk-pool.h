@@ -25,6 +25,7 @@ struct chunk_pool;
 struct chunk_pool *chunk_pool_new(unsigned n_threads, unsigned max_pending, int zstd_level);
 /* Stops and joins the workers; pending jobs are dropped. Accepts NULL. */
 void chunk_pool_free(struct chunk_pool *p);
+DEFINE_FREEP(struct chunk_pool, chunk_pool_free)
 /* True when no more jobs may be submitted before one is collected. */
 bool chunk_pool_full(const struct chunk_pool *p);
 /* Queues a copy of data. Must not be called while chunk_pool_full(). */

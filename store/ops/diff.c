@@ -94,10 +94,7 @@ static void list_release(struct list *l)
 
 static struct entry *list_push(struct list *l, const void *name, size_t len)
 {
-	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 16;
-		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
+	XGROW_ARRAY(l->v, l->cap, l->n + 1);
 	struct entry *e = &l->v[l->n++];
 	memset(e, 0, sizeof(*e));
 	e->name_off = l->names.len;
@@ -519,10 +516,7 @@ static void set_path(struct differ *d, size_t dir_len, const uint8_t *name, size
 
 static struct frame *push_frame(struct differ *d)
 {
-	if (d->depth == d->cap) {
-		d->cap = d->cap ? 2 * d->cap : 16;
-		d->stack = xrealloc(d->stack, d->cap * sizeof(*d->stack));
-	}
+	XGROW_ARRAY(d->stack, d->cap, d->depth + 1);
 	struct frame *f = &d->stack[d->depth++];
 	memset(f, 0, sizeof(*f));
 	f->path_len = d->path.len;

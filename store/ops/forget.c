@@ -136,10 +136,7 @@ struct member_snaps {
 static int collect_snapshot(void *userdata, const struct cat_snapshot *s)
 {
 	struct member_snaps *m = userdata;
-	if (m->n == m->cap) {
-		m->cap = m->cap ? m->cap * 2 : 64;
-		m->snaps = xrealloc(m->snaps, m->cap * sizeof(*m->snaps));
-	}
+	XGROW_ARRAY(m->snaps, m->cap, m->n + 1);
 	m->snaps[m->n++] = *s;
 	return 0;
 }
@@ -159,10 +156,10 @@ static int collect_member(void *userdata, int64_t id UNUSED, const char *name)
 
 static int delete_snapshot(struct repo *r, struct catalog *c, const struct cat_snapshot *s)
 {
-	char name[INVENTORY_NAME_MAX];
+	char name[OBJECT_NAME_MAX];
 	int res;
 
-	object_name("snapshots", s->snap_id, name);
+	object_name(OBJECT_SNAPSHOT, s->snap_id, name);
 	res = backend_delete(repo_backend(r), name);
 	if (res < 0)
 		return log_error_errno(res, "cannot remove snapshot %s/%s ('%s')", s->member,

@@ -39,6 +39,7 @@
 #include "format/index.h"
 #include "repo/inventory.h"
 #include "repo/lock.h"
+#include "repo/object.h"
 #include "base/log.h"
 #include "format/pack.h"
 #include "base/parallel.h"
@@ -148,10 +149,10 @@ static int load_snapshot(struct prune *p, const uint8_t id[HASH_LEN], struct psn
 {
 	struct snapshot_header h;
 	struct tree *t = NULL;
-	char name[INVENTORY_NAME_MAX];
+	char name[OBJECT_NAME_MAX];
 	int r;
 
-	object_name("snapshots", id, name);
+	object_name(OBJECT_SNAPSHOT, id, name);
 	r = object_fetch_header(p->b, id, &h);
 	if (r < 0)
 		return refuse(r, "snapshot header", name);
@@ -159,7 +160,7 @@ static int load_snapshot(struct prune *p, const uint8_t id[HASH_LEN], struct psn
 	memcpy(s->tree_id, h.tree_id, HASH_LEN);
 	label_of(&h, s->label);
 	snapshot_header_release(&h);
-	object_name("trees", s->tree_id, name);
+	object_name(OBJECT_TREE, s->tree_id, name);
 	r = object_fetch_tree(p->b, s->tree_id, &t);
 	if (r < 0)
 		return refuse(r, "the tree of snapshot", s->label);
@@ -182,19 +183,6 @@ static int load_one(void *userdata, size_t i)
 	return r;
 }
 
-static int fetch_index(struct prune *p, const uint8_t id[HASH_LEN], struct index *ix)
-{
-	AUTOBUF struct buf payload = BUF_INIT;
-	char name[INVENTORY_NAME_MAX];
-	int r;
-
-	object_name("index", id, name);
-	r = object_fetch(p->b, name, OBJECT_INDEX, ENVELOPE_RAW_MAX, id, &payload);
-	if (r == 0)
-		r = index_decode(payload.ptr, payload.len, ix);
-	return r;
-}
-
 static int load_index(void *userdata, size_t i)
 {
 	struct prune *p = userdata;
@@ -203,10 +191,10 @@ static int load_index(void *userdata, size_t i)
 	int r;
 
 	memcpy(pi->id, p->inv.indexes.ids[i], HASH_LEN);
-	r = fetch_index(p, pi->id, &ix);
+	r = object_fetch_index(p->b, pi->id, &ix);
 	if (r == -EBADMSG || r == -ENOENT) {
-		char name[INVENTORY_NAME_MAX];
-		object_name("index", pi->id, name);
+		char name[OBJECT_NAME_MAX];
+		object_name(OBJECT_INDEX, pi->id, name);
 		log_warning("index object '%s' is %s; prune leaves it alone", name,
 			    r == -ENOENT ? "gone" : "damaged");
 		pi->is_damaged = true;
@@ -221,11 +209,10 @@ static int load_index(void *userdata, size_t i)
 		memcpy(pi->packs[j], ix.packs[j].id, HASH_LEN);
 		uint32_t k = usage_pack(&p->u, ix.packs[j].id);
 		if (k >= p->cap_chunk_bytes) {
-			size_t cap = MAX((size_t)k + 1, p->cap_chunk_bytes * 2);
-			p->chunk_bytes = xrealloc(p->chunk_bytes, cap * sizeof(uint64_t));
-			memset(p->chunk_bytes + p->cap_chunk_bytes, 0,
-			       (cap - p->cap_chunk_bytes) * sizeof(uint64_t));
-			p->cap_chunk_bytes = cap;
+			size_t old = p->cap_chunk_bytes;
+			XGROW_ARRAY(p->chunk_bytes, p->cap_chunk_bytes, (size_t)k + 1);
+			memset(p->chunk_bytes + old, 0,
+			       (p->cap_chunk_bytes - old) * sizeof(uint64_t));
 		}
 		uint64_t sum = 0;
 		for (uint32_t e = 0; e < ix.packs[j].n; e++)
@@ -285,23 +272,6 @@ static int classify(struct prune *p)
 
 /* --- repacking --- */
 
-static int put_object(struct prune *p, const char *dir, enum object_kind kind,
-		      const struct buf *raw, int level, uint8_t ret_id[HASH_LEN])
-{
-	AUTOBUF struct buf obj = BUF_INIT;
-	char name[INVENTORY_NAME_MAX];
-	int r;
-
-	r = envelope_encode(kind, raw->ptr, raw->len, level, NULL, &obj, ret_id);
-	if (r < 0)
-		return log_error_errno(r, "cannot encode a %s object", dir);
-	object_name(dir, ret_id, name);
-	r = backend_put(p->b, name, obj.ptr, obj.len);
-	if (r < 0)
-		return log_error_errno(r, "cannot store '%s'", name);
-	return 0;
-}
-
 static int flush_pack(struct prune *p, struct pack_writer *w)
 {
 	AUTOBUF struct buf bytes = BUF_INIT;
@@ -356,15 +326,12 @@ static int repack_one(struct prune *p, struct pack_writer *w, uint32_t k, struct
 	qsort_r(refs, n, sizeof(uint32_t), ref_off_cmp, &p->u);
 	for (uint32_t j = 0; j < n; j++) {
 		struct usage_ref *ref = &p->u.refs[refs[j]];
-		uint8_t got[HASH_LEN];
 		struct pack_entry e;
 		buf_reset(&scratch);
 		r = ref->off <= data->len && ref->stored_len <= data->len - ref->off
-			    ? envelope_decode(data->ptr + ref->off, ref->stored_len, OBJECT_CHUNK,
-					      ref->raw_len, &scratch, got)
+			    ? chunk_decode(data->ptr + ref->off, ref->stored_len, ref->raw_len,
+					   ref->hash, &scratch)
 			    : -EBADMSG;
-		if (r == 0 && (scratch.len != ref->raw_len || memcmp(got, ref->hash, HASH_LEN)))
-			r = -EBADMSG;
 		if (r < 0) {
 			log_error_errno(r,
 					"pack '%s': the chunk at offset %" PRIu64 " is damaged; "
@@ -397,7 +364,7 @@ static int rewrite_snapshot(struct prune *p, struct psnap *s)
 	struct snapshot_header h = { 0 };
 	struct tree *t = NULL;
 	struct hmap ids;
-	char name[INVENTORY_NAME_MAX];
+	char name[OBJECT_NAME_MAX];
 	uint8_t new_id[HASH_LEN];
 	int r;
 
@@ -447,15 +414,15 @@ static int rewrite_snapshot(struct prune *p, struct psnap *s)
 			log_error_errno(r, "cannot encode the new tree of %s", s->label);
 	}
 	if (r == 0)
-		r = put_object(p, "trees", OBJECT_TREE, &raw, MAX(cfg->zstd_level, 1), h.tree_id);
+		r = object_put(p->b, OBJECT_TREE, &raw, MAX(cfg->zstd_level, 1), h.tree_id, NULL);
 	if (r == 0) {
 		buf_reset(&raw);
 		snapshot_header_encode(&h, &raw);
-		r = put_object(p, "snapshots", OBJECT_SNAPSHOT, &raw, 0, new_id);
+		r = object_put(p->b, OBJECT_SNAPSHOT, &raw, 0, new_id, NULL);
 	}
 	/* The new header is stored: the old one may go. */
 	if (r == 0 && memcmp(new_id, s->id, HASH_LEN) != 0) {
-		object_name("snapshots", s->id, name);
+		object_name(OBJECT_SNAPSHOT, s->id, name);
 		r = backend_delete(p->b, name);
 		if (r < 0)
 			log_error_errno(r, "cannot remove the replaced header '%s'", name);
@@ -493,7 +460,7 @@ static int repack(struct prune *p)
 	if (r == 0 && p->new_index.n_packs > 0) {
 		uint8_t id[HASH_LEN];
 		index_encode(&p->new_index, &raw);
-		r = put_object(p, "index", OBJECT_INDEX, &raw, 3, id);
+		r = object_put(p->b, OBJECT_INDEX, &raw, 3, id, NULL);
 	}
 	for (size_t i = 0; r == 0 && i < p->n_snaps; i++) {
 		struct psnap *s = &p->snaps[i];
@@ -546,6 +513,15 @@ struct blockers {
 	char **stale;	 /* names of stale locks, removed at the end */
 	size_t n_stale;
 };
+
+static void blockers_release(struct blockers *bl)
+{
+	for (size_t i = 0; i < bl->n_stale; i++)
+		free(bl->stale[i]);
+	free(bl->stale);
+	free(bl->created);
+	buf_release(&bl->text);
+}
 
 static int add_blocker(void *userdata, const struct lock_info *li)
 {
@@ -627,6 +603,12 @@ struct deletions {
 	struct id_list trees;
 };
 
+static void deletions_release(struct deletions *d)
+{
+	id_list_release(&d->packs);
+	id_list_release(&d->trees);
+}
+
 /* Replaces each index object that names a pack about to be deleted (or
  * already gone) by one without it. */
 static int rewrite_indexes(struct prune *p, const struct deletions *d)
@@ -654,7 +636,7 @@ static int rewrite_indexes(struct prune *p, const struct deletions *d)
 		if (!drop)
 			continue;
 		struct index ix, keep;
-		r = fetch_index(p, pi->id, &ix);
+		r = object_fetch_index(p->b, pi->id, &ix);
 		if (r < 0) {
 			r = 0; /* vanished or damaged meanwhile: leave it */
 			continue;
@@ -669,11 +651,11 @@ static int rewrite_indexes(struct prune *p, const struct deletions *d)
 			uint8_t id[HASH_LEN];
 			buf_reset(&raw);
 			index_encode(&keep, &raw);
-			r = put_object(p, "index", OBJECT_INDEX, &raw, 3, id);
+			r = object_put(p->b, OBJECT_INDEX, &raw, 3, id, NULL);
 		}
 		if (r == 0) {
-			char name[INVENTORY_NAME_MAX];
-			object_name("index", pi->id, name);
+			char name[OBJECT_NAME_MAX];
+			object_name(OBJECT_INDEX, pi->id, name);
 			r = backend_delete(p->b, name);
 			if (r < 0)
 				log_error_errno(r, "cannot remove index object '%s'", name);
@@ -690,11 +672,11 @@ static int rewrite_indexes(struct prune *p, const struct deletions *d)
 static int delete_objects(struct prune *p, const struct deletions *d)
 {
 	uint64_t total = d->packs.n + d->trees.n, done = 0;
-	char name[INVENTORY_NAME_MAX];
+	char name[OBJECT_NAME_MAX];
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < d->packs.n; i++) {
-		object_name("packs", d->packs.ids[i], name);
+		object_name(OBJECT_PACK_TRAILER, d->packs.ids[i], name);
 		r = backend_delete(p->b, name);
 		if (r == 0) {
 			p->res.n_packs_deleted++;
@@ -703,7 +685,7 @@ static int delete_objects(struct prune *p, const struct deletions *d)
 		progress(p, "delete", ++done, total, 0);
 	}
 	for (size_t i = 0; r == 0 && i < d->trees.n; i++) {
-		object_name("trees", d->trees.ids[i], name);
+		object_name(OBJECT_TREE, d->trees.ids[i], name);
 		r = backend_delete(p->b, name);
 		if (r == 0) {
 			p->res.n_trees_deleted++;
@@ -727,9 +709,10 @@ static uint64_t size_of(const struct prune *p, const struct pending_entry *e)
  * deletes. */
 static int sweep(struct prune *p, struct repo_lock *lock)
 {
+	CLEANUP(blockers_release)
 	struct blockers bl = { .own = lock ? lock_self(lock)->name : "", .text = BUF_INIT };
-	struct deletions d = { 0 };
-	struct pending left = { 0 };
+	CLEANUP(deletions_release) struct deletions d = { 0 };
+	CLEANUP(pending_release) struct pending left = { 0 };
 	int r;
 
 	if (!p->o->dry_run) {
@@ -741,7 +724,7 @@ static int sweep(struct prune *p, struct repo_lock *lock)
 	 * reads it and keeps off everything in it. */
 	r = lock_list(p->b, add_blocker, &bl);
 	if (r < 0)
-		goto out;
+		return r;
 	bool spare_ok = spare_new_snapshots(p);
 	if (!spare_ok)
 		log_warning("a snapshot committed while prune ran cannot be read; nothing is "
@@ -778,12 +761,12 @@ static int sweep(struct prune *p, struct repo_lock *lock)
 			p->res.n_trees_deleted++;
 			p->res.tree_bytes_deleted += d.trees.sizes[i];
 		}
-		goto out;
+		return r;
 	}
 	if (lock) {
 		r = lock_verify(lock);
 		if (r < 0)
-			goto out;
+			return r;
 	}
 	r = rewrite_indexes(p, &d);
 	if (r == 0)
@@ -795,15 +778,6 @@ static int sweep(struct prune *p, struct repo_lock *lock)
 	for (size_t i = 0; r == 0 && i < bl.n_stale; i++)
 		if (backend_delete(p->b, bl.stale[i]) == 0)
 			log_info("removed the stale lock '%s'", bl.stale[i]);
-out:
-	for (size_t i = 0; i < bl.n_stale; i++)
-		free(bl.stale[i]);
-	free(bl.stale);
-	free(bl.created);
-	buf_release(&bl.text);
-	id_list_release(&d.packs);
-	id_list_release(&d.trees);
-	pending_release(&left);
 	return r;
 }
 
@@ -831,26 +805,25 @@ static void prune_free(struct prune *p)
 int prune_run(struct repo *r, struct catalog *c, const struct prune_options *o,
 	      struct prune_result *ret)
 {
+	CLEANUP(prune_free)
 	struct prune p = { .repo = r, .b = repo_backend(r), .o = o, .now = lock_now() };
-	struct repo_lock *lock = NULL;
+	CLEANUP(lock_releasep) struct repo_lock *lock = NULL;
 	int res;
 
 	pthread_mutex_init(&p.lock, NULL);
 	usage_init(&p.u);
 	index_init(&p.new_index);
-	if (!backend_can_list(p.b)) {
-		res = log_error_errno(-EROFS, "cannot prune '%s': the backend cannot list objects",
-				      backend_url(p.b));
-		goto out;
-	}
+	if (!backend_can_list(p.b))
+		return log_error_errno(-EROFS, "cannot prune '%s': the backend cannot list objects",
+				       backend_url(p.b));
 	if (!o->dry_run) {
 		res = lock_acquire(p.b, LOCK_EXCLUSIVE, "prune", &lock);
 		if (res < 0)
-			goto out;
+			return res;
 	}
 	res = inventory_list(r, &p.inv);
 	if (res < 0)
-		goto out;
+		return res;
 	if (p.inv.has_pending && pending_read(p.b, &p.old) < 0)
 		log_warning("'%s' is damaged: every unreferenced object counts as found now, and "
 			    "the object is rewritten",
@@ -860,17 +833,17 @@ int prune_run(struct repo *r, struct catalog *c, const struct prune_options *o,
 	p.snaps = xcalloc(p.n_snaps + 1, sizeof(*p.snaps));
 	res = parallel_for(p.n_snaps, PRUNE_THREADS, load_one, &p);
 	if (res < 0)
-		goto out;
+		return res;
 	p.res.n_snapshots = p.n_snaps;
 	p.n_indexes = p.inv.indexes.n;
 	p.indexes = xcalloc(p.n_indexes + 1, sizeof(*p.indexes));
 	p.prog.done = 0;
 	res = parallel_for(p.n_indexes, PRUNE_THREADS, load_index, &p);
 	if (res < 0)
-		goto out;
+		return res;
 	res = classify(&p);
 	if (res < 0)
-		goto out;
+		return res;
 	if (o->dry_run) {
 		/* What a repack would copy and free, without doing it. */
 		for (uint32_t k = 0; k < p.u.n_packs; k++) {
@@ -884,7 +857,7 @@ int prune_run(struct repo *r, struct catalog *c, const struct prune_options *o,
 	} else {
 		res = repack(&p);
 		if (res < 0)
-			goto out;
+			return res;
 	}
 	/* New garbage counts from now, just before prune-pending holds it:
 	 * a backup whose lock is younger than that (plus the skew margin)
@@ -893,7 +866,7 @@ int prune_run(struct repo *r, struct catalog *c, const struct prune_options *o,
 	collect_garbage(&p);
 	res = sweep(&p, lock);
 	if (res < 0)
-		goto out;
+		return res;
 	if (!o->dry_run) {
 		if (p.res.n_snapshots_rewritten > 0 && repo_publish_listing(r) < 0)
 			log_warning("readers over plain HTTP see the old snapshot list until it is "
@@ -905,8 +878,5 @@ int prune_run(struct repo *r, struct catalog *c, const struct prune_options *o,
 				    "updated");
 	}
 	*ret = p.res;
-out:
-	lock_release(lock);
-	prune_free(&p);
 	return res;
 }

@@ -18,6 +18,7 @@
 #include "ops/restore-internal.h"
 #include "ops/walk.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -293,9 +294,10 @@ static int write_file(struct restore *rs, struct worker *w, struct rjob *j)
 		restore_count(&rs->stats.n_bytes, e.loc.raw_len);
 		if (keep && n_offs < RESTORE_WRITTEN_PER_FILE) {
 			if (n_offs == cap_offs) {
-				cap_offs = cap_offs ? 2 * cap_offs : 16;
-				offs = xrealloc(offs, cap_offs * sizeof(*offs));
-				hashes = xrealloc(hashes, cap_offs * HASH_LEN);
+				size_t cap = cap_offs; /* the two arrays grow alike */
+				XGROW_ARRAY(offs, cap, n_offs + 1);
+				XGROW_ARRAY(hashes, cap_offs, n_offs + 1);
+				assert(cap == cap_offs);
 			}
 			offs[n_offs] = e.file_off;
 			memcpy(hashes[n_offs++], e.loc.hash, HASH_LEN);

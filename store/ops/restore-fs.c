@@ -66,10 +66,7 @@ void restore_shortfall_report(const struct shortfall *s, const char *verb, const
 uint32_t restore_node_add(struct restore *rs, uint32_t parent, const char *name, size_t len)
 {
 	pthread_mutex_lock(&rs->lock);
-	if (rs->n_nodes == rs->cap_nodes) {
-		rs->cap_nodes = rs->cap_nodes ? 2 * rs->cap_nodes : 64;
-		rs->nodes = xrealloc(rs->nodes, rs->cap_nodes * sizeof(*rs->nodes));
-	}
+	XGROW_ARRAY(rs->nodes, rs->cap_nodes, rs->n_nodes + 1);
 	uint32_t id = (uint32_t)rs->n_nodes++;
 	rs->nodes[id] = (struct rnode){ parent, (uint32_t)len, rs->names.len, false };
 	buf_append(&rs->names, name, len);

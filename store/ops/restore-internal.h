@@ -187,6 +187,7 @@ void restore_queue_job(struct restore *rs, struct rjob *j);
  * no job is in progress (drain true), showing progress meanwhile. */
 void restore_wait_queue(struct restore *rs, bool drain);
 void restore_job_free(struct rjob *j);
+DEFINE_FREEP(struct rjob, restore_job_free)
 
 /* --- restore.c --- */
 

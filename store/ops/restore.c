@@ -55,6 +55,7 @@
 #include "ops/restore-internal.h"
 #include "ops/walk.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -98,9 +99,10 @@ static int submit(struct restore *rs, const struct walk_entry *e, uint32_t node)
 static void push_fd(struct restore *rs, int fd, uint32_t node)
 {
 	if (rs->n_fds == rs->cap_fds) {
-		rs->cap_fds = rs->cap_fds ? 2 * rs->cap_fds : 64;
-		rs->fds = xrealloc(rs->fds, rs->cap_fds * sizeof(*rs->fds));
-		rs->fd_nodes = xrealloc(rs->fd_nodes, rs->cap_fds * sizeof(*rs->fd_nodes));
+		size_t cap = rs->cap_fds; /* the two arrays grow alike */
+		XGROW_ARRAY(rs->fds, cap, rs->n_fds + 1);
+		XGROW_ARRAY(rs->fd_nodes, rs->cap_fds, rs->n_fds + 1);
+		assert(cap == rs->cap_fds);
 	}
 	rs->fds[rs->n_fds] = fd;
 	rs->fd_nodes[rs->n_fds++] = node;
@@ -231,10 +233,7 @@ static int other_name(struct restore *rs, const struct walk_entry *e, uint32_t *
 		return 0;
 	}
 	pthread_mutex_lock(&rs->lock);
-	if (rs->n_links == rs->cap_links) {
-		rs->cap_links = rs->cap_links ? 2 * rs->cap_links : 64;
-		rs->links = xrealloc(rs->links, rs->cap_links * sizeof(*rs->links));
-	}
+	XGROW_ARRAY(rs->links, rs->cap_links, rs->n_links + 1);
 	rs->links[rs->n_links++] =
 		(struct rlink){ (uint32_t)*v, dir, rs->names.len, (uint32_t)e->name_len };
 	buf_append(&rs->names, e->name, e->name_len);
@@ -250,10 +249,7 @@ static int visit(void *userdata, enum walk_event ev, const struct walk_entry *e)
 
 	restore_progress(rs, false);
 	if (ev == WALK_LEAVE) {
-		if (rs->n_dirs == rs->cap_dirs) {
-			rs->cap_dirs = rs->cap_dirs ? 2 * rs->cap_dirs : 64;
-			rs->dirs = xrealloc(rs->dirs, rs->cap_dirs * sizeof(*rs->dirs));
-		}
+		XGROW_ARRAY(rs->dirs, rs->cap_dirs, rs->n_dirs + 1);
 		rs->dirs[rs->n_dirs++] = (struct rdir){ rs->fd_nodes[rs->n_fds - 1], e->attr };
 		if (rs->n_fds > 1)
 			close(rs->fds[--rs->n_fds]);

@@ -39,13 +39,10 @@ static int collect_pack(void *userdata, const char *name, uint64_t size)
 	uint8_t id[HASH_LEN];
 
 	/* "packs/ab/<64 hex>"; anything else (a partial upload) is not a pack */
-	if (strlen(name) != PACK_NAME_LEN - 1 || strncmp(name, "packs/", 6) != 0 ||
-	    hex_decode(name + 9, id, HASH_LEN) < 0)
+	if (strlen(name) != PACK_NAME_LEN - 1 || strncmp(name, PACKS_DIR, strlen(PACKS_DIR)) != 0 ||
+	    hex_decode(name + strlen(PACKS_DIR "ab/"), id, HASH_LEN) < 0)
 		return 0;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 256;
-		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
+	XGROW_ARRAY(l->v, l->cap, l->n + 1);
 	memcpy(l->v[l->n].id, id, HASH_LEN);
 	l->v[l->n].size = size;
 	l->v[l->n].known = false;
@@ -110,10 +107,7 @@ struct snapshot_list {
 static int collect_snapshot(void *userdata, const struct cat_snapshot *s)
 {
 	struct snapshot_list *l = userdata;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 16;
-		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
+	XGROW_ARRAY(l->v, l->cap, l->n + 1);
 	l->v[l->n++] = *s;
 	return 0;
 }
@@ -156,7 +150,7 @@ int stats_compute(struct repo *r, struct catalog *c, const char *member, struct 
 
 	struct pack_sums sums = { .st = &st };
 	if (backend_can_list(b)) {
-		res = backend_list(b, "packs/", collect_pack, &listing);
+		res = backend_list(b, PACKS_DIR, collect_pack, &listing);
 		if (res < 0) {
 			free(listing.v);
 			return log_error_errno(res, "cannot list the packs of '%s'",

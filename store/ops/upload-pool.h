@@ -17,6 +17,7 @@ struct upload_pool *upload_pool_new(struct backend *b, unsigned n_threads, unsig
 /* Waits for the uploads in flight, drops queued ones, joins the threads.
  * Accepts NULL. */
 void upload_pool_free(struct upload_pool *p);
+DEFINE_FREEP(struct upload_pool, upload_pool_free)
 
 /* Queues data (taken over; *data is left empty) to be stored as name,
  * waiting while the queue is full. Returns the error of an upload that

@@ -36,10 +36,7 @@ uint32_t usage_pack(struct usage *u, const uint8_t id[HASH_LEN])
 	uint32_t i = usage_find_pack(u, id);
 	if (i != USAGE_NONE)
 		return i;
-	if (u->n_packs == u->cap_packs) {
-		u->cap_packs = u->cap_packs ? u->cap_packs * 2 : 256;
-		u->packs = xrealloc(u->packs, u->cap_packs * sizeof(*u->packs));
-	}
+	XGROW_ARRAY(u->packs, u->cap_packs, (size_t)u->n_packs + 1);
 	i = u->n_packs++;
 	u->packs[i] = (struct usage_pack){ .first_ref = USAGE_NONE };
 	memcpy(u->packs[i].id, id, HASH_LEN);
@@ -71,10 +68,7 @@ static uint32_t add_ref(struct usage *u, uint32_t pack, const struct tree_chunk 
 	uint32_t i = find_ref(u, pack, c);
 	if (i != USAGE_NONE)
 		return i;
-	if (u->n_refs == u->cap_refs) {
-		u->cap_refs = u->cap_refs ? u->cap_refs * 2 : 1024;
-		u->refs = xrealloc(u->refs, u->cap_refs * sizeof(*u->refs));
-	}
+	XGROW_ARRAY(u->refs, u->cap_refs, (size_t)u->n_refs + 1);
 	i = u->n_refs++;
 	struct usage_pack *p = &u->packs[pack];
 	uint64_t *head = hmap_get(&u->ref_by_hash, c->hash);

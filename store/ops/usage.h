@@ -13,7 +13,7 @@
 #define CAIRN_USAGE_H
 
 #include "base/hmap.h"
-#include "format/manifest.h"
+#include "format/tree.h"
 
 #define USAGE_NONE UINT32_MAX
 
@@ -40,9 +40,11 @@ struct usage_ref {
 
 struct usage {
 	struct usage_pack *packs;
-	uint32_t n_packs, cap_packs;
+	uint32_t n_packs;
+	size_t cap_packs;
 	struct usage_ref *refs;
-	uint32_t n_refs, cap_refs;
+	uint32_t n_refs;
+	size_t cap_refs;
 	struct hmap pack_by_id;	 /* pack id -> index */
 	struct hmap ref_by_hash; /* chunk hash -> first reference with that hash */
 };

@@ -117,10 +117,7 @@ static int collect(void *userdata, int64_t cookie, const uint8_t *name, size_t l
 		return log_error_errno(-EBADMSG,
 				       "catalog: directory inode %" PRIu64 " holds an invalid name",
 				       f->attr.ino);
-	if (f->n == f->cap) {
-		f->cap = f->cap ? 2 * f->cap : 16;
-		f->items = xrealloc(f->items, f->cap * sizeof(*f->items));
-	}
+	XGROW_ARRAY(f->items, f->cap, f->n + 1);
 	f->items[f->n++] = (struct walk_item){ cookie, f->names.len, len, *attr };
 	buf_append(&f->names, name, len);
 	f->cookie = cookie;
@@ -147,10 +144,7 @@ static void path_set(struct walker *w, size_t len)
 
 static int push(struct walker *w, const struct cat_attr *attr, uint64_t parent, size_t name_off)
 {
-	if (w->depth == w->cap) {
-		w->cap = w->cap ? 2 * w->cap : 16;
-		w->frames = xrealloc(w->frames, w->cap * sizeof(*w->frames));
-	}
+	XGROW_ARRAY(w->frames, w->cap, w->depth + 1);
 	struct walk_frame *f = &w->frames[w->depth++];
 	*f = (struct walk_frame){ .attr = *attr,
 				  .parent = parent,

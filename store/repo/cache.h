@@ -96,6 +96,7 @@ int cache_new(const struct cache_options *opts, struct cache **ret) WARN_UNUSED;
 /* Stops the workers (a fetch in progress is waited for) and frees every
  * entry. No entry may still be held. Accepts NULL. */
 void cache_free(struct cache *c);
+DEFINE_FREEP(struct cache, cache_free)
 
 /* Returns in *ret a held entry with the bytes of the chunk loc names,
  * fetching them unless they are cached or being fetched. The caller reads
@@ -140,10 +141,5 @@ uint64_t cache_cost(uint32_t raw_len);
 uint64_t cache_budget(const struct cache *c);
 /* A consistent snapshot of the counters. */
 void cache_get_stats(struct cache *c, struct cache_stats *ret);
-
-static inline void cache_freep(struct cache **c)
-{
-	cache_free(*c);
-}
 
 #endif

@@ -279,10 +279,7 @@ static int scan_shard(struct disk_cache *dc, const char *shard, struct scanned *
 			continue;
 		s.charge = charge_of((uint64_t)st.st_size);
 		s.mtime = st.st_mtim;
-		if (*n == *cap) {
-			*cap = *cap ? *cap * 2 : 256;
-			*list = xrealloc(*list, *cap * sizeof(**list));
-		}
+		XGROW_ARRAY(*list, *cap, *n + 1);
 		(*list)[(*n)++] = s;
 	}
 	int r = errno ? -errno : 0;

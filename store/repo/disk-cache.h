@@ -55,6 +55,7 @@ struct disk_cache_stats {
 int disk_cache_open(const char *dir, uint64_t max_bytes, struct disk_cache **ret) WARN_UNUSED;
 /* Frees everything (files stay). Accepts NULL. */
 void disk_cache_close(struct disk_cache *dc);
+DEFINE_FREEP(struct disk_cache, disk_cache_close)
 
 /* Reads the file of the chunk hash into dst when it holds exactly len
  * bytes, and returns 0; else returns -ENOENT (a file of another length is
@@ -72,10 +73,5 @@ bool disk_cache_drop(struct disk_cache *dc, const uint8_t hash[HASH_LEN]);
 
 /* A consistent snapshot of the counters. */
 void disk_cache_get_stats(struct disk_cache *dc, struct disk_cache_stats *ret);
-
-static inline void disk_cache_closep(struct disk_cache **dc)
-{
-	disk_cache_close(*dc);
-}
 
 #endif

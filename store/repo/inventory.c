@@ -1,6 +1,5 @@
 /*
- * inventory.c - list a repository and fetch its metadata objects with
- * verification, for check and prune.
+ * inventory.c - list a repository, for check and prune.
  *
  * One listing of the whole repository is cheaper on object stores than one
  * per directory (a listing pages through names whatever the prefix), and
@@ -11,7 +10,7 @@
 #include "base/log.h"
 #include "repo/pending.h"
 
-#define SNAPSHOT_HEADER_MAX (1u << 20)
+#include <assert.h>
 
 void id_list_release(struct id_list *l)
 {
@@ -23,9 +22,10 @@ void id_list_release(struct id_list *l)
 void id_list_add(struct id_list *l, const uint8_t id[HASH_LEN], uint64_t size)
 {
 	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->ids = xrealloc(l->ids, l->cap * HASH_LEN);
-		l->sizes = xrealloc(l->sizes, l->cap * sizeof(uint64_t));
+		size_t cap = l->cap; /* the two arrays grow alike */
+		XGROW_ARRAY(l->sizes, cap, l->n + 1);
+		XGROW_ARRAY(l->ids, l->cap, l->n + 1);
+		assert(cap == l->cap);
 	}
 	memcpy(l->ids[l->n], id, HASH_LEN);
 	l->sizes[l->n++] = size;
@@ -78,56 +78,24 @@ ssize_t id_list_find(const struct id_list *l, const uint8_t id[HASH_LEN])
 	return -1;
 }
 
-void object_name(const char *dir, const uint8_t id[HASH_LEN], char *out)
-{
-	char hex[HASH_HEX_LEN + 1];
-	hex_encode(id, HASH_LEN, hex);
-	if (strcmp(dir, "packs") == 0)
-		snprintf(out, INVENTORY_NAME_MAX, "packs/%.2s/%s", hex, hex);
-	else
-		snprintf(out, INVENTORY_NAME_MAX, "%s/%s", dir, hex);
-}
-
-/* True when name is dir/<64 lowercase hex> (packs: packs/ab/<hex> with ab
- * its first two digits); the id goes to id. */
-static bool parse_name(const char *name, const char *dir, uint8_t id[HASH_LEN])
-{
-	size_t dlen = strlen(dir);
-	if (strncmp(name, dir, dlen) != 0 || name[dlen] != '/')
-		return false;
-	const char *hex = name + dlen + 1;
-	if (strcmp(dir, "packs") == 0) {
-		if (strlen(hex) != 3 + HASH_HEX_LEN || hex[2] != '/' || hex[0] != hex[3] ||
-		    hex[1] != hex[4])
-			return false;
-		hex += 3;
-	}
-	if (strlen(hex) != HASH_HEX_LEN || hex_decode(hex, id, HASH_LEN) < 0)
-		return false;
-	for (const char *p = hex; *p; p++)
-		if (*p >= 'A' && *p <= 'F')
-			return false;
-	return true;
-}
-
 static int sort_name(void *userdata, const char *name, uint64_t size)
 {
 	struct inventory *inv = userdata;
 	uint8_t id[HASH_LEN];
 
-	if (parse_name(name, "snapshots", id))
+	if (object_name_parse(OBJECT_SNAPSHOT, name, id))
 		id_list_add(&inv->snapshots, id, size);
-	else if (parse_name(name, "trees", id))
+	else if (object_name_parse(OBJECT_TREE, name, id))
 		id_list_add(&inv->trees, id, size);
-	else if (parse_name(name, "index", id))
+	else if (object_name_parse(OBJECT_INDEX, name, id))
 		id_list_add(&inv->indexes, id, size);
-	else if (parse_name(name, "packs", id))
+	else if (object_name_parse(OBJECT_PACK_TRAILER, name, id))
 		id_list_add(&inv->packs, id, size);
-	else if (strncmp(name, "locks/", 6) == 0)
+	else if (strncmp(name, LOCKS_DIR, strlen(LOCKS_DIR)) == 0)
 		inv->n_locks++;
 	else if (strcmp(name, PENDING_NAME) == 0)
 		inv->has_pending = true;
-	else if (strcmp(name, "config") != 0 && strcmp(name, "snapshot-list") != 0) {
+	else if (strcmp(name, CONFIG_NAME) != 0 && strcmp(name, LISTING_NAME) != 0) {
 		inv->strays = xrealloc(inv->strays, (inv->n_strays + 1) * sizeof(char *));
 		inv->strays[inv->n_strays++] = xstrdup(name);
 	}
@@ -175,49 +143,4 @@ void inventory_release(struct inventory *inv)
 		free(inv->strays[i]);
 	free(inv->strays);
 	*inv = (struct inventory){ 0 };
-}
-
-int object_fetch(struct backend *b, const char *name, enum object_kind kind, size_t max,
-		 const uint8_t id[HASH_LEN], struct buf *out)
-{
-	AUTOBUF struct buf obj = BUF_INIT;
-	uint8_t got[HASH_LEN];
-	size_t start = out->len;
-	int r;
-
-	r = backend_get(b, name, &obj);
-	if (r < 0)
-		return r;
-	r = envelope_decode(obj.ptr, obj.len, kind, max, out, got);
-	if (r == 0 && memcmp(got, id, HASH_LEN) != 0)
-		r = -EBADMSG;
-	if (r < 0)
-		out->len = start;
-	return r;
-}
-
-int object_fetch_header(struct backend *b, const uint8_t id[HASH_LEN], struct snapshot_header *ret)
-{
-	AUTOBUF struct buf payload = BUF_INIT;
-	char name[INVENTORY_NAME_MAX];
-	int r;
-
-	object_name("snapshots", id, name);
-	r = object_fetch(b, name, OBJECT_SNAPSHOT, SNAPSHOT_HEADER_MAX, id, &payload);
-	if (r < 0)
-		return r;
-	return snapshot_header_decode(payload.ptr, payload.len, ret);
-}
-
-int object_fetch_tree(struct backend *b, const uint8_t id[HASH_LEN], struct tree **ret)
-{
-	AUTOBUF struct buf payload = BUF_INIT;
-	char name[INVENTORY_NAME_MAX];
-	int r;
-
-	object_name("trees", id, name);
-	r = object_fetch(b, name, OBJECT_TREE, ENVELOPE_RAW_MAX, id, &payload);
-	if (r < 0)
-		return r;
-	return tree_decode(payload.ptr, payload.len, ret);
 }

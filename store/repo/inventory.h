@@ -1,14 +1,15 @@
 /*
  * inventory.h - what a repository holds, read from the repository itself
- * and never from the catalog: one listing of every object, sorted by kind,
- * and verified fetches of snapshot headers and trees. check and prune start
- * here, since both must see the repository as it is.
+ * and never from the catalog: one listing of every object, sorted by kind.
+ * check and prune start here, since both must see the repository as it is;
+ * they fetch what it lists through repo/object.h.
  */
 #ifndef CAIRN_INVENTORY_H
 #define CAIRN_INVENTORY_H
 
 #include "format/envelope.h"
-#include "format/manifest.h"
+#include "format/tree.h"
+#include "format/snapshot.h"
 #include "repo/repo.h"
 
 /* A set of object ids, with their sizes where a listing gave them. */
@@ -41,22 +42,5 @@ struct inventory {
  * list, else the published snapshot list. Errors are logged. */
 int inventory_list(struct repo *r, struct inventory *ret) WARN_UNUSED;
 void inventory_release(struct inventory *inv);
-
-/* "snapshots/<hex>", "trees/<hex>", "index/<hex>", "packs/ab/<hex>" into out
- * (at least INVENTORY_NAME_MAX bytes). */
-#define INVENTORY_NAME_MAX (12 + HASH_HEX_LEN)
-void object_name(const char *dir, const uint8_t id[HASH_LEN], char *out);
-
-/* Fetches object name, decodes it as kind (raw length at most max) and
- * checks that its raw payload hashes to id; appends the payload to out.
- * Logs nothing: -ENOENT when missing, -EBADMSG when damaged or not what
- * its name says, other backend errors as they come. Thread-safe. */
-int object_fetch(struct backend *b, const char *name, enum object_kind kind, size_t max,
-		 const uint8_t id[HASH_LEN], struct buf *out) WARN_UNUSED;
-/* Fetches and decodes snapshot header id, as object_fetch(). */
-int object_fetch_header(struct backend *b, const uint8_t id[HASH_LEN],
-			struct snapshot_header *ret) WARN_UNUSED;
-/* Fetches and decodes tree id, as object_fetch(). */
-int object_fetch_tree(struct backend *b, const uint8_t id[HASH_LEN], struct tree **ret) WARN_UNUSED;
 
 #endif

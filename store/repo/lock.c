@@ -190,8 +190,7 @@ static int find_exclusive(void *userdata, const struct lock_info *li)
 
 int lock_acquire(struct backend *b, enum lock_kind kind, const char *what, struct repo_lock **ret)
 {
-	uint8_t rnd[32];
-	char hex[HASH_HEX_LEN + 1];
+	uint8_t rnd[HASH_LEN];
 	sigset_t all, old;
 	int r;
 
@@ -205,8 +204,7 @@ int lock_acquire(struct backend *b, enum lock_kind kind, const char *what, struc
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->wake, NULL);
 	l->backend = b;
-	hex_encode(rnd, sizeof(rnd), hex);
-	snprintf(l->info.name, sizeof(l->info.name), "locks/%s", hex);
+	object_name(OBJECT_LOCK, rnd, l->info.name);
 	l->info.kind = kind;
 	l->info.pid = (uint32_t)getpid();
 	if (gethostname(l->info.host, sizeof(l->info.host) - 1) < 0)
@@ -300,10 +298,7 @@ static int collect_lock(void *userdata, const char *name, uint64_t size UNUSED)
 	struct lock_names *l = userdata;
 	if (strlen(name) != LOCK_NAME_LEN - 1)
 		return 0; /* not a lock of ours */
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 16;
-		l->names = xrealloc(l->names, l->cap * sizeof(char *));
-	}
+	XGROW_ARRAY(l->names, l->cap, l->n + 1);
 	l->names[l->n++] = xstrdup(name);
 	return 0;
 }
@@ -322,7 +317,7 @@ static int read_lock(struct backend *b, const char *name, const char *own_machin
 	r = backend_get(b, name, &obj);
 	if (r < 0)
 		return r;
-	r = envelope_decode(obj.ptr, obj.len, OBJECT_LOCK, LOCK_PAYLOAD_MAX, &raw, NULL);
+	r = object_decode(obj.ptr, obj.len, OBJECT_LOCK, NULL, &raw);
 	if (r == 0)
 		r = lock_decode(raw.ptr, raw.len, li, machine);
 	if (r < 0) {
@@ -349,7 +344,7 @@ int lock_list(struct backend *b, lock_list_fn fn, void *userdata)
 	int r;
 
 	machine_key(machine);
-	r = backend_list(b, "locks/", collect_lock, &l);
+	r = backend_list(b, LOCKS_DIR, collect_lock, &l);
 	if (r < 0)
 		log_error_errno(r, "cannot list the locks of '%s'", backend_url(b));
 	for (size_t i = 0; r >= 0 && i < l.n; i++) {

@@ -19,7 +19,8 @@
 #define CAIRN_LOCK_H
 
 #include "backend/backend.h"
-#include "format/manifest.h"
+#include "format/names.h"
+#include "format/snapshot.h"
 
 enum lock_kind {
 	LOCK_SHARED = 1,    /* backup, check */
@@ -31,8 +32,6 @@ enum lock_kind {
 /* Clocks of two hosts may differ by this much; comparisons of one host's
  * time with another's leave this margin. */
 #define LOCK_SKEW_S (10 * 60)
-/* "locks/" + 64 hex digits + NUL */
-#define LOCK_NAME_LEN (6 + 64 + 1)
 
 struct lock_info {
 	char name[LOCK_NAME_LEN];
@@ -46,7 +45,6 @@ struct lock_info {
 };
 
 /* The largest payload of a lock object, and of the machine key in it. */
-#define LOCK_PAYLOAD_MAX 4096
 #define LOCK_MACHINE_MAX 128
 
 /* Parses a lock object's payload (untrusted) into li (kind, pid, times,
@@ -66,6 +64,7 @@ int lock_acquire(struct backend *b, enum lock_kind kind, const char *what,
 		 struct repo_lock **ret) WARN_UNUSED;
 /* Stops refreshing and deletes the lock object. Accepts NULL. */
 void lock_release(struct repo_lock *l);
+DEFINE_FREEP(struct repo_lock, lock_release)
 /* 0 while the lock has been refreshed in time, else -ESTALE (logged): others
  * may have taken it for stale, so work done under it must not be committed. */
 int lock_verify(struct repo_lock *l) WARN_UNUSED;

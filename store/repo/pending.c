@@ -25,10 +25,7 @@ void pending_release(struct pending *p)
 void pending_add(struct pending *p, enum pending_kind kind, const uint8_t id[HASH_LEN],
 		 int64_t since)
 {
-	if (p->n == p->cap) {
-		p->cap = p->cap ? p->cap * 2 : 64;
-		p->entries = xrealloc(p->entries, p->cap * sizeof(*p->entries));
-	}
+	XGROW_ARRAY(p->entries, p->cap, p->n + 1);
 	struct pending_entry *e = &p->entries[p->n++];
 	e->kind = kind;
 	memcpy(e->id, id, HASH_LEN);
@@ -98,7 +95,7 @@ int pending_read(struct backend *b, struct pending *ret)
 	}
 	if (r < 0)
 		return log_error_errno(r, "cannot read '%s'", PENDING_NAME);
-	r = envelope_decode(obj.ptr, obj.len, OBJECT_PENDING, ENVELOPE_RAW_MAX, &raw, NULL);
+	r = object_decode(obj.ptr, obj.len, OBJECT_PENDING, NULL, &raw);
 	if (r == 0)
 		r = pending_decode(raw.ptr, raw.len, ret);
 	if (r < 0)

@@ -10,8 +10,7 @@
 
 #include "backend/backend.h"
 #include "base/crypto.h"
-
-#define PENDING_NAME "prune-pending"
+#include "format/names.h"
 
 enum pending_kind {
 	PENDING_PACK = 1,

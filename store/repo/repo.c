@@ -35,10 +35,6 @@
 #include <pthread.h>
 #include <sys/stat.h>
 
-#define CONFIG_NAME "config"
-#define CONFIG_MAX 4096
-#define SNAPSHOT_HEADER_MAX (1u << 20)
-#define LISTING_NAME "snapshot-list"
 #define LISTING_VERSION 1
 
 struct repo {
@@ -148,7 +144,7 @@ static int list_any(void *userdata, const char *name UNUSED, uint64_t size UNUSE
 
 int repo_init(const char *url, const struct backend_options *bo, const struct repo_config *cfg)
 {
-	struct backend *b = NULL;
+	CLEANUP(backend_freep) struct backend *b = NULL;
 	AUTOBUF struct buf payload = BUF_INIT;
 	AUTOBUF struct buf obj = BUF_INIT;
 	struct repo_config c = *cfg;
@@ -158,26 +154,25 @@ int repo_init(const char *url, const struct backend_options *bo, const struct re
 	r = backend_open(url, bo, &b);
 	if (r < 0)
 		return r;
-	if (backend_is_read_only(b)) {
-		r = log_error_errno(-EROFS,
-				    "cannot create a repository at '%s' (read-only backend)", url);
-		goto out;
-	}
+	if (backend_is_read_only(b))
+		return log_error_errno(-EROFS,
+				       "cannot create a repository at '%s' (read-only backend)",
+				       url);
 	r = backend_list(b, "", list_any, &any);
 	if (r < 0)
-		goto out;
+		return r;
 	if (any) {
 		uint64_t size;
 		r = backend_size(b, CONFIG_NAME, &size) == 0 ? -EEXIST : -ENOTEMPTY;
 		log_error_errno(r, "cannot create a repository at '%s'", url);
 		if (r == -ENOTEMPTY)
 			log_error("hint: choose an empty directory or bucket prefix");
-		goto out;
+		return r;
 	}
 	c.version = REPO_FORMAT_VERSION;
 	r = crypto_random(c.id, REPO_ID_LEN);
 	if (r < 0)
-		goto out;
+		return r;
 	repo_config_encode(&c, &payload);
 	r = envelope_encode(OBJECT_CONFIG, payload.ptr, payload.len, 0, NULL, &obj, NULL);
 	if (r >= 0)
@@ -186,8 +181,6 @@ int repo_init(const char *url, const struct backend_options *bo, const struct re
 		r = put_listing(b, NULL, 0);
 	if (r >= 0)
 		r = backend_create_layout(b);
-out:
-	backend_free(b);
 	return r < 0 ? r : 0;
 }
 
@@ -225,41 +218,37 @@ int repo_open(const char *url, const struct backend_options *bo, struct repo **r
 	AUTOBUF struct buf obj = BUF_INIT;
 	AUTOBUF struct buf payload = BUF_INIT;
 	AUTOFREE char *base = NULL;
-	struct repo *repo;
+	CLEANUP(repo_closep) struct repo *repo = NULL;
 	int r;
 
 	repo = xcalloc(1, sizeof(*repo));
 	pthread_mutex_init(&repo->tree_lock, NULL);
 	r = backend_open(url, bo, &repo->backend);
 	if (r < 0)
-		goto fail;
+		return r;
 	r = backend_get(repo->backend, CONFIG_NAME, &obj);
 	if (r == -ENOENT) {
 		log_error("no repository at '%s' (it has no config object)", url);
 		log_error("hint: create one with 'cairn init -r %s --no-encryption', or check -r",
 			  url);
-		goto fail;
+		return r;
 	}
-	if (r < 0) {
-		log_error_errno(r, "cannot read the config of repository '%s'", url);
-		goto fail;
-	}
-	r = envelope_decode(obj.ptr, obj.len, OBJECT_CONFIG, CONFIG_MAX, &payload, NULL);
+	if (r < 0)
+		return log_error_errno(r, "cannot read the config of repository '%s'", url);
+	r = object_decode(obj.ptr, obj.len, OBJECT_CONFIG, NULL, &payload);
 	if (r == 0)
 		r = repo_config_decode(payload.ptr, payload.len, &repo->config);
 	if (r == -EPROTONOSUPPORT) {
 		log_error("repository '%s' has a format version this cairn does not know", url);
 		log_error("hint: upgrade cairn");
-		goto fail;
+		return r;
 	}
 	if (r == -EKEYREJECTED) {
 		log_error("repository '%s' is encrypted, which this cairn cannot read yet", url);
-		goto fail;
+		return r;
 	}
-	if (r < 0) {
-		log_error_errno(r, "the config of repository '%s' is damaged", url);
-		goto fail;
-	}
+	if (r < 0)
+		return log_error_errno(r, "the config of repository '%s' is damaged", url);
 	hex_encode(repo->config.id, REPO_ID_LEN, repo->id_hex);
 
 	base = cache_base();
@@ -268,14 +257,11 @@ int repo_open(const char *url, const struct backend_options *bo, struct repo **r
 	if (r < 0) {
 		log_error_errno(r, "cannot create the cache directory '%s'", repo->cache_dir);
 		log_error("hint: set CAIRN_CACHE_DIR to a writable directory");
-		goto fail;
+		return r;
 	}
 	repo->catalog_path = xasprintf("%s/catalog.db", repo->cache_dir);
-	*ret = repo;
+	*ret = TAKE(repo);
 	return 0;
-fail:
-	repo_close(repo);
-	return r;
 }
 
 void repo_close(struct repo *r)
@@ -309,13 +295,11 @@ int repo_catalog_open(struct repo *r, struct catalog **ret)
 	return catalog_open(r->catalog_path, ret);
 }
 
-/* Fetches object name, decodes it as kind and checks that its raw payload
- * hashes to id. Logs what failed. */
-static int fetch_object(struct repo *r, const char *name, enum object_kind kind, size_t max,
+/* object_fetch_name(), saying what failed. */
+static int fetch_object(struct repo *r, const char *name, enum object_kind kind,
 			const uint8_t id[HASH_LEN], struct buf *out)
 {
 	AUTOBUF struct buf obj = BUF_INIT;
-	uint8_t got[HASH_LEN];
 	int res;
 
 	res = backend_get(r->backend, name, &obj);
@@ -324,9 +308,7 @@ static int fetch_object(struct repo *r, const char *name, enum object_kind kind,
 				       backend_url(r->backend));
 	if (res < 0)
 		return log_error_errno(res, "cannot fetch '%s'", name);
-	res = envelope_decode(obj.ptr, obj.len, kind, max, out, got);
-	if (res == 0 && memcmp(got, id, HASH_LEN) != 0)
-		res = -EBADMSG;
+	res = object_decode(obj.ptr, obj.len, kind, id, out);
 	if (res < 0)
 		return log_error_errno(res, "object '%s' is damaged", name);
 	return 0;
@@ -339,6 +321,11 @@ struct listed {
 	size_t n, cap;
 };
 
+static void listed_release(struct listed *l)
+{
+	free(l->ids);
+}
+
 static int collect_id(void *userdata, const char *name, uint64_t size UNUSED)
 {
 	struct listed *l = userdata;
@@ -347,10 +334,7 @@ static int collect_id(void *userdata, const char *name, uint64_t size UNUSED)
 
 	if (!base || hex_decode(base + 1, id, HASH_LEN) < 0)
 		return 0; /* not ours; check reports strays */
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->ids = xrealloc(l->ids, l->cap * HASH_LEN);
-	}
+	XGROW_ARRAY(l->ids, l->cap, l->n + 1);
 	memcpy(l->ids[l->n++], id, HASH_LEN);
 	return 0;
 }
@@ -366,7 +350,7 @@ static int read_listing(struct repo *r, struct listed *l)
 	if (res < 0)
 		return log_error_errno(res, "cannot read the snapshot list '%s' of '%s'",
 				       LISTING_NAME, backend_url(r->backend));
-	res = envelope_decode(obj.ptr, obj.len, OBJECT_LISTING, ENVELOPE_RAW_MAX, &raw, NULL);
+	res = object_decode(obj.ptr, obj.len, OBJECT_LISTING, NULL, &raw);
 	if (res == 0)
 		res = repo_listing_decode(raw.ptr, raw.len, &l->ids, &l->n);
 	if (res < 0)
@@ -384,7 +368,7 @@ static int list_snapshot_ids(struct repo *r, struct listed *l)
 
 	if (!backend_can_list(r->backend))
 		return read_listing(r, l);
-	res = backend_list(r->backend, "snapshots/", collect_id, l);
+	res = backend_list(r->backend, SNAPSHOTS_DIR, collect_id, l);
 	if (res < 0)
 		return log_error_errno(res, "cannot list the snapshots of '%s'",
 				       backend_url(r->backend));
@@ -441,15 +425,17 @@ struct gone {
 	size_t n, cap;
 };
 
+static void gone_release(struct gone *g)
+{
+	free(g->ids);
+}
+
 static int collect_gone(void *userdata, const struct cat_snapshot *s)
 {
 	struct gone *g = userdata;
 	if (bsearch(s->snap_id, g->listed->ids, g->listed->n, HASH_LEN, hash_cmp))
 		return 0;
-	if (g->n == g->cap) {
-		g->cap = g->cap ? g->cap * 2 : 16;
-		g->ids = xrealloc(g->ids, g->cap * sizeof(int64_t));
-	}
+	XGROW_ARRAY(g->ids, g->cap, g->n + 1);
 	g->ids[g->n++] = s->id;
 	return 0;
 }
@@ -473,11 +459,10 @@ static void *fetch_headers(void *arg)
 	size_t i;
 
 	while ((i = __atomic_fetch_add(&f->next, 1, __ATOMIC_RELAXED)) < f->n) {
-		char hex[HASH_HEX_LEN + 1];
-		hex_encode(f->ids[i], HASH_LEN, hex);
-		AUTOFREE char *name = xasprintf("snapshots/%s", hex);
-		f->results[i] = fetch_object(f->repo, name, OBJECT_SNAPSHOT, SNAPSHOT_HEADER_MAX,
-					     f->ids[i], &f->payloads[i]);
+		char name[OBJECT_NAME_MAX];
+		object_name(OBJECT_SNAPSHOT, f->ids[i], name);
+		f->results[i] =
+			fetch_object(f->repo, name, OBJECT_SNAPSHOT, f->ids[i], &f->payloads[i]);
 	}
 	return NULL;
 }
@@ -539,16 +524,16 @@ static int add_snapshots(struct repo *r, struct catalog *c, const uint8_t (*ids)
 
 int repo_sync(struct repo *r, struct catalog *c, unsigned *ret_changes)
 {
-	struct listed l = { 0 };
-	struct gone g = { .listed = &l };
-	uint8_t(*missing)[HASH_LEN] = NULL;
+	CLEANUP(listed_release) struct listed l = { 0 };
+	CLEANUP(gone_release) struct gone g = { .listed = &l };
+	AUTOFREE uint8_t(*missing)[HASH_LEN] = NULL;
 	size_t n_missing = 0;
 	unsigned changes = 0;
 	int res;
 
 	res = list_snapshot_ids(r, &l);
 	if (res < 0)
-		goto out;
+		return res;
 	res = catalog_list_snapshots(c, NULL, collect_gone, &g);
 	for (size_t i = 0; res == 0 && i < g.n; i++) {
 		res = catalog_remove_snapshot(c, g.ids[i]);
@@ -564,10 +549,6 @@ int repo_sync(struct repo *r, struct catalog *c, unsigned *ret_changes)
 	}
 	if (res >= 0 && n_missing > 0)
 		res = add_snapshots(r, c, (const uint8_t(*)[HASH_LEN])missing, n_missing, &changes);
-out:
-	free(missing);
-	free(l.ids);
-	free(g.ids);
 	if (res < 0)
 		return res;
 	if (ret_changes)
@@ -583,10 +564,7 @@ struct index_names {
 static int collect_name(void *userdata, const char *name, uint64_t size UNUSED)
 {
 	struct index_names *l = userdata;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->names = xrealloc(l->names, l->cap * sizeof(char *));
-	}
+	XGROW_ARRAY(l->names, l->cap, l->n + 1);
 	l->names[l->n++] = xstrdup(name);
 	return 0;
 }
@@ -598,12 +576,12 @@ static int merge_index(struct repo *r, struct catalog *c, const char *name)
 	uint8_t id[HASH_LEN];
 	int res;
 
-	if (hex_decode(name + strlen("index/"), id, HASH_LEN) < 0)
+	if (hex_decode(name + strlen(INDEX_DIR), id, HASH_LEN) < 0)
 		return 0;
 	res = catalog_has_index(c, id);
 	if (res != 0)
 		return res < 0 ? res : 0;
-	res = fetch_object(r, name, OBJECT_INDEX, ENVELOPE_RAW_MAX, id, &payload);
+	res = fetch_object(r, name, OBJECT_INDEX, id, &payload);
 	if (res < 0)
 		return res;
 	res = index_decode(payload.ptr, payload.len, &ix);
@@ -626,10 +604,9 @@ static int drop_vanished(void *userdata, const uint8_t id[HASH_LEN])
 	void **args = userdata;
 	const struct index_names *l = args[0];
 	struct catalog *c = args[1];
-	char name[7 + HASH_HEX_LEN];
+	char name[OBJECT_NAME_MAX];
 
-	memcpy(name, "index/", 6);
-	hex_encode(id, HASH_LEN, name + 6);
+	object_name(OBJECT_INDEX, id, name);
 	const char *key = name;
 	if (l->n > 0 && bsearch(&key, l->names, l->n, sizeof(char *), name_cmp))
 		return 0;
@@ -664,7 +641,7 @@ int repo_sync_index(struct repo *r, struct catalog *c, struct pending *ret_pendi
 	if (res == -EBADMSG)
 		log_error("hint: 'cairn prune' rewrites it");
 	if (res == 0)
-		res = backend_list(r->backend, "index/", collect_name, &l);
+		res = backend_list(r->backend, INDEX_DIR, collect_name, &l);
 	for (size_t i = 0; res >= 0 && i < l.n; i++) {
 		res = merge_index(r, c, l.names[i]);
 		/* A damaged index only costs deduplication. */
@@ -689,36 +666,38 @@ int repo_sync_index(struct repo *r, struct catalog *c, struct pending *ret_pendi
 	return res < 0 ? res : 0;
 }
 
-int repo_ensure_tree(struct repo *r, struct catalog *c, struct cat_snapshot *s)
+/* repo_ensure_tree() under r->tree_lock. */
+static int load_tree_locked(struct repo *r, struct catalog *c, const struct cat_snapshot *s)
 {
 	AUTOBUF struct buf payload = BUF_INIT;
-	AUTOFREE char *name = NULL;
-	struct tree *t = NULL;
+	CLEANUP(tree_freep) struct tree *t = NULL;
 	struct cat_snapshot cur;
-	char hex[HASH_HEX_LEN + 1];
+	char name[OBJECT_NAME_MAX];
+	int res;
+
+	/* Another thread or process may have loaded it meanwhile. */
+	res = catalog_snapshot_by_id(c, s->id, &cur);
+	if (res < 0 || cur.loaded)
+		return res;
+	object_name(OBJECT_TREE, s->tree_id, name);
+	res = fetch_object(r, name, OBJECT_TREE, s->tree_id, &payload);
+	if (res < 0)
+		return res;
+	res = tree_decode(payload.ptr, payload.len, &t);
+	if (res < 0)
+		return log_error_errno(res, "tree '%s' of snapshot %s/%s is malformed", name,
+				       s->member, s->name);
+	return catalog_load_tree(c, s->id, t);
+}
+
+int repo_ensure_tree(struct repo *r, struct catalog *c, struct cat_snapshot *s)
+{
 	int res;
 
 	if (s->loaded)
 		return 0;
 	pthread_mutex_lock(&r->tree_lock);
-	/* Another thread or process may have loaded it meanwhile. */
-	res = catalog_snapshot_by_id(c, s->id, &cur);
-	if (res < 0 || cur.loaded)
-		goto out;
-	hex_encode(s->tree_id, HASH_LEN, hex);
-	name = xasprintf("trees/%s", hex);
-	res = fetch_object(r, name, OBJECT_TREE, ENVELOPE_RAW_MAX, s->tree_id, &payload);
-	if (res < 0)
-		goto out;
-	res = tree_decode(payload.ptr, payload.len, &t);
-	if (res < 0) {
-		log_error_errno(res, "tree '%s' of snapshot %s/%s is malformed", name, s->member,
-				s->name);
-		goto out;
-	}
-	res = catalog_load_tree(c, s->id, t);
-	tree_free(t);
-out:
+	res = load_tree_locked(r, c, s);
 	pthread_mutex_unlock(&r->tree_lock);
 	if (res == 0)
 		s->loaded = true;
@@ -770,16 +749,7 @@ int repo_fetch_chunks(struct repo *r, const struct chunk_loc *locs, size_t n, st
 
 int repo_decode_chunk_quiet(const struct chunk_loc *loc, const uint8_t *stored, struct buf *out)
 {
-	uint8_t got[HASH_LEN];
-	size_t start = out->len;
-	int res;
-
-	res = envelope_decode(stored, loc->stored_len, OBJECT_CHUNK, loc->raw_len, out, got);
-	if (res == 0 && (memcmp(got, loc->hash, HASH_LEN) != 0 || out->len - start != loc->raw_len))
-		res = -EBADMSG;
-	if (res < 0)
-		out->len = start;
-	return res;
+	return chunk_decode(stored, loc->stored_len, loc->raw_len, loc->hash, out);
 }
 
 int repo_decode_chunk(struct repo *r UNUSED, const struct chunk_loc *loc, const uint8_t *stored,
@@ -829,6 +799,20 @@ static int add_snapshot_name(void *userdata, const struct cat_snapshot *s)
 	return 0;
 }
 
+int repo_lookup_snapshot(struct catalog *c, const char *ref, struct cat_snapshot *ret)
+{
+	const char *slash = strchr(ref, '/');
+
+	if (!slash)
+		return strlen(ref) >= 4 ? catalog_find_snapshot_by_prefix(c, ref, ret) : -ENOENT;
+	if (strchr(slash + 1, '/'))
+		return -ENOENT;
+	AUTOFREE char *member = strndup(ref, (size_t)(slash - ref));
+	if (!member)
+		return -ENOMEM;
+	return catalog_find_snapshot(c, member, slash + 1, ret);
+}
+
 int repo_resolve_snapshot(struct repo *r UNUSED, struct catalog *c, const char *ref,
 			  struct cat_snapshot *ret)
 {
@@ -837,7 +821,7 @@ int repo_resolve_snapshot(struct repo *r UNUSED, struct catalog *c, const char *
 	int res;
 
 	if (!slash) {
-		res = strlen(ref) >= 4 ? catalog_find_snapshot_by_prefix(c, ref, ret) : -ENOENT;
+		res = repo_lookup_snapshot(c, ref, ret);
 		if (res == -ENOTUNIQ)
 			return log_error_errno(res, "snapshot id prefix '%s' is ambiguous", ref);
 		if (res == -ENOENT) {

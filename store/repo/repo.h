@@ -60,6 +60,7 @@ int repo_init(const char *url, const struct backend_options *bo,
  * else ~/.cache/cairn/<id>). Does not yet sync the catalog. */
 int repo_open(const char *url, const struct backend_options *bo, struct repo **ret) WARN_UNUSED;
 void repo_close(struct repo *r);
+DEFINE_FREEP(struct repo, repo_close)
 
 const struct repo_config *repo_get_config(const struct repo *r);
 struct backend *repo_backend(const struct repo *r);
@@ -130,5 +131,8 @@ int repo_decode_chunk_quiet(const struct chunk_loc *loc, const uint8_t *stored,
  * returns -ENOENT; -ENOTUNIQ for an ambiguous prefix. */
 int repo_resolve_snapshot(struct repo *r, struct catalog *c, const char *ref,
 			  struct cat_snapshot *ret) WARN_UNUSED;
+/* The same without a word when nothing matches: 0, -ENOENT (including a
+ * reference of the wrong shape), -ENOTUNIQ, or a catalog error. */
+int repo_lookup_snapshot(struct catalog *c, const char *ref, struct cat_snapshot *ret) WARN_UNUSED;
 
 #endif

@@ -20,7 +20,8 @@
 #include "format/envelope.h"
 #include "format/index.h"
 #include "repo/lock.h"
-#include "format/manifest.h"
+#include "format/tree.h"
+#include "format/snapshot.h"
 #include "repo/pending.h"
 #include "repo/repo.h"
 

@@ -10,7 +10,7 @@
 
 #include "fuzz.h"
 
-#include "format/manifest.h"
+#include "format/snapshot.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -11,7 +11,7 @@
 
 #include "fuzz.h"
 
-#include "format/manifest.h"
+#include "format/tree.h"
 
 /* Walks everything a consumer reads; ASan flags any index out of range. */
 static void walk(const struct tree *t, size_t size)

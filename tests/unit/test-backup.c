@@ -18,56 +18,27 @@
 
 #include "ops/backup.h"
 #include "repo/inventory.h"
+#include "repo/object.h"
 #include "base/log.h"
 #include "repo/pending.h"
 #include "unit.h"
 
 struct fixture {
-	char dir[64];
-	char repo_url[128];
-	char src[128];
-	struct repo *repo;
-	struct catalog *cat;
+	struct unit_repo u;
 };
-
-static void write_file(const char *path, size_t len, uint64_t seed)
-{
-	uint8_t *p = malloc(len);
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = (uint8_t)(x >> 32);
-	}
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write_all(fd, p, len), 0);
-	close(fd);
-	free(p);
-}
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	char path[192];
 
-	if (!f)
+	if (!f || unit_repo_setup(&f->u, "backup", NULL) < 0)
 		return -1;
-	if (unit_mkdtemp(f->dir, sizeof(f->dir), "backup") < 0)
+	snprintf(path, sizeof(path), "%s/big", f->u.src);
+	if (unit_write_file(path, 3 << 20, 1) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/cache", f->dir);
-	setenv("CAIRN_CACHE_DIR", path, 1);
-	snprintf(f->repo_url, sizeof(f->repo_url), "%s/repo", f->dir);
-	snprintf(f->src, sizeof(f->src), "%s/src", f->dir);
-	mkdir(f->src, 0755);
-	snprintf(path, sizeof(path), "%s/big", f->src);
-	write_file(path, 3 << 20, 1);
-	snprintf(path, sizeof(path), "%s/small", f->src);
-	write_file(path, 1000, 2);
-	struct repo_config cfg = repo_config_default();
-	if (repo_init(f->repo_url, NULL, &cfg) < 0 || repo_open(f->repo_url, NULL, &f->repo) < 0 ||
-	    repo_catalog_open(f->repo, &f->cat) < 0)
+	snprintf(path, sizeof(path), "%s/small", f->u.src);
+	if (unit_write_file(path, 1000, 2) < 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -76,36 +47,29 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	catalog_close(f->cat);
-	repo_close(f->repo);
-	unit_rm_rf(f->dir);
+	unit_repo_teardown(&f->u);
 	free(f);
 	return 0;
 }
 
-/* Backs up f->src as member m at a fixed time; returns the snapshot's tree. */
+/* Backs up f->u.src as member m at a fixed time; returns the snapshot's tree. */
 static struct tree *backup(struct fixture *f, uint8_t tree_id[HASH_LEN])
 {
-	const char *paths[] = { f->src };
-	struct backup_options o = { .member = "m",
-				    .time_sec = 1000000,
-				    .paths = paths,
-				    .n_paths = 1 };
-	struct backup_result res;
+	uint8_t snap_id[HASH_LEN];
 	struct snapshot_header h;
 	struct tree *t = NULL;
 
-	assert_int_equal(backup_run(f->repo, f->cat, &o, &res), 0);
-	assert_int_equal(object_fetch_header(repo_backend(f->repo), res.snap_id, &h), 0);
+	assert_int_equal(unit_repo_backup(&f->u, "m", NULL, 1000000, snap_id), 0);
+	assert_int_equal(object_fetch_header(repo_backend(f->u.repo), snap_id, &h), 0);
 	memcpy(tree_id, h.tree_id, HASH_LEN);
 	snapshot_header_release(&h);
-	assert_int_equal(object_fetch_tree(repo_backend(f->repo), tree_id, &t), 0);
+	assert_int_equal(object_fetch_tree(repo_backend(f->u.repo), tree_id, &t), 0);
 	/* Whatever it refers to exists. */
 	for (uint32_t i = 0; i < t->n_chunks; i++) {
 		char name[PACK_NAME_LEN];
 		uint64_t size;
 		pack_name(t->packs[t->chunks[i].pack], name);
-		assert_int_equal(backend_size(repo_backend(f->repo), name, &size), 0);
+		assert_int_equal(backend_size(repo_backend(f->u.repo), name, &size), 0);
 	}
 	return t;
 }
@@ -118,7 +82,7 @@ static void set_pending(struct fixture *f, const struct tree *t, const uint8_t t
 		pending_add(&p, PENDING_PACK, t->packs[i], 0);
 	if (tree)
 		pending_add(&p, PENDING_TREE, tree_id, 0);
-	assert_int_equal(pending_write(repo_backend(f->repo), &p), 0);
+	assert_int_equal(pending_write(repo_backend(f->u.repo), &p), 0);
 	pending_release(&p);
 }
 
@@ -192,7 +156,7 @@ static void test_no_lock_left_behind(void **state)
 	int n = 0;
 
 	tree_free(backup(f, a));
-	assert_int_equal(backend_list(repo_backend(f->repo), "locks/", count_locks, &n), 0);
+	assert_int_equal(backend_list(repo_backend(f->u.repo), "locks/", count_locks, &n), 0);
 	assert_int_equal(n, 0);
 }
 

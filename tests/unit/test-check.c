@@ -20,34 +20,15 @@
 #include "ops/check.h"
 #include "format/index.h"
 #include "repo/inventory.h"
+#include "repo/object.h"
 #include "base/log.h"
 #include "unit.h"
 
 struct fixture {
-	char dir[64];
-	char repo_url[128];
-	struct repo *repo;
-	struct catalog *cat;
+	struct unit_repo u;
 	struct buf report;
 	struct check_result res;
 };
-
-static void write_file(const char *path, size_t len, uint64_t seed)
-{
-	uint8_t *p = malloc(len);
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = (uint8_t)(x >> 32);
-	}
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write_all(fd, p, len), 0);
-	close(fd);
-	free(p);
-}
 
 /* Adds a file of len bytes to directory dir of the fixture and backs the
  * directory up as member at time. */
@@ -55,37 +36,19 @@ static void backup_file(struct fixture *f, const char *member, const char *dir, 
 			size_t len, int64_t time, uint8_t ret_snap[HASH_LEN])
 {
 	char src[192], path[256];
-	const char *paths[] = { src };
-	struct backup_options o = { .member = member,
-				    .time_sec = time,
-				    .paths = paths,
-				    .n_paths = 1 };
-	struct backup_result res;
 
-	snprintf(src, sizeof(src), "%s/%s", f->dir, dir);
+	snprintf(src, sizeof(src), "%s/%s", f->u.dir, dir);
 	mkdir(src, 0755);
 	snprintf(path, sizeof(path), "%s/%s", src, name);
-	write_file(path, len, (uint64_t)len + (uint64_t)time);
-	assert_int_equal(backup_run(f->repo, f->cat, &o, &res), 0);
-	if (ret_snap)
-		memcpy(ret_snap, res.snap_id, HASH_LEN);
+	assert_int_equal(unit_write_file(path, len, (uint64_t)len + (uint64_t)time), 0);
+	assert_int_equal(unit_repo_backup(&f->u, member, src, time, ret_snap), 0);
 }
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	char path[192];
 
-	if (!f)
-		return -1;
-	if (unit_mkdtemp(f->dir, sizeof(f->dir), "check") < 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/cache", f->dir);
-	setenv("CAIRN_CACHE_DIR", path, 1);
-	snprintf(f->repo_url, sizeof(f->repo_url), "%s/repo", f->dir);
-	struct repo_config cfg = repo_config_default();
-	if (repo_init(f->repo_url, NULL, &cfg) < 0 || repo_open(f->repo_url, NULL, &f->repo) < 0 ||
-	    repo_catalog_open(f->repo, &f->cat) < 0)
+	if (!f || unit_repo_setup(&f->u, "check", NULL) < 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -94,10 +57,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	catalog_close(f->cat);
-	repo_close(f->repo);
 	buf_release(&f->report);
-	unit_rm_rf(f->dir);
+	unit_repo_teardown(&f->u);
 	free(f);
 	return 0;
 }
@@ -121,20 +82,20 @@ static const char *run_check(struct fixture *f, bool read_data, unsigned percent
 	};
 	buf_reset(&f->report);
 	buf_append_u8(&f->report, 0);
-	assert_int_equal(repo_sync(f->repo, f->cat, NULL), 0);
-	assert_int_equal(check_run(f->repo, f->cat, &o, &f->res), 0);
+	assert_int_equal(repo_sync(f->u.repo, f->u.cat, NULL), 0);
+	assert_int_equal(check_run(f->u.repo, f->u.cat, &o, &f->res), 0);
 	return (const char *)f->report.ptr;
 }
 
-static void put(struct fixture *f, const char *dir, enum object_kind kind, const struct buf *raw,
+static void put(struct fixture *f, enum object_kind kind, const struct buf *raw,
 		uint8_t ret_id[HASH_LEN])
 {
 	AUTOBUF struct buf obj = BUF_INIT;
-	char name[INVENTORY_NAME_MAX];
+	char name[OBJECT_NAME_MAX];
 
 	assert_true(envelope_encode(kind, raw->ptr, raw->len, 0, NULL, &obj, ret_id) > 0);
-	object_name(dir, ret_id, name);
-	assert_int_equal(backend_put(repo_backend(f->repo), name, obj.ptr, obj.len), 0);
+	object_name(kind, ret_id, name);
+	assert_int_equal(backend_put(repo_backend(f->u.repo), name, obj.ptr, obj.len), 0);
 }
 
 static void test_clean_repository(void **state)
@@ -155,12 +116,12 @@ static void test_clean_repository(void **state)
 static void test_tree_disagrees_with_trailer(void **state)
 {
 	struct fixture *f = *state;
-	struct backend *b = repo_backend(f->repo);
+	struct backend *b = repo_backend(f->u.repo);
 	uint8_t snap[HASH_LEN], tree_id[HASH_LEN], head_id[HASH_LEN];
 	AUTOBUF struct buf raw = BUF_INIT;
 	struct snapshot_header h;
 	struct tree *t = NULL;
-	char name[INVENTORY_NAME_MAX];
+	char name[OBJECT_NAME_MAX];
 
 	backup_file(f, "m", "src", "a", 100000, 1000, NULL);
 	backup_file(f, "m", "src", "b", 5000, 2000, snap);
@@ -171,12 +132,12 @@ static void test_tree_disagrees_with_trailer(void **state)
 	uint32_t c = t->chunks[0].raw_len == 5000 ? 0 : 1;
 	t->chunks[c].off += 1;
 	assert_int_equal(tree_encode(t, &raw), 0);
-	put(f, "trees", OBJECT_TREE, &raw, tree_id);
+	put(f, OBJECT_TREE, &raw, tree_id);
 	memcpy(h.tree_id, tree_id, HASH_LEN);
 	buf_reset(&raw);
 	snapshot_header_encode(&h, &raw);
-	put(f, "snapshots", OBJECT_SNAPSHOT, &raw, head_id);
-	object_name("snapshots", snap, name);
+	put(f, OBJECT_SNAPSHOT, &raw, head_id);
+	object_name(OBJECT_SNAPSHOT, snap, name);
 	assert_int_equal(backend_delete(b, name), 0);
 	snapshot_header_release(&h);
 	tree_free(t);
@@ -194,28 +155,25 @@ static void test_tree_disagrees_with_trailer(void **state)
 static void test_index_disagrees_with_trailer(void **state)
 {
 	struct fixture *f = *state;
-	struct backend *b = repo_backend(f->repo);
+	struct backend *b = repo_backend(f->u.repo);
 	AUTOBUF struct buf payload = BUF_INIT;
 	AUTOBUF struct buf raw = BUF_INIT;
 	struct inventory inv;
 	struct index ix;
 	uint8_t id[HASH_LEN];
-	char name[INVENTORY_NAME_MAX], hex[HASH_HEX_LEN + 1];
+	char hex[HASH_HEX_LEN + 1];
 
 	backup_file(f, "m", "src", "a", 3000000, 1000, NULL);
-	assert_int_equal(inventory_list(f->repo, &inv), 0);
+	assert_int_equal(inventory_list(f->u.repo, &inv), 0);
 	assert_int_equal(inv.indexes.n, 1);
-	object_name("index", inv.indexes.ids[0], name);
-	assert_int_equal(object_fetch(b, name, OBJECT_INDEX, ENVELOPE_RAW_MAX, inv.indexes.ids[0],
-				      &payload),
-			 0);
+	assert_int_equal(object_fetch(b, OBJECT_INDEX, inv.indexes.ids[0], &payload), 0);
 	inventory_release(&inv);
 	assert_int_equal(index_decode(payload.ptr, payload.len, &ix), 0);
 	assert_true(ix.packs[0].n >= 2);
 	ix.packs[0].entries[1].off += 1;
 	index_encode(&ix, &raw);
 	index_release(&ix);
-	put(f, "index", OBJECT_INDEX, &raw, id);
+	put(f, OBJECT_INDEX, &raw, id);
 	hex_encode(id, HASH_LEN, hex);
 
 	const char *out = run_check(f, false, 0);

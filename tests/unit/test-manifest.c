@@ -4,7 +4,7 @@
  * rejects every malformed payload with -EBADMSG.
  *
  * Malformed trees are written by a small encoder of this file that follows
- * the layout documented in manifest.c (and cairn-repository(5)) field by
+ * the layout documented in tree.c (and cairn-repository(5)) field by
  * field, so each test can break exactly one rule: a count, an index, a name,
  * the directory structure or an extent. That encoder is first checked to
  * produce byte for byte what tree_encode() produces for a valid tree.
@@ -24,7 +24,8 @@
 #include "backend/backend.h"
 #include "format/chunker.h"
 #include "format/envelope.h"
-#include "format/manifest.h"
+#include "format/tree.h"
+#include "format/snapshot.h"
 #include "unit.h"
 
 struct fixture {

@@ -26,37 +26,27 @@
 #include "unit.h"
 
 struct fixture {
-	char dir[64];
-	char url[128];
+	struct unit_repo u;
 	char target[128];
 	char outside[128];
-	struct repo *repo;
-	struct catalog *cat;
 	int64_t next_time;
 };
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	char cache[128];
 	struct repo_config cfg = repo_config_default();
 
 	if (!f)
 		return -1;
-	if (unit_mkdtemp(f->dir, sizeof(f->dir), "restore") < 0)
-		return -1;
-	snprintf(cache, sizeof(cache), "%s/cache", f->dir);
-	setenv("CAIRN_CACHE_DIR", cache, 1);
-	snprintf(f->url, sizeof(f->url), "%s/repo", f->dir);
-	snprintf(f->target, sizeof(f->target), "%s/target", f->dir);
-	snprintf(f->outside, sizeof(f->outside), "%s/outside", f->dir);
-	if (mkdir(f->outside, 0755) < 0)
-		return -1;
 	cfg.chunker.min_size = 16 << 10;
 	cfg.chunker.avg_size = 64 << 10;
 	cfg.chunker.max_size = 256 << 10;
-	if (repo_init(f->url, NULL, &cfg) < 0 || repo_open(f->url, NULL, &f->repo) < 0 ||
-	    repo_catalog_open(f->repo, &f->cat) < 0)
+	if (unit_repo_setup(&f->u, "restore", &cfg) < 0)
+		return -1;
+	snprintf(f->target, sizeof(f->target), "%s/target", f->u.dir);
+	snprintf(f->outside, sizeof(f->outside), "%s/outside", f->u.dir);
+	if (mkdir(f->outside, 0755) < 0)
 		return -1;
 	f->next_time = 1700000000;
 	*state = f;
@@ -66,9 +56,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	catalog_close(f->cat);
-	repo_close(f->repo);
-	unit_rm_rf(f->dir);
+	unit_repo_teardown(&f->u);
 	free(f);
 	return 0;
 }
@@ -97,16 +85,15 @@ static uint32_t add(struct tree *t, uint32_t parent, const char *name, enum node
 	return i;
 }
 
-static void put(struct fixture *f, const char *dir, enum object_kind kind, const struct buf *raw,
+static void put(struct fixture *f, enum object_kind kind, const struct buf *raw,
 		uint8_t id[HASH_LEN])
 {
 	AUTOBUF struct buf obj = BUF_INIT;
-	char hex[HASH_HEX_LEN + 1], name[128];
+	char name[OBJECT_NAME_MAX];
 
 	assert_true(envelope_encode(kind, raw->ptr, raw->len, 0, NULL, &obj, id) > 0);
-	hex_encode(id, HASH_LEN, hex);
-	snprintf(name, sizeof(name), "%s/%s", dir, hex);
-	assert_int_equal(backend_put(repo_backend(f->repo), name, obj.ptr, obj.len), 0);
+	object_name(kind, id, name);
+	assert_int_equal(backend_put(repo_backend(f->u.repo), name, obj.ptr, obj.len), 0);
 }
 
 /* Writes tree t as a new snapshot of member "m" and returns it. */
@@ -118,7 +105,7 @@ static void put_snapshot(struct fixture *f, struct tree *t, struct cat_snapshot 
 	char hex[HASH_HEX_LEN + 1];
 
 	assert_int_equal(tree_encode(t, &raw), 0);
-	put(f, "trees", OBJECT_TREE, &raw, h.tree_id);
+	put(f, OBJECT_TREE, &raw, h.tree_id);
 	strcpy(h.member, "m");
 	h.time_sec = f->next_time++;
 	h.n_inodes = t->n_inodes;
@@ -127,10 +114,10 @@ static void put_snapshot(struct fixture *f, struct tree *t, struct cat_snapshot 
 	h.root_mtime_sec = 1600000000;
 	buf_reset(&raw);
 	snapshot_header_encode(&h, &raw);
-	put(f, "snapshots", OBJECT_SNAPSHOT, &raw, id);
-	assert_int_equal(repo_sync(f->repo, f->cat, NULL), 0);
+	put(f, OBJECT_SNAPSHOT, &raw, id);
+	assert_int_equal(repo_sync(f->u.repo, f->u.cat, NULL), 0);
 	hex_encode(id, HASH_LEN, hex);
-	assert_int_equal(catalog_find_snapshot_by_prefix(f->cat, hex, ret), 0);
+	assert_int_equal(catalog_find_snapshot_by_prefix(f->u.cat, hex, ret), 0);
 }
 
 static int restore(struct fixture *f, struct cat_snapshot *s, bool overwrite,
@@ -138,7 +125,7 @@ static int restore(struct fixture *f, struct cat_snapshot *s, bool overwrite,
 {
 	struct restore_options o = { .target = f->target, .overwrite = overwrite };
 	struct restore_stats ignored;
-	return restore_run(f->repo, f->cat, s, "", &o, st ? st : &ignored);
+	return restore_run(f->u.repo, f->u.cat, s, "", &o, st ? st : &ignored);
 }
 
 static unsigned count_entries(const char *dir)
@@ -301,7 +288,7 @@ static void test_tree_with_bad_names_is_refused(void **state)
 		tree_free(t);
 		assert_true(restore(f, &s, true, NULL) < 0);
 		assert_int_equal(count_entries(f->outside), 0);
-		assert_false(is_type(f->dir, "pwned", S_IFREG));
+		assert_false(is_type(f->u.dir, "pwned", S_IFREG));
 	}
 }
 
@@ -321,9 +308,10 @@ static void test_tampered_catalog_names_are_refused(void **state)
 	add(t, d, "pwned", NODE_FILE, NULL);
 	put_snapshot(f, t, &s);
 	tree_free(t);
-	assert_int_equal(repo_ensure_tree(f->repo, f->cat, &s), 0);
+	assert_int_equal(repo_ensure_tree(f->u.repo, f->u.cat, &s), 0);
 
-	snprintf(db_path, sizeof(db_path), "%s/cache/%s/catalog.db", f->dir, repo_id_hex(f->repo));
+	snprintf(db_path, sizeof(db_path), "%s/cache/%s/catalog.db", f->u.dir,
+		 repo_id_hex(f->u.repo));
 	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
 				      "UPDATE dirents SET name = CAST('../outside' AS BLOB)"
@@ -333,7 +321,7 @@ static void test_tampered_catalog_names_are_refused(void **state)
 	assert_int_equal(sqlite3_changes(db), 1);
 	sqlite3_close(db);
 
-	assert_int_equal(restore_run(f->repo, f->cat, &s, "", &o, &st), -EBADMSG);
+	assert_int_equal(restore_run(f->u.repo, f->u.cat, &s, "", &o, &st), -EBADMSG);
 	assert_int_equal(count_entries(f->outside), 0);
 	assert_int_equal(count_entries(f->target), 0);
 }
@@ -350,8 +338,7 @@ static void test_shared_chunk_is_fetched_once(void **state)
 	char src[160], path[256];
 	const char *paths[1] = { src };
 
-	snprintf(src, sizeof(src), "%s/src", f->dir);
-	assert_int_equal(mkdir(src, 0755), 0);
+	snprintf(src, sizeof(src), "%s", f->u.src);
 	AUTOFREE uint8_t *data = malloc(100000);
 	assert_non_null(data);
 	for (size_t i = 0; i < 100000; i++)
@@ -365,11 +352,11 @@ static void test_shared_chunk_is_fetched_once(void **state)
 	}
 	bo.paths = paths;
 	bo.n_paths = 1;
-	assert_int_equal(backup_run(f->repo, f->cat, &bo, &res), 0);
-	assert_int_equal(repo_resolve_snapshot(f->repo, f->cat, "data/latest", &s), 0);
+	assert_int_equal(backup_run(f->u.repo, f->u.cat, &bo, &res), 0);
+	assert_int_equal(repo_resolve_snapshot(f->u.repo, f->u.cat, "data/latest", &s), 0);
 
 	o.verify = true;
-	assert_int_equal(restore_run(f->repo, f->cat, &s, "", &o, &st), 0);
+	assert_int_equal(restore_run(f->u.repo, f->u.cat, &s, "", &o, &st), 0);
 	assert_int_equal(st.n_files, 2);
 	assert_int_equal(st.n_verified, 2);
 	assert_int_equal(st.n_verified_data, 200000);

@@ -1,28 +1,21 @@
 /*
- * manifest.h - the two objects that describe a snapshot.
- *
- * A snapshot header ("snapshots/<id>", small) names the member, the time,
- * the counts and the root directory's attributes, and points at the tree
- * ("trees/<id>", large): every inode, directory entry, xattr and file extent
- * of the snapshot, plus where each chunk it uses lives (pack and byte range).
- * Listing snapshots reads headers only; a tree is read when the snapshot is
- * first opened. Both are immutable and named by the SHA-256 of their raw
- * payload. Layouts are in manifest.c and cairn-repository(5).
+ * tree.h - the large object that describes a snapshot ("trees/<id>"): every
+ * inode, directory entry, xattr and file extent of the snapshot, plus where
+ * each chunk it uses lives (pack and byte range). Its snapshot header
+ * (format/snapshot.h) points at it; a tree is read when the snapshot is
+ * first opened. Immutable, and named by the SHA-256 of its raw payload.
+ * The layout is in tree.c and cairn-repository(5).
  */
-#ifndef CAIRN_MANIFEST_H
-#define CAIRN_MANIFEST_H
+#ifndef CAIRN_TREE_H
+#define CAIRN_TREE_H
 
 #include "base/buf.h"
 #include "base/crypto.h"
 
-#define MEMBER_NAME_MAX 128
 #define NAME_LEN_MAX 255    /* one path component */
 #define TARGET_LEN_MAX 4095 /* symlink target */
 #define XATTR_NAME_LEN_MAX 255
 #define XATTR_VALUE_LEN_MAX 65536
-#define TAG_LEN_MAX 128
-#define TAGS_MAX 64
-#define HOST_LEN_MAX 255
 
 enum node_type {
 	NODE_DIR = 1,
@@ -90,21 +83,28 @@ struct tree_chunk {
 struct tree {
 	struct buf arena;
 	uint8_t (*packs)[HASH_LEN];
-	uint32_t n_packs, cap_packs;
+	uint32_t n_packs;
+	size_t cap_packs;
 	struct tree_chunk *chunks;
-	uint32_t n_chunks, cap_chunks;
+	uint32_t n_chunks;
+	size_t cap_chunks;
 	struct tree_inode *inodes;
-	uint32_t n_inodes, cap_inodes;
+	uint32_t n_inodes;
+	size_t cap_inodes;
 	struct tree_dirent *dirents;
-	uint32_t n_dirents, cap_dirents;
+	uint32_t n_dirents;
+	size_t cap_dirents;
 	struct tree_xattr *xattrs;
-	uint32_t n_xattrs, cap_xattrs;
+	uint32_t n_xattrs;
+	size_t cap_xattrs;
 	struct tree_extent *extents;
-	uint64_t n_extents, cap_extents;
+	uint64_t n_extents;
+	size_t cap_extents;
 };
 
 struct tree *tree_new(void);
 void tree_free(struct tree *t);
+DEFINE_FREEP(struct tree, tree_free)
 /* Appends bytes to the arena and returns their reference. */
 struct tree_str tree_add_str(struct tree *t, const void *data, size_t len);
 static inline const uint8_t *tree_str_ptr(const struct tree *t, struct tree_str s)
@@ -131,38 +131,5 @@ int tree_decode(const uint8_t *data, size_t len, struct tree **ret) WARN_UNUSED;
 
 /* True for a valid path component: 1..255 bytes, no '/' or NUL, not "." or "..". */
 bool name_is_valid_component(const void *name, size_t len);
-/* True for a valid member name: [A-Za-z0-9][A-Za-z0-9._-]*, at most MEMBER_NAME_MAX. */
-bool member_name_is_valid(const char *name);
-
-struct snapshot_header {
-	char member[MEMBER_NAME_MAX + 1];
-	int64_t time_sec; /* backup start, UTC */
-	uint32_t time_nsec;
-	uint8_t tree_id[HASH_LEN];
-	char host[HOST_LEN_MAX + 1];
-	char *tags[TAGS_MAX]; /* owned */
-	uint32_t n_tags;
-	uint64_t n_files; /* regular files (inodes) */
-	uint64_t n_dirs;
-	uint64_t n_bytes;  /* sum of regular files' apparent sizes */
-	uint64_t n_stored; /* bytes of new packs this backup wrote */
-	uint32_t n_inodes; /* of the tree, to reserve inode numbers before loading it */
-	/* the root directory, so a listing of snapshots needs no tree */
-	uint32_t root_perm, root_uid, root_gid, root_nlink;
-	int64_t root_mtime_sec;
-	uint32_t root_mtime_nsec;
-};
-
-void snapshot_header_release(struct snapshot_header *h);
-void snapshot_header_encode(const struct snapshot_header *h, struct buf *out);
-int snapshot_header_decode(const uint8_t *data, size_t len,
-			   struct snapshot_header *ret) WARN_UNUSED;
-
-/* The directory name of a snapshot time: "2026-11-22T205328Z" (19 bytes + NUL). */
-#define SNAPSHOT_TIME_NAME_LEN 20
-void snapshot_time_name(int64_t time_sec, char out[SNAPSHOT_TIME_NAME_LEN]);
-/* Parses "2026-11-22T205328Z", "2026-11-22T20:53:28Z", "2026-11-22 20:53:28",
- * "2026-11-22" or "@<unix seconds>" as UTC. -EINVAL otherwise. */
-int snapshot_time_parse(const char *s, int64_t *ret_sec) WARN_UNUSED;
 
 #endif
