@@ -217,6 +217,13 @@ hwm() {
 	awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo fail
 }
 
+# put_rss ROW SYSTEM: a sample of the peak RSS of SYSTEM's daemon ($DPID).
+# None for native (no daemon) or the ceiling (it holds the whole dataset).
+put_rss() {
+	[ -n "$DPID" ] && [ "$2" != native ] && [ "$2" != ceiling ] || return 0
+	put "$1" "$2" "$(hwm "$DPID")"
+}
+
 # --- mounting ------------------------------------------------------------------------
 
 mnt_of() { echo "$W/mnt/$1"; }
@@ -583,7 +590,7 @@ print("%.0f %.1f %.1f %d" % (r["iops"], p["50.000000"] / 1e3, p["99.000000"] / 1
 		put fio_p99 "$sys" "$3"
 		echo "   -> $1 IOPS, p50 $2 us, p99 $3 us over $4 reads"
 	fi
-	[ -z "$DPID" ] || put rss_fio "$sys" "$(hwm "$DPID")"
+	put_rss rss_fio "$sys"
 	unmount "$sys"
 }
 
@@ -622,7 +629,7 @@ local_system() {
 	done
 	for i in $(seq "$SLOW_RUNS"); do
 		walk "$sys" tar "tar cf - . | wc -c"
-		[ -z "$DPID" ] || put rss_walk "$sys" "$(hwm "$DPID")"
+		put_rss rss_walk "$sys"
 	done
 	unmount "$sys"
 	for f in text-1.txt:seq_c random.bin:seq_i; do
@@ -632,7 +639,7 @@ local_system() {
 			fresh_mount "$sys" large
 			seq_read "$sys" "$(root_of "$sys" large)/$f" "${row}1" "$sys"
 			seq_read "$sys" "$(root_of "$sys" large)/$f" "${row}2" "$sys"
-			[ -z "$DPID" ] || [ "$row" != seq_c ] || put rss_seq "$sys" "$(hwm "$DPID")"
+			[ "$row" != seq_c ] || put_rss rss_seq "$sys"
 		done
 		same "$sys" "$(root_of "$sys" large)/$f" "$DATA/large/$f"
 	done
@@ -643,7 +650,7 @@ local_system() {
 			fresh_mount cairn large
 			seq_read cairn "$(root_of cairn large)/text-1.txt" seq_c1_walk cairn
 			measure "$(root_of cairn small)" "set -o pipefail; ls -lR . | wc -l"
-			put rss_seq_walk cairn "$(hwm "$DPID")"
+			put_rss rss_seq_walk cairn
 		done
 	fi
 	unmount "$sys"
@@ -777,7 +784,7 @@ huge_section() {
 		measure "$(huge_root "$sys")" "set -o pipefail; ls -lR . | wc -l"
 		put huge_lslr "$sys" "$T"
 		[ "$T" = fail ] || echo "   -> $(cat "$W/out") lines in $T s"
-		[ -z "$DPID" ] || put huge_rss "$sys" "$(hwm "$DPID")"
+		put_rss huge_rss "$sys"
 		[ "$sys" = native ] || unmount "$sys"
 	done
 }
@@ -846,7 +853,8 @@ spread() {
 			for (i = 1; i < n; i++)
 				for (j = i; j > 0 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
 			m = n % 2 ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2
-			printf "%s-%s(+-%.0f%%)\n", fmt(v[0]), fmt(v[n - 1]), m > 0 ? (v[n - 1] - v[0]) / 2 / m * 100 : 0
+			p = m > 0 ? (v[n - 1] - v[0]) / 2 / m * 100 : 0
+			printf "%s-%s(+-%.0f%%)\n", fmt(v[0]), fmt(v[n - 1]), p
 		}'
 }
 
