@@ -18,7 +18,9 @@
  * that cannot survive fork() exists when fuse_daemonize() forks: parse the
  * command line (usage errors exit 2), create the session (which checks
  * FUSE's own options), check the mountpoint, open the repository and sync
- * its snapshot list into the catalog, mount, daemonize (the command returns
+ * its snapshot list into the catalog (reading the password of an encrypted
+ * one: -o password_file=, $CAIRN_PASSWORD, $CAIRN_PASSWORD_FILE, or a
+ * prompt on the terminal), mount, daemonize (the command returns
  * only now, with the mount ready), switch logging to syslog unless -f, then
  * start the threads and serve. SIGINT and SIGTERM (even when inherited as
  * ignored, as a shell does for background jobs), SIGHUP unless ignored, and
@@ -41,6 +43,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #define EXIT_USAGE 2
@@ -61,6 +64,7 @@ struct cmdline {
 	char *readahead;       /* -o readahead= */
 	char *disk_cache;      /* -o disk_cache= */
 	char *disk_cache_size; /* -o disk_cache_size= */
+	char *password_file;   /* -o password_file= */
 };
 
 #define OPT(templ, field, value)                              \
@@ -80,6 +84,7 @@ static const struct fuse_opt cmdline_spec[] = {
 	OPT("readahead=%s", readahead, 0),
 	OPT("disk_cache=%s", disk_cache, 0),
 	OPT("disk_cache_size=%s", disk_cache_size, 0),
+	OPT("password_file=%s", password_file, 0),
 	FUSE_OPT_END,
 };
 #undef OPT
@@ -110,6 +115,8 @@ static void usage(FILE *out)
 		"    -o disk_cache=DIR      keep fetched chunks in DIR too, across remounts\n"
 		"    -o disk_cache_size=SIZE  at most this much in DIR (default 1G)\n"
 		"    -o allow_other         let other users in (owners and modes are enforced)\n"
+		"    -o password_file=FILE  the password of an encrypted repository (mode 0600;\n"
+		"                           else $CAIRN_PASSWORD, $CAIRN_PASSWORD_FILE, a prompt)\n"
 		"\n"
 		"remote repositories (s3://, http://, https://):\n"
 		"    -o timeout=SECONDS     a read that needs the store fails with EIO after this,\n"
@@ -322,6 +329,7 @@ static void cmdline_release(struct cmdline *cl)
 	free(cl->readahead);
 	free(cl->disk_cache);
 	free(cl->disk_cache_size);
+	free(cl->password_file);
 }
 
 static void cmdline_opts_release(struct fuse_cmdline_opts *o)
@@ -347,6 +355,9 @@ int main(int argc, char *argv[])
 	char mountpoint[PATH_MAX];
 	int r, status = 1;
 
+	/* The daemon holds the repository's keys for its whole life: no core
+	 * dump and no ptrace by other users may reach them. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	log_setup("cairnfs", LOG_TARGET_STDERR, LOG_INFO);
 	limit_malloc();
 	/* A copy libfuse may grow; ours first, so the user's -o may override fsname. */
@@ -415,7 +426,8 @@ int main(int argc, char *argv[])
 	absolute_env("AWS_SHARED_CREDENTIALS_FILE");
 	absolute_env("AWS_CONFIG_FILE");
 
-	if (fs_open_repo(fs, repo) < 0)
+	/* Before daemonizing: the password may come from the terminal. */
+	if (fs_open_repo(fs, repo, cl.password_file) < 0)
 		return status;
 	/* A shell starts background jobs with SIGINT ignored, and libfuse only
 	 * takes over signals left at their default: SIGINT and SIGTERM must

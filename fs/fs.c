@@ -70,7 +70,7 @@ int fs_new(const struct fs_options *opts, uint32_t uid, uint32_t gid, struct fs 
 	return 0;
 }
 
-int fs_open_repo(struct fs *fs, const char *url)
+int fs_open_repo(struct fs *fs, const char *url, const char *password_file)
 {
 	struct catalog *c = NULL;
 	unsigned changes = 0;
@@ -80,6 +80,9 @@ int fs_open_repo(struct fs *fs, const char *url)
 	r = repo_open(url, &fs->opts.backend, &fs->repo);
 	if (r < 0)
 		return r; /* repo_open() said what and how to fix it */
+	r = repo_unlock_with(fs->repo, password_file);
+	if (r < 0)
+		return r;
 	fs->tree.repo = fs->repo;
 	r = repo_catalog_open(fs->repo, &c);
 	if (r < 0)
@@ -316,7 +319,7 @@ static int decode_chunk(void *userdata, const struct chunk_loc *loc, const uint8
 
 	if (!fs->disk_cache)
 		return repo_decode_chunk(fs->repo, loc, stored, out);
-	r = repo_decode_chunk_quiet(loc, stored, out);
+	r = repo_decode_chunk_quiet(fs->repo, loc, stored, out);
 	if (r == 0) {
 		disk_cache_put(fs->disk_cache, loc->hash, stored, loc->stored_len);
 		return 0;

@@ -93,8 +93,10 @@ int fs_new(const struct fs_options *opts, uint32_t uid, uint32_t gid, struct fs 
 /* Opens the repository at url (with opts.backend) and brings the
  * catalog's snapshot list up to date, so that the first listing of the
  * mount needs no backend access. Keeps no catalog connection open, so it
- * may run before fork(). Errors are logged, with a hint where one helps. */
-int fs_open_repo(struct fs *fs, const char *url) WARN_UNUSED;
+ * may run before fork(). An encrypted repository is unlocked with the
+ * password from password_file (NULL: $CAIRN_PASSWORD, $CAIRN_PASSWORD_FILE,
+ * a prompt). Errors are logged, with a hint where one helps. */
+int fs_open_repo(struct fs *fs, const char *url, const char *password_file) WARN_UNUSED;
 /* Opens the disk cache (when opts.disk_cache is set), creates the chunk
  * cache with its prefetch workers and starts the refresh thread (unless
  * opts.refresh_s is 0), each with every signal blocked. Call after any

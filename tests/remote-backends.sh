@@ -9,6 +9,9 @@
 # the tests' own assertions, among them rsync --checksum --itemize-changes
 # printing nothing between source and mount, are what must hold.
 #
+# Like every integration test, they run on encrypted repositories unless
+# CAIRN_TEST_ENCRYPTION=0 (lib.sh). restore-full-tree runs against S3 too.
+#
 # Left out: cli-errors (it checks messages that name local paths),
 # mount-unmount and backup-unreadable-file (they run "$BUILD/cairn" on
 # local paths themselves), and mount-damaged-pack for S3 (it damages pack
@@ -24,6 +27,7 @@ set -euo pipefail
 both="mount-full-tree mount-cache-rebuild snapshots-list
 mount-snapshot-names mount-refresh mount-read-only"
 http_only="mount-damaged-pack"
+s3_only="restore-full-tree"
 
 backend=${1:-}
 case "$backend" in
@@ -58,7 +62,7 @@ run() {
 if [ "$backend" = s3 ]; then
 	s3_start "$W/s3"
 	export CAIRN_TEST_S3_RUNNING=1 S3_BUCKET
-	for t in $both; do
+	for t in $both $s3_only; do
 		run s3 "$t"
 	done
 else

@@ -7,9 +7,13 @@
 #include "cmd.h"
 #include "base/log.h"
 
+#include <sys/prctl.h>
+
 static const struct command commands[] = {
 	{ "init", &cmd_init, CMD_REPO | CMD_NO_OPERANDS | CMD_WRITES, "create a repository" },
 	{ "backup", &cmd_backup, CMD_CATALOG | CMD_WRITES, "store a snapshot of a member" },
+	{ "import", &cmd_import, CMD_CATALOG | CMD_WRITES,
+	  "turn existing tar archives into snapshots" },
 	{ "snapshots", &cmd_snapshots, CMD_MEMBER | CMD_JSON | CMD_NO_OPERANDS, "list snapshots" },
 	{ "find", &cmd_find, CMD_MEMBER | CMD_JSON | CMD_TROUBLE_2,
 	  "find paths by name in every snapshot" },
@@ -27,6 +31,8 @@ static const struct command commands[] = {
 	{ "ls", &cmd_ls, CMD_SNAP | CMD_JSON, "list a directory of a snapshot" },
 	{ "restore", &cmd_restore, CMD_SNAP, "recreate a snapshot in a local directory" },
 	{ "export", &cmd_export, CMD_SNAP, "write a snapshot to stdout as a tar archive" },
+	{ "key", &cmd_key, CMD_OPEN | CMD_WRITES,
+	  "list, add, remove or change the passwords of a repository" },
 };
 
 static void usage(FILE *f)
@@ -39,6 +45,8 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* No core dump may carry a password or a key. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	log_setup("cairn", LOG_TARGET_STDERR, LOG_INFO);
 	if (argc < 2) {
 		usage(stderr);

@@ -54,6 +54,8 @@ static const struct common_option common_options[] = {
 	COMMON("insecure-tls", no_argument, OPT_INSECURE_TLS, 0, SET_TRUE, bo.insecure_tls,
 	       "--insecure-tls"),
 	COMMON("cacert", required_argument, OPT_CACERT, 0, SET_STRING, bo.cacert, "--cacert FILE"),
+	COMMON("password-file", required_argument, OPT_PASSWORD_FILE, CMD_REPO, SET_STRING,
+	       password_file, "--password-file FILE"),
 	COMMON("verbose", no_argument, 'v', 0, ADD_ONE, verbosity, "-v/--verbose"),
 	COMMON("quiet", no_argument, 'q', 0, SUB_ONE, verbosity, "-q/--quiet"),
 	COMMON("help", no_argument, OPT_HELP, 0, SHOW_HELP, verbosity, NULL),
@@ -246,12 +248,29 @@ static int check_member(struct cmd_ctx *ctx)
 static int open_repository(struct cmd_ctx *ctx)
 {
 	int r = repo_open(ctx->repo_name, &ctx->bo, &ctx->repo);
+	if (r == 0)
+		r = repo_unlock_with(ctx->repo, ctx->password_file);
 	if (r < 0 || (ctx->cmd->flags & CMD_CATALOG) != CMD_CATALOG)
 		return r;
 	r = repo_catalog_open(ctx->repo, &ctx->cat);
 	if (r == 0)
 		r = repo_sync(ctx->repo, ctx->cat, NULL);
 	return r;
+}
+
+int cmd_parse_kdf_params(const char *s, struct scrypt_params *ret)
+{
+	unsigned long long n;
+	unsigned r, p;
+	int used = 0;
+
+	if (sscanf(s, "%llu,%u,%u%n", &n, &r, &p, &used) != 3 || s[used] != '\0')
+		return -EINVAL;
+	struct scrypt_params k = { .n = n, .r = r, .p = p };
+	if (crypto_scrypt_params_check(&k) < 0)
+		return -EINVAL;
+	*ret = k;
+	return 0;
 }
 
 /* Step 8. With report and -v, first says what backend requests and bytes

@@ -238,6 +238,7 @@ static int diff_run(struct cmd_ctx *ctx)
 	if (r == 0) {
 		if (p.json)
 			json_head(&p, &snaps[0], &snaps[1], dir, o->content);
+		o->keys = repo_keys(ctx->repo);
 		r = dir ? diff_live(ctx->cat, &snaps[0], dir, o, &st)
 			: diff_snapshots(ctx->cat, &snaps[0], &snaps[1], o, &st);
 	}

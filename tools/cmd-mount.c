@@ -86,6 +86,13 @@ static int mount_run(struct cmd_ctx *ctx)
 		add_option(&all, "insecure_tls", NULL);
 	if (ctx->bo.cacert)
 		add_option(&all, "cacert", ctx->bo.cacert);
+	/* The file's name, never the password: cairnfs reads it itself, as it
+	 * reads $CAIRN_PASSWORD, which it inherits, or prompts on the terminal. */
+	if (ctx->password_file) {
+		char abs[PATH_MAX];
+		add_option(&all, "password_file",
+			   realpath(ctx->password_file, abs) ? abs : ctx->password_file);
+	}
 	buf_append_u8(&all, '\0');
 
 	AUTOFREE char *prog = sibling_cairnfs();

@@ -15,8 +15,10 @@
  *   2. CMD_NO_OPERANDS: refuses any operand; then the operands() hook;
  *   3. sets the log level from -v/-q; CMD_REPO: requires -r or $CAIRN_REPO;
  *   4. CMD_SNAP: takes the operands SNAP [PATH]; then the check() hook;
- *   5. CMD_OPEN: opens the repository (ctx->repo); CMD_CATALOG: opens its
- *      catalog too and brings it in step (ctx->cat);
+ *   5. CMD_OPEN: opens the repository (ctx->repo) and, when it is
+ *      encrypted, unlocks it with the password (--password-file,
+ *      $CAIRN_PASSWORD, $CAIRN_PASSWORD_FILE or a prompt); CMD_CATALOG:
+ *      opens its catalog too and brings it in step (ctx->cat);
  *   6. CMD_MEMBER: with --member M, checks that M has snapshots; CMD_SNAP:
  *      resolves SNAP (ctx->snap);
  *   7. calls run(), whose return value is the exit status;
@@ -79,10 +81,11 @@ struct cmd_ctx {
 	const char *usage;     /* the synopsis lines, for errors and --help */
 	const char *repo_name; /* -r / $CAIRN_REPO */
 	struct backend_options bo;
-	int verbosity;	    /* -v raises, -q lowers */
-	bool json;	    /* --json (CMD_JSON) */
-	const char *member; /* --member (CMD_MEMBER), or NULL */
-	int argc;	    /* the command's whole argv, argv[0] its name */
+	int verbosity;		   /* -v raises, -q lowers */
+	bool json;		   /* --json (CMD_JSON) */
+	const char *member;	   /* --member (CMD_MEMBER), or NULL */
+	const char *password_file; /* --password-file (CMD_REPO), or NULL */
+	int argc;		   /* the command's whole argv, argv[0] its name */
 	char **argv;
 	int n_args; /* the operands, after the options */
 	char **args;
@@ -134,6 +137,7 @@ enum {
 	OPT_HELP,
 	OPT_JSON,
 	OPT_MEMBER,
+	OPT_PASSWORD_FILE,
 	OPT_FIRST_COMMAND_OPTION = 0x1100,
 };
 
@@ -147,6 +151,10 @@ int cmd_usage_error(const struct cmd_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* EXIT_FAILURE_, or 2 for a CMD_TROUBLE_2 command. */
 int cmd_failure(const struct cmd_ctx *ctx);
+
+/* Parses --kdf-params N,r,p (scrypt, within the bounds every reader
+ * accepts); -EINVAL when malformed or out of bounds. */
+int cmd_parse_kdf_params(const char *s, struct scrypt_params *ret) WARN_UNUSED;
 
 /* Resolves a SNAP operand (MEMBER/TIMESTAMP, MEMBER/latest or an id prefix;
  * see repo_resolve_snapshot()): 0, or -ENOENT / -ENOTUNIQ having said what
@@ -178,9 +186,25 @@ int cmd_load_trees(struct repo *repo, struct catalog *cat, struct cat_snapshot *
 struct prune_result;
 void prune_report(const struct prune_result *res, bool dry_run);
 
+/* What `cairn backup` reads instead of paths (backup-source.c): a tar
+ * stream (tar: a file name or "-"), or one file NAME from standard input or
+ * from the standard output of cmd (NULL-terminated argv, or NULL). */
+struct backup_source {
+	const char *tar;
+	bool strip_unsafe;
+	const char *stdin_name;
+	char **cmd;
+};
+struct backup_options;
+struct backup_result;
+/* Runs the backup from src; errors are logged. */
+int backup_from_source(struct repo *repo, struct catalog *cat, const struct backup_options *bo,
+		       const struct backup_source *src, struct backup_result *ret);
+
 /* The subcommands, one per cmd-<name>.c. */
 extern const struct cmd_def cmd_init;
 extern const struct cmd_def cmd_backup;
+extern const struct cmd_def cmd_import;
 extern const struct cmd_def cmd_snapshots;
 extern const struct cmd_def cmd_mount;
 extern const struct cmd_def cmd_find;
@@ -192,5 +216,6 @@ extern const struct cmd_def cmd_prune;
 extern const struct cmd_def cmd_ls;
 extern const struct cmd_def cmd_restore;
 extern const struct cmd_def cmd_export;
+extern const struct cmd_def cmd_key;
 
 #endif

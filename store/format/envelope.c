@@ -5,20 +5,30 @@
  *   0       4     magic "CRN\x1e"
  *   4       1     format version (1)
  *   5       1     object kind (enum object_kind)
- *   6       1     flags: bit 0 zstd-compressed, bit 1 encrypted (reserved)
+ *   6       1     flags: bit 0 zstd-compressed, bit 1 encrypted
  *   7       1     reserved, 0
  *   8       4     stored payload length, little-endian
  *   12      4     raw payload length (after decompression), little-endian
- *   16      32    SHA-256 of the raw payload
+ *   16      32    id of the raw payload: SHA-256, or HMAC-SHA-256 under the
+ *                 repository's id key when encrypted
  *   48      ...   payload (stored length bytes)
+ *
+ * An encrypted payload (bit 1) is
+ *
+ *   0       12    random nonce
+ *   12      n     AES-256-GCM ciphertext of the zstd frame, or of the raw
+ *                 bytes when bit 0 is clear (then n = raw length)
+ *   12+n    16    GCM tag; the 48 header bytes are the additional data
  *
  * The hash makes every object self-verifying: a flipped bit anywhere in the
  * payload is caught after decompression, and zstd is never asked to produce
  * more than the declared raw length, which is bounded before any allocation.
  * For chunks the hash is also the chunk's id, so a reader verifies that it
- * got the chunk it asked for and not merely an intact one. Encryption will
- * replace the plain payload by nonce, ciphertext and tag under the same
- * header with bit 1 set.
+ * got the chunk it asked for and not merely an intact one. Encrypted, the
+ * tag authenticates header and payload together, so no byte of either can
+ * change undetected, and the keyed id names nothing an outsider could
+ * compute from the plain data. A reader with keys refuses plain objects:
+ * anyone who can write the bucket could make one.
  *
  * zstd contexts are cached per thread (created on first use, freed when the
  * thread exits), since creating one costs more than decoding a small chunk.
@@ -67,38 +77,22 @@ static struct zstd_ctxs *zstd_ctxs(void)
 	return z;
 }
 
-int envelope_encode(enum object_kind kind, const void *raw, size_t len, int zstd_level,
-		    const uint8_t *hash, struct buf *out, uint8_t *ret_hash)
+/* Compresses raw[0..len) into dst (ZSTD_compressBound(len) bytes) when
+ * that shrinks it; returns the compressed length, or 0 to keep it raw. */
+static size_t compress_into(const void *raw, size_t len, int zstd_level, uint8_t *dst)
 {
-	uint8_t h[HASH_LEN];
-	size_t start = out->len;
-	size_t stored = len;
-	unsigned flags = 0;
+	if (zstd_level <= 0 || len == 0)
+		return 0;
+	struct zstd_ctxs *z = zstd_ctxs();
+	ZSTD_CCtx_reset(z->c, ZSTD_reset_session_and_parameters);
+	ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, zstd_level);
+	size_t n = ZSTD_compress2(z->c, dst, ZSTD_compressBound(len), raw, len);
+	return !ZSTD_isError(n) && n < len ? n : 0;
+}
 
-	if (len > ENVELOPE_RAW_MAX)
-		return -EINVAL;
-	if (hash)
-		memcpy(h, hash, HASH_LEN);
-	else
-		crypto_sha256(raw, len, h);
-
-	buf_reserve(out, ENVELOPE_HEADER_SIZE + ZSTD_compressBound(len));
-	uint8_t *hdr = out->ptr + start;
-	uint8_t *payload = hdr + ENVELOPE_HEADER_SIZE;
-
-	if (zstd_level > 0 && len > 0) {
-		struct zstd_ctxs *z = zstd_ctxs();
-		ZSTD_CCtx_reset(z->c, ZSTD_reset_session_and_parameters);
-		ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, zstd_level);
-		size_t n = ZSTD_compress2(z->c, payload, ZSTD_compressBound(len), raw, len);
-		if (!ZSTD_isError(n) && n < len) {
-			stored = n;
-			flags |= ENVELOPE_ZSTD;
-		}
-	}
-	if (!(flags & ENVELOPE_ZSTD) && len > 0)
-		memcpy(payload, raw, len);
-
+static void put_header(uint8_t *hdr, enum object_kind kind, unsigned flags, size_t stored,
+		       size_t len, const uint8_t h[HASH_LEN])
+{
 	memcpy(hdr, envelope_magic, 4);
 	hdr[4] = ENVELOPE_VERSION;
 	hdr[5] = (uint8_t)kind;
@@ -107,6 +101,60 @@ int envelope_encode(enum object_kind kind, const void *raw, size_t len, int zstd
 	put_le32(hdr + 8, (uint32_t)stored);
 	put_le32(hdr + 12, (uint32_t)len);
 	memcpy(hdr + 16, h, HASH_LEN);
+}
+
+int envelope_encode(const struct crypto_keys *keys, enum object_kind kind, const void *raw,
+		    size_t len, int zstd_level, const uint8_t *hash, struct buf *out,
+		    uint8_t *ret_hash)
+{
+	uint8_t h[HASH_LEN];
+	size_t start = out->len;
+	size_t stored = len;
+	unsigned flags = 0;
+	int r;
+
+	if (len > ENVELOPE_RAW_MAX)
+		return -EINVAL;
+	if (hash)
+		memcpy(h, hash, HASH_LEN);
+	else
+		crypto_id(keys, raw, len, h);
+
+	if (!keys) {
+		buf_reserve(out, ENVELOPE_HEADER_SIZE + ZSTD_compressBound(len));
+		uint8_t *hdr = out->ptr + start;
+		uint8_t *payload = hdr + ENVELOPE_HEADER_SIZE;
+		size_t n = compress_into(raw, len, zstd_level, payload);
+		if (n > 0) {
+			stored = n;
+			flags |= ENVELOPE_ZSTD;
+		} else if (len > 0) {
+			memcpy(payload, raw, len);
+		}
+		put_header(hdr, kind, flags, stored, len, h);
+	} else {
+		/* The header is the GCM's additional data, so it is written
+		 * first and nothing in it can change undetected. The frame is
+		 * compressed straight to where its ciphertext goes, and
+		 * encrypted there in place: no copy, no buffer per chunk. */
+		buf_reserve(out, ENVELOPE_HEADER_SIZE + CRYPTO_OVERHEAD + ZSTD_compressBound(len));
+		uint8_t *hdr = out->ptr + start;
+		uint8_t *ct = hdr + ENVELOPE_HEADER_SIZE + CRYPTO_NONCE_LEN;
+		const void *plain = raw;
+		size_t n = compress_into(raw, len, zstd_level, ct);
+		if (n > 0) {
+			plain = ct;
+			stored = n;
+			flags |= ENVELOPE_ZSTD;
+		}
+		flags |= ENVELOPE_ENCRYPTED;
+		put_header(hdr, kind, flags, stored + CRYPTO_OVERHEAD, len, h);
+		r = crypto_seal(keys->enc, hdr, ENVELOPE_HEADER_SIZE, plain, stored,
+				hdr + ENVELOPE_HEADER_SIZE);
+		if (r < 0)
+			return r;
+		stored += CRYPTO_OVERHEAD;
+	}
 	out->len = start + ENVELOPE_HEADER_SIZE + stored;
 	if (ret_hash)
 		memcpy(ret_hash, h, HASH_LEN);
@@ -128,6 +176,10 @@ int envelope_parse_header(const uint8_t *data, size_t len, struct envelope_heade
 		return -EBADMSG;
 	if (!(data[6] & (ENVELOPE_ZSTD | ENVELOPE_ENCRYPTED)) && stored != raw)
 		return -EBADMSG;
+	if ((data[6] & ENVELOPE_ENCRYPTED) &&
+	    (stored < CRYPTO_OVERHEAD ||
+	     (!(data[6] & ENVELOPE_ZSTD) && stored - CRYPTO_OVERHEAD != raw)))
+		return -EBADMSG;
 	ret->kind = (enum object_kind)data[5];
 	ret->flags = data[6];
 	ret->stored_len = stored;
@@ -136,11 +188,12 @@ int envelope_parse_header(const uint8_t *data, size_t len, struct envelope_heade
 	return 0;
 }
 
-int envelope_decode(const uint8_t *data, size_t len, enum object_kind expect, size_t max_raw,
-		    struct buf *out, uint8_t *ret_hash)
+int envelope_decode(const struct crypto_keys *keys, const uint8_t *data, size_t len,
+		    enum object_kind expect, size_t max_raw, struct buf *out, uint8_t *ret_hash)
 {
 	struct envelope_header h;
 	uint8_t got[HASH_LEN];
+	AUTOFREE uint8_t *plain = NULL;
 	int r;
 
 	r = envelope_parse_header(data, len, &h);
@@ -150,19 +203,50 @@ int envelope_decode(const uint8_t *data, size_t len, enum object_kind expect, si
 		return -EBADMSG;
 	if ((size_t)h.stored_len != len - ENVELOPE_HEADER_SIZE)
 		return -EBADMSG;
-	if (h.flags & ENVELOPE_ENCRYPTED)
+	if ((h.flags & ENVELOPE_ENCRYPTED) && !keys)
 		return -EKEYREJECTED;
+	/* In an encrypted repository a plain object is a forgery: anyone can
+	 * write one, so it is refused before anything else looks at it. */
+	if (!(h.flags & ENVELOPE_ENCRYPTED) && keys)
+		return -EBADMSG;
 
 	const uint8_t *payload = data + ENVELOPE_HEADER_SIZE;
+	size_t payload_len = h.stored_len;
 	size_t start = out->len;
+	if (h.flags & ENVELOPE_ENCRYPTED) {
+		payload_len -= CRYPTO_OVERHEAD;
+		if (h.flags & ENVELOPE_ZSTD) {
+			/* The compressed frame is never larger than what the
+			 * raw length allows for. */
+			if (payload_len > ZSTD_compressBound(h.raw_len))
+				return -EBADMSG;
+			plain = xmalloc(payload_len + 1);
+			r = crypto_open(keys->enc, data, ENVELOPE_HEADER_SIZE, payload,
+					h.stored_len, plain);
+			if (r < 0)
+				return r;
+			payload = plain;
+		} else {
+			/* Stored raw: decrypt straight into out, which must not
+			 * grow past raw_len (the chunk cache hands in a buffer of
+			 * exactly that size). */
+			uint8_t none;
+			buf_reserve(out, h.raw_len);
+			r = crypto_open(keys->enc, data, ENVELOPE_HEADER_SIZE, payload,
+					h.stored_len, h.raw_len ? out->ptr + start : &none);
+			if (r < 0)
+				return r;
+			payload = NULL;
+		}
+	}
 	if (h.flags & ENVELOPE_ZSTD) {
 		/* The frame must decode to exactly raw_len bytes: a frame that
 		 * claims more fails here instead of growing the buffer. */
-		unsigned long long content = ZSTD_getFrameContentSize(payload, h.stored_len);
+		unsigned long long content = ZSTD_getFrameContentSize(payload, payload_len);
 		if (content != h.raw_len)
 			return -EBADMSG;
 		/* Exactly one frame: bytes after it are damage, not data. */
-		if (ZSTD_findFrameCompressedSize(payload, h.stored_len) != h.stored_len)
+		if (ZSTD_findFrameCompressedSize(payload, payload_len) != payload_len)
 			return -EBADMSG;
 	}
 	/* Only now, with a frame that agrees with the header, may raw_len
@@ -173,13 +257,13 @@ int envelope_decode(const uint8_t *data, size_t len, enum object_kind expect, si
 	uint8_t *dst = h.raw_len > 0 ? out->ptr + start : NULL;
 	if (h.flags & ENVELOPE_ZSTD) {
 		struct zstd_ctxs *z = zstd_ctxs();
-		size_t n = ZSTD_decompressDCtx(z->d, dst, h.raw_len, payload, h.stored_len);
+		size_t n = ZSTD_decompressDCtx(z->d, dst, h.raw_len, payload, payload_len);
 		if (ZSTD_isError(n) || n != h.raw_len)
 			return -EBADMSG;
-	} else if (h.raw_len > 0) {
+	} else if (payload && h.raw_len > 0) {
 		memcpy(dst, payload, h.raw_len);
 	}
-	crypto_sha256(dst, h.raw_len, got);
+	crypto_id(keys, dst, h.raw_len, got);
 	if (memcmp(got, h.hash, HASH_LEN) != 0)
 		return -EBADMSG;
 	out->len = start + h.raw_len;
@@ -188,14 +272,14 @@ int envelope_decode(const uint8_t *data, size_t len, enum object_kind expect, si
 	return 0;
 }
 
-int object_decode(const uint8_t *data, size_t len, enum object_kind kind, const uint8_t *id,
-		  struct buf *out)
+int object_decode(const struct crypto_keys *keys, const uint8_t *data, size_t len,
+		  enum object_kind kind, const uint8_t *id, struct buf *out)
 {
 	uint8_t got[HASH_LEN];
 	size_t start = out->len;
 	int r;
 
-	r = envelope_decode(data, len, kind, object_kind_max(kind), out, got);
+	r = envelope_decode(keys, data, len, kind, object_kind_max(kind), out, got);
 	if (r == 0 && id && memcmp(got, id, HASH_LEN) != 0) {
 		out->len = start;
 		r = -EBADMSG;
@@ -203,14 +287,14 @@ int object_decode(const uint8_t *data, size_t len, enum object_kind kind, const 
 	return r;
 }
 
-int chunk_decode(const uint8_t *stored, uint32_t stored_len, uint32_t raw_len,
-		 const uint8_t hash[HASH_LEN], struct buf *out)
+int chunk_decode(const struct crypto_keys *keys, const uint8_t *stored, uint32_t stored_len,
+		 uint32_t raw_len, const uint8_t hash[HASH_LEN], struct buf *out)
 {
 	uint8_t got[HASH_LEN];
 	size_t start = out->len;
 	int r;
 
-	r = envelope_decode(stored, stored_len, OBJECT_CHUNK, raw_len, out, got);
+	r = envelope_decode(keys, stored, stored_len, OBJECT_CHUNK, raw_len, out, got);
 	if (r == 0 && (memcmp(got, hash, HASH_LEN) != 0 || out->len - start != raw_len))
 		r = -EBADMSG;
 	if (r < 0)

@@ -83,7 +83,7 @@ int index_decode(const uint8_t *data, size_t len, struct index *ret)
 			e->raw_len = rbuf_le32(&r);
 			if (e->stored_len < ENVELOPE_HEADER_SIZE || e->raw_len == 0 ||
 			    e->raw_len > CHUNK_SIZE_MAX_LIMIT ||
-			    e->stored_len > e->raw_len + ENVELOPE_HEADER_SIZE ||
+			    e->stored_len > e->raw_len + ENVELOPE_OVERHEAD_MAX ||
 			    e->off > UINT64_MAX - e->stored_len)
 				goto bad;
 		}

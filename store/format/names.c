@@ -28,6 +28,8 @@ size_t object_kind_max(enum object_kind kind)
 		return PENDING_MAX;
 	case OBJECT_LOCK:
 		return LOCK_PAYLOAD_MAX;
+	case OBJECT_KEY:
+		return KEYS_OBJECT_MAX;
 	case OBJECT_CHUNK:
 	case OBJECT_PACK_TRAILER:
 		break;
@@ -52,6 +54,7 @@ const char *object_kind_dir(enum object_kind kind)
 	case OBJECT_CHUNK:
 	case OBJECT_LISTING:
 	case OBJECT_PENDING:
+	case OBJECT_KEY:
 		break;
 	}
 	return NULL;

@@ -10,9 +10,11 @@
  *   trees/<hex>        OBJECT_TREE          TREE_MAX
  *   index/<hex>        OBJECT_INDEX         INDEX_MAX
  *   locks/<hex>        OBJECT_LOCK          LOCK_PAYLOAD_MAX
+ *   keys               OBJECT_KEY           KEYS_OBJECT_MAX
  *   packs/ab/<hex>     OBJECT_CHUNK each, then one OBJECT_PACK_TRAILER
  *
- * <hex> is 64 lowercase hex digits: the SHA-256 of the raw payload, of the
+ * <hex> is 64 lowercase hex digits: the id of the raw payload (SHA-256, or
+ * HMAC-SHA-256 under the id key in an encrypted repository), the SHA-256 of the
  * whole pack for packs ("ab" is its first two digits), and random for
  * locks. Every name built or recognised anywhere comes from here.
  */
@@ -35,7 +37,8 @@ enum object_kind {
 	OBJECT_LISTING = 7,
 	OBJECT_LOCK = 8,    /* locks/<random>: who works on the repository (lock.c) */
 	OBJECT_PENDING = 9, /* prune-pending: what prune found unreferenced, and when */
-	OBJECT_KIND_MAX = OBJECT_PENDING,
+	OBJECT_KEY = 10,    /* keys: the master key wrapped under each password (keys.c) */
+	OBJECT_KIND_MAX = OBJECT_KEY,
 };
 
 /* Largest decompressed payload any envelope may claim (trees of very large
@@ -49,6 +52,7 @@ enum object_kind {
 #define LISTING_MAX ENVELOPE_RAW_MAX
 #define PENDING_MAX ENVELOPE_RAW_MAX
 #define LOCK_PAYLOAD_MAX 4096
+#define KEYS_OBJECT_MAX 16384 /* 64 keys of at most 190 bytes */
 
 /* The largest raw payload of an object of kind, from the table above.
  * Chunks and pack trailers have bounds of their own (the chunk's recorded
@@ -58,6 +62,7 @@ size_t object_kind_max(enum object_kind kind);
 #define CONFIG_NAME "config"
 #define LISTING_NAME "snapshot-list"
 #define PENDING_NAME "prune-pending"
+#define KEYS_NAME "keys"
 
 /* The longest name of an object named by an id, plus its NUL. */
 #define OBJECT_NAME_MAX (12 + HASH_HEX_LEN)

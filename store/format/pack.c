@@ -3,7 +3,8 @@
  *
  *   offset        size  meaning
  *   0             ...   chunk envelopes, back to back (kind OBJECT_CHUNK)
- *   T             L     trailer envelope (kind OBJECT_PACK_TRAILER), whose payload is
+ *   T             L     trailer envelope (kind OBJECT_PACK_TRAILER, encrypted in an
+ *                       encrypted repository like every chunk), whose payload is
  *                         4      number of entries n
  *                         48*n   hash 32, envelope offset 8, envelope length 4, raw length 4
  *   T+L           4     L, little-endian
@@ -24,15 +25,18 @@
 static const uint8_t pack_magic[4] = { 'C', 'P', 'K', '1' };
 
 struct pack_writer {
+	const struct crypto_keys *keys; /* encrypts the trailer; NULL: plain */
 	struct buf data;
 	struct pack_entry *entries;
 	uint32_t n;
 	size_t cap;
 };
 
-struct pack_writer *pack_writer_new(void)
+struct pack_writer *pack_writer_new(const struct crypto_keys *keys)
 {
-	return xcalloc(1, sizeof(struct pack_writer));
+	struct pack_writer *w = xcalloc(1, sizeof(struct pack_writer));
+	w->keys = keys;
+	return w;
 }
 
 void pack_writer_free(struct pack_writer *w)
@@ -85,10 +89,10 @@ void pack_writer_finish(struct pack_writer *w, struct buf *out, uint8_t ret_id[H
 		buf_append_le32(&trailer, e->stored_len);
 		buf_append_le32(&trailer, e->raw_len);
 	}
-	int n = envelope_encode(OBJECT_PACK_TRAILER, trailer.ptr, trailer.len, 3, NULL, &w->data,
-				NULL);
+	int n = envelope_encode(w->keys, OBJECT_PACK_TRAILER, trailer.ptr, trailer.len, 3, NULL,
+				&w->data, NULL);
 	if (n < 0)
-		abort(); /* a trailer is far below ENVELOPE_RAW_MAX */
+		abort(); /* far below ENVELOPE_RAW_MAX; the cipher fails only without memory */
 	buf_append_le32(&w->data, (uint32_t)n);
 	buf_append(&w->data, pack_magic, 4);
 
@@ -104,10 +108,10 @@ void pack_name(const uint8_t id[HASH_LEN], char out[PACK_NAME_LEN])
 	object_name(OBJECT_PACK_TRAILER, id, out);
 }
 
-int pack_add_salt(struct buf *bytes, struct pack_entry **entries, uint32_t *n,
-		  uint8_t ret_id[HASH_LEN])
+int pack_add_salt(const struct crypto_keys *keys, struct buf *bytes, struct pack_entry **entries,
+		  uint32_t *n, uint8_t ret_id[HASH_LEN])
 {
-	struct pack_writer *w = pack_writer_new();
+	struct pack_writer *w = pack_writer_new(keys);
 	AUTOBUF struct buf env = BUF_INIT;
 	uint8_t salt[32], hash[HASH_LEN];
 	int r;
@@ -121,7 +125,7 @@ int pack_add_salt(struct buf *bytes, struct pack_entry **entries, uint32_t *n,
 		const struct pack_entry *e = &(*entries)[i];
 		pack_writer_add(w, e->hash, bytes->ptr + e->off, e->stored_len, e->raw_len, NULL);
 	}
-	r = envelope_encode(OBJECT_CHUNK, salt, sizeof(salt), 0, NULL, &env, hash);
+	r = envelope_encode(keys, OBJECT_CHUNK, salt, sizeof(salt), 0, NULL, &env, hash);
 	if (r < 0) {
 		pack_writer_free(w);
 		return r;
@@ -136,8 +140,9 @@ int pack_add_salt(struct buf *bytes, struct pack_entry **entries, uint32_t *n,
 	return 0;
 }
 
-int pack_parse_trailer_tail(const uint8_t *tail, size_t tail_len, uint64_t pack_size,
-			    struct pack_entry **ret_entries, uint32_t *ret_n, size_t *ret_need)
+int pack_parse_trailer_tail(const struct crypto_keys *keys, const uint8_t *tail, size_t tail_len,
+			    uint64_t pack_size, struct pack_entry **ret_entries, uint32_t *ret_n,
+			    size_t *ret_need)
 {
 	AUTOBUF struct buf payload = BUF_INIT;
 	int r;
@@ -161,7 +166,7 @@ int pack_parse_trailer_tail(const uint8_t *tail, size_t tail_len, uint64_t pack_
 	 * inflated (it could otherwise ask for ENVELOPE_RAW_MAX bytes). */
 	size_t max_raw = 4 + (size_t)MIN(tstart / ENVELOPE_HEADER_SIZE * PACK_ENTRY_SIZE,
 					 (uint64_t)ENVELOPE_RAW_MAX - 4);
-	r = envelope_decode(trailer, tlen, OBJECT_PACK_TRAILER, max_raw, &payload, NULL);
+	r = envelope_decode(keys, trailer, tlen, OBJECT_PACK_TRAILER, max_raw, &payload, NULL);
 	if (r < 0)
 		return r;
 
@@ -185,9 +190,9 @@ int pack_parse_trailer_tail(const uint8_t *tail, size_t tail_len, uint64_t pack_
 	return 0;
 }
 
-int pack_parse_trailer(const uint8_t *pack, size_t len, struct pack_entry **ret_entries,
-		       uint32_t *ret_n)
+int pack_parse_trailer(const struct crypto_keys *keys, const uint8_t *pack, size_t len,
+		       struct pack_entry **ret_entries, uint32_t *ret_n)
 {
-	int r = pack_parse_trailer_tail(pack, len, len, ret_entries, ret_n, NULL);
+	int r = pack_parse_trailer_tail(keys, pack, len, len, ret_entries, ret_n, NULL);
 	return r == -EAGAIN ? -EBADMSG : r;
 }

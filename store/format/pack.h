@@ -22,7 +22,9 @@ struct pack_entry {
 
 struct pack_writer;
 
-struct pack_writer *pack_writer_new(void);
+/* keys (borrowed for the writer's life) encrypt the trailer; NULL for an
+ * unencrypted repository. */
+struct pack_writer *pack_writer_new(const struct crypto_keys *keys);
 void pack_writer_free(struct pack_writer *w);
 DEFINE_FREEP(struct pack_writer, pack_writer_free)
 /* Appends one chunk envelope (from envelope_encode, kind OBJECT_CHUNK) and
@@ -44,8 +46,8 @@ const struct pack_entry *pack_writer_entries(const struct pack_writer *w);
  * (written to ret_id) while every other chunk keeps its offset. *entries
  * grows by that chunk's entry. A backup does this when its pack would
  * otherwise have the name of one prune is about to delete. */
-int pack_add_salt(struct buf *bytes, struct pack_entry **entries, uint32_t *n,
-		  uint8_t ret_id[HASH_LEN]) WARN_UNUSED;
+int pack_add_salt(const struct crypto_keys *keys, struct buf *bytes, struct pack_entry **entries,
+		  uint32_t *n, uint8_t ret_id[HASH_LEN]) WARN_UNUSED;
 
 /* Writes "packs/ab/<hex>" for id: object_name() for OBJECT_PACK_TRAILER. */
 void pack_name(const uint8_t id[HASH_LEN], char out[PACK_NAME_LEN]);
@@ -53,14 +55,14 @@ void pack_name(const uint8_t id[HASH_LEN], char out[PACK_NAME_LEN]);
 /* Parses the trailer of a whole pack (untrusted): fills a malloc'd array of
  * entries, each checked to lie inside the pack before the trailer.
  * -EBADMSG when the pack is truncated or the trailer damaged. */
-int pack_parse_trailer(const uint8_t *pack, size_t len, struct pack_entry **ret_entries,
-		       uint32_t *ret_n) WARN_UNUSED;
+int pack_parse_trailer(const struct crypto_keys *keys, const uint8_t *pack, size_t len,
+		       struct pack_entry **ret_entries, uint32_t *ret_n) WARN_UNUSED;
 /* The same from only the last tail_len bytes of a pack of pack_size bytes,
  * so a checker reads a trailer with a range request. When the trailer is
  * longer than the tail, returns -EAGAIN and sets *ret_need (may be NULL) to
  * the tail length that holds it. */
-int pack_parse_trailer_tail(const uint8_t *tail, size_t tail_len, uint64_t pack_size,
-			    struct pack_entry **ret_entries, uint32_t *ret_n,
+int pack_parse_trailer_tail(const struct crypto_keys *keys, const uint8_t *tail, size_t tail_len,
+			    uint64_t pack_size, struct pack_entry **ret_entries, uint32_t *ret_n,
 			    size_t *ret_need) WARN_UNUSED;
 
 #endif

@@ -292,7 +292,7 @@ static int decode_chunks(struct rbuf *r, struct tree *t)
 		c->raw_len = rbuf_le32(r);
 		if (c->pack >= t->n_packs || c->raw_len == 0 || c->raw_len > CHUNK_SIZE_MAX_LIMIT ||
 		    c->stored_len < ENVELOPE_HEADER_SIZE ||
-		    c->stored_len > c->raw_len + ENVELOPE_HEADER_SIZE ||
+		    c->stored_len > c->raw_len + ENVELOPE_OVERHEAD_MAX ||
 		    c->off > UINT64_MAX - c->stored_len)
 			return -EBADMSG;
 	}

@@ -35,6 +35,7 @@
  * backup never teaches it chunks that prune might later remove.
  */
 #include "ops/backup.h"
+#include "ops/backup-internal.h"
 #include "ops/chunk-pool.h"
 #include "format/envelope.h"
 #include "base/hmap.h"
@@ -108,7 +109,7 @@ static int flush_pack(struct backup *b)
 	memcpy(entries, pack_writer_entries(b->pw), n * sizeof(*entries));
 	pack_writer_finish(b->pw, &bytes, id);
 	if (pending_find(&b->pending, PENDING_PACK, id)) {
-		r = pack_add_salt(&bytes, &entries, &n, id);
+		r = pack_add_salt(repo_keys(b->repo), &bytes, &entries, &n, id);
 		if (r < 0)
 			return log_error_errno(r, "cannot give a pack a name of its own");
 	}
@@ -183,7 +184,7 @@ static int add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t
 	bool is_new = false;
 	int r;
 
-	crypto_sha256(data, len, tc.hash);
+	crypto_id(repo_keys(b->repo), data, len, tc.hash);
 	b->stats.n_chunks++;
 	uint64_t *known = hmap_get(&b->chunks, tc.hash);
 	if (known) {
@@ -606,7 +607,7 @@ static int put_object(struct backup *b, enum object_kind kind, struct buf *raw, 
 		      uint8_t ret_id[HASH_LEN])
 {
 	uint64_t stored;
-	int r = object_put(b->backend, kind, raw, level, ret_id, &stored);
+	int r = object_put(b->backend, repo_keys(b->repo), kind, raw, level, ret_id, &stored);
 
 	if (r == 0)
 		b->stats.n_stored += stored;
@@ -620,7 +621,7 @@ static int unclash_tree(struct backup *b, struct buf *raw)
 	uint8_t id[HASH_LEN], salt[HASH_LEN];
 	int r;
 
-	crypto_sha256(raw->ptr, raw->len, id);
+	crypto_id(repo_keys(b->repo), raw->ptr, raw->len, id);
 	if (!pending_find(&b->pending, PENDING_TREE, id))
 		return 0;
 	r = crypto_random(salt, sizeof(salt));
@@ -728,7 +729,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 
 	if (!member_name_is_valid(o.member))
 		return log_error_errno(-EINVAL, "invalid member name '%s'", o.member);
-	if (o.n_paths == 0)
+	if (o.n_paths == 0 && !o.fill)
 		return log_error_errno(-EINVAL, "nothing to back up");
 	if (backend_is_read_only(b.backend)) {
 		log_error("cannot back up into '%s': the backend is read-only",
@@ -753,10 +754,10 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	}
 
 	b.tree = tree_new();
-	b.pw = pack_writer_new();
+	b.pw = pack_writer_new(repo_keys(r));
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned workers = cpus < 1 ? 1 : cpus > 8 ? 8 : (unsigned)cpus;
-	b.pool = chunk_pool_new(workers, 4 * workers, b.cfg->zstd_level);
+	b.pool = chunk_pool_new(repo_keys(r), workers, 4 * workers, b.cfg->zstd_level);
 	/* One pack queued per uploading thread, besides those being stored:
 	 * memory for packs stays within 2 * n * pack_size. */
 	unsigned uploaders = backend_put_parallelism(b.backend);
@@ -768,7 +769,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	hmap_init(&b.links);
 	index_init(&b.index);
 
-	rc = walk(&b);
+	rc = o.fill ? o.fill(&b, o.fill_data) : walk(&b);
 	if (rc >= 0)
 		rc = write_snapshot(&b, &res);
 	progress(&b, true);
@@ -790,4 +791,36 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 		return rc;
 	*ret = res;
 	return 0;
+}
+
+/* --- for the other sources of a backup (backup-internal.h) --- */
+
+struct tree *backup_tree(struct backup *b)
+{
+	return b->tree;
+}
+
+struct backup_stats *backup_stats(struct backup *b)
+{
+	return &b->stats;
+}
+
+const struct backup_options *backup_options(const struct backup *b)
+{
+	return b->opts;
+}
+
+const struct chunker_params *backup_chunker(const struct backup *b)
+{
+	return &b->cfg->chunker;
+}
+
+int backup_add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t *ret)
+{
+	return add_chunk(b, data, len, ret);
+}
+
+void backup_progress(struct backup *b)
+{
+	progress(b, false);
 }

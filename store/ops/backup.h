@@ -21,6 +21,12 @@ struct backup_stats {
 
 typedef void (*backup_progress_fn)(void *userdata, const struct backup_stats *s, bool done);
 
+struct backup;
+/* Builds the snapshot's tree from a source other than local paths (a tar
+ * stream, standard input): see ops/backup-internal.h. A failure it returns
+ * fails the backup before anything refers to what it stored. */
+typedef int (*backup_fill_fn)(struct backup *b, void *userdata);
+
 struct backup_options {
 	const char *member;
 	int64_t time_sec; /* snapshot time (UTC); 0 = now */
@@ -32,6 +38,8 @@ struct backup_options {
 	size_t n_paths;
 	backup_progress_fn progress; /* called now and then, and once at the end; may be NULL */
 	void *progress_data;
+	backup_fill_fn fill; /* when set, builds the tree instead of walking paths */
+	void *fill_data;
 };
 
 struct backup_result {

@@ -255,7 +255,7 @@ static int check_snapshot(void *userdata, size_t i)
 
 	object_name(OBJECT_SNAPSHOT, s->id, name);
 	snprintf(s->label, sizeof(s->label), "%s", name);
-	r = object_fetch_header(k->b, s->id, &h);
+	r = object_fetch_header(k->b, repo_keys(k->repo), s->id, &h);
 	if (r == -ENOENT && k->inv.can_list) {
 		/* forget or prune removed it since the listing */
 		step(k, "snapshots", k->n_snaps, 0);
@@ -275,7 +275,7 @@ static int check_snapshot(void *userdata, size_t i)
 	snapshot_label(k, s, &h);
 	memcpy(s->tree_id, h.tree_id, HASH_LEN);
 	object_name(OBJECT_TREE, h.tree_id, tname);
-	r = object_fetch_tree(k->b, h.tree_id, &t);
+	r = object_fetch_tree(k->b, repo_keys(k->repo), h.tree_id, &t);
 	if (r == 0 && t->n_inodes != h.n_inodes) {
 		uint32_t m = problem_add(k, CHECK_ERROR,
 					 "tree '%s' does not match the header '%s' of %s (%" PRIu32
@@ -331,7 +331,7 @@ static int check_index(void *userdata, size_t i)
 	int r;
 
 	object_name(OBJECT_INDEX, k->inv.indexes.ids[i], name);
-	r = object_fetch_index(k->b, k->inv.indexes.ids[i], &ix);
+	r = object_fetch_index(k->b, repo_keys(k->repo), k->inv.indexes.ids[i], &ix);
 	if (r == -ENOENT) {
 		/* prune rewrote it since the listing */
 		step(k, "indexes", k->inv.indexes.n, 0);
@@ -472,7 +472,7 @@ static void describe_claim(struct check *k, uint32_t index, const uint8_t id[HAS
 {
 	struct index ix;
 
-	if (object_fetch_index(k->b, k->inv.indexes.ids[index], &ix) < 0) {
+	if (object_fetch_index(k->b, repo_keys(k->repo), k->inv.indexes.ids[index], &ix) < 0) {
 		buf_printf(out, "the index changed while it was checked");
 		return;
 	}
@@ -532,13 +532,14 @@ static void compare_claims(struct check *k, uint32_t i, const char *name,
 
 /* Decodes the chunk envelope of reference-like (off, stored_len, raw_len,
  * hash) in data; 0 when it holds that chunk. */
-static int verify_chunk(const struct buf *data, uint64_t off, uint32_t stored_len, uint32_t raw_len,
-			const uint8_t hash[HASH_LEN], struct buf *scratch)
+static int verify_chunk(const struct crypto_keys *keys, const struct buf *data, uint64_t off,
+			uint32_t stored_len, uint32_t raw_len, const uint8_t hash[HASH_LEN],
+			struct buf *scratch)
 {
 	if (off > data->len || stored_len > data->len - off)
 		return -EBADMSG;
 	buf_reset(scratch);
-	return chunk_decode(data->ptr + off, stored_len, raw_len, hash, scratch);
+	return chunk_decode(keys, data->ptr + off, stored_len, raw_len, hash, scratch);
 }
 
 /* read_data: every chunk of the trailer must decode to its hash. */
@@ -552,8 +553,8 @@ static void verify_data(struct check *k, uint32_t i, const char *name, const str
 	uint8_t id[HASH_LEN];
 
 	for (uint32_t e = 0; e < n; e++) {
-		if (verify_chunk(data, entries[e].off, entries[e].stored_len, entries[e].raw_len,
-				 entries[e].hash, &scratch) == 0)
+		if (verify_chunk(repo_keys(k->repo), data, entries[e].off, entries[e].stored_len,
+				 entries[e].raw_len, entries[e].hash, &scratch) == 0)
 			continue;
 		if (n_bad < EXAMPLES_MAX) {
 			char h[17];
@@ -602,8 +603,8 @@ static void salvage(struct check *k, uint32_t i, const char *name, const struct 
 			   name, size);
 	for (uint32_t r = k->u.packs[i].first_ref; r != USAGE_NONE; r = k->u.refs[r].next_in_pack) {
 		const struct usage_ref *ref = &k->u.refs[r];
-		if (verify_chunk(data, ref->off, ref->stored_len, ref->raw_len, ref->hash,
-				 &scratch) < 0)
+		if (verify_chunk(repo_keys(k->repo), data, ref->off, ref->stored_len, ref->raw_len,
+				 ref->hash, &scratch) < 0)
 			mark_ref(k, i, r, mark);
 	}
 	pthread_mutex_lock(&k->lock);
@@ -624,7 +625,8 @@ static int read_trailer(struct check *k, const char *name, uint64_t size, bool w
 		r = backend_get(k->b, name, data);
 		if (r < 0)
 			return r;
-		return pack_parse_trailer(data->ptr, data->len, ret_entries, ret_n);
+		return pack_parse_trailer(repo_keys(k->repo), data->ptr, data->len, ret_entries,
+					  ret_n);
 	}
 	size_t want = (size_t)MIN(size, (uint64_t)TAIL_READ);
 	if (want < 8)
@@ -632,14 +634,16 @@ static int read_trailer(struct check *k, const char *name, uint64_t size, bool w
 	r = backend_get_range(k->b, name, size - want, want, &tail);
 	if (r < 0)
 		return r;
-	r = pack_parse_trailer_tail(tail.ptr, tail.len, size, ret_entries, ret_n, &need);
+	r = pack_parse_trailer_tail(repo_keys(k->repo), tail.ptr, tail.len, size, ret_entries,
+				    ret_n, &need);
 	if (r != -EAGAIN)
 		return r;
 	buf_reset(&tail);
 	r = backend_get_range(k->b, name, size - need, need, &tail);
 	if (r < 0)
 		return r;
-	r = pack_parse_trailer_tail(tail.ptr, tail.len, size, ret_entries, ret_n, NULL);
+	r = pack_parse_trailer_tail(repo_keys(k->repo), tail.ptr, tail.len, size, ret_entries,
+				    ret_n, NULL);
 	return r == -EAGAIN ? -EBADMSG : r;
 }
 
@@ -785,7 +789,7 @@ static void affected_in(struct check *k, const struct csnap *s)
 	AUTOBUF struct buf path = BUF_INIT;
 	struct tree *t = NULL;
 
-	if (object_fetch_tree(k->b, s->tree_id, &t) < 0)
+	if (object_fetch_tree(k->b, repo_keys(k->repo), s->tree_id, &t) < 0)
 		return; /* it decoded moments ago; nothing more to say */
 	uint32_t *marks = xcalloc((size_t)t->n_chunks + 1, sizeof(uint32_t));
 	uint32_t *dir_name = xmalloc(((size_t)t->n_inodes + 1) * sizeof(uint32_t));
@@ -1038,7 +1042,7 @@ int check_run(struct repo *r, struct catalog *c, const struct check_options *o,
 	res = inventory_list(r, &k.inv);
 	if (res < 0)
 		return res;
-	if (k.inv.has_pending && pending_read(k.b, &k.pending) < 0)
+	if (k.inv.has_pending && pending_read(k.b, repo_keys(k.repo), &k.pending) < 0)
 		problem_add(&k, CHECK_ERROR,
 			    "'%s' is damaged; backups refuse to run until 'cairn prune' rewrites it",
 			    PENDING_NAME);

@@ -22,6 +22,7 @@ struct chunk_pool {
 	bool out;      /* guarded by lock: the head job is with the caller */
 	bool stop;     /* guarded by lock */
 	int level;
+	const struct crypto_keys *keys; /* borrowed; NULL: plain */
 	pthread_t *threads;
 	unsigned n_threads;
 };
@@ -41,8 +42,8 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&p->lock);
 
 		buf_reset(&env);
-		job->result = envelope_encode(OBJECT_CHUNK, job->data.ptr, job->data.len, p->level,
-					      job->hash, &env, NULL);
+		job->result = envelope_encode(p->keys, OBJECT_CHUNK, job->data.ptr, job->data.len,
+					      p->level, job->hash, &env, NULL);
 		/* swap: the job keeps the envelope, the worker reuses the raw buffer */
 		struct buf raw = job->data;
 		job->data = env;
@@ -56,7 +57,8 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-struct chunk_pool *chunk_pool_new(unsigned n_threads, unsigned max_pending, int zstd_level)
+struct chunk_pool *chunk_pool_new(const struct crypto_keys *keys, unsigned n_threads,
+				  unsigned max_pending, int zstd_level)
 {
 	struct chunk_pool *p = xcalloc(1, sizeof(*p));
 
@@ -64,6 +66,7 @@ struct chunk_pool *chunk_pool_new(unsigned n_threads, unsigned max_pending, int 
 	p->cap = MAX(max_pending, p->n_threads + 1);
 	p->ring = xcalloc(p->cap, sizeof(*p->ring));
 	p->level = zstd_level;
+	p->keys = keys;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->done, NULL);

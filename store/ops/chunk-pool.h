@@ -22,7 +22,8 @@ struct chunk_pool;
 
 /* Starts n_threads workers (at least 1) compressing at zstd_level; at most
  * max_pending jobs are queued or unreturned at once. */
-struct chunk_pool *chunk_pool_new(unsigned n_threads, unsigned max_pending, int zstd_level);
+struct chunk_pool *chunk_pool_new(const struct crypto_keys *keys, unsigned n_threads,
+				  unsigned max_pending, int zstd_level);
 /* Stops and joins the workers; pending jobs are dropped. Accepts NULL. */
 void chunk_pool_free(struct chunk_pool *p);
 DEFINE_FREEP(struct chunk_pool, chunk_pool_free)

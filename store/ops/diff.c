@@ -322,7 +322,7 @@ static int hash_extent(void *userdata, uint64_t off, const uint8_t hash[HASH_LEN
 		h->differs = true;
 		return 1;
 	}
-	crypto_sha256(h->d->data, raw_len, got);
+	crypto_id(h->d->o->keys, h->d->data, raw_len, got);
 	if (memcmp(got, hash, HASH_LEN) != 0) {
 		h->differs = true;
 		return 1;

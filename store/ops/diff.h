@@ -50,6 +50,7 @@ typedef int (*diff_fn)(void *userdata, const struct diff_entry *e);
 struct diff_options {
 	const char *path; /* compare only this subtree ("a/b"), or NULL for everything */
 	bool content;	  /* live directory: compare file data by hashing it */
+	const struct crypto_keys *keys; /* how chunks are named: repo_keys(), NULL for SHA-256 */
 	diff_fn fn;
 	void *userdata;
 };

@@ -153,7 +153,7 @@ static int load_snapshot(struct prune *p, const uint8_t id[HASH_LEN], struct psn
 	int r;
 
 	object_name(OBJECT_SNAPSHOT, id, name);
-	r = object_fetch_header(p->b, id, &h);
+	r = object_fetch_header(p->b, repo_keys(p->repo), id, &h);
 	if (r < 0)
 		return refuse(r, "snapshot header", name);
 	memcpy(s->id, id, HASH_LEN);
@@ -161,7 +161,7 @@ static int load_snapshot(struct prune *p, const uint8_t id[HASH_LEN], struct psn
 	label_of(&h, s->label);
 	snapshot_header_release(&h);
 	object_name(OBJECT_TREE, s->tree_id, name);
-	r = object_fetch_tree(p->b, s->tree_id, &t);
+	r = object_fetch_tree(p->b, repo_keys(p->repo), s->tree_id, &t);
 	if (r < 0)
 		return refuse(r, "the tree of snapshot", s->label);
 	pthread_mutex_lock(&p->lock);
@@ -191,7 +191,7 @@ static int load_index(void *userdata, size_t i)
 	int r;
 
 	memcpy(pi->id, p->inv.indexes.ids[i], HASH_LEN);
-	r = object_fetch_index(p->b, pi->id, &ix);
+	r = object_fetch_index(p->b, repo_keys(p->repo), pi->id, &ix);
 	if (r == -EBADMSG || r == -ENOENT) {
 		char name[OBJECT_NAME_MAX];
 		object_name(OBJECT_INDEX, pi->id, name);
@@ -329,8 +329,8 @@ static int repack_one(struct prune *p, struct pack_writer *w, uint32_t k, struct
 		struct pack_entry e;
 		buf_reset(&scratch);
 		r = ref->off <= data->len && ref->stored_len <= data->len - ref->off
-			    ? chunk_decode(data->ptr + ref->off, ref->stored_len, ref->raw_len,
-					   ref->hash, &scratch)
+			    ? chunk_decode(repo_keys(p->repo), data->ptr + ref->off,
+					   ref->stored_len, ref->raw_len, ref->hash, &scratch)
 			    : -EBADMSG;
 		if (r < 0) {
 			log_error_errno(r,
@@ -368,9 +368,9 @@ static int rewrite_snapshot(struct prune *p, struct psnap *s)
 	uint8_t new_id[HASH_LEN];
 	int r;
 
-	r = object_fetch_header(p->b, s->id, &h);
+	r = object_fetch_header(p->b, repo_keys(p->repo), s->id, &h);
 	if (r == 0)
-		r = object_fetch_tree(p->b, s->tree_id, &t);
+		r = object_fetch_tree(p->b, repo_keys(p->repo), s->tree_id, &t);
 	if (r < 0) {
 		snapshot_header_release(&h);
 		return log_error_errno(r, "snapshot %s changed while prune ran", s->label);
@@ -414,11 +414,12 @@ static int rewrite_snapshot(struct prune *p, struct psnap *s)
 			log_error_errno(r, "cannot encode the new tree of %s", s->label);
 	}
 	if (r == 0)
-		r = object_put(p->b, OBJECT_TREE, &raw, MAX(cfg->zstd_level, 1), h.tree_id, NULL);
+		r = object_put(p->b, repo_keys(p->repo), OBJECT_TREE, &raw, MAX(cfg->zstd_level, 1),
+			       h.tree_id, NULL);
 	if (r == 0) {
 		buf_reset(&raw);
 		snapshot_header_encode(&h, &raw);
-		r = object_put(p->b, OBJECT_SNAPSHOT, &raw, 0, new_id, NULL);
+		r = object_put(p->b, repo_keys(p->repo), OBJECT_SNAPSHOT, &raw, 0, new_id, NULL);
 	}
 	/* The new header is stored: the old one may go. */
 	if (r == 0 && memcmp(new_id, s->id, HASH_LEN) != 0) {
@@ -440,7 +441,7 @@ static int rewrite_snapshot(struct prune *p, struct psnap *s)
 
 static int repack(struct prune *p)
 {
-	struct pack_writer *w = pack_writer_new();
+	struct pack_writer *w = pack_writer_new(repo_keys(p->repo));
 	AUTOBUF struct buf data = BUF_INIT;
 	AUTOBUF struct buf raw = BUF_INIT;
 	uint64_t n = 0, done = 0;
@@ -460,7 +461,7 @@ static int repack(struct prune *p)
 	if (r == 0 && p->new_index.n_packs > 0) {
 		uint8_t id[HASH_LEN];
 		index_encode(&p->new_index, &raw);
-		r = object_put(p->b, OBJECT_INDEX, &raw, 3, id, NULL);
+		r = object_put(p->b, repo_keys(p->repo), OBJECT_INDEX, &raw, 3, id, NULL);
 	}
 	for (size_t i = 0; r == 0 && i < p->n_snaps; i++) {
 		struct psnap *s = &p->snaps[i];
@@ -636,7 +637,7 @@ static int rewrite_indexes(struct prune *p, const struct deletions *d)
 		if (!drop)
 			continue;
 		struct index ix, keep;
-		r = object_fetch_index(p->b, pi->id, &ix);
+		r = object_fetch_index(p->b, repo_keys(p->repo), pi->id, &ix);
 		if (r < 0) {
 			r = 0; /* vanished or damaged meanwhile: leave it */
 			continue;
@@ -651,7 +652,7 @@ static int rewrite_indexes(struct prune *p, const struct deletions *d)
 			uint8_t id[HASH_LEN];
 			buf_reset(&raw);
 			index_encode(&keep, &raw);
-			r = object_put(p->b, OBJECT_INDEX, &raw, 3, id, NULL);
+			r = object_put(p->b, repo_keys(p->repo), OBJECT_INDEX, &raw, 3, id, NULL);
 		}
 		if (r == 0) {
 			char name[OBJECT_NAME_MAX];
@@ -716,7 +717,7 @@ static int sweep(struct prune *p, struct repo_lock *lock)
 	int r;
 
 	if (!p->o->dry_run) {
-		r = pending_write(p->b, &p->g);
+		r = pending_write(p->b, repo_keys(p->repo), &p->g);
 		if (r < 0)
 			return r;
 	}
@@ -772,7 +773,7 @@ static int sweep(struct prune *p, struct repo_lock *lock)
 	if (r == 0)
 		r = delete_objects(p, &d);
 	if (r == 0)
-		r = pending_write(p->b, &left);
+		r = pending_write(p->b, repo_keys(p->repo), &left);
 	/* Housekeeping: locks of processes that died. A backup that is only
 	 * cut off would rewrite its lock, but refuses to commit anyway. */
 	for (size_t i = 0; r == 0 && i < bl.n_stale; i++)
@@ -824,7 +825,7 @@ int prune_run(struct repo *r, struct catalog *c, const struct prune_options *o,
 	res = inventory_list(r, &p.inv);
 	if (res < 0)
 		return res;
-	if (p.inv.has_pending && pending_read(p.b, &p.old) < 0)
+	if (p.inv.has_pending && pending_read(p.b, repo_keys(p.repo), &p.old) < 0)
 		log_warning("'%s' is damaged: every unreferenced object counts as found now, and "
 			    "the object is rewritten",
 			    PENDING_NAME);

@@ -167,7 +167,7 @@ static int verify_file(struct restore *rs, struct worker *w, int fd, const struc
 			return (int)n;
 		if ((size_t)n != e.loc.raw_len)
 			return -EBADMSG;
-		crypto_sha256(w->buf, e.loc.raw_len, got);
+		crypto_id(repo_keys(rs->repo), w->buf, e.loc.raw_len, got);
 		if (memcmp(got, e.loc.hash, HASH_LEN) != 0)
 			return -EBADMSG;
 		restore_count(&rs->stats.n_verified_data, e.loc.raw_len);

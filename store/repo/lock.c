@@ -119,7 +119,7 @@ static int lock_write(struct repo_lock *l, int64_t refreshed)
 
 	li.refreshed = refreshed;
 	lock_encode(&li, l->machine, &raw);
-	r = envelope_encode(OBJECT_LOCK, raw.ptr, raw.len, 0, NULL, &obj, NULL);
+	r = envelope_encode(NULL, OBJECT_LOCK, raw.ptr, raw.len, 0, NULL, &obj, NULL);
 	if (r >= 0)
 		r = backend_put(l->backend, l->info.name, obj.ptr, obj.len);
 	return r < 0 ? r : 0;
@@ -317,7 +317,7 @@ static int read_lock(struct backend *b, const char *name, const char *own_machin
 	r = backend_get(b, name, &obj);
 	if (r < 0)
 		return r;
-	r = object_decode(obj.ptr, obj.len, OBJECT_LOCK, NULL, &raw);
+	r = object_decode(NULL, obj.ptr, obj.len, OBJECT_LOCK, NULL, &raw);
 	if (r == 0)
 		r = lock_decode(raw.ptr, raw.len, li, machine);
 	if (r < 0) {

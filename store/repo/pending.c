@@ -81,7 +81,7 @@ int pending_decode(const uint8_t *data, size_t len, struct pending *ret)
 	return 0;
 }
 
-int pending_read(struct backend *b, struct pending *ret)
+int pending_read(struct backend *b, const struct crypto_keys *keys, struct pending *ret)
 {
 	AUTOBUF struct buf obj = BUF_INIT;
 	AUTOBUF struct buf raw = BUF_INIT;
@@ -95,7 +95,7 @@ int pending_read(struct backend *b, struct pending *ret)
 	}
 	if (r < 0)
 		return log_error_errno(r, "cannot read '%s'", PENDING_NAME);
-	r = object_decode(obj.ptr, obj.len, OBJECT_PENDING, NULL, &raw);
+	r = object_decode(keys, obj.ptr, obj.len, OBJECT_PENDING, NULL, &raw);
 	if (r == 0)
 		r = pending_decode(raw.ptr, raw.len, ret);
 	if (r < 0)
@@ -103,7 +103,7 @@ int pending_read(struct backend *b, struct pending *ret)
 	return 0;
 }
 
-int pending_write(struct backend *b, const struct pending *p)
+int pending_write(struct backend *b, const struct crypto_keys *keys, const struct pending *p)
 {
 	AUTOBUF struct buf raw = BUF_INIT;
 	AUTOBUF struct buf obj = BUF_INIT;
@@ -120,7 +120,7 @@ int pending_write(struct backend *b, const struct pending *p)
 		buf_append(&raw, p->entries[i].id, HASH_LEN);
 		buf_append_le64(&raw, (uint64_t)p->entries[i].since);
 	}
-	r = envelope_encode(OBJECT_PENDING, raw.ptr, raw.len, 3, NULL, &obj, NULL);
+	r = envelope_encode(keys, OBJECT_PENDING, raw.ptr, raw.len, 3, NULL, &obj, NULL);
 	if (r >= 0)
 		r = backend_put(b, PENDING_NAME, obj.ptr, obj.len);
 	return r < 0 ? log_error_errno(r, "cannot write '%s'", PENDING_NAME) : 0;

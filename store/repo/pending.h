@@ -41,8 +41,10 @@ void pending_sort(struct pending *p);
 int pending_decode(const uint8_t *data, size_t len, struct pending *ret) WARN_UNUSED;
 /* Reads the object (an empty set when there is none). -EBADMSG (logged)
  * when it is damaged. */
-int pending_read(struct backend *b, struct pending *ret) WARN_UNUSED;
+int pending_read(struct backend *b, const struct crypto_keys *keys,
+		 struct pending *ret) WARN_UNUSED;
 /* Replaces the object with p (or removes it when p is empty). */
-int pending_write(struct backend *b, const struct pending *p) WARN_UNUSED;
+int pending_write(struct backend *b, const struct crypto_keys *keys,
+		  const struct pending *p) WARN_UNUSED;
 
 #endif

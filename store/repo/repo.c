@@ -10,7 +10,8 @@
  *   4,4,4 chunker minimum, average and maximum sizes
  *   4     zstd level (0 = chunks stored uncompressed)
  *   4     target pack size
- *   4     encryption scheme (0 = none; others reserved)
+ *   4     encryption scheme (0 = none, 1 = AES-256-GCM under the master key
+ *         that the "keys" object wraps; see keys.c)
  *
  * The snapshot list ("snapshot-list", kind OBJECT_LISTING) is the one
  * object that is rewritten: format version 4 (1), count 4, then that many
@@ -28,11 +29,16 @@
 #include "format/envelope.h"
 #include "format/index.h"
 #include "base/log.h"
+#include "repo/keys.h"
+#include "repo/password.h"
 #include "repo/pending.h"
 #include "base/rbuf.h"
 
+#include <openssl/crypto.h>
+
 #include <assert.h>
 #include <pthread.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #define LISTING_VERSION 1
@@ -44,6 +50,8 @@ struct repo {
 	char *cache_dir;
 	char *catalog_path;
 	pthread_mutex_t tree_lock; /* serialises tree loading */
+	struct crypto_keys *keys;  /* set once by repo_unlock(); NULL when plain */
+	uint64_t key_id;	   /* the key that unlocked it */
 };
 
 struct repo_config repo_config_default(void)
@@ -65,7 +73,7 @@ void repo_config_encode(const struct repo_config *cfg, struct buf *out)
 	buf_append_le32(out, cfg->chunker.max_size);
 	buf_append_le32(out, (uint32_t)cfg->zstd_level);
 	buf_append_le32(out, cfg->pack_size);
-	buf_append_le32(out, 0);
+	buf_append_le32(out, cfg->encryption);
 }
 
 int repo_config_decode(const uint8_t *data, size_t len, struct repo_config *ret)
@@ -80,13 +88,13 @@ int repo_config_decode(const uint8_t *data, size_t len, struct repo_config *ret)
 	cfg.chunker.max_size = rbuf_le32(&r);
 	cfg.zstd_level = (int32_t)rbuf_le32(&r);
 	cfg.pack_size = rbuf_le32(&r);
-	uint32_t encryption = rbuf_le32(&r);
+	cfg.encryption = rbuf_le32(&r);
 	if (!rbuf_ok(&r) || rbuf_left(&r) != 0)
 		return -EBADMSG;
 	if (cfg.version != REPO_FORMAT_VERSION)
 		return -EPROTONOSUPPORT;
-	if (encryption != 0)
-		return -EKEYREJECTED;
+	if (cfg.encryption > REPO_ENCRYPTION_AES256GCM)
+		return -EPROTONOSUPPORT;
 	if (chunker_params_check(&cfg.chunker) < 0 || cfg.zstd_level < 0 || cfg.zstd_level > 22 ||
 	    cfg.pack_size < cfg.chunker.max_size || cfg.pack_size > PACK_SIZE_MAX)
 		return -EBADMSG;
@@ -123,14 +131,15 @@ int repo_listing_decode(const uint8_t *data, size_t len, uint8_t (**ret_ids)[HAS
 	return 0;
 }
 
-static int put_listing(struct backend *b, const uint8_t (*ids)[HASH_LEN], size_t n)
+static int put_listing(struct backend *b, const struct crypto_keys *keys,
+		       const uint8_t (*ids)[HASH_LEN], size_t n)
 {
 	AUTOBUF struct buf raw = BUF_INIT;
 	AUTOBUF struct buf obj = BUF_INIT;
 	int r;
 
 	repo_listing_encode(ids, n, &raw);
-	r = envelope_encode(OBJECT_LISTING, raw.ptr, raw.len, 3, NULL, &obj, NULL);
+	r = envelope_encode(keys, OBJECT_LISTING, raw.ptr, raw.len, 3, NULL, &obj, NULL);
 	if (r >= 0)
 		r = backend_put(b, LISTING_NAME, obj.ptr, obj.len);
 	return r < 0 ? r : 0;
@@ -142,14 +151,24 @@ static int list_any(void *userdata, const char *name UNUSED, uint64_t size UNUSE
 	return 1; /* one is enough */
 }
 
-int repo_init(const char *url, const struct backend_options *bo, const struct repo_config *cfg)
+static void keys_freep(struct crypto_keys **k)
+{
+	crypto_keys_free(*k);
+}
+
+int repo_init(const char *url, const struct backend_options *bo, const struct repo_config *cfg,
+	      const char *password, const struct scrypt_params *kdf)
 {
 	CLEANUP(backend_freep) struct backend *b = NULL;
 	AUTOBUF struct buf payload = BUF_INIT;
 	AUTOBUF struct buf obj = BUF_INIT;
+	CLEANUP(key_set_releasep) struct key_set ks = { 0 };
+	CLEANUP(keys_freep) struct crypto_keys *keys = NULL;
 	struct repo_config c = *cfg;
 	bool any = false;
 	int r;
+
+	assert(c.encryption == REPO_ENCRYPTION_NONE || (password && kdf));
 
 	r = backend_open(url, bo, &b);
 	if (r < 0)
@@ -173,12 +192,30 @@ int repo_init(const char *url, const struct backend_options *bo, const struct re
 	r = crypto_random(c.id, REPO_ID_LEN);
 	if (r < 0)
 		return r;
+	if (c.encryption != REPO_ENCRYPTION_NONE) {
+		uint8_t master[CRYPTO_KEY_LEN];
+		r = crypto_random(master, sizeof(master));
+		if (r == 0)
+			r = key_set_add(&ks, master, password, kdf, NULL);
+		if (r == 0)
+			keys = crypto_keys_new(master);
+		OPENSSL_cleanse(master, sizeof(master));
+		if (r == 0)
+			r = keys_write(b, &ks);
+		if (r < 0)
+			return log_error_errno(r,
+					       "cannot store the key of the new repository at '%s'",
+					       url);
+	}
+	/* The config comes last but for the layout: until it exists, no one
+	 * takes the half-made repository for a real one. */
 	repo_config_encode(&c, &payload);
-	r = envelope_encode(OBJECT_CONFIG, payload.ptr, payload.len, 0, NULL, &obj, NULL);
+	r = put_listing(b, keys, NULL, 0);
+	if (r >= 0)
+		r = envelope_encode(NULL, OBJECT_CONFIG, payload.ptr, payload.len, 0, NULL, &obj,
+				    NULL);
 	if (r >= 0)
 		r = backend_put(b, CONFIG_NAME, obj.ptr, obj.len);
-	if (r >= 0)
-		r = put_listing(b, NULL, 0);
 	if (r >= 0)
 		r = backend_create_layout(b);
 	return r < 0 ? r : 0;
@@ -229,37 +266,58 @@ int repo_open(const char *url, const struct backend_options *bo, struct repo **r
 	r = backend_get(repo->backend, CONFIG_NAME, &obj);
 	if (r == -ENOENT) {
 		log_error("no repository at '%s' (it has no config object)", url);
-		log_error("hint: create one with 'cairn init -r %s --no-encryption', or check -r",
-			  url);
+		log_error("hint: create one with 'cairn init -r %s', or check -r", url);
 		return r;
 	}
 	if (r < 0)
 		return log_error_errno(r, "cannot read the config of repository '%s'", url);
-	r = object_decode(obj.ptr, obj.len, OBJECT_CONFIG, NULL, &payload);
+	r = object_decode(NULL, obj.ptr, obj.len, OBJECT_CONFIG, NULL, &payload);
 	if (r == 0)
 		r = repo_config_decode(payload.ptr, payload.len, &repo->config);
 	if (r == -EPROTONOSUPPORT) {
-		log_error("repository '%s' has a format version this cairn does not know", url);
+		log_error("repository '%s' has a format version or encryption scheme this cairn "
+			  "does not know",
+			  url);
 		log_error("hint: upgrade cairn");
-		return r;
-	}
-	if (r == -EKEYREJECTED) {
-		log_error("repository '%s' is encrypted, which this cairn cannot read yet", url);
 		return r;
 	}
 	if (r < 0)
 		return log_error_errno(r, "the config of repository '%s' is damaged", url);
+	if (!repo_is_encrypted(repo)) {
+		/* Someone who can write the bucket could rewrite the plain
+		 * config to say "unencrypted", so that the next backup stores
+		 * plain data: a repository with keys is refused instead. */
+		uint64_t size;
+		if (backend_size(repo->backend, KEYS_NAME, &size) == 0) {
+			log_error("the config of repository '%s' says it is not encrypted, but it "
+				  "has keys: the config was tampered with",
+				  url);
+			return -EBADMSG;
+		}
+	}
 	hex_encode(repo->config.id, REPO_ID_LEN, repo->id_hex);
 
 	base = cache_base();
 	repo->cache_dir = xasprintf("%s/%s", base, repo->id_hex);
 	r = mkdir_p(repo->cache_dir, 0700);
+	if (r == 0)
+		(void)chmod(repo->cache_dir, 0700); /* also when an older one was laxer */
 	if (r < 0) {
 		log_error_errno(r, "cannot create the cache directory '%s'", repo->cache_dir);
 		log_error("hint: set CAIRN_CACHE_DIR to a writable directory");
 		return r;
 	}
 	repo->catalog_path = xasprintf("%s/catalog.db", repo->cache_dir);
+	/* The catalog holds names, sizes and chunk ids of every snapshot:
+	 * for the owner only (SQLite gives its -wal and -shm files the same
+	 * mode), whatever the umask. Done here, before this process opens any
+	 * connection: closing a descriptor of the file later would drop the
+	 * POSIX locks SQLite holds on it. */
+	int fd = open(repo->catalog_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		(void)fchmod(fd, 0600);
+		close(fd);
+	}
 	*ret = TAKE(repo);
 	return 0;
 }
@@ -269,10 +327,77 @@ void repo_close(struct repo *r)
 	if (!r)
 		return;
 	backend_free(r->backend);
+	crypto_keys_free(r->keys);
 	pthread_mutex_destroy(&r->tree_lock);
 	free(r->cache_dir);
 	free(r->catalog_path);
 	free(r);
+}
+
+bool repo_is_encrypted(const struct repo *r)
+{
+	return r->config.encryption != REPO_ENCRYPTION_NONE;
+}
+
+int repo_unlock(struct repo *r, const char *password)
+{
+	CLEANUP(key_set_releasep) struct key_set ks = { 0 };
+	uint8_t master[CRYPTO_KEY_LEN];
+	size_t i;
+	int res;
+
+	if (!repo_is_encrypted(r) || r->keys)
+		return 0;
+	res = keys_read(r->backend, &ks);
+	if (res == -ENOENT)
+		return log_error_errno(-EBADMSG, "repository '%s' is encrypted but has no keys",
+				       backend_url(r->backend));
+	if (res == -EINVAL)
+		return log_error_errno(-EBADMSG,
+				       "the keys of repository '%s' ask for scrypt parameters "
+				       "out of bounds",
+				       backend_url(r->backend));
+	if (res == -EBADMSG)
+		return log_error_errno(res, "the keys of repository '%s' are damaged",
+				       backend_url(r->backend));
+	if (res < 0)
+		return log_error_errno(res, "cannot read the keys of repository '%s'",
+				       backend_url(r->backend));
+	res = key_set_unlock(&ks, password, master, &i);
+	if (res == -EKEYREJECTED) {
+		log_error("wrong password, or no key of this repository matches it");
+		return res;
+	}
+	if (res < 0)
+		return log_error_errno(res, "cannot derive the key of repository '%s'",
+				       backend_url(r->backend));
+	r->keys = crypto_keys_new(master);
+	OPENSSL_cleanse(master, sizeof(master));
+	r->key_id = ks.v[i].id;
+	return 0;
+}
+
+int repo_unlock_with(struct repo *r, const char *password_file)
+{
+	AUTOPASSWORD char *pw = NULL;
+	int res;
+
+	if (!repo_is_encrypted(r) || r->keys)
+		return 0;
+	res = password_read(password_file, &pw);
+	if (res < 0)
+		return res;
+	return repo_unlock(r, pw);
+}
+
+const struct crypto_keys *repo_keys(const struct repo *r)
+{
+	return r->keys;
+}
+
+uint64_t repo_key_in_use(const struct repo *r)
+{
+	return r->key_id;
 }
 
 const struct repo_config *repo_get_config(const struct repo *r)
@@ -308,7 +433,7 @@ static int fetch_object(struct repo *r, const char *name, enum object_kind kind,
 				       backend_url(r->backend));
 	if (res < 0)
 		return log_error_errno(res, "cannot fetch '%s'", name);
-	res = object_decode(obj.ptr, obj.len, kind, id, out);
+	res = object_decode(r->keys, obj.ptr, obj.len, kind, id, out);
 	if (res < 0)
 		return log_error_errno(res, "object '%s' is damaged", name);
 	return 0;
@@ -350,7 +475,7 @@ static int read_listing(struct repo *r, struct listed *l)
 	if (res < 0)
 		return log_error_errno(res, "cannot read the snapshot list '%s' of '%s'",
 				       LISTING_NAME, backend_url(r->backend));
-	res = object_decode(obj.ptr, obj.len, OBJECT_LISTING, NULL, &raw);
+	res = object_decode(r->keys, obj.ptr, obj.len, OBJECT_LISTING, NULL, &raw);
 	if (res == 0)
 		res = repo_listing_decode(raw.ptr, raw.len, &l->ids, &l->n);
 	if (res < 0)
@@ -402,7 +527,7 @@ int repo_publish_listing(struct repo *r)
 		struct listed before = { 0 }, after = { 0 };
 		res = list_snapshot_ids(r, &before);
 		if (res == 0)
-			res = put_listing(r->backend, before.ids, before.n);
+			res = put_listing(r->backend, r->keys, before.ids, before.n);
 		if (res == 0)
 			res = list_snapshot_ids(r, &after);
 		bool same =
@@ -637,7 +762,7 @@ int repo_sync_index(struct repo *r, struct catalog *c, struct pending *ret_pendi
 
 	/* The pending set first: a pack prune marks after this read belongs to
 	 * a prune that saw this backup's lock (taken before), and waits for it. */
-	res = pending_read(r->backend, &p);
+	res = pending_read(r->backend, r->keys, &p);
 	if (res == -EBADMSG)
 		log_error("hint: 'cairn prune' rewrites it");
 	if (res == 0)
@@ -747,15 +872,16 @@ int repo_fetch_chunks(struct repo *r, const struct chunk_loc *locs, size_t n, st
 	return 0;
 }
 
-int repo_decode_chunk_quiet(const struct chunk_loc *loc, const uint8_t *stored, struct buf *out)
+int repo_decode_chunk_quiet(const struct repo *r, const struct chunk_loc *loc,
+			    const uint8_t *stored, struct buf *out)
 {
-	return chunk_decode(stored, loc->stored_len, loc->raw_len, loc->hash, out);
+	return chunk_decode(r->keys, stored, loc->stored_len, loc->raw_len, loc->hash, out);
 }
 
-int repo_decode_chunk(struct repo *r UNUSED, const struct chunk_loc *loc, const uint8_t *stored,
+int repo_decode_chunk(struct repo *r, const struct chunk_loc *loc, const uint8_t *stored,
 		      struct buf *out)
 {
-	int res = repo_decode_chunk_quiet(loc, stored, out);
+	int res = repo_decode_chunk_quiet(r, loc, stored, out);
 
 	if (res < 0) {
 		char name[PACK_NAME_LEN];

@@ -3,7 +3,8 @@
  * The entry point for fs/ and tools/.
  *
  * Layout of a repository (details in cairn-repository(5)):
- *   config                 format version, id, chunker and compression
+ *   config                 format version, id, chunker, compression, encryption
+ *   keys                   encrypted repositories: the wrapped master key
  *   packs/<ab>/<id>        pack objects of chunk envelopes
  *   index/<id>             which chunks each pack of one backup holds
  *   trees/<id>             a snapshot's full tree
@@ -28,8 +29,14 @@ struct repo_config {
 	uint32_t version;
 	uint8_t id[REPO_ID_LEN];
 	struct chunker_params chunker;
-	int zstd_level;	    /* 0: store chunks uncompressed */
-	uint32_t pack_size; /* target pack size in bytes */
+	int zstd_level;	     /* 0: store chunks uncompressed */
+	uint32_t pack_size;  /* target pack size in bytes */
+	uint32_t encryption; /* enum repo_encryption */
+};
+
+enum repo_encryption {
+	REPO_ENCRYPTION_NONE = 0,
+	REPO_ENCRYPTION_AES256GCM = 1, /* AES-256-GCM objects, HMAC-SHA-256 ids, keys */
 };
 
 struct repo;
@@ -39,8 +46,8 @@ struct repo_config repo_config_default(void);
 
 /* The raw payload of the config object (layout in repo.c). Decoding an
  * untrusted payload returns -EBADMSG when it is malformed or out of range,
- * -EPROTONOSUPPORT for another format version, -EKEYREJECTED when it names
- * an encryption scheme. */
+ * -EPROTONOSUPPORT for another format version or an unknown encryption
+ * scheme. */
 void repo_config_encode(const struct repo_config *cfg, struct buf *out);
 int repo_config_decode(const uint8_t *data, size_t len, struct repo_config *ret) WARN_UNUSED;
 
@@ -50,17 +57,37 @@ void repo_listing_encode(const uint8_t (*ids)[HASH_LEN], size_t n, struct buf *o
 int repo_listing_decode(const uint8_t *data, size_t len, uint8_t (**ret_ids)[HASH_LEN],
 			size_t *ret_n) WARN_UNUSED;
 
-/* Creates a repository at url with cfg (a fresh random id is drawn).
- * -EEXIST (logged) when url already holds one. */
-int repo_init(const char *url, const struct backend_options *bo,
-	      const struct repo_config *cfg) WARN_UNUSED;
+/* Creates a repository at url with cfg (a fresh random id is drawn). When
+ * cfg->encryption is not NONE, a random master key is drawn and wrapped
+ * under password with kdf into the "keys" object. -EEXIST (logged) when url
+ * already holds one. */
+int repo_init(const char *url, const struct backend_options *bo, const struct repo_config *cfg,
+	      const char *password, const struct scrypt_params *kdf) WARN_UNUSED;
 
 /* Opens the repository at url: reads and checks its config and prepares the
  * cache directory ($CAIRN_CACHE_DIR/<id>, else $XDG_CACHE_HOME/cairn/<id>,
- * else ~/.cache/cairn/<id>). Does not yet sync the catalog. */
+ * else ~/.cache/cairn/<id>, mode 0700). Does not yet sync the catalog. An
+ * encrypted repository must then be unlocked before anything else. */
 int repo_open(const char *url, const struct backend_options *bo, struct repo **ret) WARN_UNUSED;
 void repo_close(struct repo *r);
 DEFINE_FREEP(struct repo, repo_close)
+
+/* True when the repository is encrypted (repo_unlock() needed). */
+bool repo_is_encrypted(const struct repo *r);
+/* Unwraps the master key with password (tried against every key) and
+ * derives the object keys. Logs "wrong password, or no key of this
+ * repository matches it" and returns -EKEYREJECTED when none opens;
+ * -EBADMSG (logged) for a damaged or hostile keys object. A no-op for an
+ * unencrypted repository. Not thread-safe: call before sharing r. */
+int repo_unlock(struct repo *r, const char *password) WARN_UNUSED;
+/* repo_unlock() with the password from password_read(password_file) (see
+ * repo/password.h), when the repository is encrypted. Errors logged. */
+int repo_unlock_with(struct repo *r, const char *password_file) WARN_UNUSED;
+/* The object keys once unlocked; NULL for an unencrypted repository. Valid
+ * until repo_close(). */
+const struct crypto_keys *repo_keys(const struct repo *r);
+/* The id of the key that unlocked the repository (0 when none did). */
+uint64_t repo_key_in_use(const struct repo *r);
 
 const struct repo_config *repo_get_config(const struct repo *r);
 struct backend *repo_backend(const struct repo *r);
@@ -122,8 +149,8 @@ int repo_fetch_chunks(struct repo *r, const struct chunk_loc *locs, size_t n,
 int repo_decode_chunk(struct repo *r, const struct chunk_loc *loc, const uint8_t *stored,
 		      struct buf *out) WARN_UNUSED;
 /* The same, logging nothing: for a caller that has another copy to try. */
-int repo_decode_chunk_quiet(const struct chunk_loc *loc, const uint8_t *stored,
-			    struct buf *out) WARN_UNUSED;
+int repo_decode_chunk_quiet(const struct repo *r, const struct chunk_loc *loc,
+			    const uint8_t *stored, struct buf *out) WARN_UNUSED;
 
 /* Resolves a snapshot reference: "MEMBER/TIMESTAMP", "MEMBER/latest", or a
  * unique prefix of a snapshot id (at least 4 hex digits). When nothing

@@ -39,6 +39,8 @@
 #                          minutes): backup time and peak RSS, first ls of the
 #                          root, ls -lR, daemon RSS, catalog size; cairn, native
 #                          and the ceiling only
+#   BENCH_CRYPTO=1         0 skips the unencrypted cairn repository (the rows of what
+#                          encryption costs)
 set -euo pipefail
 export LC_ALL=C TZ=UTC
 
@@ -233,7 +235,7 @@ root_of() {
 	local m
 	m=$(mnt_of "$1")
 	case $1 in
-	cairn | cairn-s3) echo "$m/snapshots/$2/$TS" ;;
+	cairn | cairn-s3 | cairn-plain) echo "$m/snapshots/$2/$TS" ;;
 	restic | restic-s3) echo "$m/ids/${RID[$1:$2]}" ;;
 	borg | ceiling) echo "$m/$2" ;;
 	native) echo "$DATA/$2" ;;
@@ -253,6 +255,10 @@ mount_cmd() {
 		;;
 	cairn-s3)
 		MCMD=(env "CAIRN_CACHE_DIR=$W/cache/cairn-s3" "$BUILD/cairnfs" "s3://$S3_BUCKET/cairn"
+			"$m" -f "${opts[@]}")
+		;;
+	cairn-plain)
+		MCMD=(env "CAIRN_CACHE_DIR=$W/cache/cairn-plain" "$BUILD/cairnfs" "$W/repo/cairn-plain"
 			"$m" -f "${opts[@]}")
 		;;
 	restic) MCMD=(restic -r "$W/repo/restic" mount "$m") ;;
@@ -454,7 +460,7 @@ backup_cairn() {
 	local repo=$W/repo/cairn ds i
 	export CAIRN_CACHE_DIR=$W/cache/cairn
 	rm -rf "$repo" "$CAIRN_CACHE_DIR"
-	run "$BUILD/cairn" init -r "$repo" --no-encryption
+	run "$BUILD/cairn" init -r "$repo" --kdf-params "$CAIRN_KDF"
 	for ds in large small; do
 		measure "$W" "$(q "$BUILD/cairn") backup -r $(q "$repo") --member $ds --time $TS $(q "$DATA/$ds")"
 		put "backup_$ds" cairn "$T"
@@ -462,6 +468,50 @@ backup_cairn() {
 	run "$BUILD/cairn" backup -r "$repo" --member par --time "$TS" "$DATA/par" >/dev/null
 	cairn_tiny 1 $((N_SNAPSHOTS - 3))
 	unset CAIRN_CACHE_DIR
+}
+
+# crypto_section: what encryption costs cairn. The same large dataset into
+# a repository made with --no-encryption: its backup, and the first and
+# second sequential reads of large's two 256 MiB files through a fresh
+# mount, beside the encrypted repository's (the cairn column's own rows).
+crypto_section() {
+	local repo=$W/repo/cairn-plain f row i
+	say "cairn without encryption (the cost of encryption)"
+	export CAIRN_CACHE_DIR=$W/cache/cairn-plain
+	rm -rf "$repo" "$CAIRN_CACHE_DIR"
+	run "$BUILD/cairn" init -r "$repo" --no-encryption
+	# As for the encrypted backup, which ran right after the datasets were
+	# made: the source in the page cache.
+	echo "+ (cd $(q "$DATA/large") && tar cf - . | wc -c) >/dev/null"
+	(cd "$DATA/large" && tar cf - . | wc -c) >/dev/null
+	measure "$W" "$(q "$BUILD/cairn") backup -r $(q "$repo") --member large --time $TS $(q "$DATA/large")"
+	put plain_backup_large cairn "$T"
+	unset CAIRN_CACHE_DIR
+	for f in text-1.txt:seq_c random.bin:seq_i; do
+		row=${f#*:}
+		f=${f%:*}
+		for i in $(seq "$RUNS"); do
+			fresh_mount cairn-plain large
+			seq_read cairn-plain "$(root_of cairn-plain large)/$f" "plain_${row}1" cairn
+		done
+		same cairn-plain "$(root_of cairn-plain large)/$f" "$DATA/large/$f"
+	done
+	unmount cairn-plain
+}
+
+# crypto_ratios: encrypted over unencrypted, as rows of the cairn column
+# (backup: time ratio; reads: throughput ratio, unencrypted over encrypted),
+# so 1.05 means encryption costs 5%.
+crypto_ratios() {
+	local a b row
+	# shellcheck disable=SC2086
+	a=$(median ${R["backup_large|cairn"]:-}) b=$(median ${R["plain_backup_large|cairn"]:-})
+	put enc_backup cairn "$(awk -v a="$a" -v b="$b" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.3f", a / b; else print "-" }')"
+	for row in seq_c1 seq_i1; do
+		# shellcheck disable=SC2086
+		a=$(median ${R["$row|cairn"]:-}) b=$(median ${R["plain_$row|cairn"]:-})
+		put "enc_$row" cairn "$(awk -v a="$a" -v b="$b" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.3f", b / a; else print "-" }')"
+	done
 }
 
 # cairn_tiny FIRST LAST: snapshots FIRST..LAST of the tiny dataset, into cairn's
@@ -692,7 +742,7 @@ s3_section() {
 	echo "   endpoint $AWS_ENDPOINT_URL, TCP connect time from here: $S3_CONNECT s"
 	export CAIRN_CACHE_DIR=$W/cache/cairn-s3
 	rm -rf "$CAIRN_CACHE_DIR"
-	run "$BUILD/cairn" init -r "s3://$S3_BUCKET/cairn" --no-encryption
+	run "$BUILD/cairn" init -r "s3://$S3_BUCKET/cairn" --kdf-params "$CAIRN_KDF"
 	measure "$W" "$(q "$BUILD/cairn") backup -r s3://$S3_BUCKET/cairn --member s3 --time $TS $(q "$DATA/s3")"
 	put s3_backup cairn "$T"
 	unset CAIRN_CACHE_DIR
@@ -729,7 +779,7 @@ s3_section() {
 # chunks of text-1.txt and random.bin, as a backup cuts them; the "decode
 # limit" cells of the first-read rows.
 decode_limit() {
-	local f row
+	local f row v
 	say "the decode limit: decode-limit over the chunks of large's text and random files"
 	for f in text-1.txt:seq_c1 random.bin:seq_i1; do
 		row=${f#*:}
@@ -741,7 +791,9 @@ decode_limit() {
 			# Per CPU second times the threads (every core): what the
 			# cores can do, which a busy machine disturbs far less than
 			# the wall clock (also printed).
-			put "$row" limit "$(awk '$1 == "decode" { sub("cpu_GBps=", "", $3); sub("threads=", "", $4); printf "%.4f", $3 * $4 }' "$W/out")"
+			v=$(awk '$1 == "decode" { sub("cpu_GBps=", "", $3); sub("threads=", "", $4); printf "%.4f", $3 * $4 }' "$W/out")
+			put "$row" limit "$v"
+			put "plain_$row" limit "$v"
 		done
 	done
 }
@@ -911,6 +963,12 @@ seq_i1~seq read 256 MiB random, 1st~GB/s~hi
 seq_i2~seq read 256 MiB random, 2nd~GB/s~hi
 rss_seq~daemon peak RSS after text x2~MiB~lo
 rss_seq_walk~the same, then ls -lR of small~MiB~lo
+plain_backup_large~backup, large, cairn --no-encryption~s~lo
+plain_seq_c1~seq read 256 MiB text, 1st, --no-encryption~GB/s~hi
+plain_seq_i1~seq read 256 MiB random, 1st, --no-encryption~GB/s~hi
+enc_backup~encryption cost: backup large, enc/plain time~x~lo
+enc_seq_c1~encryption cost: text 1st read, plain/enc GB/s~x~lo
+enc_seq_i1~encryption cost: random 1st read, plain/enc GB/s~x~lo
 par~8 parallel readers, 8x32 MiB~GB/s~hi
 fio_iops~fio 4 KiB random read, db.pages~IOPS~hi
 fio_p50~fio 4 KiB random read p50~us~lo
@@ -968,7 +1026,7 @@ checks() {
 			"${OUTPUT["find|$sys"]:--}" "${OUTPUT["lslr|$sys"]:--}" "${OUTPUT["tar|$sys"]:--}" \
 			"${SAME[$sys]:+; against the originals: ${SAME[$sys]}}"
 	done
-	for sys in cairn-s3 restic-s3; do
+	for sys in cairn-plain cairn-s3 restic-s3; do
 		[ -z "${SAME[$sys]:-}" ] || printf '  %-8s against the originals: %s\n' "$sys" "${SAME[$sys]}"
 	done
 }
@@ -992,7 +1050,9 @@ versions() {
 notes() {
 	cat <<EOF
 How to read it
-- Columns: cairn (cairnfs${CAIRNFS_OPTS:+ -o $CAIRNFS_OPTS}, repository without encryption);
+- Columns: cairn (cairnfs${CAIRNFS_OPTS:+ -o $CAIRNFS_OPTS}, an encrypted repository,
+  AES-256-GCM, scrypt --kdf-params $CAIRN_KDF: each command derives the key once, ~30 ms
+  here, where the default tuning takes ~1 s);
   restic (restic mount; restic always encrypts; compression auto); borg (borg mount;
   --encryption none; default lz4 compression); FUSE ceiling (tests/bench/memfs.c: the
   dataset loaded into memory at mount and served by a minimal multithreaded low-level
@@ -1000,7 +1060,9 @@ How to read it
   native (the dataset directory itself); decode limit (tests/bench/decode-limit.c:
   envelope_decode(), i.e. zstd decompression and the SHA-256 check, of the file's
   chunks as a backup cuts them, on all $(nproc) cores: GB/s per CPU second times
-  the cores, which other load disturbs far less than the wall clock).
+  the cores, which other load disturbs far less than the wall clock; without
+  encryption, so the --no-encryption rows compare with it directly, and the
+  cairn column's also pays for AES-GCM).
 - A cell is the median of "runs" runs (for mount to first ls over S3: of every mount
   made there). "fail": a run failed, its error is printed above. "-": not measured.
 - "vs X" is how many times better cairn is than X: X's time, latency or memory over
@@ -1021,6 +1083,9 @@ How to read it
   $FIO_RUNTIME s. The mount is fresh and fio drops the file's pages in it
   (invalidate=1), so every read reaches the daemon, whose backing files are warm.
   Native reads the page cache (invalidate=0).
+- Encryption cost: the "--no-encryption" rows are the same backup and reads on a
+  repository made with --no-encryption (cairn column); the "encryption cost" rows
+  divide encrypted by unencrypted (1.05x: encryption costs 5%).
 - Datasets: large and small from tests/bench/make-dataset.sh; par: 8 x 32 MiB cut
   from large (cut from 64 MiB to fit the time budget); s3: large's text-1.txt and
   random.bin; tiny: 16 small files, backed up again and again for the extra
@@ -1064,7 +1129,12 @@ export RESTIC_PASSWORD=bench RESTIC_CACHE_DIR=$W/cache/restic
 export BORG_BASE_DIR=$W/borg-base BORG_FUSE_IMPL=llfuse
 export BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
 export BORG_CHECK_I_KNOW_WHAT_I_AM_DOING=NO BORG_DELETE_I_KNOW_WHAT_I_AM_DOING=NO
-unset CAIRN_REPO CAIRN_PASSWORD CAIRN_PASSWORD_FILE RESTIC_REPOSITORY BORG_REPO
+unset CAIRN_REPO CAIRN_PASSWORD_FILE RESTIC_REPOSITORY BORG_REPO
+# cairn's repository is encrypted, like restic's; every cairn command and
+# cairnfs read this password. scrypt N = 2^14 (about 30 ms) keeps the
+# derivation out of the timed rows' way.
+export CAIRN_PASSWORD=bench
+CAIRN_KDF=16384,8,1
 
 say "work directory $W${KEEP:+ (kept)}"
 echo "runs: $RUNS for the cheap rows; $SLOW_RUNS for ls -lR, tar and the reads over S3; 1 for backups and fio"
@@ -1098,6 +1168,10 @@ fi
 for s in "${SYSTEMS[@]}"; do
 	local_system "$s"
 done
+if has cairn && [ "${BENCH_CRYPTO:-1}" = 1 ]; then
+	crypto_section
+	crypto_ratios
+fi
 
 if [ "$DO_S3" = 1 ]; then
 	s3_section

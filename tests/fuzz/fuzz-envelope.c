@@ -23,6 +23,7 @@
 #include "format/tree.h"
 #include "format/snapshot.h"
 #include "repo/pending.h"
+#include "repo/keys.h"
 #include "repo/repo.h"
 
 /* The largest payload each reader accepts (repo.c, cache.c). */
@@ -37,6 +38,8 @@ static size_t max_raw(enum object_kind kind)
 		return 1u << 20;
 	case OBJECT_LOCK:
 		return LOCK_PAYLOAD_MAX;
+	case OBJECT_KEY:
+		return 16384;
 	case OBJECT_PACK_TRAILER:
 	case OBJECT_TREE:
 	case OBJECT_INDEX:
@@ -55,6 +58,12 @@ static void decode_payload(enum object_kind kind, const uint8_t *p, size_t len)
 		struct repo_config cfg;
 		if (repo_config_decode(p, len, &cfg) == 0)
 			FUZZ_CHECK(chunker_params_check(&cfg.chunker) == 0);
+		break;
+	}
+	case OBJECT_KEY: {
+		struct key_set ks = { 0 };
+		if (key_set_decode(p, len, &ks) == 0)
+			key_set_release(&ks);
 		break;
 	}
 	case OBJECT_TREE: {
@@ -126,7 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		/* a byte already in out must survive, and a failure append nothing */
 		buf_append_u8(&out, 0xa5);
-		r = envelope_decode(data, size, kind, max_raw(kind), &out, hash);
+		r = envelope_decode(NULL, data, size, kind, max_raw(kind), &out, hash);
 		if (r < 0) {
 			FUZZ_CHECK(r == -EBADMSG || r == -EKEYREJECTED);
 			FUZZ_CHECK(out.len == 1 && out.ptr[0] == 0xa5);
@@ -143,12 +152,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		AUTOBUF struct buf again = BUF_INIT;
 		AUTOBUF struct buf back = BUF_INIT;
 		bool zstd = h.flags & ENVELOPE_ZSTD;
-		int n = envelope_encode(kind, out.ptr + 1, h.raw_len, zstd ? 3 : 0, NULL, &again,
-					NULL);
+		int n = envelope_encode(NULL, kind, out.ptr + 1, h.raw_len, zstd ? 3 : 0, NULL,
+					&again, NULL);
 		FUZZ_CHECK(n >= ENVELOPE_HEADER_SIZE && (size_t)n == again.len);
 		if (!zstd)
 			FUZZ_CHECK(again.len == size && memcmp(again.ptr, data, size) == 0);
-		FUZZ_CHECK(envelope_decode(again.ptr, again.len, kind, max_raw(kind), &back,
+		FUZZ_CHECK(envelope_decode(NULL, again.ptr, again.len, kind, max_raw(kind), &back,
 					   NULL) == 0);
 		FUZZ_CHECK(back.len == h.raw_len);
 		FUZZ_CHECK(h.raw_len == 0 || memcmp(back.ptr, out.ptr + 1, h.raw_len) == 0);

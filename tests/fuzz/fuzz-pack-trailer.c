@@ -33,7 +33,7 @@ static void as_pack(const uint8_t *data, size_t size)
 {
 	struct pack_entry *entries = NULL;
 	uint32_t n = 0;
-	int r = pack_parse_trailer(data, size, &entries, &n);
+	int r = pack_parse_trailer(NULL, data, size, &entries, &n);
 
 	if (r < 0) {
 		FUZZ_CHECK(r == -EBADMSG || r == -EKEYREJECTED);
@@ -53,12 +53,13 @@ static void as_trailer_payload(const uint8_t *data, size_t size)
 	int len;
 
 	buf_append_zero(&pack, FILLER);
-	len = envelope_encode(OBJECT_PACK_TRAILER, data, size, size & 1 ? 0 : 3, NULL, &pack, NULL);
+	len = envelope_encode(NULL, OBJECT_PACK_TRAILER, data, size, size & 1 ? 0 : 3, NULL, &pack,
+			      NULL);
 	if (len < 0)
 		return;
 	buf_append_le32(&pack, (uint32_t)len);
 	buf_append(&pack, "CPK1", 4);
-	int r = pack_parse_trailer(pack.ptr, pack.len, &entries, &n);
+	int r = pack_parse_trailer(NULL, pack.ptr, pack.len, &entries, &n);
 	if (r < 0) {
 		FUZZ_CHECK(r == -EBADMSG);
 		return;

@@ -22,6 +22,7 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "${1:-$SRC/build}" && pwd)
 CORPUS=$SRC/tests/fuzz/corpus
 TARGETS="envelope tree snapshot-header pack-trailer index config listing s3-list http-headers"
+# tar-names has hand-written seeds only (seed-*), which this script leaves alone.
 
 if [ ! -x "$BUILD/cairn" ] || [ ! -f "$BUILD/libcairn.a" ]; then
 	echo "make-corpus: no $BUILD/cairn or $BUILD/libcairn.a (run make first)" >&2

@@ -53,7 +53,7 @@ static int cmd_payload(const char *in, const char *out)
 	if (r == 0)
 		r = envelope_parse_header(obj.ptr, obj.len, &h);
 	if (r == 0)
-		r = envelope_decode(obj.ptr, obj.len, h.kind, ENVELOPE_RAW_MAX, &raw, NULL);
+		r = envelope_decode(NULL, obj.ptr, obj.len, h.kind, ENVELOPE_RAW_MAX, &raw, NULL);
 	if (r == 0)
 		r = write_file(out, raw.ptr, raw.len);
 	return r;
@@ -70,7 +70,7 @@ static int cmd_pack(const char *in, const char *prefix)
 
 	r = read_file(in, &pack);
 	if (r == 0)
-		r = pack_parse_trailer(pack.ptr, pack.len, &entries, &n);
+		r = pack_parse_trailer(NULL, pack.ptr, pack.len, &entries, &n);
 	for (uint32_t i = 0; r == 0 && i < n; i++) {
 		AUTOFREE char *name = xasprintf("%s-chunk-%u", prefix, i);
 		r = write_file(name, pack.ptr + entries[i].off, entries[i].stored_len);
@@ -79,7 +79,7 @@ static int cmd_pack(const char *in, const char *prefix)
 		return r;
 	/* the trailer envelope sits before the 8-byte footer */
 	uint32_t tlen = get_le32(pack.ptr + pack.len - 8);
-	r = envelope_decode(pack.ptr + pack.len - 8 - tlen, tlen, OBJECT_PACK_TRAILER,
+	r = envelope_decode(NULL, pack.ptr + pack.len - 8 - tlen, tlen, OBJECT_PACK_TRAILER,
 			    ENVELOPE_RAW_MAX, &raw, NULL);
 	trailer = xasprintf("%s-trailer", prefix);
 	if (r == 0)
@@ -95,8 +95,8 @@ static int cmd_seal(const char *kind, const char *level, const char *in, const c
 
 	r = read_file(in, &raw);
 	if (r == 0)
-		r = envelope_encode((enum object_kind)atoi(kind), raw.ptr, raw.len, atoi(level),
-				    NULL, &obj, NULL);
+		r = envelope_encode(NULL, (enum object_kind)atoi(kind), raw.ptr, raw.len,
+				    atoi(level), NULL, &obj, NULL);
 	if (r >= 0)
 		r = write_file(out, obj.ptr, obj.len);
 	return r;

@@ -21,13 +21,13 @@ run_cmd timeout 30 "$BUILD/cairnfs" "$T/no-such-repo" "$T" -f
 [ "$STATUS" -ne 0 ] && [ "$STATUS" -ne 124 ] || fail "cairnfs on a missing repository: exit $STATUS"
 assert_contains "$ERR" "$T/no-such-repo" "cairnfs names the repository"
 
-info "init without --no-encryption"
-run_cmd cairn init -r "$T/repo"
-[ "$STATUS" -eq 1 ] || [ "$STATUS" -eq 2 ] || fail "init without --no-encryption: exit $STATUS"
-assert_matches "$ERR" "encryption" "the message is about encryption"
-assert_matches "$ERR" "not (yet )?(available|implemented|supported)" "says encryption is not available yet"
-assert_contains "$ERR" "--no-encryption" "the message names --no-encryption"
-[ ! -e "$T/repo/config" ] || fail "init without --no-encryption created a repository"
+info "init without --no-encryption needs a password"
+# setsid: no controlling terminal, so no prompt either.
+run_cmd env -u CAIRN_PASSWORD setsid -w "$BUILD/cairn" init -r "$T/repo" --kdf-params 16,1,1
+assert_eq 1 "$STATUS" "init of an encrypted repository without a password"
+assert_contains "$ERR" "no password was given"
+assert_contains "$ERR" "hint: set CAIRN_PASSWORD"
+[ ! -e "$T/repo/config" ] || fail "init without a password created a repository"
 
 info "init twice"
 expect_status 0 cairn init -r "$T/repo" --no-encryption

@@ -39,7 +39,21 @@ export CAIRN_CACHE_DIR="$T/cache"
 export XDG_CACHE_HOME="$T/xdg-cache"
 export HOME="$T/home"
 mkdir -p "$HOME"
-unset CAIRN_REPO CAIRN_PASSWORD CAIRN_PASSWORD_FILE
+unset CAIRN_REPO CAIRN_PASSWORD CAIRN_PASSWORD_FILE CAIRN_NEW_PASSWORD
+
+# CAIRN_TEST_ENCRYPTION=1 (the default) runs every test on encrypted
+# repositories, as users get them: `cairn init ... --no-encryption` through
+# the cairn function below creates an encrypted repository instead, with
+# cheap scrypt parameters, and every command and cairnfs find the password in
+# $CAIRN_PASSWORD. Tests that run "$BUILD/cairn" init themselves keep what
+# they ask for; CAIRN_TEST_ENCRYPTION=0 runs a test as it is written
+# (tests/integration/crypto-plain.sh runs the mount and restore tests so).
+CAIRN_TEST_ENCRYPTION=${CAIRN_TEST_ENCRYPTION:-1}
+TEST_PASSWORD="correct horse battery staple $$"
+TEST_KDF=16,1,1
+if [ "$CAIRN_TEST_ENCRYPTION" = 1 ]; then
+	export CAIRN_PASSWORD="$TEST_PASSWORD"
+fi
 export LC_ALL=C TZ=UTC
 
 # Seconds a mount or unmount may take before the test fails.
@@ -192,13 +206,24 @@ esac
 # cairn ARGS...: the cairn under test, with the repository of -r/--repo
 # translated for the backend under test (see CAIRN_TEST_BACKEND above).
 cairn() {
+	if [ "$CAIRN_TEST_ENCRYPTION" = 1 ] && [ "${1:-}" = init ]; then
+		local e=() x
+		for x in "$@"; do
+			if [ "$x" = --no-encryption ]; then
+				e+=(--kdf-params "$TEST_KDF")
+			else
+				e+=("$x")
+			fi
+		done
+		set -- "${e[@]}"
+	fi
 	if [ "$CAIRN_TEST_BACKEND" = local ]; then
 		"$BUILD/cairn" "$@"
 		return
 	fi
 	local how=read args=() a next=0 st=0 mirror=
 	case "${1:-}" in
-	init | backup | import | forget | prune) how=write ;;
+	init | backup | import | forget | prune | key) how=write ;;
 	esac
 	for a in "$@"; do
 		if [ "$next" = 1 ]; then

@@ -60,10 +60,10 @@ static struct tree *backup(struct fixture *f, uint8_t tree_id[HASH_LEN])
 	struct tree *t = NULL;
 
 	assert_int_equal(unit_repo_backup(&f->u, "m", NULL, 1000000, snap_id), 0);
-	assert_int_equal(object_fetch_header(repo_backend(f->u.repo), snap_id, &h), 0);
+	assert_int_equal(object_fetch_header(repo_backend(f->u.repo), NULL, snap_id, &h), 0);
 	memcpy(tree_id, h.tree_id, HASH_LEN);
 	snapshot_header_release(&h);
-	assert_int_equal(object_fetch_tree(repo_backend(f->u.repo), tree_id, &t), 0);
+	assert_int_equal(object_fetch_tree(repo_backend(f->u.repo), NULL, tree_id, &t), 0);
 	/* Whatever it refers to exists. */
 	for (uint32_t i = 0; i < t->n_chunks; i++) {
 		char name[PACK_NAME_LEN];
@@ -82,7 +82,7 @@ static void set_pending(struct fixture *f, const struct tree *t, const uint8_t t
 		pending_add(&p, PENDING_PACK, t->packs[i], 0);
 	if (tree)
 		pending_add(&p, PENDING_TREE, tree_id, 0);
-	assert_int_equal(pending_write(repo_backend(f->u.repo), &p), 0);
+	assert_int_equal(pending_write(repo_backend(f->u.repo), NULL, &p), 0);
 	pending_release(&p);
 }
 

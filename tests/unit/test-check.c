@@ -93,7 +93,7 @@ static void put(struct fixture *f, enum object_kind kind, const struct buf *raw,
 	AUTOBUF struct buf obj = BUF_INIT;
 	char name[OBJECT_NAME_MAX];
 
-	assert_true(envelope_encode(kind, raw->ptr, raw->len, 0, NULL, &obj, ret_id) > 0);
+	assert_true(envelope_encode(NULL, kind, raw->ptr, raw->len, 0, NULL, &obj, ret_id) > 0);
 	object_name(kind, ret_id, name);
 	assert_int_equal(backend_put(repo_backend(f->u.repo), name, obj.ptr, obj.len), 0);
 }
@@ -125,8 +125,8 @@ static void test_tree_disagrees_with_trailer(void **state)
 
 	backup_file(f, "m", "src", "a", 100000, 1000, NULL);
 	backup_file(f, "m", "src", "b", 5000, 2000, snap);
-	assert_int_equal(object_fetch_header(b, snap, &h), 0);
-	assert_int_equal(object_fetch_tree(b, h.tree_id, &t), 0);
+	assert_int_equal(object_fetch_header(b, NULL, snap, &h), 0);
+	assert_int_equal(object_fetch_tree(b, NULL, h.tree_id, &t), 0);
 	/* the chunk of /b: the one this backup added */
 	assert_int_equal(t->n_chunks, 2);
 	uint32_t c = t->chunks[0].raw_len == 5000 ? 0 : 1;
@@ -166,7 +166,7 @@ static void test_index_disagrees_with_trailer(void **state)
 	backup_file(f, "m", "src", "a", 3000000, 1000, NULL);
 	assert_int_equal(inventory_list(f->u.repo, &inv), 0);
 	assert_int_equal(inv.indexes.n, 1);
-	assert_int_equal(object_fetch(b, OBJECT_INDEX, inv.indexes.ids[0], &payload), 0);
+	assert_int_equal(object_fetch(b, NULL, OBJECT_INDEX, inv.indexes.ids[0], &payload), 0);
 	inventory_release(&inv);
 	assert_int_equal(index_decode(payload.ptr, payload.len, &ix), 0);
 	assert_true(ix.packs[0].n >= 2);

@@ -493,13 +493,13 @@ static void test_tree_survives_envelope_and_backend(void **state)
 	char name[6 + HASH_HEX_LEN + 1];
 
 	assert_int_equal(tree_encode(t, &raw), 0);
-	assert_true(envelope_encode(OBJECT_TREE, raw.ptr, raw.len, 3, NULL, &env, id) > 0);
+	assert_true(envelope_encode(NULL, OBJECT_TREE, raw.ptr, raw.len, 3, NULL, &env, id) > 0);
 	memcpy(name, "trees/", 6);
 	hex_encode(id, HASH_LEN, name + 6);
 	assert_int_equal(backend_put(f->backend, name, env.ptr, env.len), 0);
 	assert_int_equal(backend_get(f->backend, name, &got), 0);
-	assert_int_equal(envelope_decode(got.ptr, got.len, OBJECT_TREE, ENVELOPE_RAW_MAX, &payload,
-					 id2),
+	assert_int_equal(envelope_decode(NULL, got.ptr, got.len, OBJECT_TREE, ENVELOPE_RAW_MAX,
+					 &payload, id2),
 			 0);
 	assert_memory_equal(id, id2, HASH_LEN);
 	assert_int_equal(tree_decode(payload.ptr, payload.len, &d), 0);
@@ -940,7 +940,8 @@ static void test_decode_rejects_bad_chunks(void **state)
 	} while (0)
 	BAD(chunks[0].raw_len, 0, "an empty chunk");
 	BAD(chunks[0].stored_len, ENVELOPE_HEADER_SIZE - 1, "a chunk shorter than its envelope");
-	BAD(chunks[0].stored_len, 1000 + ENVELOPE_HEADER_SIZE + 1, "stored beyond raw + header");
+	BAD(chunks[0].stored_len, 1000 + ENVELOPE_OVERHEAD_MAX + 1,
+	    "stored beyond raw + the most an envelope adds");
 	BAD(chunks[0].off, UINT64_MAX - 10, "a chunk whose end overflows");
 #undef BAD
 	sample(&r);

@@ -75,7 +75,8 @@ static void build(struct fixture *f, struct pack_writer *w, struct buf *out,
 	for (int i = 0; i < N_CHUNKS; i++) {
 		AUTOBUF struct buf env = BUF_INIT;
 		uint8_t h[HASH_LEN];
-		int n = envelope_encode(OBJECT_CHUNK, f->data[i], f->len[i], 3, NULL, &env, h);
+		int n = envelope_encode(NULL, OBJECT_CHUNK, f->data[i], f->len[i], 3, NULL, &env,
+					h);
 		assert_true(n > 0);
 		pack_writer_add(w, h, env.ptr, env.len, (uint32_t)f->len[i], &entries[i]);
 		assert_memory_equal(entries[i].hash, h, HASH_LEN);
@@ -101,8 +102,8 @@ static void check_entries_decode(struct fixture *f, const uint8_t *pack, const s
 	for (uint32_t i = 0; i < n; i++) {
 		AUTOBUF struct buf out = BUF_INIT;
 		uint8_t h[HASH_LEN];
-		assert_int_equal(envelope_decode(pack + e[i].off, e[i].stored_len, OBJECT_CHUNK,
-						 e[i].raw_len, &out, h),
+		assert_int_equal(envelope_decode(NULL, pack + e[i].off, e[i].stored_len,
+						 OBJECT_CHUNK, e[i].raw_len, &out, h),
 				 0);
 		assert_memory_equal(h, e[i].hash, HASH_LEN);
 		assert_int_equal(out.len, f->len[i]);
@@ -113,7 +114,7 @@ static void check_entries_decode(struct fixture *f, const uint8_t *pack, const s
 static void test_writer_and_trailer_round_trip(void **state)
 {
 	struct fixture *f = *state;
-	struct pack_writer *w = pack_writer_new();
+	struct pack_writer *w = pack_writer_new(NULL);
 	AUTOBUF struct buf pack = BUF_INIT;
 	struct pack_entry want[N_CHUNKS], *got = NULL;
 	uint8_t id[HASH_LEN], h[HASH_LEN];
@@ -127,7 +128,7 @@ static void test_writer_and_trailer_round_trip(void **state)
 	for (int i = 1; i < N_CHUNKS; i++)
 		assert_int_equal(want[i].off, want[i - 1].off + want[i - 1].stored_len);
 
-	assert_int_equal(pack_parse_trailer(pack.ptr, pack.len, &got, &n), 0);
+	assert_int_equal(pack_parse_trailer(NULL, pack.ptr, pack.len, &got, &n), 0);
 	assert_int_equal(n, N_CHUNKS);
 	for (uint32_t i = 0; i < n; i++) {
 		assert_memory_equal(got[i].hash, want[i].hash, HASH_LEN);
@@ -154,14 +155,14 @@ static void test_writer_and_trailer_round_trip(void **state)
 static void test_empty_pack(void **state)
 {
 	(void)state;
-	struct pack_writer *w = pack_writer_new();
+	struct pack_writer *w = pack_writer_new(NULL);
 	AUTOBUF struct buf pack = BUF_INIT;
 	struct pack_entry *got = NULL;
 	uint8_t id[HASH_LEN];
 	uint32_t n = 99;
 
 	pack_writer_finish(w, &pack, id);
-	assert_int_equal(pack_parse_trailer(pack.ptr, pack.len, &got, &n), 0);
+	assert_int_equal(pack_parse_trailer(NULL, pack.ptr, pack.len, &got, &n), 0);
 	assert_int_equal(n, 0);
 	free(got);
 	pack_writer_free(w);
@@ -185,7 +186,7 @@ static void test_pack_name(void **state)
 static void test_chunks_read_by_range_from_a_backend(void **state)
 {
 	struct fixture *f = *state;
-	struct pack_writer *w = pack_writer_new();
+	struct pack_writer *w = pack_writer_new(NULL);
 	AUTOBUF struct buf pack = BUF_INIT;
 	AUTOBUF struct buf whole = BUF_INIT;
 	struct pack_entry want[N_CHUNKS], *got = NULL;
@@ -203,14 +204,14 @@ static void test_chunks_read_by_range_from_a_backend(void **state)
 		assert_int_equal(backend_get_range(f->backend, name, want[i].off,
 						   want[i].stored_len, &range),
 				 0);
-		assert_int_equal(envelope_decode(range.ptr, range.len, OBJECT_CHUNK,
+		assert_int_equal(envelope_decode(NULL, range.ptr, range.len, OBJECT_CHUNK,
 						 want[i].raw_len, &out, NULL),
 				 0);
 		assert_memory_equal(out.ptr, f->data[i], f->len[i]);
 	}
 	/* The whole pack, as check or an index rebuild reads it. */
 	assert_int_equal(backend_get(f->backend, name, &whole), 0);
-	assert_int_equal(pack_parse_trailer(whole.ptr, whole.len, &got, &n), 0);
+	assert_int_equal(pack_parse_trailer(NULL, whole.ptr, whole.len, &got, &n), 0);
 	check_entries_decode(f, whole.ptr, got, n);
 	free(got);
 	pack_writer_free(w);
@@ -226,7 +227,7 @@ static int parse_copy(const uint8_t *p, size_t len)
 	int r;
 
 	memcpy(copy, p, len);
-	r = pack_parse_trailer(copy, len, &got, &n);
+	r = pack_parse_trailer(NULL, copy, len, &got, &n);
 	free(copy);
 	if (r == 0) {
 		free(got);
@@ -240,7 +241,7 @@ static int parse_copy(const uint8_t *p, size_t len)
 static void test_truncated_pack_rejected(void **state)
 {
 	struct fixture *f = *state;
-	struct pack_writer *w = pack_writer_new();
+	struct pack_writer *w = pack_writer_new(NULL);
 	AUTOBUF struct buf pack = BUF_INIT;
 	struct pack_entry want[N_CHUNKS];
 	uint8_t id[HASH_LEN];
@@ -261,7 +262,7 @@ static void test_truncated_pack_rejected(void **state)
 static void test_damaged_trailer_rejected(void **state)
 {
 	struct fixture *f = *state;
-	struct pack_writer *w = pack_writer_new();
+	struct pack_writer *w = pack_writer_new(NULL);
 	AUTOBUF struct buf pack = BUF_INIT;
 	struct pack_entry want[N_CHUNKS];
 	uint8_t id[HASH_LEN];
@@ -302,7 +303,7 @@ static void handmade(struct buf *out, size_t data_len, const void *payload, size
 
 	buf_reset(out);
 	buf_append_zero(out, data_len);
-	int n = envelope_encode(kind, payload, len, 0, NULL, &env, NULL);
+	int n = envelope_encode(NULL, kind, payload, len, 0, NULL, &env, NULL);
 	assert_true(n > 0);
 	buf_append(out, env.ptr, env.len);
 	put_le32(foot, (uint32_t)env.len);
@@ -333,7 +334,7 @@ static void test_trailer_entries_are_checked(void **state)
 	entry(&t, 0, 400, 352);
 	entry(&t, 400, 600, 552);
 	handmade(&pack, 1000, t.ptr, t.len, OBJECT_PACK_TRAILER);
-	assert_int_equal(pack_parse_trailer(pack.ptr, pack.len, &got, &n), 0);
+	assert_int_equal(pack_parse_trailer(NULL, pack.ptr, pack.len, &got, &n), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(got[1].off, 400);
 	assert_int_equal(got[1].stored_len, 600);
@@ -428,7 +429,7 @@ static void test_trailer_claiming_more_entries_than_fit_rejected(void **state)
 		entry(&t, 0, 48, 1);
 	buf_reset(&pack);
 	buf_append_zero(&pack, 96);
-	int n = envelope_encode(OBJECT_PACK_TRAILER, t.ptr, t.len, 19, NULL, &env, NULL);
+	int n = envelope_encode(NULL, OBJECT_PACK_TRAILER, t.ptr, t.len, 19, NULL, &env, NULL);
 	assert_true(n > 0 && n < 2000);
 	buf_append(&pack, env.ptr, env.len);
 	put_le32(foot, (uint32_t)env.len);
@@ -443,7 +444,7 @@ static void test_trailer_claiming_more_entries_than_fit_rejected(void **state)
 static void test_trailer_from_tail(void **state)
 {
 	struct fixture *f = *state;
-	struct pack_writer *w = pack_writer_new();
+	struct pack_writer *w = pack_writer_new(NULL);
 	AUTOBUF struct buf pack = BUF_INIT;
 	struct pack_entry want[N_CHUNKS], *got = NULL;
 	uint8_t id[HASH_LEN];
@@ -455,13 +456,13 @@ static void test_trailer_from_tail(void **state)
 	size_t tail_need = pack.len - trailer_end;
 
 	/* 8 bytes: the footer only. */
-	assert_int_equal(pack_parse_trailer_tail(pack.ptr + pack.len - 8, 8, pack.len, &got, &n,
-						 &need),
+	assert_int_equal(pack_parse_trailer_tail(NULL, pack.ptr + pack.len - 8, 8, pack.len, &got,
+						 &n, &need),
 			 -EAGAIN);
 	assert_int_equal(need, tail_need);
 	/* Exactly the trailer and the footer. */
-	assert_int_equal(pack_parse_trailer_tail(pack.ptr + pack.len - need, need, pack.len, &got,
-						 &n, NULL),
+	assert_int_equal(pack_parse_trailer_tail(NULL, pack.ptr + pack.len - need, need, pack.len,
+						 &got, &n, NULL),
 			 0);
 	assert_int_equal(n, N_CHUNKS);
 	for (uint32_t i = 0; i < n; i++) {
@@ -471,11 +472,12 @@ static void test_trailer_from_tail(void **state)
 	}
 	free(got);
 	/* A tail claimed to be of a pack too small to hold its entries. */
-	assert_int_equal(pack_parse_trailer_tail(pack.ptr + pack.len - need, need, need, &got, &n,
-						 NULL),
+	assert_int_equal(pack_parse_trailer_tail(NULL, pack.ptr + pack.len - need, need, need, &got,
+						 &n, NULL),
 			 -EBADMSG);
 	/* A tail longer than the pack it is said to end. */
-	assert_int_equal(pack_parse_trailer_tail(pack.ptr, pack.len, pack.len - 1, &got, &n, NULL),
+	assert_int_equal(pack_parse_trailer_tail(NULL, pack.ptr, pack.len, pack.len - 1, &got, &n,
+						 NULL),
 			 -EBADMSG);
 	pack_writer_free(w);
 }

@@ -91,7 +91,7 @@ static void put(struct fixture *f, enum object_kind kind, const struct buf *raw,
 	AUTOBUF struct buf obj = BUF_INIT;
 	char name[OBJECT_NAME_MAX];
 
-	assert_true(envelope_encode(kind, raw->ptr, raw->len, 0, NULL, &obj, id) > 0);
+	assert_true(envelope_encode(NULL, kind, raw->ptr, raw->len, 0, NULL, &obj, id) > 0);
 	object_name(kind, id, name);
 	assert_int_equal(backend_put(repo_backend(f->u.repo), name, obj.ptr, obj.len), 0);
 }

@@ -120,7 +120,7 @@ int unit_repo_setup(struct unit_repo *u, const char *name, const struct repo_con
 	setenv("CAIRN_CACHE_DIR", cache, 1);
 	snprintf(u->url, sizeof(u->url), "%s/repo", u->dir);
 	snprintf(u->src, sizeof(u->src), "%s/src", u->dir);
-	if (mkdir(u->src, 0755) < 0 || repo_init(u->url, NULL, cfg ? cfg : &def) < 0 ||
+	if (mkdir(u->src, 0755) < 0 || repo_init(u->url, NULL, cfg ? cfg : &def, NULL, NULL) < 0 ||
 	    repo_open(u->url, NULL, &u->repo) < 0 || repo_catalog_open(u->repo, &u->cat) < 0) {
 		unit_repo_teardown(u);
 		return -1;
