@@ -5,7 +5,8 @@
  *   decode-limit [-j THREADS] [-p PASSES] FILE...
  *
  * Cuts each FILE into chunks as a backup with the default settings does
- * (chunker_default_params(), zstd level 3, envelope_encode()), keeps the
+ * (chunker_default_params(), zstd level 3, envelope_encode() without keys:
+ * an unencrypted repository), keeps the
  * envelopes in memory, then decodes all of them PASSES times (default 3)
  * on THREADS threads (default: every core), three ways:
  *
@@ -93,7 +94,7 @@ static void load(const char *path)
 	while (pos < (size_t)st.st_size) {
 		size_t n = chunker_cut(&p, data + pos, (size_t)st.st_size - pos, true);
 		struct buf env = BUF_INIT;
-		if (envelope_encode(OBJECT_CHUNK, data + pos, n, 3, NULL, &env, NULL) < 0) {
+		if (envelope_encode(NULL, OBJECT_CHUNK, data + pos, n, 3, NULL, &env, NULL) < 0) {
 			fprintf(stderr, "decode-limit: cannot encode a chunk of %s\n", path);
 			exit(1);
 		}
@@ -119,8 +120,8 @@ static void *worker(void *arg)
 		out.len = 0;
 		switch (way) {
 		case WAY_DECODE:
-			if (envelope_decode(c->env, c->env_len, OBJECT_CHUNK, c->raw_len, &out,
-					    hash) < 0) {
+			if (envelope_decode(NULL, c->env, c->env_len, OBJECT_CHUNK, c->raw_len,
+					    &out, hash) < 0) {
 				fprintf(stderr, "decode-limit: a chunk does not decode\n");
 				exit(1);
 			}
