@@ -20,11 +20,11 @@
  */
 #include "fs.h"
 #include "base/log.h"
+#include "base/parallel.h"
 
 #include <assert.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -348,7 +348,6 @@ int fs_start(struct fs *fs)
 		.decode = decode_chunk,
 		.userdata = fs,
 	};
-	sigset_t all, old;
 	int r;
 
 	if (fs->opts.disk_cache) {
@@ -369,10 +368,7 @@ int fs_start(struct fs *fs)
 		return r;
 	if (fs->opts.refresh_s == 0)
 		return 0;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	r = -pthread_create(&fs->refresh_thread, NULL, refresh_main, fs);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r = thread_start(&fs->refresh_thread, refresh_main, fs);
 	if (r < 0)
 		return log_error_errno(r, "cannot start the refresh thread");
 	fs->has_refresh_thread = true;

@@ -810,6 +810,14 @@ static int set_endpoint(struct s3 *s3, const char *endpoint, const char *bucket,
 	return 0;
 }
 
+/* Undoes a backend_s3_open() that got as far as its private state. */
+static int open_failed(struct backend *b, int r)
+{
+	s3_free(b);
+	b->ops = NULL;
+	return r;
+}
+
 /* Endpoint: opts->s3_endpoint, $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, the
  * profile's endpoint_url, else AWS in the region. Region: $AWS_REGION,
  * $AWS_DEFAULT_REGION, the profile's region, us-east-1. Credentials: see
@@ -822,7 +830,8 @@ int backend_s3_open(struct backend *b, const char *bucket_and_prefix,
 	AUTOFREE char *bucket = NULL;
 	AUTOFREE char *cred_path = aws_file_path("AWS_SHARED_CREDENTIALS_FILE", "credentials");
 	AUTOFREE char *config_path = aws_file_path("AWS_CONFIG_FILE", "config");
-	struct aws_profile cred_file = { 0 }, config_file = { 0 };
+	CLEANUP(aws_profile_release) struct aws_profile cred_file = { 0 };
+	CLEANUP(aws_profile_release) struct aws_profile config_file = { 0 };
 	const char *slash = strchr(bucket_and_prefix, '/');
 	const char *prefix = slash ? slash + 1 : "";
 	const char *endpoint, *region, *style;
@@ -863,7 +872,7 @@ int backend_s3_open(struct backend *b, const char *bucket_and_prefix,
 	if (r == 0 && config_path)
 		r = read_aws_file(config_path, s3->profile, true, &config_file);
 	if (r < 0)
-		goto fail;
+		return open_failed(b, r);
 
 	region = env("AWS_REGION")	     ? env("AWS_REGION")
 		 : env("AWS_DEFAULT_REGION") ? env("AWS_DEFAULT_REGION")
@@ -885,20 +894,14 @@ int backend_s3_open(struct backend *b, const char *bucket_and_prefix,
 				    "s3: addressing_style '%s' in %s is not path, "
 				    "virtual or auto",
 				    style, config_path);
-		goto fail;
+		return open_failed(b, r);
 	}
 	r = set_endpoint(s3, endpoint, bucket, addressing);
 	if (r == 0)
 		r = load_credentials(s3, &cred_file, &config_file, cred_path, config_path);
 	if (r == 0)
 		r = http_new(&hopts, &s3->http);
-fail:
-	aws_profile_release(&cred_file);
-	aws_profile_release(&config_file);
-	if (r < 0) {
-		s3_free(b);
-		b->ops = NULL;
-		return r;
-	}
+	if (r < 0)
+		return open_failed(b, r);
 	return 0;
 }

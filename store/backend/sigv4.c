@@ -33,12 +33,12 @@ struct pair {
 
 struct pairs {
 	struct pair *v;
-	size_t n;
+	size_t n, cap;
 };
 
 static void pairs_add(struct pairs *p, char *name, char *value)
 {
-	p->v = xrealloc(p->v, (p->n + 1) * sizeof(*p->v));
+	XGROW_ARRAY(p->v, p->cap, p->n + 1);
 	p->v[p->n] = (struct pair){ name, value, p->n };
 	p->n++;
 }
@@ -50,7 +50,7 @@ static void pairs_release(struct pairs *p)
 		free(p->v[i].value);
 	}
 	free(p->v);
-	*p = (struct pairs){ NULL, 0 };
+	*p = (struct pairs){ 0 };
 }
 
 static void pairs_releasep(struct pairs *p)
@@ -324,8 +324,8 @@ enum mode {
 static int sign(const struct sigv4_request *req, const struct sigv4_credentials *cred,
 		enum mode mode, unsigned expires_s, struct sigv4_result *ret)
 {
-	CLEANUP(pairs_releasep) struct pairs hdrs = { NULL, 0 };
-	CLEANUP(pairs_releasep) struct pairs params = { NULL, 0 };
+	CLEANUP(pairs_releasep) struct pairs hdrs = { 0 };
+	CLEANUP(pairs_releasep) struct pairs params = { 0 };
 	AUTOBUF struct buf canon = BUF_INIT;
 	AUTOBUF struct buf hdr_lines = BUF_INIT;
 	AUTOBUF struct buf names = BUF_INIT;

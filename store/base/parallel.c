@@ -4,7 +4,6 @@
  */
 #include "base/parallel.h"
 
-#include <pthread.h>
 #include <signal.h>
 
 #define PARALLEL_MAX_THREADS 32
@@ -41,26 +40,45 @@ static void *worker(void *arg)
 	}
 }
 
+int thread_start(pthread_t *ret, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	int r;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = -pthread_create(ret, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+int thread_start_all(pthread_t *threads, unsigned n, void *(*fn)(void *), void *arg,
+		     unsigned *ret_started)
+{
+	int r = 0;
+
+	*ret_started = 0;
+	while (*ret_started < n && (r = thread_start(&threads[*ret_started], fn, arg)) == 0)
+		(*ret_started)++;
+	return r;
+}
+
 int parallel_for(size_t n, unsigned n_threads, parallel_fn fn, void *userdata)
 {
 	struct parallel p = { .fn = fn, .userdata = userdata, .n = n };
 	pthread_t threads[PARALLEL_MAX_THREADS];
 	unsigned started = 0;
-	sigset_t all, old;
 
 	if (n_threads > PARALLEL_MAX_THREADS)
 		n_threads = PARALLEL_MAX_THREADS;
 	if ((size_t)n_threads > n)
 		n_threads = (unsigned)n;
 	pthread_mutex_init(&p.lock, NULL);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (unsigned i = 1; i < n_threads; i++) {
-		if (pthread_create(&threads[started], NULL, worker, &p) != 0)
+		if (thread_start(&threads[started], worker, &p) < 0)
 			break; /* fewer threads do the same work */
 		started++;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	worker(&p);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);

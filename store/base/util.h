@@ -33,6 +33,14 @@
 		(p) = NULL;                \
 		take_;                     \
 	})
+/* TAKE() for a struct owned by value: hands it on and leaves it zeroed, so
+ * its CLEANUP(x_release) has nothing left to free. */
+#define TAKE_STRUCT(s)                      \
+	({                                  \
+		__typeof__(s) take_ = (s);  \
+		(s) = (__typeof__(s)){ 0 }; \
+		take_;                      \
+	})
 #define TAKE_FD(fd)               \
 	({                        \
 		int take_ = (fd); \

@@ -58,11 +58,7 @@ int catalog_add_index(struct catalog *c, const uint8_t id[HASH_LEN], const struc
 			r = catalog_step_done(c, s, "index link");
 		}
 	}
-	if (r < 0) {
-		catalog_rollback(c);
-		return r;
-	}
-	return catalog_commit(c);
+	return catalog_end(c, r);
 }
 
 int catalog_remove_index(struct catalog *c, const uint8_t id[HASH_LEN])
@@ -115,11 +111,7 @@ int catalog_set_pending_packs(struct catalog *c, const uint8_t (*ids)[HASH_LEN],
 		sqlite3_bind_int64(s, 1, rowid);
 		r = catalog_step_done(c, s, "pending pack");
 	}
-	if (r < 0) {
-		catalog_rollback(c);
-		return r;
-	}
-	return catalog_commit(c);
+	return catalog_end(c, r);
 }
 
 int catalog_find_dedup_chunk(struct catalog *c, const uint8_t hash[HASH_LEN], struct chunk_loc *ret)

@@ -390,6 +390,15 @@ void catalog_rollback(struct catalog *c)
 	int UNUSED r = catalog_step_done(c, stmt(c, ST_ROLLBACK), "rollback");
 }
 
+int catalog_end(struct catalog *c, int r)
+{
+	if (r < 0) {
+		catalog_rollback(c);
+		return r;
+	}
+	return catalog_commit(c);
+}
+
 /* --- snapshots --- */
 
 static void read_snapshot(sqlite3_stmt *s, struct cat_snapshot *out)
@@ -496,8 +505,9 @@ static int next_ino_reserve(struct catalog *c, uint32_t n, uint64_t *ret_base)
 	return 0;
 }
 
-int catalog_add_snapshot(struct catalog *c, const uint8_t snap_id[HASH_LEN],
-			 const struct snapshot_header *h)
+/* catalog_add_snapshot() inside its transaction. */
+static int add_snapshot(struct catalog *c, const uint8_t snap_id[HASH_LEN],
+			const struct snapshot_header *h)
 {
 	char tags[sizeof(((struct cat_snapshot *)0)->tags)] = "";
 	uint64_t base = 0;
@@ -508,20 +518,17 @@ int catalog_add_snapshot(struct catalog *c, const uint8_t snap_id[HASH_LEN],
 		size_t len = strlen(tags);
 		snprintf(tags + len, sizeof(tags) - len, "%s%s", i ? "," : "", h->tags[i]);
 	}
-	r = catalog_begin(c);
-	if (r < 0)
-		return r;
 	r = catalog_has_snapshot(c, snap_id);
 	if (r != 0)
-		goto out; /* already there (another process was faster), or an error */
+		return r; /* already there (another process was faster), or an error */
 	s = stmt(c, ST_MEMBER_INSERT);
 	sqlite3_bind_text(s, 1, h->member, -1, SQLITE_TRANSIENT);
 	r = catalog_step_done(c, s, "member insert");
 	if (r < 0)
-		goto out;
+		return r;
 	r = next_ino_reserve(c, h->n_inodes, &base);
 	if (r < 0)
-		goto out;
+		return r;
 	s = stmt(c, ST_SNAPSHOT_INSERT);
 	catalog_bind_hash(s, 1, snap_id);
 	catalog_bind_hash(s, 2, h->tree_id);
@@ -545,12 +552,17 @@ int catalog_add_snapshot(struct catalog *c, const uint8_t snap_id[HASH_LEN],
 	r = catalog_step_done(c, s, "snapshot insert");
 	if (r == 0)
 		r = rename_member_snapshots(c, h->member);
-out:
-	if (r < 0) {
-		catalog_rollback(c);
+	return r;
+}
+
+int catalog_add_snapshot(struct catalog *c, const uint8_t snap_id[HASH_LEN],
+			 const struct snapshot_header *h)
+{
+	int r = catalog_begin(c);
+
+	if (r < 0)
 		return r;
-	}
-	return catalog_commit(c);
+	return catalog_end(c, add_snapshot(c, snap_id, h));
 }
 
 static int delete_range(struct catalog *c, enum stmt_id id, uint64_t lo, uint64_t hi)
@@ -561,21 +573,17 @@ static int delete_range(struct catalog *c, enum stmt_id id, uint64_t lo, uint64_
 	return catalog_step_done(c, s, "snapshot removal");
 }
 
-int catalog_remove_snapshot(struct catalog *c, int64_t id)
+/* catalog_remove_snapshot() inside its transaction. */
+static int remove_snapshot(struct catalog *c, int64_t id)
 {
 	struct cat_snapshot snap;
 	int r;
 
-	r = catalog_begin(c);
+	r = catalog_snapshot_by_id(c, id, &snap);
+	if (r == -ENOENT)
+		return 0;
 	if (r < 0)
 		return r;
-	r = catalog_snapshot_by_id(c, id, &snap);
-	if (r == -ENOENT) {
-		r = 0;
-		goto out;
-	}
-	if (r < 0)
-		goto out;
 	uint64_t lo = snap.ino_base, hi = snap.ino_base + snap.n_inodes;
 	if (snap.loaded) {
 		static const enum stmt_id dels[] = { ST_DEL_INODES, ST_DEL_DIRENTS, ST_DEL_XATTRS,
@@ -590,12 +598,16 @@ int catalog_remove_snapshot(struct catalog *c, int64_t id)
 	}
 	if (r == 0)
 		r = rename_member_snapshots(c, snap.member);
-out:
-	if (r < 0) {
-		catalog_rollback(c);
+	return r;
+}
+
+int catalog_remove_snapshot(struct catalog *c, int64_t id)
+{
+	int r = catalog_begin(c);
+
+	if (r < 0)
 		return r;
-	}
-	return catalog_commit(c);
+	return catalog_end(c, remove_snapshot(c, id));
 }
 
 int catalog_list_snapshots(struct catalog *c, const char *member, catalog_snapshot_fn fn,
@@ -859,11 +871,7 @@ int catalog_load_tree(struct catalog *c, int64_t snapshot_id, const struct tree 
 		else
 			r = insert_tree(c, &snap, t);
 	}
-	if (r < 0) {
-		catalog_rollback(c);
-		return r;
-	}
-	return catalog_commit(c);
+	return catalog_end(c, r);
 }
 
 /* --- tree queries --- */
@@ -1101,9 +1109,5 @@ int catalog_add_pack(struct catalog *c, const uint8_t pack_id[HASH_LEN],
 	for (uint32_t i = 0; r == 0 && i < n; i++)
 		r = chunk_rowid(c, entries[i].hash, pack, entries[i].off, entries[i].stored_len,
 				entries[i].raw_len, NULL);
-	if (r < 0) {
-		catalog_rollback(c);
-		return r;
-	}
-	return catalog_commit(c);
+	return catalog_end(c, r);
 }

@@ -88,6 +88,10 @@ int catalog_set_cache_size(struct catalog *c, unsigned kib) WARN_UNUSED;
 int catalog_begin(struct catalog *c) WARN_UNUSED;
 int catalog_commit(struct catalog *c) WARN_UNUSED;
 void catalog_rollback(struct catalog *c);
+/* Ends the batch catalog_begin() opened with the result r of its work:
+ * commits when r >= 0 and returns the commit's result, else rolls back
+ * and returns r. */
+int catalog_end(struct catalog *c, int r) WARN_UNUSED;
 
 /* --- snapshots --- */
 

@@ -62,7 +62,7 @@ void index_encode(const struct index *ix, struct buf *out)
 int index_decode(const uint8_t *data, size_t len, struct index *ret)
 {
 	struct rbuf r = rbuf_make(data, len);
-	struct index ix;
+	CLEANUP(index_release) struct index ix;
 
 	index_init(&ix);
 	uint32_t version = rbuf_le32(&r), n_packs = rbuf_le32(&r);
@@ -73,7 +73,7 @@ int index_decode(const uint8_t *data, size_t len, struct index *ret)
 		rbuf_copy(&r, id, HASH_LEN);
 		uint32_t n = rbuf_le32(&r);
 		if (!rbuf_ok(&r) || n > rbuf_left(&r) / ENTRY_SIZE)
-			goto bad;
+			return -EBADMSG;
 		AUTOFREE struct pack_entry *entries = xcalloc(n, sizeof(*entries));
 		for (uint32_t j = 0; j < n; j++) {
 			struct pack_entry *e = &entries[j];
@@ -85,15 +85,12 @@ int index_decode(const uint8_t *data, size_t len, struct index *ret)
 			    e->raw_len > CHUNK_SIZE_MAX_LIMIT ||
 			    e->stored_len > e->raw_len + ENVELOPE_OVERHEAD_MAX ||
 			    e->off > UINT64_MAX - e->stored_len)
-				goto bad;
+				return -EBADMSG;
 		}
 		index_add(&ix, id, entries, n);
 	}
 	if (!rbuf_ok(&r) || rbuf_left(&r) != 0)
-		goto bad;
-	*ret = ix;
+		return -EBADMSG;
+	*ret = TAKE_STRUCT(ix);
 	return 0;
-bad:
-	index_release(&ix);
-	return -EBADMSG;
 }

@@ -35,10 +35,7 @@ static void child_key(uint32_t parent, const void *name, size_t len, uint8_t key
 static uint32_t add_node(struct tar_names *t, uint32_t parent, const void *name, size_t len,
 			 enum tar_node_kind kind, uint32_t value)
 {
-	if (t->n_nodes == t->cap_nodes) {
-		t->cap_nodes = t->cap_nodes ? t->cap_nodes * 2 : 64;
-		t->nodes = xrealloc(t->nodes, (size_t)t->cap_nodes * sizeof(*t->nodes));
-	}
+	XGROW_ARRAY(t->nodes, t->cap_nodes, (size_t)t->n_nodes + 1);
 	struct tar_node *n = &t->nodes[t->n_nodes];
 	*n = (struct tar_node){
 		.parent = parent,

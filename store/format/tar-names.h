@@ -47,7 +47,8 @@ struct tar_node {
 
 struct tar_names {
 	struct tar_node *nodes;
-	uint32_t n_nodes, cap_nodes;
+	uint32_t n_nodes;
+	size_t cap_nodes;
 	struct hmap children; /* hash of (parent, name) -> live node */
 	struct buf arena;
 };

@@ -432,29 +432,22 @@ static int backup_inode(struct backup *b, const struct stat *st, uint32_t *ret)
 	return 0;
 }
 
-/* Backs up the entry named name inside directory parent; b->path holds the
- * parent's path. */
-static int backup_child(struct backup *b, uint32_t parent, const char *name)
+/* Backs up the entry name (name_len bytes) of directory parent, whose path
+ * b->path now holds. A problem with the entry itself is reported and
+ * skipped; only what stops the backup is returned. */
+static int backup_entry(struct backup *b, uint32_t parent, const char *name, size_t name_len)
 {
-	size_t saved = b->path.len;
-	size_t name_len = strlen(name);
 	struct stat st;
 	uint32_t idx = 0;
-	int r = 0;
-
-	b->path.len--; /* drop the NUL */
-	if (b->path.len > 0 && b->path.ptr[b->path.len - 1] != '/')
-		buf_append_u8(&b->path, '/');
-	buf_append(&b->path, name, name_len);
-	buf_append_u8(&b->path, 0);
+	int r;
 
 	if (!name_is_valid_component(name, name_len)) {
 		report(b, -ENAMETOOLONG, "store the name of");
-		goto out;
+		return 0;
 	}
 	if (lstat(cur_path(b), &st) < 0) {
 		report(b, -errno, "stat");
-		goto out;
+		return 0;
 	}
 	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
 		uint8_t key[HMAP_KEY_LEN];
@@ -462,7 +455,7 @@ static int backup_child(struct backup *b, uint32_t parent, const char *name)
 		uint64_t *seen = hmap_get(&b->links, key);
 		if (seen) {
 			tree_add_dirent(b->tree, parent, (uint32_t)*seen, name, name_len);
-			goto out;
+			return 0;
 		}
 		r = backup_inode(b, &st, &idx);
 		if (r == 0)
@@ -472,8 +465,23 @@ static int backup_child(struct backup *b, uint32_t parent, const char *name)
 	}
 	if (r == 0)
 		tree_add_dirent(b->tree, parent, idx, name, name_len);
-	r = r < 0 ? r : 0;
-out:
+	return r < 0 ? r : 0;
+}
+
+/* Backs up the entry named name inside directory parent; b->path holds the
+ * parent's path, and holds it again on return. */
+static int backup_child(struct backup *b, uint32_t parent, const char *name)
+{
+	size_t saved = b->path.len;
+	size_t name_len = strlen(name);
+	int r;
+
+	b->path.len--; /* drop the NUL */
+	if (b->path.len > 0 && b->path.ptr[b->path.len - 1] != '/')
+		buf_append_u8(&b->path, '/');
+	buf_append(&b->path, name, name_len);
+	buf_append_u8(&b->path, 0);
+	r = backup_entry(b, parent, name, name_len);
 	b->path.len = saved;
 	b->path.ptr[saved - 1] = 0;
 	return r;
@@ -757,11 +765,12 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	b.pw = pack_writer_new(repo_keys(r));
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned workers = cpus < 1 ? 1 : cpus > 8 ? 8 : (unsigned)cpus;
-	b.pool = chunk_pool_new(repo_keys(r), workers, 4 * workers, b.cfg->zstd_level);
+	rc = chunk_pool_new(repo_keys(r), workers, 4 * workers, b.cfg->zstd_level, &b.pool);
 	/* One pack queued per uploading thread, besides those being stored:
 	 * memory for packs stays within 2 * n * pack_size. */
 	unsigned uploaders = backend_put_parallelism(b.backend);
-	b.uploads = upload_pool_new(b.backend, uploaders, uploaders);
+	if (rc >= 0)
+		rc = upload_pool_new(b.backend, uploaders, uploaders, &b.uploads);
 	b.rbuf_cap = MAX((size_t)b.cfg->chunker.max_size * 4, (size_t)8 << 20);
 	b.rbuf = xmalloc(b.rbuf_cap);
 	hmap_init(&b.chunks);
@@ -769,7 +778,8 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	hmap_init(&b.links);
 	index_init(&b.index);
 
-	rc = o.fill ? o.fill(&b, o.fill_data) : walk(&b);
+	if (rc >= 0)
+		rc = o.fill ? o.fill(&b, o.fill_data) : walk(&b);
 	if (rc >= 0)
 		rc = write_snapshot(&b, &res);
 	progress(&b, true);

@@ -7,6 +7,8 @@
  */
 #include "ops/chunk-pool.h"
 #include "format/envelope.h"
+#include "base/log.h"
+#include "base/parallel.h"
 
 #include <pthread.h>
 
@@ -57,10 +59,11 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-struct chunk_pool *chunk_pool_new(const struct crypto_keys *keys, unsigned n_threads,
-				  unsigned max_pending, int zstd_level)
+int chunk_pool_new(const struct crypto_keys *keys, unsigned n_threads, unsigned max_pending,
+		   int zstd_level, struct chunk_pool **ret)
 {
-	struct chunk_pool *p = xcalloc(1, sizeof(*p));
+	CLEANUP(chunk_pool_freep) struct chunk_pool *p = xcalloc(1, sizeof(*p));
+	int r;
 
 	p->n_threads = MAX(n_threads, 1u);
 	p->cap = MAX(max_pending, p->n_threads + 1);
@@ -71,10 +74,12 @@ struct chunk_pool *chunk_pool_new(const struct crypto_keys *keys, unsigned n_thr
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->done, NULL);
 	p->threads = xcalloc(p->n_threads, sizeof(pthread_t));
-	for (unsigned i = 0; i < p->n_threads; i++)
-		if (pthread_create(&p->threads[i], NULL, worker, p) != 0)
-			abort();
-	return p;
+	/* n_threads becomes the number started: those chunk_pool_free() joins */
+	r = thread_start_all(p->threads, p->n_threads, worker, p, &p->n_threads);
+	if (r < 0)
+		return log_error_errno(r, "cannot start the compression threads");
+	*ret = TAKE(p);
+	return 0;
 }
 
 void chunk_pool_free(struct chunk_pool *p)

@@ -21,9 +21,10 @@ struct chunk_job {
 struct chunk_pool;
 
 /* Starts n_threads workers (at least 1) compressing at zstd_level; at most
- * max_pending jobs are queued or unreturned at once. */
-struct chunk_pool *chunk_pool_new(const struct crypto_keys *keys, unsigned n_threads,
-				  unsigned max_pending, int zstd_level);
+ * max_pending jobs are queued or unreturned at once. -errno (logged) when a
+ * thread cannot start. */
+int chunk_pool_new(const struct crypto_keys *keys, unsigned n_threads, unsigned max_pending,
+		   int zstd_level, struct chunk_pool **ret) WARN_UNUSED;
 /* Stops and joins the workers; pending jobs are dropped. Accepts NULL. */
 void chunk_pool_free(struct chunk_pool *p);
 DEFINE_FREEP(struct chunk_pool, chunk_pool_free)

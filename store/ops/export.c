@@ -45,7 +45,7 @@ struct exporter {
 	struct archive *a;
 	struct hmap first; /* inode -> index into links */
 	char **links;	   /* first names of multiply-linked entries */
-	size_t n_links;
+	size_t n_links, cap_links;
 	struct buf name; /* the entry's archive name, NUL-terminated */
 	struct export_stats stats;
 	uint64_t last_progress;
@@ -329,7 +329,7 @@ static int visit(void *userdata, enum walk_event ev, const struct walk_entry *we
 			x->stats.n_entries++;
 			return 0;
 		}
-		x->links = xrealloc(x->links, (x->n_links + 1) * sizeof(*x->links));
+		XGROW_ARRAY(x->links, x->cap_links, x->n_links + 1);
 		x->links[x->n_links] = xstrdup(name);
 		hmap_put(&x->first, key, x->n_links++);
 	}

@@ -143,13 +143,20 @@ static int collect_snapshot(void *userdata, const struct cat_snapshot *s)
 
 struct member_names {
 	char **names;
-	size_t n;
+	size_t n, cap;
 };
+
+static void member_names_release(struct member_names *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->names[i]);
+	free(m->names);
+}
 
 static int collect_member(void *userdata, int64_t id UNUSED, const char *name)
 {
 	struct member_names *m = userdata;
-	m->names = xrealloc(m->names, (m->n + 1) * sizeof(char *));
+	XGROW_ARRAY(m->names, m->cap, m->n + 1);
 	m->names[m->n++] = xstrdup(name);
 	return 0;
 }
@@ -211,9 +218,9 @@ static int forget_member(struct repo *r, struct catalog *c, const struct forget_
 int forget_run(struct repo *r, struct catalog *c, const struct forget_options *o,
 	       struct forget_result *ret)
 {
-	struct member_names members = { 0 };
+	CLEANUP(member_names_release) struct member_names members = { 0 };
 	struct forget_result res = { 0 };
-	struct repo_lock *lock = NULL;
+	CLEANUP(lock_releasep) struct repo_lock *lock = NULL;
 	int rc;
 
 	if (forget_policy_is_empty(&o->policy))
@@ -226,18 +233,18 @@ int forget_run(struct repo *r, struct catalog *c, const struct forget_options *o
 	/* What the repository holds now, not when the command started. */
 	rc = repo_sync(r, c, NULL);
 	if (rc < 0)
-		goto out;
+		return rc;
 	if (o->member) {
 		AUTOFREE char *ref = xasprintf("%s/latest", o->member);
 		struct cat_snapshot s;
 		rc = repo_resolve_snapshot(r, c, ref, &s); /* says which members exist */
 		if (rc < 0)
-			goto out;
+			return rc;
 		collect_member(&members, 0, o->member);
 	} else {
 		rc = catalog_list_members(c, collect_member, &members);
 		if (rc < 0)
-			goto out;
+			return rc;
 	}
 	for (size_t i = 0; rc >= 0 && i < members.n; i++)
 		rc = forget_member(r, c, o, members.names[i], &res);
@@ -247,11 +254,6 @@ int forget_run(struct repo *r, struct catalog *c, const struct forget_options *o
 			log_warning("the snapshots are removed, but readers over plain HTTP still "
 				    "list them until the snapshot list is published again");
 	}
-out:
-	lock_release(lock);
-	for (size_t i = 0; i < members.n; i++)
-		free(members.names[i]);
-	free(members.names);
 	if (rc < 0)
 		return rc;
 	*ret = res;

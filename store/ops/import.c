@@ -84,10 +84,7 @@ static int add_candidate(struct import *im, const char *path, const char *member
 		c.time = st.st_mtim.tv_sec;
 		log_info("'%s': no time in its name; using its mtime", path);
 	}
-	if (im->n == im->cap) {
-		im->cap = im->cap ? im->cap * 2 : 16;
-		im->c = xrealloc(im->c, im->cap * sizeof(*im->c));
-	}
+	XGROW_ARRAY(im->c, im->cap, im->n + 1);
 	im->c[im->n++] = c;
 	return 0;
 }
@@ -111,10 +108,7 @@ static int list_dir(const char *dir, char ***ret, size_t *ret_n)
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			names = xrealloc(names, cap * sizeof(char *));
-		}
+		XGROW_ARRAY(names, cap, n + 1);
 		names[n++] = xstrdup(de->d_name);
 	}
 	int r = errno ? -errno : 0;

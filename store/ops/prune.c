@@ -92,7 +92,7 @@ struct prune {
 	struct pindex *indexes;
 	size_t n_indexes;
 	uint8_t (*new_packs)[HASH_LEN]; /* written by the repack */
-	size_t n_new;
+	size_t n_new, cap_new;
 	struct index new_index;
 	pthread_mutex_t lock;
 	struct prune_progress prog; /* guarded by lock */
@@ -289,7 +289,7 @@ static int flush_pack(struct prune *p, struct pack_writer *w)
 	r = backend_put(p->b, name, bytes.ptr, bytes.len);
 	if (r < 0)
 		return log_error_errno(r, "cannot store pack '%s'", name);
-	p->new_packs = xrealloc(p->new_packs, (p->n_new + 1) * HASH_LEN);
+	XGROW_ARRAY(p->new_packs, p->cap_new, p->n_new + 1);
 	memcpy(p->new_packs[p->n_new++], id, HASH_LEN);
 	index_add(&p->new_index, id, entries, n);
 	p->res.n_packs_written++;
@@ -509,10 +509,10 @@ static void collect_garbage(struct prune *p)
 struct blockers {
 	const char *own;
 	int64_t *created; /* of each live backup lock */
-	size_t n;
+	size_t n, cap;
 	struct buf text; /* who they are, for the report */
 	char **stale;	 /* names of stale locks, removed at the end */
-	size_t n_stale;
+	size_t n_stale, cap_stale;
 };
 
 static void blockers_release(struct blockers *bl)
@@ -532,11 +532,11 @@ static int add_blocker(void *userdata, const struct lock_info *li)
 	if (strcmp(li->name, bl->own) == 0)
 		return 0;
 	if (li->is_stale) {
-		bl->stale = xrealloc(bl->stale, (bl->n_stale + 1) * sizeof(char *));
+		XGROW_ARRAY(bl->stale, bl->cap_stale, bl->n_stale + 1);
 		bl->stale[bl->n_stale++] = xstrdup(li->name);
 		return 0;
 	}
-	bl->created = xrealloc(bl->created, (bl->n + 1) * sizeof(int64_t));
+	XGROW_ARRAY(bl->created, bl->cap, bl->n + 1);
 	bl->created[bl->n++] = li->created;
 	snapshot_time_name(li->created, when);
 	if (li->is_damaged)

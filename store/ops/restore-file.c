@@ -15,12 +15,12 @@
  */
 #include "format/chunker.h"
 #include "base/log.h"
+#include "base/parallel.h"
 #include "ops/restore-internal.h"
 #include "ops/walk.h"
 
 #include <assert.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 
 static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
@@ -262,26 +262,23 @@ static int create_file(struct restore *rs, int dirfd, char tmp[64], bool *ret_na
 	return fd;
 }
 
-static int write_file(struct restore *rs, struct worker *w, struct rjob *j)
+/* Writes job j's data and metadata into fd, the file create_file() made
+ * (named tmp when *named), and links it into place. Failures are
+ * reported; write_file() cleans up after them. */
+static int fill_file(struct restore *rs, struct worker *w, struct rjob *j, int fd, const char *tmp,
+		     bool *named)
 {
 	AUTOFREE uint64_t *offs = NULL;
 	AUTOFREE uint8_t(*hashes)[HASH_LEN] = NULL;
-	AUTOCLOSE int fd = -1;
 	struct extent_iter it;
 	struct cat_extent e;
 	size_t n_offs = 0, cap_offs = 0;
 	uint64_t data = 0;
-	bool named = false, keep = !written_full(rs);
-	char tmp[64];
+	bool keep = !written_full(rs);
 	int r;
 
-	fd = create_file(rs, j->dirfd, tmp, &named);
-	if (fd < 0)
-		return restore_fail(rs, fd, "create", j->path);
-	if (ftruncate(fd, (off_t)j->attr.size) < 0) {
-		r = restore_fail(rs, -errno, "write", j->path);
-		goto drop;
-	}
+	if (ftruncate(fd, (off_t)j->attr.size) < 0)
+		return restore_fail(rs, -errno, "write", j->path);
 	extent_iter_init(&it, w->cat, rs->cache, &j->attr, rs->window);
 	it.skip_prefetch = already_written;
 	it.userdata = rs;
@@ -303,34 +300,43 @@ static int write_file(struct restore *rs, struct worker *w, struct rjob *j)
 			memcpy(hashes[n_offs++], e.loc.hash, HASH_LEN);
 		}
 	}
-	if (r < 0) {
-		r = restore_fail(rs, r, "write", j->path);
-		goto drop;
-	}
+	if (r < 0)
+		return restore_fail(rs, r, "write", j->path);
 	restore_count(&rs->stats.n_bytes, j->attr.size - data); /* the holes */
 	r = restore_apply_meta(rs, w->cat, fd, -1, NULL, &j->attr, j->path);
 	if (r < 0)
-		goto drop;
+		return r;
 	if (rs->o->verify) {
 		r = verify_file(rs, w, fd, j);
-		if (r < 0) {
-			r = restore_fail(rs, r, "verify", j->path);
-			goto drop;
-		}
+		if (r < 0)
+			return restore_fail(rs, r, "verify", j->path);
 	}
-	r = link_into_place(rs, fd, j->dirfd, named ? tmp : NULL, j->name);
+	r = link_into_place(rs, fd, j->dirfd, *named ? tmp : NULL, j->name);
 	if (r < 0) {
-		named = false; /* already removed */
-		r = restore_fail(rs, r, "put in place", j->path);
-		goto drop;
+		*named = false; /* already removed */
+		return restore_fail(rs, r, "put in place", j->path);
 	}
 	restore_count(&rs->stats.n_files, 1);
 	remember_chunks(rs, j, offs, (const uint8_t(*)[HASH_LEN])hashes, n_offs);
 	return 0;
-drop:
-	if (named)
-		(void)unlinkat(j->dirfd, tmp, 0);
-	restore_node_set_failed(rs, j->node);
+}
+
+static int write_file(struct restore *rs, struct worker *w, struct rjob *j)
+{
+	AUTOCLOSE int fd = -1;
+	bool named = false;
+	char tmp[64];
+	int r;
+
+	fd = create_file(rs, j->dirfd, tmp, &named);
+	if (fd < 0)
+		return restore_fail(rs, fd, "create", j->path);
+	r = fill_file(rs, w, j, fd, tmp, &named);
+	if (r < 0) {
+		if (named)
+			(void)unlinkat(j->dirfd, tmp, 0);
+		restore_node_set_failed(rs, j->node);
+	}
 	return r;
 }
 
@@ -412,7 +418,6 @@ void restore_wait_queue(struct restore *rs, bool drain)
 
 int restore_start_workers(struct restore *rs)
 {
-	sigset_t all, old;
 	int r = 0;
 
 	rs->workers = xcalloc(rs->n_workers, sizeof(*rs->workers));
@@ -426,13 +431,10 @@ int restore_start_workers(struct restore *rs)
 		if (r < 0)
 			return r;
 	}
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (unsigned i = 0; i < rs->n_workers && r == 0; i++) {
-		r = -pthread_create(&rs->workers[i].thread, NULL, worker_main, &rs->workers[i]);
+		r = thread_start(&rs->workers[i].thread, worker_main, &rs->workers[i]);
 		rs->workers[i].started = r == 0;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r < 0)
 		return log_error_errno(r, "cannot start the restore threads");
 	return 0;

@@ -287,12 +287,37 @@ static int visit(void *userdata, enum walk_event ev, const struct walk_entry *e)
 
 /* --- the end: links, then directories --- */
 
+/* Links src_name in sfd as name in dfd (path, for messages), unless that
+ * name is already the same file. */
+static int place_link(struct restore *rs, int sfd, const char *src_name, int dfd, const char *name,
+		      const char *path)
+{
+	struct stat a, b;
+	char tmp[64];
+	int r;
+
+	if (linkat(sfd, src_name, dfd, name, 0) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return restore_fail(rs, -errno, "link", path);
+	if (fstatat(sfd, src_name, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fstatat(dfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		return 0;
+	restore_tmp_name(rs, tmp);
+	if (linkat(sfd, src_name, dfd, tmp, 0) < 0)
+		return restore_fail(rs, -errno, "link", path);
+	r = restore_rename_into_place(dfd, tmp, name);
+	if (r < 0)
+		return restore_fail(rs, r, "link", path);
+	return 0;
+}
+
 static int make_link(struct restore *rs, const struct rlink *l)
 {
 	AUTOFREE char *src_name = NULL, *name = NULL, *dir_path = NULL, *path = NULL;
 	AUTOCLOSE int sfd = -1, dfd = -1;
-	struct stat a, b;
-	char tmp[64];
+	int r;
 
 	pthread_mutex_lock(&rs->lock);
 	bool failed = rs->nodes[l->src].failed;
@@ -310,21 +335,9 @@ static int make_link(struct restore *rs, const struct rlink *l)
 	dfd = restore_node_open(rs, l->dir, false, NULL);
 	if (dfd < 0)
 		return restore_fail(rs, dfd, "open the directory of", path);
-	if (linkat(sfd, src_name, dfd, name, 0) == 0)
-		goto done;
-	if (errno != EEXIST)
-		return restore_fail(rs, -errno, "link", path);
-	if (fstatat(sfd, src_name, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    fstatat(dfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev &&
-	    a.st_ino == b.st_ino)
-		goto done;
-	restore_tmp_name(rs, tmp);
-	if (linkat(sfd, src_name, dfd, tmp, 0) < 0)
-		return restore_fail(rs, -errno, "link", path);
-	int r = restore_rename_into_place(dfd, tmp, name);
+	r = place_link(rs, sfd, src_name, dfd, name, path);
 	if (r < 0)
-		return restore_fail(rs, r, "link", path);
-done:
+		return r;
 	restore_count(&rs->stats.n_links, 1);
 	return 0;
 }

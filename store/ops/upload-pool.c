@@ -9,6 +9,7 @@
  */
 #include "ops/upload-pool.h"
 #include "base/log.h"
+#include "base/parallel.h"
 
 #include <pthread.h>
 
@@ -83,9 +84,11 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-struct upload_pool *upload_pool_new(struct backend *b, unsigned n_threads, unsigned max_queued)
+int upload_pool_new(struct backend *b, unsigned n_threads, unsigned max_queued,
+		    struct upload_pool **ret)
 {
-	struct upload_pool *p = xcalloc(1, sizeof(*p));
+	CLEANUP(upload_pool_freep) struct upload_pool *p = xcalloc(1, sizeof(*p));
+	int r;
 
 	p->backend = b;
 	p->tail = &p->head;
@@ -95,10 +98,12 @@ struct upload_pool *upload_pool_new(struct backend *b, unsigned n_threads, unsig
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->room, NULL);
 	p->threads = xcalloc(p->n_threads, sizeof(pthread_t));
-	for (unsigned i = 0; i < p->n_threads; i++)
-		if (pthread_create(&p->threads[i], NULL, worker, p) != 0)
-			abort();
-	return p;
+	/* n_threads becomes the number started: those upload_pool_free() joins */
+	r = thread_start_all(p->threads, p->n_threads, worker, p, &p->n_threads);
+	if (r < 0)
+		return log_error_errno(r, "cannot start the upload threads");
+	*ret = TAKE(p);
+	return 0;
 }
 
 void upload_pool_free(struct upload_pool *p)

@@ -12,8 +12,10 @@
 struct upload_pool;
 
 /* Starts n_threads (at least 1) uploading to b; at most max_queued objects
- * wait for a thread besides those being uploaded. */
-struct upload_pool *upload_pool_new(struct backend *b, unsigned n_threads, unsigned max_queued);
+ * wait for a thread besides those being uploaded. -errno (logged) when a
+ * thread cannot start. */
+int upload_pool_new(struct backend *b, unsigned n_threads, unsigned max_queued,
+		    struct upload_pool **ret) WARN_UNUSED;
 /* Waits for the uploads in flight, drops queued ones, joins the threads.
  * Accepts NULL. */
 void upload_pool_free(struct upload_pool *p);

@@ -69,11 +69,11 @@
 #include "repo/cache.h"
 #include "format/chunker.h"
 #include "base/log.h"
+#include "base/parallel.h"
 
 #include <assert.h>
 #include <malloc.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sys/mman.h>
 
 #define CACHE_BUCKETS_MIN 1024
@@ -999,7 +999,6 @@ static void stop_workers(struct cache *c)
 int cache_new(const struct cache_options *opts, struct cache **ret)
 {
 	struct cache *c = xcalloc(1, sizeof(*c));
-	sigset_t all, old;
 	int r = 0;
 
 	assert(opts->fetch && opts->decode);
@@ -1021,15 +1020,7 @@ int cache_new(const struct cache_options *opts, struct cache **ret)
 	c->trim_every = MAX(MIN((uint64_t)CACHE_TRIM_EVERY, c->budget / 8), 1u);
 
 	c->workers = xcalloc(MAX(opts->n_workers, 1u), sizeof(*c->workers));
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	for (unsigned i = 0; i < opts->n_workers; i++) {
-		r = -pthread_create(&c->workers[i], NULL, worker_main, c);
-		if (r < 0)
-			break;
-		c->n_workers++;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r = thread_start_all(c->workers, opts->n_workers, worker_main, c, &c->n_workers);
 	if (r < 0) {
 		log_error_errno(r, "cannot start chunk prefetch threads");
 		cache_free(c);

@@ -323,11 +323,37 @@ static int scan(struct disk_cache *dc)
 	return 0;
 }
 
+/* Makes dc's directory usable and learns what it holds; on failure the
+ * cache is turned off (and says why), which is not an error. */
+static void start_cache(struct disk_cache *dc, const char *dir)
+{
+	char used[16], max[16];
+	int r;
+
+	r = make_dirs(dir);
+	if (r < 0) {
+		turn_off(dc, r, "create it");
+		return;
+	}
+	dc->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dc->dir_fd < 0) {
+		turn_off(dc, -errno, "open it");
+		return;
+	}
+	r = scan(dc);
+	if (r < 0) {
+		turn_off(dc, r, "read it");
+		return;
+	}
+	format_size(dc->stats.used, used);
+	format_size(dc->max, max);
+	log_debug("disk cache '%s': %" PRIu64 " chunks, %s of %s", dir, dc->stats.n_files, used,
+		  max);
+}
+
 int disk_cache_open(const char *dir, uint64_t max_bytes, struct disk_cache **ret)
 {
 	struct disk_cache *dc;
-	char used[16], max[16];
-	int r;
 
 	if (!dir || !*dir || max_bytes == 0)
 		return log_error_errno(-EINVAL,
@@ -341,27 +367,7 @@ int disk_cache_open(const char *dir, uint64_t max_bytes, struct disk_cache **ret
 	dc->buckets = xcalloc(dc->n_buckets, sizeof(*dc->buckets));
 	dc->lru.next = dc->lru.prev = &dc->lru;
 	dc->stats.max = max_bytes;
-
-	r = make_dirs(dir);
-	if (r < 0) {
-		turn_off(dc, r, "create it");
-		goto done;
-	}
-	dc->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dc->dir_fd < 0) {
-		turn_off(dc, -errno, "open it");
-		goto done;
-	}
-	r = scan(dc);
-	if (r < 0) {
-		turn_off(dc, r, "read it");
-		goto done;
-	}
-	format_size(dc->stats.used, used);
-	format_size(max_bytes, max);
-	log_debug("disk cache '%s': %" PRIu64 " chunks, %s of %s", dir, dc->stats.n_files, used,
-		  max);
-done:
+	start_cache(dc, dir);
 	*ret = dc;
 	return 0;
 }

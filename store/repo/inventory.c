@@ -96,7 +96,7 @@ static int sort_name(void *userdata, const char *name, uint64_t size)
 	else if (strcmp(name, PENDING_NAME) == 0)
 		inv->has_pending = true;
 	else if (strcmp(name, CONFIG_NAME) != 0 && strcmp(name, LISTING_NAME) != 0) {
-		inv->strays = xrealloc(inv->strays, (inv->n_strays + 1) * sizeof(char *));
+		XGROW_ARRAY(inv->strays, inv->cap_strays, inv->n_strays + 1);
 		inv->strays[inv->n_strays++] = xstrdup(name);
 	}
 	return 0;

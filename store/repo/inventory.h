@@ -35,7 +35,7 @@ struct inventory {
 	unsigned n_locks;
 	bool has_pending; /* a "prune-pending" object exists */
 	char **strays;	  /* names that are no object of a repository */
-	size_t n_strays;
+	size_t n_strays, cap_strays;
 };
 
 /* Lists the repository: one listing of everything on backends that can

@@ -25,6 +25,7 @@
 #include "repo/lock.h"
 #include "format/envelope.h"
 #include "base/log.h"
+#include "base/parallel.h"
 #include "base/rbuf.h"
 
 #include <pthread.h>
@@ -191,7 +192,6 @@ static int find_exclusive(void *userdata, const struct lock_info *li)
 int lock_acquire(struct backend *b, enum lock_kind kind, const char *what, struct repo_lock **ret)
 {
 	uint8_t rnd[HASH_LEN];
-	sigset_t all, old;
 	int r;
 
 	if (backend_is_read_only(b))
@@ -242,10 +242,7 @@ int lock_acquire(struct backend *b, enum lock_kind kind, const char *what, struc
 	}
 
 	/* The refresh thread takes no signals: they belong to the main thread. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = -pthread_create(&l->thread, NULL, refresh_main, l);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r = thread_start(&l->thread, refresh_main, l);
 	if (r < 0) {
 		int UNUSED e = backend_delete(b, l->info.name);
 		lock_free(l);

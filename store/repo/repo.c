@@ -29,6 +29,7 @@
 #include "format/envelope.h"
 #include "format/index.h"
 #include "base/log.h"
+#include "base/parallel.h"
 #include "repo/keys.h"
 #include "repo/password.h"
 #include "repo/pending.h"
@@ -574,22 +575,18 @@ struct header_fetch {
 	const uint8_t (*ids)[HASH_LEN];
 	struct buf *payloads; /* [i]: the header of ids[i], once fetched */
 	int *results;	      /* [i]: fetch_object()'s result */
-	size_t n;
-	size_t next; /* __atomic: the next index to fetch */
 };
 
-static void *fetch_headers(void *arg)
+/* One header for parallel_for(); a failure is kept for its snapshot and
+ * does not stop the others. */
+static int fetch_header(void *userdata, size_t i)
 {
-	struct header_fetch *f = arg;
-	size_t i;
+	struct header_fetch *f = userdata;
+	char name[OBJECT_NAME_MAX];
 
-	while ((i = __atomic_fetch_add(&f->next, 1, __ATOMIC_RELAXED)) < f->n) {
-		char name[OBJECT_NAME_MAX];
-		object_name(OBJECT_SNAPSHOT, f->ids[i], name);
-		f->results[i] =
-			fetch_object(f->repo, name, OBJECT_SNAPSHOT, f->ids[i], &f->payloads[i]);
-	}
-	return NULL;
+	object_name(OBJECT_SNAPSHOT, f->ids[i], name);
+	f->results[i] = fetch_object(f->repo, name, OBJECT_SNAPSHOT, f->ids[i], &f->payloads[i]);
+	return 0;
 }
 
 /* Adds the snapshots ids[0..n) to the catalog, in that order, fetching their
@@ -604,19 +601,11 @@ static int add_snapshots(struct repo *r, struct catalog *c, const uint8_t (*ids)
 		.ids = ids,
 		.payloads = xcalloc(n, sizeof(struct buf)),
 		.results = xcalloc(n, sizeof(int)),
-		.n = n,
 	};
-	pthread_t threads[SYNC_FETCH_THREADS];
-	size_t n_threads = 0;
-	int res = 0;
-
-	/* this thread fetches too, so a thread that cannot start costs speed only */
-	while (n_threads < MIN((size_t)SYNC_FETCH_THREADS - 1, n > 0 ? n - 1 : 0) &&
-	       pthread_create(&threads[n_threads], NULL, fetch_headers, &f) == 0)
-		n_threads++;
-	fetch_headers(&f);
-	for (size_t i = 0; i < n_threads; i++)
-		pthread_join(threads[i], NULL);
+	/* fetch_header() never fails, so every header is tried; parallel_for()
+	 * fetches on this thread too, so a thread that cannot start costs
+	 * speed only */
+	int res = parallel_for(n, SYNC_FETCH_THREADS, fetch_header, &f);
 
 	for (size_t i = 0; res >= 0 && i < n; i++) {
 		struct snapshot_header h;
