@@ -59,6 +59,7 @@
 
 #define EXIT_USAGE 2
 #define FS_MALLOC_ARENAS 2
+#define FS_MALLOC_MMAP_MIN (128 << 10) /* glibc's default, made fixed */
 
 struct cmdline {
 	char *repo;		/* first non-option argument */
@@ -349,10 +350,20 @@ static void log_backend_stats(struct fs *fs)
 /* Keeps the heap small: glibc would give each of the many threads an arena
  * of its own, where memory freed by other threads (a chunk fetched by a
  * worker and evicted by a reader) stays. The cache maps its chunk buffers
- * itself, so what remains in the heap is small and short-lived. */
+ * itself, so what remains in the heap is small and short-lived.
+ *
+ * And keeps large blocks out of it: glibc raises its mmap threshold to the
+ * size of each large block freed (up to 32 MiB), after which the cache's
+ * run buffers (the stored bytes of one fetch, up to 4 MiB) come from the
+ * heap, where they stay resident once freed. Setting the threshold turns
+ * that off: blocks of FS_MALLOC_MMAP_MIN or more are mapped, go back to the
+ * kernel when freed, and keep their pages when realloc() grows them.
+ * Random reads with cache_size=32M peaked at 74 MiB without this, 62 MiB
+ * with it (tests/integration/mount-memory-bound.sh). */
 static void limit_malloc(void)
 {
 	mallopt(M_ARENA_MAX, FS_MALLOC_ARENAS);
+	mallopt(M_MMAP_THRESHOLD, FS_MALLOC_MMAP_MIN);
 }
 
 static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *o)

@@ -11,6 +11,10 @@
  * caller turns it into EIO for this read alone, and the next read tries
  * again.
  *
+ * A sequential reader's read that reaches the end of a chunk hands it back
+ * as consumed (cache_put_consumed()): the kernel's page cache has the
+ * bytes now, and the chunks after it reuse its buffer.
+ *
  * The mount asks the kernel not to send opens (fs-ops.c), so what a read
  * needs to know of its file (size, readahead state) is kept per inode in a
  * small table of the files read most recently; a file that falls out of it
@@ -143,10 +147,14 @@ static void add_zeros(struct fs *fs, struct fs_read *rd, uint64_t len)
 	}
 }
 
-/* Adds bytes [pos, stop) of the file, which extent e covers. */
+/* Adds bytes [pos, stop) of the file, which extent e covers. A sequential
+ * reader whose read reaches the end of the chunk is done with it: its
+ * buffer may go to the chunks after it (cache_put_consumed()). */
 static int add_extent(struct fs *fs, struct fs_read *rd, const struct cat_extent *e, uint64_t pos,
-		      uint64_t stop)
+		      uint64_t stop, bool sequential)
 {
+	bool consumed;
+
 	struct cache_entry *ent = NULL;
 	const uint8_t *data;
 	size_t len;
@@ -157,11 +165,17 @@ static int add_extent(struct fs *fs, struct fs_read *rd, const struct cat_extent
 		return r;
 	data = cache_entry_data(ent, &len);
 	assert(stop - e->file_off <= len);
+	consumed = sequential && stop - e->file_off == len;
 	add_piece(rd, data + (pos - e->file_off), stop - pos);
 	if (rd->spill.len > 0) {
-		cache_put(fs->cache, ent); /* copied */
+		/* copied */
+		if (consumed)
+			cache_put_consumed(fs->cache, ent);
+		else
+			cache_put(fs->cache, ent);
 	} else {
 		assert(rd->n_held < FS_READ_SEGS);
+		rd->consumed[rd->n_held] = consumed;
 		rd->held[rd->n_held++] = ent;
 	}
 	return 0;
@@ -173,7 +187,7 @@ int fs_file_read(struct fs *fs, struct catalog *c, uint64_t ino, uint64_t off, s
 	struct cat_extent ext[FS_EXTENT_BATCH];
 	uint64_t pos = off, end, from = 0, to = 0, fsize, max;
 	struct fs_file *f;
-	bool ahead;
+	bool ahead, sequential;
 	int r;
 
 	r = lock_file(fs, c, ino, &f);
@@ -187,6 +201,7 @@ int fs_file_read(struct fs *fs, struct catalog *c, uint64_t ino, uint64_t off, s
 	end = off + MIN((uint64_t)size, fsize - off);
 	max = fs_readahead_max(fs);
 	ahead = fs_ra_advance(&f->ra, off, end, fsize, max, &from, &to);
+	sequential = f->ra.window > 0;
 	pthread_mutex_unlock(&fs->files_lock);
 	if (ahead)
 		prefetch(fs, c, ino, from, to);
@@ -213,7 +228,7 @@ int fs_file_read(struct fs *fs, struct catalog *c, uint64_t ino, uint64_t off, s
 				pos = e->file_off;
 			}
 			uint64_t stop = MIN(end, chunk_end);
-			r = add_extent(fs, rd, e, pos, stop);
+			r = add_extent(fs, rd, e, pos, stop, sequential);
 			if (r < 0)
 				return r;
 			pos = stop;
@@ -230,8 +245,12 @@ int fs_file_read(struct fs *fs, struct catalog *c, uint64_t ino, uint64_t off, s
 
 void fs_read_release(struct fs *fs, struct fs_read *rd)
 {
-	for (unsigned i = 0; i < rd->n_held; i++)
-		cache_put(fs->cache, rd->held[i]);
+	for (unsigned i = 0; i < rd->n_held; i++) {
+		if (rd->consumed[i])
+			cache_put_consumed(fs->cache, rd->held[i]);
+		else
+			cache_put(fs->cache, rd->held[i]);
+	}
 	rd->n_held = 0;
 	rd->n_iov = 0;
 	rd->len = 0;

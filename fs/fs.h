@@ -152,6 +152,7 @@ bool fs_ra_advance(struct fs_ra *ra, uint64_t off, uint64_t end, uint64_t size, 
 struct fs_read {
 	struct iovec iov[FS_READ_SEGS];
 	struct cache_entry *held[FS_READ_SEGS];
+	bool consumed[FS_READ_SEGS]; /* held[i] goes back with cache_put_consumed() */
 	unsigned n_iov, n_held;
 	size_t len;	  /* bytes in all of iov */
 	struct buf spill; /* owned */

@@ -38,6 +38,20 @@
  * so a holder reads them without the lock. A run's bytes are written before
  * its chunks are put on the decode list, and never change afterwards.
  *
+ * Consumed entries: a sequential reader that has read the whole of a chunk
+ * says so (cache_put_consumed()); its bytes are in the kernel's page cache
+ * now, so the entry waits on a list of its own, evicted before the LRU
+ * list. Once that list holds more than the slack (the most recent
+ * CACHE_CONSUMED_SLACK bytes, an eighth of the budget at most, for reads
+ * of the chunk that arrive late), each new chunk takes the buffer of the
+ * oldest consumed entry (mremap()ed when no scanned one fits) before the
+ * cache is full. Reading a large file once then costs the pages of a few
+ * tens of MiB instead of faulting in (and zeroing) a fresh page for every
+ * 4 KiB it decodes, which was an eighth of the daemon's time, and leaves
+ * what other readers come back to in the cache. Run buffers are reused
+ * the same way (spares, grown with realloc(), which keeps a mapped block's
+ * pages).
+ *
  * Prefetch: requests go to a ring that workers take from. A worker takes
  * the oldest request, and with it every queued request that continues it
  * in the same pack (cache_can_coalesce()), and fetches them as one run.
@@ -58,6 +72,7 @@
 #include "base/parallel.h"
 
 #include <assert.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sys/mman.h>
 
@@ -68,6 +83,11 @@
 #define CACHE_RECYCLE_EXTRA \
 	2	       /* idle entries beyond those due for eviction whose buffer may be reused */
 #define CACHE_SPARES 4 /* run buffers kept for reuse (at most a 16th of the budget) */
+/* Heap bytes of evicted small chunks after which the heap is trimmed (at
+ * most an eighth of the budget). */
+#define CACHE_TRIM_EVERY (8u << 20)
+/* Consumed entries, oldest first, whose buffers a new chunk may take. */
+#define CACHE_CONSUMED_SCAN 8
 /* What an entry costs beyond its bytes: the struct, its share of the hash
  * table, and the allocator's headers. Charged with the bytes, so that a
  * cache of many small chunks stays within the budget too. */
@@ -102,8 +122,9 @@ struct spare {
 
 struct cache_entry {
 	struct cache_entry *hash_next; /* guarded by cache->lock */
-	struct list link;	       /* guarded by cache->lock; on the LRU list while READY
-					* and refs == 0, on the decode list while queued_decode */
+	struct list link;	       /* guarded by cache->lock; while READY and refs == 0 on
+					* the LRU list, or the consumed list when consumed; on
+					* the decode list while queued_decode */
 	struct chunk_loc loc;	       /* immutable */
 	enum entry_state state;	       /* guarded by cache->lock */
 	int error;		       /* guarded by cache->lock; the fetch's error when FAILED */
@@ -111,6 +132,7 @@ struct cache_entry {
 	bool hashed;		       /* guarded by cache->lock; in the table, charged raw_len */
 	bool queued_decode;	       /* guarded by cache->lock; on the decode list */
 	bool unread;		       /* guarded by cache->lock; prefetched, nobody read it yet */
+	bool consumed;		       /* guarded by cache->lock; idle on the consumed list */
 	struct run *run;	       /* guarded by cache->lock; stored bytes while FETCHING */
 	uint64_t charge; /* guarded by cache->lock; what the budget is charged for it */
 	uint8_t *data;	 /* loc.raw_len bytes; written before READY, then immutable */
@@ -138,6 +160,13 @@ struct cache {
 	size_t n_buckets;	      /* guarded by lock; a power of two */
 	struct list lru;	      /* guarded by lock; idle READY entries, most recent first */
 	struct list decode;	  /* guarded by lock; FETCHING entries with bytes, oldest first */
+	struct list consumed;	  /* guarded by lock; idle READY entries a sequential reader
+				   * is done with, most recent first */
+	uint64_t consumed_bytes;  /* guarded by lock; what the consumed list is charged */
+	uint64_t consumed_slack;  /* immutable; consumed bytes kept before recycling */
+	uint64_t heap_freed;	  /* guarded by lock; small chunks' bytes freed since a trim */
+	uint64_t trim_every;	  /* immutable; heap_freed that makes a trim due */
+	bool trim_due;		  /* guarded by lock; malloc_trim() when the lock is let go */
 	struct cache_stats stats; /* guarded by lock; used and n_entries kept current */
 	uint64_t unread;	  /* guarded by lock; raw bytes prefetched, queued or not, and
 				       * not read yet */
@@ -284,6 +313,16 @@ static void mark_read_locked(struct cache *c, struct cache_entry *e)
 	c->unread -= e->loc.raw_len;
 }
 
+/* Takes idle READY entry e off the LRU or the consumed list. */
+static void idle_del_locked(struct cache *c, struct cache_entry *e)
+{
+	list_del(&e->link);
+	if (e->consumed) {
+		e->consumed = false;
+		c->consumed_bytes -= e->charge;
+	}
+}
+
 static void unhash_locked(struct cache *c, struct cache_entry *e)
 {
 	struct cache_entry **p = &c->buckets[bucket_of(c, e->loc.hash)];
@@ -304,21 +343,102 @@ static void drop_spares_locked(struct cache *c, uint64_t need);
 static void evict_one_locked(struct cache *c, struct cache_entry *e)
 {
 	assert(e->refs == 0 && e->state == ENTRY_READY);
-	list_del(&e->link);
+	idle_del_locked(c, e);
 	if (e->unread)
 		c->stats.prefetch_unused++;
 	unhash_locked(c, e);
 	c->stats.evictions++;
+	if (e->data && e->cap < CACHE_MMAP_MIN) {
+		c->heap_freed += e->cap;
+		if (c->heap_freed >= c->trim_every) {
+			c->heap_freed = 0;
+			c->trim_due = true;
+		}
+	}
 	entry_free(e);
 }
 
-/* Evicts idle entries, least recently used first, until need more bytes
- * fit the budget or nothing idle is left. */
+/* Unlocks; then, when evictions freed enough small chunks since the last
+ * time, gives the heap's free pages back to the kernel. Small chunk
+ * buffers come from the heap, which glibc only shrinks from its top: a
+ * cache full of small files' chunks, evicted for large ones, would
+ * otherwise stay resident beside them (the daemon's RSS then reached
+ * twice the budget). */
+static void unlock_and_trim(struct cache *c)
+{
+	bool trim = c->trim_due;
+
+	c->trim_due = false;
+	pthread_mutex_unlock(&c->lock);
+	if (trim)
+		malloc_trim(0);
+}
+
+/* Evicts idle entries, consumed ones first (oldest first), then the least
+ * recently used, until need more bytes fit the budget or nothing idle is
+ * left. */
 static void evict_locked(struct cache *c, uint64_t need)
 {
+	while (c->stats.used + need > c->budget && !list_is_empty(&c->consumed))
+		evict_one_locked(c, entry_of_link(c->consumed.prev));
 	while (c->stats.used + need > c->budget && !list_is_empty(&c->lru))
 		evict_one_locked(c, entry_of_link(c->lru.prev));
 	drop_spares_locked(c, need);
+}
+
+static bool buffer_fits(const struct cache_entry *e, size_t n)
+{
+	return e->cap >= n && e->cap - n <= n / 2;
+}
+
+/* A buffer for n bytes from the oldest consumed entries beyond the slack,
+ * whatever room the budget has left: a sequential reader's chunks then
+ * reuse the pages of those it has read instead of faulting in new ones.
+ * When none fits, the oldest is resized to fit, so that what sequential
+ * reading keeps stays about the slack. NULL when there is
+ * nothing beyond the slack. */
+static uint8_t *take_consumed_locked(struct cache *c, size_t n, size_t *ret_cap)
+{
+	struct cache_entry *best = NULL;
+	struct list *l = c->consumed.prev;
+	uint64_t left = c->consumed_bytes;
+	uint8_t *p;
+
+	for (unsigned i = 0;
+	     l != &c->consumed && i < CACHE_CONSUMED_SCAN && left > c->consumed_slack;
+	     i++, l = l->prev) {
+		struct cache_entry *e = entry_of_link(l);
+		left -= e->charge;
+		if (buffer_fits(e, n) && (!best || e->cap < best->cap))
+			best = e;
+	}
+	if (!best && c->consumed_bytes > c->consumed_slack) {
+		/* None fits: the oldest, resized. Its pages move along;
+		 * only what it grows by is new. */
+		best = entry_of_link(c->consumed.prev);
+		p = best->cap >= CACHE_MMAP_MIN
+			    ? mremap(best->data, best->cap, data_cap(n), MREMAP_MAYMOVE)
+			    : MAP_FAILED;
+		if (p == MAP_FAILED) {
+			/* A small one (or no address space): at least
+			 * do not grow. */
+			evict_one_locked(c, best);
+			return NULL;
+		}
+		best->data = p;
+		best->cap = data_cap(n);
+	}
+	if (!best)
+		return NULL;
+	p = TAKE(best->data);
+	*ret_cap = best->cap;
+	c->stats.recycled++;
+	evict_one_locked(c, best);
+	/* Chunks larger than those they take the buffers of would have it
+	 * creep up; what lies beyond twice the slack goes. */
+	while (c->consumed_bytes > 2 * c->consumed_slack)
+		evict_one_locked(c, entry_of_link(c->consumed.prev));
+	return p;
 }
 
 /* A buffer for n bytes of a new chunk: when the cache is full, the buffer of
@@ -335,6 +455,11 @@ static uint8_t *take_buffer_locked(struct cache *c, size_t n, size_t *ret_cap)
 	uint8_t *p;
 
 	*ret_cap = data_cap(n);
+	if (*ret_cap >= CACHE_MMAP_MIN) {
+		p = take_consumed_locked(c, n, ret_cap);
+		if (p)
+			return p;
+	}
 	need = *ret_cap + ENTRY_OVERHEAD;
 	if (c->stats.used + need <= c->budget)
 		return NULL; /* room to spare: nothing to evict */
@@ -345,7 +470,7 @@ static uint8_t *take_buffer_locked(struct cache *c, size_t n, size_t *ret_cap)
 		if (freed >= need)
 			extra++;
 		freed += e->charge;
-		if (e->cap >= n && e->cap - n <= n / 2 && (!best || e->cap < best->cap))
+		if (buffer_fits(e, n) && (!best || e->cap < best->cap))
 			best = e;
 	}
 	if (!best)
@@ -354,12 +479,18 @@ static uint8_t *take_buffer_locked(struct cache *c, size_t n, size_t *ret_cap)
 	*ret_cap = best->cap;
 	c->stats.recycled++;
 	evict_one_locked(c, best);
+	/* Chunks larger than those they take the buffers of would have it
+	 * creep up; what lies beyond twice the slack goes. */
+	while (c->consumed_bytes > 2 * c->consumed_slack)
+		evict_one_locked(c, entry_of_link(c->consumed.prev));
 	return p;
 }
 
-static void put_locked(struct cache *c, struct cache_entry *e)
+static void put_locked(struct cache *c, struct cache_entry *e, bool consumed)
 {
 	assert(e->refs > 0);
+	if (consumed)
+		e->consumed = true; /* by the last to let go, whoever it is */
 	if (--e->refs > 0)
 		return;
 	if (!e->hashed) {
@@ -367,7 +498,12 @@ static void put_locked(struct cache *c, struct cache_entry *e)
 		return;
 	}
 	assert(e->state == ENTRY_READY);
-	list_add_head(&c->lru, &e->link);
+	if (e->consumed) {
+		list_add_head(&c->consumed, &e->link);
+		c->consumed_bytes += e->charge;
+	} else {
+		list_add_head(&c->lru, &e->link);
+	}
 	evict_locked(c, 0);
 }
 
@@ -394,6 +530,7 @@ static struct cache_entry *start_fetch_locked(struct cache *c, const struct chun
 	e->hash_next = c->buckets[b];
 	c->buckets[b] = e;
 	c->stats.used += e->charge;
+	c->stats.used_max = MAX(c->stats.used_max, c->stats.used);
 	c->stats.n_entries++;
 	c->stats.n_fetching++;
 	c->stats.fetches++;
@@ -425,19 +562,30 @@ static void publish_locked(struct cache *c, struct cache_entry *e, int r, size_t
 	pthread_cond_broadcast(&c->fetched);
 }
 
-/* A buffer of at least n bytes for a run's stored bytes, from the spares
- * when one fits (the smallest), else NULL for the caller to allocate n
- * (with malloc: the fetch function may grow it). Sets *ret_cap; the caller
- * charges it. */
-static uint8_t *take_spare_locked(struct cache *c, size_t n, size_t *ret_cap)
+/* A buffer for a run's n stored bytes, from the spares: the smallest that
+ * fits, else the largest with *ret_grow set, for the caller to realloc() to
+ * n without the lock; NULL when there is no spare, for the caller to
+ * allocate n (with malloc: the fetch function may grow it). Sets *ret_cap
+ * (n when growing); the caller charges it. */
+static uint8_t *take_spare_locked(struct cache *c, size_t n, size_t *ret_cap, bool *ret_grow)
 {
 	size_t best = c->n_spares;
 	uint8_t *p;
 
+	*ret_grow = false;
 	for (size_t i = 0; i < c->n_spares; i++)
 		if (c->spares[i].cap >= n &&
 		    (best == c->n_spares || c->spares[i].cap < c->spares[best].cap))
 			best = i;
+	if (best == c->n_spares && c->n_spares > 0) {
+		/* None is large enough: the largest, to be grown (a large
+		 * block keeps its pages when realloc() moves it). */
+		best = 0;
+		for (size_t i = 1; i < c->n_spares; i++)
+			if (c->spares[i].cap > c->spares[best].cap)
+				best = i;
+		*ret_grow = true;
+	}
 	if (best == c->n_spares) {
 		*ret_cap = n;
 		return NULL;
@@ -447,6 +595,8 @@ static uint8_t *take_spare_locked(struct cache *c, size_t n, size_t *ret_cap)
 	c->spare_bytes -= *ret_cap;
 	c->spares[best] = c->spares[--c->n_spares];
 	c->stats.used -= *ret_cap; /* charged again by the caller */
+	if (*ret_grow)
+		*ret_cap = n;
 	return p;
 }
 
@@ -536,19 +686,23 @@ static int fetch_run_locked(struct cache *c, struct cache_entry **e, size_t n)
 	uint64_t span = span_of(e, n);
 	struct run *run;
 	size_t cap;
+	bool grow;
 	uint8_t *p;
 	int r;
 
 	assert(n >= 1 && n <= CACHE_RUN_MAX);
-	p = take_spare_locked(c, (size_t)span, &cap);
+	p = take_spare_locked(c, (size_t)span, &cap, &grow);
 	evict_locked(c, cap);
 	c->stats.used += cap;
+	c->stats.used_max = MAX(c->stats.used_max, c->stats.used);
 	for (size_t i = 0; i < n; i++)
 		locs[i] = e[i]->loc;
 	c->stats.requests++;
 	if (n > 1)
 		c->stats.coalesced += n - 1;
 	pthread_mutex_unlock(&c->lock);
+	if (grow)
+		p = xrealloc(p, cap);
 	raw = (struct buf){ p ? p : xmalloc(cap), 0, cap };
 	r = c->fetch(c->userdata, locs, n, &raw);
 	if (r >= 0 && raw.len != span) {
@@ -565,7 +719,7 @@ static int fetch_run_locked(struct cache *c, struct cache_entry **e, size_t n)
 		for (size_t i = 0; i < n; i++) {
 			fail_locked(c, e[i], r);
 			if (i > 0)
-				put_locked(c, e[i]);
+				put_locked(c, e[i], false);
 		}
 		return r;
 	}
@@ -574,6 +728,7 @@ static int fetch_run_locked(struct cache *c, struct cache_entry **e, size_t n)
 	run->off = locs[0].off;
 	run->cap = raw.cap; /* the fetch may have grown it */
 	c->stats.used += run->cap;
+	c->stats.used_max = MAX(c->stats.used_max, c->stats.used);
 	run->data = buf_detach(&raw, &run->len);
 	for (size_t i = 0; i < n; i++)
 		e[i]->run = run;
@@ -603,7 +758,8 @@ int cache_get(struct cache *c, const struct chunk_loc *loc, struct cache_entry *
 	e = lookup_locked(c, loc->hash);
 	if (e) {
 		if (e->refs++ == 0 && e->state == ENTRY_READY)
-			list_del(&e->link);
+			idle_del_locked(c, e);
+		e->consumed = false; /* wanted again */
 		if (e->state == ENTRY_READY) {
 			c->stats.hits++;
 		} else {
@@ -615,7 +771,7 @@ int cache_get(struct cache *c, const struct chunk_loc *loc, struct cache_entry *
 				e->queued_decode = false;
 				c->stats.decoded_by_reader++;
 				int UNUSED rr = decode_locked(c, e);
-				put_locked(c, e); /* the decode's hold; ours stays */
+				put_locked(c, e, false); /* the decode's hold; ours stays */
 			}
 			while (e->state == ENTRY_FETCHING)
 				pthread_cond_wait(&c->fetched, &c->lock);
@@ -623,22 +779,22 @@ int cache_get(struct cache *c, const struct chunk_loc *loc, struct cache_entry *
 		mark_read_locked(c, e);
 		if (e->state == ENTRY_FAILED) {
 			r = e->error;
-			put_locked(c, e);
-			pthread_mutex_unlock(&c->lock);
+			put_locked(c, e, false);
+			unlock_and_trim(c);
 			return r;
 		}
-		pthread_mutex_unlock(&c->lock);
+		unlock_and_trim(c);
 		*ret = e;
 		return 0;
 	}
 	e = start_fetch_locked(c, loc, false);
 	r = fetch_run_locked(c, &e, 1);
 	if (r < 0) {
-		put_locked(c, e);
-		pthread_mutex_unlock(&c->lock);
+		put_locked(c, e, false);
+		unlock_and_trim(c);
 		return r;
 	}
-	pthread_mutex_unlock(&c->lock);
+	unlock_and_trim(c);
 	*ret = e;
 	return 0;
 }
@@ -655,8 +811,17 @@ void cache_put(struct cache *c, struct cache_entry *e)
 	if (!e)
 		return;
 	pthread_mutex_lock(&c->lock);
-	put_locked(c, e);
-	pthread_mutex_unlock(&c->lock);
+	put_locked(c, e, false);
+	unlock_and_trim(c);
+}
+
+void cache_put_consumed(struct cache *c, struct cache_entry *e)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&c->lock);
+	put_locked(c, e, true);
+	unlock_and_trim(c);
 }
 
 static struct queue_slot *queue_at(struct cache *c, size_t i)
@@ -793,14 +958,14 @@ static void *worker_main(void *arg)
 			e->queued_decode = false;
 			/* A failure was logged by decode; a reader will retry. */
 			int UNUSED r = decode_locked(c, e);
-			put_locked(c, e);
+			put_locked(c, e, false);
 			continue;
 		}
 		size_t n = take_run_locked(c, run);
 		if (n == 0)
 			continue;
 		int UNUSED r = fetch_run_locked(c, run, n);
-		put_locked(c, run[0]);
+		put_locked(c, run[0], false);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
@@ -826,7 +991,7 @@ static void stop_workers(struct cache *c)
 		e->run = NULL;
 		run_put_locked(c, run);
 		fail_locked(c, e, -ECANCELED);
-		put_locked(c, e);
+		put_locked(c, e, false);
 	}
 	pthread_mutex_unlock(&c->lock);
 }
@@ -850,6 +1015,9 @@ int cache_new(const struct cache_options *opts, struct cache **ret)
 	c->buckets = xcalloc(c->n_buckets, sizeof(*c->buckets));
 	list_init(&c->lru);
 	list_init(&c->decode);
+	list_init(&c->consumed);
+	c->consumed_slack = MIN((uint64_t)CACHE_CONSUMED_SLACK, c->budget / 8);
+	c->trim_every = MAX(MIN((uint64_t)CACHE_TRIM_EVERY, c->budget / 8), 1u);
 
 	c->workers = xcalloc(MAX(opts->n_workers, 1u), sizeof(*c->workers));
 	r = thread_start_all(c->workers, opts->n_workers, worker_main, c, &c->n_workers);

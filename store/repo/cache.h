@@ -34,6 +34,10 @@
 #define CACHE_COALESCE_MAX (4u << 20)
 /* ...and holds at most this many chunks. */
 #define CACHE_RUN_MAX 64
+/* Consumed entries kept before their buffers go to new chunks: the most
+ * recent this many bytes (at most an eighth of the budget), for the reads
+ * of a chunk that arrive late, out of order. */
+#define CACHE_CONSUMED_SLACK (16u << 20)
 
 /* Fetches the stored bytes of chunks locs[0..n), n >= 1: all in one pack, in
  * ascending order of offset and not overlapping. Appends to out (which is
@@ -79,6 +83,7 @@ struct cache_stats {
 	uint64_t used;		    /* bytes charged now: entries (cache_cost() each, or more when
 				     * an entry reuses a larger buffer), stored bytes in flight, spare */
 	uint64_t spare;		    /* bytes of buffers kept for the next fetch */
+	uint64_t used_max;	    /* the most used has been */
 	uint64_t n_entries;	    /* entries in the table now */
 	uint64_t n_queued;	    /* prefetch requests no worker has taken yet */
 	uint64_t n_fetching;	    /* chunks being fetched or decoded now */
@@ -104,6 +109,16 @@ int cache_get(struct cache *c, const struct chunk_loc *loc, struct cache_entry *
 const uint8_t *cache_entry_data(const struct cache_entry *e, size_t *ret_len);
 /* Drops the caller's hold on e; e must not be used afterwards. Accepts NULL. */
 void cache_put(struct cache *c, struct cache_entry *e);
+/* As cache_put(), from a sequential reader that has read all it will of
+ * the chunk (its bytes are in the kernel's page cache now). Once nobody
+ * holds it, the entry waits on a list of consumed entries, which are
+ * evicted before any other; beyond the most recent CACHE_CONSUMED_SLACK
+ * bytes of them (an eighth of the budget at most), their buffers go to new
+ * chunks at once, full cache or not, so that reading a large file once
+ * reuses the same pages instead of faulting in fresh ones, and does not
+ * push out of the cache what other readers come back to. A cache_get() of
+ * the chunk before then makes it an ordinary entry again. */
+void cache_put_consumed(struct cache *c, struct cache_entry *e);
 
 /* Asks the workers to fetch locs[0..n) in the background, in that order,
  * skipping those cached, being fetched or already queued. Never blocks on a

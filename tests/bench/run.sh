@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # run.sh BUILD - what `make bench` runs: cairn's FUSE mount side by side with
-# restic's and borg's, the FUSE ceiling (libfuse's passthrough_ll example over
-# the dataset directory) and native reads of that directory; then sequential
-# reads over S3 through a link with 10 ms of delay, for cairn and restic.
-# A benchmark, not a test: it asserts nothing about speed.
+# restic's and borg's, the FUSE ceiling (tests/bench/memfs.c: a minimal
+# multithreaded FUSE filesystem serving the dataset from memory) and native
+# reads of that directory, with what this machine can decode and verify
+# (tests/bench/decode-limit.c) beside the first reads; then sequential reads
+# over S3 through a link with 10 ms of delay, for cairn and restic; and, with
+# BENCH_HUGE=1, a million files. A benchmark, not a test: it asserts nothing
+# about speed.
 #
 # It installs what it lacks (restic, borgbackup with python3-llfuse, fio,
 # libfuse3-dev, iproute2; apt-get, through sudo when not root), needs root
@@ -18,7 +21,8 @@
 #   BENCH_DIR=DIR          work directory, kept afterwards; datasets already in
 #                          DIR/data are reused (default: a mktemp -d dir under
 #                          /tmp, removed afterwards)
-#   BENCH_RUNS=3           runs of the cheap rows (the median is shown)
+#   BENCH_RUNS=5           runs of the cheap rows (the median is shown, and the
+#                          spread of the samples in a second table)
 #   BENCH_SLOW_RUNS=1      runs of the expensive rows: ls -lR, tar, reads over S3
 #   BENCH_SNAPSHOTS=20     snapshots in each local repository when mounting
 #                          (borg takes seconds to add each one)
@@ -30,6 +34,11 @@
 #   BENCH_S3=1             0 skips the S3 section
 #   BENCH_DELAY_MS=10      the delay the S3 namespace's link adds
 #   CAIRNFS_OPTS=          extra -o options for cairnfs (e.g. cache_size=64M)
+#   BENCH_HUGE=0           1 adds the `huge` dataset (1,000,000 files in 20,000
+#                          directories; generating and backing it up takes many
+#                          minutes): backup time and peak RSS, first ls of the
+#                          root, ls -lR, daemon RSS, catalog size; cairn, native
+#                          and the ceiling only
 #   BENCH_CRYPTO=1         0 skips the unencrypted cairn repository (the rows of what
 #                          encryption costs)
 set -euo pipefail
@@ -51,7 +60,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-RUNS=${BENCH_RUNS:-3}
+RUNS=${BENCH_RUNS:-5}
 SLOW_RUNS=${BENCH_SLOW_RUNS:-1}
 N_SNAPSHOTS=${BENCH_SNAPSHOTS:-20}
 N_CAIRN_SNAPSHOTS=${BENCH_CAIRN_SNAPSHOTS:-100}
@@ -60,22 +69,22 @@ TMO=${BENCH_TIMEOUT:-600}
 read -r -a SYSTEMS <<<"${BENCH_SYSTEMS-cairn restic borg ceiling native}"
 DO_S3=${BENCH_S3:-1}
 DELAY_MS=${BENCH_DELAY_MS:-10}
+DO_HUGE=${BENCH_HUGE:-0}
 DELAY=${DELAY_MS}ms
 CAIRNFS_OPTS=${CAIRNFS_OPTS:-}
 TS=2026-01-01T000000Z # every cairn snapshot of the datasets
 TS2=2026-01-01T000001Z # the unchanged re-backup of small
 MOUNT_DEADLINE=120    # seconds a mount may take to show its first listing
 BENCH_START=$EPOCHREALTIME
-# passthrough_ll keeps an open descriptor for every inode the kernel knows
-# (102,561 in `small`): with the usual limit its walks stop at "Too many open
-# files". Root may raise it; every daemon started below inherits it.
+# Root may raise the open-files limit; every daemon started below inherits it.
 ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 FD_LIMIT=$(ulimit -n)
 
 # --- installing what is missing --------------------------------------------------
 
 PKGS="restic borgbackup python3-llfuse fio libfuse3-dev fuse3 iproute2 iptables
-libnetfilter-queue-dev gcc pkg-config curl python3 tar procps util-linux coreutils findutils"
+libnetfilter-queue-dev gcc pkg-config curl python3 tar procps util-linux coreutils findutils
+libzstd-dev libssl-dev time"
 missing=""
 for p in $PKGS; do
 	case "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" in
@@ -211,6 +220,13 @@ hwm() {
 	awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo fail
 }
 
+# put_rss ROW SYSTEM: a sample of the peak RSS of SYSTEM's daemon ($DPID).
+# None for native (no daemon) or the ceiling (it holds the whole dataset).
+put_rss() {
+	[ -n "$DPID" ] && [ "$2" != native ] && [ "$2" != ceiling ] || return 0
+	put "$1" "$2" "$(hwm "$DPID")"
+}
+
 # --- mounting ------------------------------------------------------------------------
 
 mnt_of() { echo "$W/mnt/$1"; }
@@ -249,7 +265,7 @@ mount_cmd() {
 	restic) MCMD=(restic -r "$W/repo/restic" mount "$m") ;;
 	restic-s3) MCMD=(restic --no-lock -r "s3:$AWS_ENDPOINT_URL/$S3_BUCKET/restic" mount "$m") ;;
 	borg) MCMD=(borg mount -f "$W/repo/borg" "$m") ;;
-	ceiling) MCMD=("$PASSTHROUGH" -f -o "source=$DATA,cache=always" "$m") ;;
+	ceiling) MCMD=("$MEMFS" "$m" "$DATA/$MOUNT_DS") ;;
 	esac
 }
 
@@ -267,6 +283,7 @@ start_mount() {
 	[ "$sys" != native ] || return 0
 	m=$(mnt_of "$sys")
 	mkdir -p "$m"
+	MOUNT_DS=$ds
 	mount_cmd "$sys"
 	probe=$(root_of "$sys" "$ds")
 	echo "+ $(q "${MCMD[@]}") &   # then: until ls $(q "$probe"); do sleep 0.002; done"
@@ -317,16 +334,12 @@ unmount() {
 }
 
 # fresh_mount SYSTEM DATASET: unmounted, page cache dropped, mounted again.
-# The FUSE ceiling instead gets its backing directory read into the page
-# cache, so that it measures the FUSE path itself, not the disk.
+# The FUSE ceiling serves from memory what it loaded when mounting (its
+# unmount drops the kernel's cache of the mount), so the page cache is left
+# as it is for it: a cold disk would only slow its loading.
 fresh_mount() {
 	unmount "$1"
-	if [ "$1" = ceiling ]; then
-		echo "+ (cd $(q "$DATA/$2") && tar cf - . | wc -c) >/dev/null"
-		(cd "$DATA/$2" && tar cf - . | wc -c) >/dev/null
-	else
-		drop_caches
-	fi
+	[ "$1" = ceiling ] || drop_caches
 	start_mount "$1" "$2"
 }
 
@@ -598,27 +611,25 @@ walk() {
 	done
 }
 
-# fio_row SYSTEM: 4 KiB random reads of large/text-1.txt.
+# fio_row SYSTEM: 4 KiB random reads of large/db.pages (8 KiB pages).
 fio_row() {
 	local sys=$1 f inv=1
 	unmount "$sys"
 	if [ "$sys" = native ]; then
 		# Native is the page cache: the file is read first and not invalidated.
 		inv=0
-		run cat "$DATA/large/text-1.txt" >/dev/null
+		run cat "$DATA/large/db.pages" >/dev/null
 	else
 		# The daemon's backing files are warm in the page cache (as after any
 		# earlier reading); fio drops the mount's own cache of the file
 		# (invalidate=1), so that every read goes to the daemon.
-		if [ "$sys" = ceiling ]; then
-			run cat "$DATA/large/text-1.txt" >/dev/null
-		else
+		if [ "$sys" != ceiling ]; then
 			echo "+ find $(q "$W/repo/$sys") -type f -exec cat {} + >/dev/null"
 			find "$W/repo/$sys" -type f -exec cat {} + >/dev/null
 		fi
 		start_mount "$sys" large
 	fi
-	f=$(root_of "$sys" large)/text-1.txt
+	f=$(root_of "$sys" large)/db.pages
 	measure "$W" "fio --name=randread --filename=$(q "$f") --readonly --rw=randread --bs=4k --ioengine=psync --iodepth=1 --numjobs=1 --direct=0 --invalidate=$inv --runtime=$FIO_RUNTIME --randrepeat=1 --output-format=json --output=$(q "$W/fio.json")"
 	if [ "$T" = fail ]; then
 		put fio_iops "$sys" fail
@@ -637,6 +648,7 @@ print("%.0f %.1f %.1f %d" % (r["iops"], p["50.000000"] / 1e3, p["99.000000"] / 1
 		put fio_p99 "$sys" "$3"
 		echo "   -> $1 IOPS, p50 $2 us, p99 $3 us over $4 reads"
 	fi
+	put_rss rss_fio "$sys"
 	unmount "$sys"
 }
 
@@ -644,7 +656,8 @@ print("%.0f %.1f %.1f %d" % (r["iops"], p["50.000000"] / 1e3, p["99.000000"] / 1
 local_system() {
 	local sys=$1 i f row
 	say "$sys"
-	if [ "$sys" != native ]; then
+	# The ceiling's mount time is the time it takes to load the dataset.
+	if [ "$sys" != native ] && [ "$sys" != ceiling ]; then
 		for i in $(seq "$RUNS"); do
 			fresh_mount "$sys" small
 			put mount "$sys" "$MOUNT_T"
@@ -674,7 +687,7 @@ local_system() {
 	done
 	for i in $(seq "$SLOW_RUNS"); do
 		walk "$sys" tar "tar cf - . | wc -c"
-		[ -z "$DPID" ] || put rss_walk "$sys" "$(hwm "$DPID")"
+		put_rss rss_walk "$sys"
 	done
 	unmount "$sys"
 	for f in text-1.txt:seq_c random.bin:seq_i; do
@@ -684,10 +697,20 @@ local_system() {
 			fresh_mount "$sys" large
 			seq_read "$sys" "$(root_of "$sys" large)/$f" "${row}1" "$sys"
 			seq_read "$sys" "$(root_of "$sys" large)/$f" "${row}2" "$sys"
-			[ -z "$DPID" ] || [ "$row" != seq_c ] || put rss_seq "$sys" "$(hwm "$DPID")"
+			[ "$row" != seq_c ] || put_rss rss_seq "$sys"
 		done
 		same "$sys" "$(root_of "$sys" large)/$f" "$DATA/large/$f"
 	done
+	if [ "$sys" = cairn ]; then
+		# What a new user tries: a large file read once, then a walk of
+		# another snapshot, on one mount (the memory goal: budget + 32 MiB).
+		for i in $(seq "$SLOW_RUNS"); do
+			fresh_mount cairn large
+			seq_read cairn "$(root_of cairn large)/text-1.txt" seq_c1_walk cairn
+			measure "$(root_of cairn small)" "set -o pipefail; ls -lR . | wc -l"
+			put_rss rss_seq_walk cairn
+		done
+	fi
 	unmount "$sys"
 	for i in $(seq "$RUNS"); do
 		fresh_mount "$sys" par
@@ -760,6 +783,102 @@ s3_section() {
 	netns_down
 }
 
+# decode_limit: what all cores decode and verify (zstd and SHA-256) of the
+# chunks of text-1.txt and random.bin, as a backup cuts them; the "decode
+# limit" cells of the first-read rows.
+decode_limit() {
+	local f row v
+	say "the decode limit: decode-limit over the chunks of large's text and random files"
+	for f in text-1.txt:seq_c1 random.bin:seq_i1; do
+		row=${f#*:}
+		f=${f%:*}
+		for i in $(seq "$RUNS"); do
+			echo "+ $(q "$W/decode-limit") -p 2 $(q "$DATA/large/$f")"
+			"$W/decode-limit" -p 2 "$DATA/large/$f" >"$W/out" || die "decode-limit failed"
+			sed 's/^/   /' "$W/out"
+			# Per CPU second times the threads (every core): what the
+			# cores can do, which a busy machine disturbs far less than
+			# the wall clock (also printed).
+			v=$(awk '$1 == "decode" { sub("cpu_GBps=", "", $3); sub("threads=", "", $4); printf "%.4f", $3 * $4 }' "$W/out")
+			put "$row" limit "$v"
+			put "plain_$row" limit "$v"
+		done
+	done
+}
+
+# huge_section: the million files of make-dataset.sh's huge kind, for
+# cairn (a repository of its own), native and the ceiling.
+huge_section() {
+	local repo=$W/repo/cairn-huge sys cat
+	say "huge: 1,000,000 files in 20,000 directories"
+	if [ ! -e "$DATA/.done-huge" ]; then
+		rm -rf "$DATA/huge"
+		run "$SRC/tests/bench/make-dataset.sh" huge "$DATA/huge"
+		touch "$DATA/.done-huge"
+	fi
+	if has cairn; then
+		export CAIRN_CACHE_DIR=$W/cache/cairn-huge
+		rm -rf "$repo" "$CAIRN_CACHE_DIR"
+		run "$BUILD/cairn" init -r "$repo" --no-encryption
+		drop_caches
+		measure "$W" "/usr/bin/time -f 'maxrss_kib=%M' $(q "$BUILD/cairn") backup -r $(q "$repo") --member huge --time $TS $(q "$DATA/huge")"
+		put huge_backup cairn "$T"
+		[ "$T" = fail ] ||
+			put huge_backup_rss cairn "$(awk -F= '/^maxrss_kib=/ { printf "%.1f", $2 / 1024 }' "$W/err")"
+		cat=$(du -sk "$CAIRN_CACHE_DIR" | awk '{ printf "%.1f", $1 / 1024 }')
+		put huge_catalog cairn "$cat"
+		echo "   -> the local catalog (CAIRN_CACHE_DIR): $cat MiB"
+		unset CAIRN_CACHE_DIR
+	fi
+	for sys in cairn ceiling native; do
+		has "$sys" || continue
+		if [ "$sys" != native ]; then
+			unmount "$sys"
+			[ "$sys" = ceiling ] || drop_caches
+			start_huge "$sys"
+		else
+			drop_caches
+		fi
+		measure "$(huge_root "$sys")" "ls >/dev/null"
+		put huge_ls "$sys" "$T"
+		measure "$(huge_root "$sys")" "set -o pipefail; ls -lR . | wc -l"
+		put huge_lslr "$sys" "$T"
+		[ "$T" = fail ] || echo "   -> $(cat "$W/out") lines in $T s"
+		put_rss huge_rss "$sys"
+		[ "$sys" = native ] || unmount "$sys"
+	done
+}
+
+huge_root() {
+	case $1 in
+	cairn) echo "$(mnt_of cairn)/snapshots/huge/$TS" ;;
+	ceiling) echo "$(mnt_of ceiling)/huge" ;;
+	native) echo "$DATA/huge" ;;
+	esac
+}
+
+# start_huge SYSTEM: mounts the huge dataset (cairn from its own repository).
+start_huge() {
+	local m
+	m=$(mnt_of "$1")
+	mkdir -p "$m"
+	if [ "$1" = cairn ]; then
+		MCMD=(env "CAIRN_CACHE_DIR=$W/cache/cairn-huge" "$BUILD/cairnfs" "$W/repo/cairn-huge" "$m" -f)
+		[ -z "$CAIRNFS_OPTS" ] || MCMD+=(-o "$CAIRNFS_OPTS")
+	else
+		MCMD=("$MEMFS" "$m" "$DATA/huge")
+	fi
+	echo "+ $(q "${MCMD[@]}") &"
+	"${MCMD[@]}" >>"$W/log/$1.log" 2>&1 &
+	DPID=$!
+	MPID[$1]=$DPID
+	# A lookup, not a listing: the first listing is what is measured.
+	until [ -d "$(huge_root "$1")" ]; do
+		kill -0 "$DPID" 2>/dev/null || die "the $1 mount daemon exited (log: $W/log/$1.log)"
+		sleep 0.01
+	done
+}
+
 # --- the table ----------------------------------------------------------------------------
 
 # median of the samples, "fail" when any failed, "-" when there are none.
@@ -777,29 +896,63 @@ median() {
 		}'
 }
 
+# spread of the samples: "min-max (+-P%)", P being half the range over the
+# median; "-" for fewer than two numbers.
+spread() {
+	printf '%s\n' "$@" | awk '
+		function fmt(x) {
+			if (x >= 100) return sprintf("%.0f", x)
+			if (x >= 10) return sprintf("%.1f", x)
+			if (x >= 1) return sprintf("%.2f", x)
+			if (x >= 0.1) return sprintf("%.3f", x)
+			return sprintf("%.4f", x)
+		}
+		$1 ~ /^[0-9.]+$/ { v[n++] = $1 }
+		END {
+			if (n < 2) { print "-"; exit }
+			for (i = 1; i < n; i++)
+				for (j = i; j > 0 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+			m = n % 2 ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2
+			p = m > 0 ? (v[n - 1] - v[0]) / 2 / m * 100 : 0
+			printf "%s-%s(+-%.0f%%)\n", fmt(v[0]), fmt(v[n - 1]), p
+		}'
+}
+
+# table [spread]: the medians and how cairn compares; with "spread", the
+# range of each cell's samples instead.
 table() {
-	local cols=(cairn restic borg ceiling native) id label unit better c v n
+	local cols=(cairn restic borg ceiling native limit) id label unit better c v n mode=${1:-median}
 	local -a vals
 	{
-		printf 'measurement\tunit\truns\tcairn\trestic\tborg\tFUSE ceiling\tnative\tvs restic\tvs borg\tvs ceiling\tvs native\n'
+		if [ "$mode" = spread ]; then
+			printf 'measurement\tunit\truns\tcairn\trestic\tborg\tFUSE ceiling\tnative\tdecode limit\n'
+		else
+			printf 'measurement\tunit\truns\tcairn\trestic\tborg\tFUSE ceiling\tnative\tdecode limit\tvs restic\tvs borg\tvs ceiling\tvs native\tof limit\n'
+		fi
 		while IFS='~' read -r id label unit better; do
 			[ -n "$id" ] || continue
 			vals=()
 			n=0
 			for c in "${cols[@]}"; do
 				# shellcheck disable=SC2086
-				v=$(median ${R["$id|$c"]:-})
+				v=$("$mode" ${R["$id|$c"]:-})
 				vals+=("$v")
 				# shellcheck disable=SC2086
 				set -- ${R["$id|$c"]:-}
 				[ $# -le "$n" ] || n=$#
 			done
 			[ "$n" -gt 0 ] || continue
-			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$unit" "$n" \
+			if [ "$mode" = spread ]; then
+				[ "$n" -gt 1 ] || continue
+				printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$unit" "$n" "${vals[@]}"
+				continue
+			fi
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$unit" "$n" \
 				"${vals[@]}" "$(ratio "${vals[0]}" "${vals[1]}" "$better")" \
 				"$(ratio "${vals[0]}" "${vals[2]}" "$better")" \
 				"$(ratio "${vals[0]}" "${vals[3]}" "$better")" \
-				"$(ratio "${vals[0]}" "${vals[4]}" "$better")"
+				"$(ratio "${vals[0]}" "${vals[4]}" "$better")" \
+				"$(ratio "${vals[0]}" "${vals[5]}" "$better")"
 		done <<EOF
 backup_large~backup, large (5 files, 2 GiB)~s~lo
 backup_small~backup, small (100k files)~s~lo
@@ -818,6 +971,7 @@ seq_c2~seq read 256 MiB text, 2nd~GB/s~hi
 seq_i1~seq read 256 MiB random, 1st~GB/s~hi
 seq_i2~seq read 256 MiB random, 2nd~GB/s~hi
 rss_seq~daemon peak RSS after text x2~MiB~lo
+rss_seq_walk~the same, then ls -lR of small~MiB~lo
 plain_backup_large~backup, large, cairn --no-encryption~s~lo
 plain_seq_c1~seq read 256 MiB text, 1st, --no-encryption~GB/s~hi
 plain_seq_i1~seq read 256 MiB random, 1st, --no-encryption~GB/s~hi
@@ -825,9 +979,16 @@ enc_backup~encryption cost: backup large, enc/plain time~x~lo
 enc_seq_c1~encryption cost: text 1st read, plain/enc GB/s~x~lo
 enc_seq_i1~encryption cost: random 1st read, plain/enc GB/s~x~lo
 par~8 parallel readers, 8x32 MiB~GB/s~hi
-fio_iops~fio 4 KiB random read~IOPS~hi
+fio_iops~fio 4 KiB random read, db.pages~IOPS~hi
 fio_p50~fio 4 KiB random read p50~us~lo
 fio_p99~fio 4 KiB random read p99~us~lo
+rss_fio~daemon peak RSS after fio~MiB~lo
+huge_backup~huge (1M files): backup~s~lo
+huge_backup_rss~huge: backup peak RSS~MiB~lo
+huge_ls~huge: first ls of the root, fresh mount~s~lo
+huge_lslr~huge: ls -lR, fresh mount~s~lo
+huge_rss~huge: daemon peak RSS after ls -lR~MiB~lo
+huge_catalog~huge: catalog size for its snapshot~MiB~lo
 s3_backup~S3 +$DELAY: backup, 2 x 256 MiB~s~lo
 s3_mount~S3 +$DELAY: mount to first ls~s~lo
 s3_c1~S3 +$DELAY: seq read text, 1st~GB/s~hi
@@ -844,7 +1005,7 @@ EOF
 			if (x >= 0.1) return sprintf("%.3f", x)
 			return sprintf("%.4f", x)
 		}
-		{ for (i = 1; i <= NF; i++) { c[NR, i] = (NR > 1 && i >= 4 && i <= 8) ? fmt($i) : $i
+		{ for (i = 1; i <= NF; i++) { c[NR, i] = (NR > 1 && i >= 4 && i <= 9) ? fmt($i) : $i
 		  if (length(c[NR, i]) > w[i]) w[i] = length(c[NR, i]) } nf = NF }
 		END {
 			for (r = 1; r <= NR; r++) {
@@ -888,7 +1049,7 @@ versions() {
 	echo "borg:       $(borg --version), FUSE via python3-llfuse $ll (BORG_FUSE_IMPL=$BORG_FUSE_IMPL)"
 	echo "fio:        $(fio --version)"
 	echo "libfuse:    $(pkg-config --modversion fuse3) (libfuse3-dev $(dpkg-query -W -f='${Version}' libfuse3-dev)), $(fusermount3 --version 2>&1)"
-	echo "ceiling:    $PASSTHROUGH_SRC built with $(cc --version | head -n 1)"
+	echo "ceiling:    tests/bench/memfs.c built with $(cc --version | head -n 1)"
 	echo "kernel:     $(uname -srvm)"
 	echo "machine:    $(nproc) cores, $(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) memory"
 	echo "tools:      $(tar --version | head -n 1), $(find . -maxdepth 0 --version | head -n 1), $(command ls --version | head -n 1)"
@@ -902,25 +1063,32 @@ How to read it
   AES-256-GCM, scrypt --kdf-params $CAIRN_KDF: each command derives the key once, ~30 ms
   here, where the default tuning takes ~1 s);
   restic (restic mount; restic always encrypts; compression auto); borg (borg mount;
-  --encryption none; default lz4 compression); FUSE ceiling (libfuse's passthrough_ll
-  -o cache=always over the dataset directory); native (the dataset directory itself).
+  --encryption none; default lz4 compression); FUSE ceiling (tests/bench/memfs.c: the
+  dataset loaded into memory at mount and served by a minimal multithreaded low-level
+  FUSE filesystem with cairnfs's settings: 1 MiB reads, readdirplus, no opens);
+  native (the dataset directory itself); decode limit (tests/bench/decode-limit.c:
+  envelope_decode(), i.e. zstd decompression and the SHA-256 check, of the file's
+  chunks as a backup cuts them, on all $(nproc) cores: GB/s per CPU second times
+  the cores, which other load disturbs far less than the wall clock; without
+  encryption, so the --no-encryption rows compare with it directly, and the
+  cairn column's also pays for AES-GCM).
 - A cell is the median of "runs" runs (for mount to first ls over S3: of every mount
   made there). "fail": a run failed, its error is printed above. "-": not measured.
 - "vs X" is how many times better cairn is than X: X's time, latency or memory over
   cairn's, or cairn's throughput or IOPS over X's. Above 1.00x, cairn is ahead.
+  "of limit": cairn's first read as a fraction of the decode limit.
 - 1st: the first run on a fresh mount, mounted after the page cache was dropped
   (sync; echo 3 > /proc/sys/vm/drop_caches). 2nd: the same again on that mount.
-  Native 1st reads the disk, native 2nd the page cache. The FUSE ceiling's backing
-  files are read into the page cache before each mount instead of being dropped, so
-  it shows the cost of the FUSE path alone. passthrough_ll holds one open
-  descriptor per inode the kernel knows: with an open-files limit (here
-  $FD_LIMIT) below the 102,561 entries of small, its walks fail ("fail").
+  Native 1st reads the disk, native 2nd the page cache. The FUSE ceiling serves
+  from memory (its mount time is its loading, so it has no mount rows): it shows
+  the cost of the FUSE path alone.
 - mount to first ls: from starting the mount command to the first successful ls of
   the snapshot directory (polled every ~3 ms); tool caches kept (cairn's catalog,
   restic's cache, borg's cache) unless the row says deleted.
-- Peak RSS: VmHWM of the mount daemon after the tar walk, and after reading the
-  256 MiB text file twice.
-- fio: psync, iodepth 1, at most one pass over the 256 MiB text file and at most
+- Peak RSS: VmHWM of the mount daemon after the tar walk, after reading the
+  256 MiB text file twice, after reading it once and then ls -lR of small on the
+  same mount, and after fio.
+- fio: psync, iodepth 1, at most one pass over the 256 MiB db.pages and at most
   $FIO_RUNTIME s. The mount is fresh and fio drops the file's pages in it
   (invalidate=1), so every read reaches the daemon, whose backing files are warm.
   Native reads the page cache (invalidate=0).
@@ -930,7 +1098,9 @@ How to read it
 - Datasets: large and small from tests/bench/make-dataset.sh; par: 8 x 32 MiB cut
   from large (cut from 64 MiB to fit the time budget); s3: large's text-1.txt and
   random.bin; tiny: 16 small files, backed up again and again for the extra
-  snapshots. GB = 10^9 bytes.
+  snapshots; huge (only with BENCH_HUGE=1): make-dataset.sh's million files, in a
+  cairn repository of its own (catalog size: CAIRN_CACHE_DIR after its backup).
+  GB = 10^9 bytes.
 - S3: Swift with s3api inside a network namespace whose veth link adds $DELAY
   to every packet sent into it, so each round trip costs $DELAY more
   (${DELAY_HOW:-not run}; a TCP connect took ${S3_CONNECT:-?} s). Only private
@@ -979,22 +1149,19 @@ say "work directory $W${KEEP:+ (kept)}"
 echo "runs: $RUNS for the cheap rows; $SLOW_RUNS for ls -lR, tar and the reads over S3; 1 for backups and fio"
 echo "snapshots: $N_SNAPSHOTS in each local repository, then $N_CAIRN_SNAPSHOTS in cairn's for one more row"
 
-say "the FUSE ceiling: libfuse's passthrough_ll example"
-PASSTHROUGH_SRC=$(dpkg -L libfuse3-dev | grep '/passthrough_ll\.c\(\.gz\)\?$' | head -n 1)
-[ -n "$PASSTHROUGH_SRC" ] || die "libfuse3-dev ships no passthrough_ll.c (dpkg -L libfuse3-dev)"
-mkdir -p "$W/passthrough"
-case $PASSTHROUGH_SRC in
-*.gz) run sh -c "zcat $(q "$PASSTHROUGH_SRC") > $(q "$W/passthrough/passthrough_ll.c")" ;;
-*) run cp "$PASSTHROUGH_SRC" "$W/passthrough/" ;;
-esac
-run cp "$(dirname "$PASSTHROUGH_SRC")/passthrough_helpers.h" "$W/passthrough/"
+say "the FUSE ceiling (tests/bench/memfs.c) and the decode limit (tests/bench/decode-limit.c)"
+MEMFS=$W/memfs
 # shellcheck disable=SC2046
-run cc -O2 -Wall $(pkg-config --cflags fuse3) -o "$W/passthrough/passthrough_ll" \
-	"$W/passthrough/passthrough_ll.c" $(pkg-config --libs fuse3) -lpthread
-PASSTHROUGH=$W/passthrough/passthrough_ll
+run cc -std=gnu11 -O2 -Wall -Wextra -Werror $(pkg-config --cflags fuse3) -o "$MEMFS" \
+	"$SRC/tests/bench/memfs.c" $(pkg-config --libs fuse3) -lpthread
+[ -e "$BUILD/libcairn.a" ] || die "no $BUILD/libcairn.a (run 'make bench', which builds it)"
+run cc -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread -I"$SRC/store" \
+	-o "$W/decode-limit" "$SRC/tests/bench/decode-limit.c" "$BUILD/libcairn.a" -lzstd -lcrypto
 
 say "datasets in $DATA"
 gen_datasets
+
+decode_limit
 
 say "backups (1 run each; $((N_SNAPSHOTS - 4)) extra snapshots of tiny are not timed)"
 if has cairn; then
@@ -1019,11 +1186,18 @@ if [ "$DO_S3" = 1 ]; then
 	s3_section
 fi
 
+if [ "$DO_HUGE" = 1 ]; then
+	huge_section
+fi
+
 {
 	say "versions"
 	versions
 	say "results ($(awk -v a="$BENCH_START" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", (b - a) / 60 }') minutes in all; this machine was not otherwise idle unless you made it so)"
 	table
+	echo
+	echo "Spread of the samples (min-max, and half the range over the median):"
+	table spread
 	echo
 	notes
 	echo

@@ -38,9 +38,13 @@ struct source {
 	bool gate_open;
 };
 
+/* 0: small chunks; else chunk i has big_chunks + i * 4096 bytes (buffers
+ * the cache maps). */
+static uint32_t big_chunks;
+
 static uint32_t chunk_len(unsigned i)
 {
-	return 1000 + i * 97;
+	return big_chunks ? big_chunks + i * 4096 : 1000 + i * 97;
 }
 
 static uint8_t chunk_byte(unsigned i, size_t j)
@@ -198,6 +202,7 @@ static struct fixture *fixture_new(uint64_t budget, unsigned n_workers)
 				   .decode = fake_decode,
 				   .userdata = &f->src };
 
+	big_chunks = 0; /* a test that failed may have left it set */
 	pthread_mutex_init(&f->src.lock, NULL);
 	pthread_cond_init(&f->src.cond, NULL);
 	f->src.gate = -1;
@@ -216,7 +221,7 @@ static void fixture_free(struct fixture *f)
 
 /* Gets chunk i and checks every byte against the source. Safe on any
  * thread (cmocka's assertions are not). */
-static bool chunk_is_true(struct cache *c, unsigned i)
+static bool chunk_is_true_put(struct cache *c, unsigned i, bool consumed)
 {
 	struct chunk_loc loc = chunk_loc_of(i);
 	struct cache_entry *e = NULL;
@@ -230,11 +235,21 @@ static bool chunk_is_true(struct cache *c, unsigned i)
 	ok = len == chunk_len(i);
 	for (size_t j = 0; ok && j < len; j++)
 		ok = data[j] == chunk_byte(i, j);
-	cache_put(c, e);
+	if (consumed)
+		cache_put_consumed(c, e);
+	else
+		cache_put(c, e);
 	return ok;
 }
 
+static bool chunk_is_true(struct cache *c, unsigned i)
+{
+	return chunk_is_true_put(c, i, false);
+}
+
 #define check_chunk(c, i) assert_true(chunk_is_true((c), (i)))
+/* The same, as a sequential reader done with the chunk. */
+#define check_chunk_consumed(c, i) assert_true(chunk_is_true_put((c), (i), true))
 
 static void test_second_get_is_a_hit(void **state UNUSED)
 {
@@ -274,6 +289,62 @@ static void test_budget_evicts_least_recent(void **state UNUSED)
 	check_chunk(f->cache, 1);
 	assert_int_equal(calls_of(&f->src, 1), 2);
 	fixture_free(f);
+}
+
+static void test_consumed_chunks_are_evicted_first(void **state UNUSED)
+{
+	/* As above: room for two of chunks 0..2. */
+	struct fixture *f =
+		fixture_new(cache_cost(chunk_len(0)) + cache_cost(chunk_len(2)) + chunk_len(2) + 10,
+			    0);
+	struct cache_stats st;
+
+	check_chunk(f->cache, 0);
+	check_chunk_consumed(f->cache, 1); /* the most recent, but read through */
+	check_chunk(f->cache, 2);	   /* evicts 1, not 0 */
+	cache_get_stats(f->cache, &st);
+	assert_int_equal(st.evictions, 1);
+	check_chunk(f->cache, 0);
+	assert_int_equal(calls_of(&f->src, 0), 1);
+	/* A consumed chunk asked for again is an ordinary entry again. */
+	check_chunk_consumed(f->cache, 1);
+	assert_int_equal(calls_of(&f->src, 1), 2);
+	check_chunk(f->cache, 1);
+	check_chunk(f->cache, 0);
+	check_chunk(f->cache, 2); /* evicts 1, now the least recent */
+	check_chunk(f->cache, 0);
+	assert_int_equal(calls_of(&f->src, 0), 1);
+	fixture_free(f);
+}
+
+static void test_consumed_buffers_are_reused_before_the_cache_is_full(void **state UNUSED)
+{
+	struct fixture *f;
+	struct cache_stats st;
+	uint64_t slack, total = 0;
+
+	f = fixture_new(64u << 20, 0);
+	big_chunks = 256u << 10;
+	slack = MIN((uint64_t)CACHE_CONSUMED_SLACK, cache_budget(f->cache) / 8);
+	for (unsigned i = 0; i < N_CHUNKS; i++) {
+		check_chunk_consumed(f->cache, i);
+		total += cache_cost(chunk_len(i));
+	}
+	assert_true(total > 2 * slack); /* else this tests nothing */
+	cache_get_stats(f->cache, &st);
+	/* Far from full, the chunks read through gave their buffers to the
+	 * next ones: what stays is the slack, twice at most. */
+	assert_true(st.recycled > 0);
+	assert_true(st.evictions >= st.recycled);
+	assert_true(st.used - st.spare <= 2 * slack + cache_cost(chunk_len(N_CHUNKS - 1)));
+	/* The most recent ones are still there, with their bytes. */
+	check_chunk(f->cache, N_CHUNKS - 1);
+	assert_int_equal(calls_of(&f->src, N_CHUNKS - 1), 1);
+	/* The oldest went; asked for again, it comes back whole. */
+	check_chunk(f->cache, 0);
+	assert_int_equal(calls_of(&f->src, 0), 2);
+	fixture_free(f);
+	big_chunks = 0;
 }
 
 static void test_held_entries_survive_eviction(void **state UNUSED)
@@ -790,6 +861,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_second_get_is_a_hit),
 		cmocka_unit_test(test_budget_evicts_least_recent),
+		cmocka_unit_test(test_consumed_chunks_are_evicted_first),
+		cmocka_unit_test(test_consumed_buffers_are_reused_before_the_cache_is_full),
 		cmocka_unit_test(test_held_entries_survive_eviction),
 		cmocka_unit_test(test_over_budget_while_held_shrinks_on_put),
 		cmocka_unit_test(test_tiny_budget_many_threads_serve_true_data),
