@@ -751,56 +751,45 @@ static int backup_inode(struct backup *b, const struct stat *st, enum select_ver
 	return 0;
 }
 
-/* Backs up the entry named name inside directory parent; b->path holds the
- * parent's path, pv the parent's include verdict. */
-static int backup_child(struct backup *b, uint32_t parent, const char *name, enum select_verdict pv)
+/* Backs up the entry at b->path, named name inside directory parent; pv is
+ * the parent's include verdict. */
+static int backup_child_at(struct backup *b, uint32_t parent, const char *name, size_t name_len,
+			   enum select_verdict pv)
 {
 	const struct selection *sel = b->opts->select;
 	enum select_verdict v = SELECT_ALL;
-	size_t saved = b->path.len;
-	size_t name_len = strlen(name);
 	struct stat st;
 	uint32_t idx = 0;
-	int r = 0;
+	int r;
 
-	b->path.len--; /* drop the NUL */
-	if (b->path.len > 0 && b->path.ptr[b->path.len - 1] != '/')
-		buf_append_u8(&b->path, '/');
-	buf_append(&b->path, name, name_len);
-	buf_append_u8(&b->path, 0);
-
-	if (cancelled(b)) {
-		r = -EINTR;
-		goto out;
-	}
+	if (cancelled(b))
+		return -EINTR;
 	if (sel) {
 		v = select_include(sel, rel_path(b), pv);
 		if (v == SELECT_SKIP)
-			goto out;
+			return 0;
 	}
 	if (!name_is_valid_component(name, name_len)) {
 		report(b, -ENAMETOOLONG, "store the name of");
-		goto out;
+		return 0;
 	}
 	if (lstat(cur_path(b), &st) < 0) {
 		report(b, -errno, "stat");
-		goto out;
+		return 0;
 	}
 	if (v == SELECT_PARTIAL && !S_ISDIR(st.st_mode))
-		goto out;
+		return 0;
 	if (sel && select_is_excluded(sel, rel_path(b), S_ISDIR(st.st_mode)))
-		goto out;
+		return 0;
 	if (S_ISREG(st.st_mode)) {
 		r = submit_file(b, parent, &st);
-		if (r != 0) {
-			r = r < 0 ? r : 0;
-			goto out;
-		}
+		if (r != 0)
+			return r < 0 ? r : 0;
 		/* Read here: first add what the workers have, so that chunks,
 		 * and so packs, keep the walk's order. */
 		r = collect_files(b, COLLECT_ALL);
 		if (r < 0)
-			goto out;
+			return r;
 	}
 	if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
 		uint8_t key[HMAP_KEY_LEN];
@@ -808,7 +797,7 @@ static int backup_child(struct backup *b, uint32_t parent, const char *name, enu
 		uint64_t *seen = hmap_get(&b->links, key);
 		if (seen) {
 			tree_add_dirent(b->tree, parent, (uint32_t)*seen, name, name_len);
-			goto out;
+			return 0;
 		}
 		r = backup_inode(b, &st, v, &idx);
 		if (r == 0)
@@ -818,8 +807,24 @@ static int backup_child(struct backup *b, uint32_t parent, const char *name, enu
 	}
 	if (r == 0)
 		tree_add_dirent(b->tree, parent, idx, name, name_len);
-	r = r < 0 ? r : 0;
-out:
+	return r < 0 ? r : 0;
+}
+
+/* Backs up the entry named name inside directory parent; b->path holds the
+ * parent's path (and holds it again on return), pv the parent's include
+ * verdict. */
+static int backup_child(struct backup *b, uint32_t parent, const char *name, enum select_verdict pv)
+{
+	size_t saved = b->path.len;
+	size_t name_len = strlen(name);
+	int r;
+
+	b->path.len--; /* drop the NUL */
+	if (b->path.len > 0 && b->path.ptr[b->path.len - 1] != '/')
+		buf_append_u8(&b->path, '/');
+	buf_append(&b->path, name, name_len);
+	buf_append_u8(&b->path, 0);
+	r = backup_child_at(b, parent, name, name_len, pv);
 	b->path.len = saved;
 	b->path.ptr[saved - 1] = 0;
 	return r;

@@ -37,10 +37,16 @@ n=$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])))' "$OUT")
 [ "$n" -ge "$completed" ] && [ "$n" -le 20 ] ||
 	fail "$n snapshots after $completed of 20 backups finished"
 expect_status 0 cairn check -r "$repo" --read-data
-assert_eq "" "$OUT" "check after twenty kills"
+# A backup killed between writing its snapshot header and republishing the
+# snapshot list leaves that list one behind (for plain-HTTP readers only);
+# check says so, and the next backup rewrites it. Nothing else may show.
+report=$(grep -v "^warning: the snapshot list 'snapshot-list' is out of date ([0-9]* snapshots missing from it, 0 in it that do not exist)" <<<"$OUT" || true)
+assert_eq "" "$report" "check after twenty kills"
 
 info "the next backup succeeds and holds everything"
 expect_status 0 cairn backup -r "$repo" --member m "$T/src"
+expect_status 0 cairn check -r "$repo"
+assert_eq "" "$OUT" "check after the next backup"
 cairn restore -r "$repo" m/latest --target "$T/out" 2>/dev/null
 assert_empty_output rsync -a --checksum --dry-run --itemize-changes "$T/src/" "$T/out/"
 

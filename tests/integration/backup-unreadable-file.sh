@@ -6,7 +6,7 @@
 # The backup runs as nobody, so mode 000 keeps it out.
 chmod 0755 "$T"
 as_nobody() {
-	setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/nonexistent "$@"
+	setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/nonexistent CAIRN_CACHE_DIR="$T/nobody-cache" "$@"
 }
 mkdir -p "$T/src/sub" "$T/src/closed-dir" "$T/repo-parent" "$T/nobody-cache"
 echo readable >"$T/src/readable.txt"
@@ -16,7 +16,8 @@ echo hidden >"$T/src/closed-dir/hidden.txt"
 random_bytes 1M big >"$T/src/sub/big.bin"
 chown -R 65534:65534 "$T/src" "$T/repo-parent" "$T/nobody-cache"
 chmod 0000 "$T/src/secret.txt" "$T/src/closed-dir"
-export CAIRN_CACHE_DIR="$T/nobody-cache"
+# nobody has a cache of its own: root refuses a cache directory that
+# another user may change (cairn(1), FILES).
 
 as_nobody "$BUILD/cairn" init -r "$T/repo-parent/repo" --no-encryption
 expect_status 3 as_nobody "$BUILD/cairn" backup -r "$T/repo-parent/repo" --member m \
