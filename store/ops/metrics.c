@@ -178,8 +178,10 @@ static int parse_line(struct table *t, const char *p, const char *end)
 	while (p < end && *p == ' ')
 		p++;
 	char num[64];
-	size_t len = strcspn(p, " \n");
-	if (len == 0 || len >= sizeof(num) || p + len > end)
+	size_t len = 0; /* the line need not end in a NUL: scan to end only */
+	while (p + len < end && p[len] != ' ' && p[len] != '\n')
+		len++;
+	if (len == 0 || len >= sizeof(num))
 		return 0;
 	memcpy(num, p, len);
 	num[len] = '\0';
