@@ -11,6 +11,7 @@
  * the stats, and nothing outside the directory is touched (the symlinks
  * point at a file that must survive).
  */
+#include <stdlib.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -93,7 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!base[0]) {
 		log_setup("fuzz-disk-cache", LOG_TARGET_STDERR, LOG_CRIT);
-		snprintf(base, sizeof(base), "/tmp/cairn-fuzz-dc.XXXXXX");
+		const char *tmp = getenv("TMPDIR");
+		snprintf(base, sizeof(base), "%s/cairn-fuzz-dc.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 		FUZZ_CHECK(mkdtemp(base) != NULL);
 		snprintf(outside, sizeof(outside), "%s/outside", base);
 		atexit(remove_base);

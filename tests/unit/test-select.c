@@ -5,6 +5,7 @@
  * matching otherwise, trailing '/' for directories only, and include lists
  * with their ancestors.
  */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "ops/select.h"
+#include "unit.h"
 
 struct glob_case {
 	const char *glob, *str;
@@ -120,8 +122,8 @@ static void test_include_list(void **state)
 static void test_list_files(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/test-select-XXXXXX";
-	assert_non_null(mkdtemp(dir));
+	char dir[PATH_MAX];
+	assert_int_equal(unit_mkdtemp(dir, sizeof(dir), "select"), 0);
 	AUTOFREE char *ex = xasprintf("%s/exclude", dir);
 	AUTOFREE char *bad = xasprintf("%s/bad", dir);
 	FILE *f = fopen(ex, "w");
@@ -145,9 +147,7 @@ static void test_list_files(void **state)
 	AUTOFREE char *missing = xasprintf("%s/missing", dir);
 	assert_int_equal(select_add_files_from(&s, missing), -ENOENT);
 	select_release(&s);
-	unlink(ex);
-	unlink(bad);
-	rmdir(dir);
+	assert_int_equal(unit_rm_rf(dir), 0);
 }
 
 int main(void)
