@@ -893,11 +893,11 @@ static void check_trees(struct check *k)
 static void check_listing(struct check *k)
 {
 	uint8_t(*ids)[HASH_LEN] = NULL;
-	size_t n = 0, missing = 0, extra = 0;
+	size_t n = 0, missing = 0, extra = 0, bare = 0;
 
 	if (!k->inv.can_list || backend_is_read_only(k->b))
 		return;
-	if (repo_read_snapshot_list(k->repo, &ids, &n) < 0) {
+	if (repo_read_snapshot_list(k->repo, &ids, &n, &bare) < 0) {
 		problem_add(k, CHECK_WARNING,
 			    "the snapshot list 'snapshot-list' cannot be read, so readers over "
 			    "plain HTTP see no snapshots; the next backup, forget or prune rewrites "
@@ -919,6 +919,12 @@ static void check_listing(struct check *k)
 			    "HTTP see the wrong snapshots; the next backup, forget or prune "
 			    "rewrites it",
 			    missing, extra);
+	if (bare)
+		problem_add(k, CHECK_INFO,
+			    "the snapshot list 'snapshot-list' lists %zu snapshots without their "
+			    "headers, so a fresh machine fetches those one by one; the next backup, "
+			    "forget or prune carries them again if they can be read",
+			    bare);
 	id_list_release(&published);
 	free(ids);
 }

@@ -871,7 +871,12 @@ int prune_run(struct repo *r, struct catalog *c, const struct prune_options *o,
 	if (res < 0)
 		return res;
 	if (!o->dry_run) {
-		if (p.res.n_snapshots_rewritten > 0 && repo_publish_listing(r) < 0)
+		/* Always, not only after rewriting a header: a forget that
+		 * stopped between deleting headers and publishing left a list
+		 * that still carries them, and readers over plain HTTP would
+		 * show those snapshots. What this prune marks is deleted by a
+		 * later one, after this list no longer names them. */
+		if (repo_publish_listing(r) < 0)
 			log_warning("readers over plain HTTP see the old snapshot list until it is "
 				    "published again");
 		/* The catalog learns of the rewritten snapshots and index
