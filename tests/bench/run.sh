@@ -39,6 +39,8 @@
 #                          minutes): backup time and peak RSS, first ls of the
 #                          root, ls -lR, daemon RSS, catalog size; cairn, native
 #                          and the ceiling only
+#   BENCH_LISTING_ONLY=0   1 runs only the section of listing on a fresh machine
+#                          (requests and mount to first ls, BENCH_CAIRN_SNAPSHOTS)
 #   BENCH_CRYPTO=1         0 skips the unencrypted cairn repository (the rows of what
 #                          encryption costs)
 set -euo pipefail
@@ -736,6 +738,84 @@ local_system() {
 	fi
 }
 
+# listing_section: what listing costs a fresh machine (issue 15): a
+# repository of BENCH_CAIRN_SNAPSHOTS snapshots of a few small files, then
+# with an empty cache directory each time the requests of `cairn snapshots`
+# (local, by cairn -v; over HTTP, counted by tests/http-range-server.py) and
+# of a mount up to its first `ls` over HTTP, and the time from starting
+# cairnfs on the local repository to that first `ls`, page cache dropped.
+# Self-contained (its own data, repository and server), so
+# BENCH_LISTING_ONLY=1 runs it alone.
+listing_section() {
+	local repo=$W/repo/cairn-list data=$W/listing-data m=$W/mnt/cairn-list i t t0 n pid url
+	local log=$W/log/listing-http.log
+	say "listing on a fresh machine: $N_CAIRN_SNAPSHOTS snapshots"
+	rm -rf "$repo" "$data" "$W/cache/cairn-list"*
+	mkdir -p "$data" "$m"
+	for i in $(seq 0 15); do
+		seq $((i * 100)) $((i * 100 + 99)) >"$data/file-$i"
+	done
+	run "$BUILD/cairn" init -q -r "$repo" --kdf-params "$CAIRN_KDF"
+	echo "+ for i in 1..$N_CAIRN_SNAPSHOTS: cairn backup -q -r $(q "$repo") --member m\$((i % 4)) --time @\$((1767225600 + i * 3600)) $(q "$data")"
+	for i in $(seq "$N_CAIRN_SNAPSHOTS"); do
+		CAIRN_CACHE_DIR=$W/cache/cairn-list-build "$BUILD/cairn" backup -q -r "$repo" \
+			--member "m$((i % 4))" --time "@$((1767225600 + i * 3600))" "$data" ||
+			die "backup #$i into $repo failed"
+	done
+	# shellcheck source=tests/lib-s3.sh disable=SC1091
+	. "$SRC/tests/lib-s3.sh"
+	echo "+ HTTP_LOG_REQUESTS=1 http_start $(q "$W/repo")   # tests/lib-s3.sh"
+	HTTP_LOG_REQUESTS=1 http_start "$W/repo" || die "the HTTP server did not start"
+	url=$HTTP_URL/cairn-list
+	served() { grep -cE '"(GET|HEAD) ' "$HTTP_STATE/log" || true; }
+	for i in $(seq "$RUNS"); do
+		run rm -rf "$W/cache/cairn-list"
+		n=$(CAIRN_CACHE_DIR=$W/cache/cairn-list "$BUILD/cairn" snapshots -v -r "$repo" 2>&1 \
+			>/dev/null | sed -n 's/.*backend: \([0-9]*\) requests.*/\1/p')
+		echo "   -> cairn snapshots, local: ${n:-fail} requests"
+		put list_req_local cairn "${n:-fail}"
+		run rm -rf "$W/cache/cairn-list"
+		n=$(served)
+		CAIRN_CACHE_DIR=$W/cache/cairn-list "$BUILD/cairn" snapshots -r "$url" >/dev/null ||
+			die "cairn snapshots -r $url failed"
+		n=$(($(served) - n))
+		echo "   -> cairn snapshots over HTTP: $n requests"
+		put list_req_http cairn "$n"
+		run rm -rf "$W/cache/cairn-list"
+		n=$(served)
+		echo "+ cairnfs $(q "$url") $(q "$m") -f &   # then: until ls $(q "$m/snapshots/m1"); do sleep 0.002; done"
+		CAIRN_CACHE_DIR=$W/cache/cairn-list "$BUILD/cairnfs" "$url" "$m" -f >>"$log" 2>&1 &
+		pid=$!
+		until ls "$m/snapshots/m1" >/dev/null 2>&1; do
+			kill -0 "$pid" 2>/dev/null || die "cairnfs of $url exited (log: $log)"
+			sleep 0.002
+		done
+		n=$(($(served) - n))
+		echo "   -> mount and first ls over HTTP: $n requests"
+		put list_req_mount cairn "$n"
+		fusermount3 -u "$m"
+		wait "$pid" || true
+		# Locally: catalog gone and page cache dropped, as on a machine
+		# that has just booted with nothing but the repository.
+		run rm -rf "$W/cache/cairn-list"
+		drop_caches
+		echo "+ cairnfs $(q "$repo") $(q "$m") -f &   # then: until ls $(q "$m/snapshots/m1"); do sleep 0.002; done"
+		t0=$EPOCHREALTIME
+		CAIRN_CACHE_DIR=$W/cache/cairn-list "$BUILD/cairnfs" "$repo" "$m" -f >>"$log" 2>&1 &
+		pid=$!
+		until ls "$m/snapshots/m1" >/dev/null 2>&1; do
+			kill -0 "$pid" 2>/dev/null || die "cairnfs of $repo exited (log: $log)"
+			sleep 0.002
+		done
+		t=$(elapsed "$t0")
+		echo "   -> first listing after $t s"
+		put list_mount cairn "$t"
+		fusermount3 -u "$m"
+		wait "$pid" || true
+	done
+	http_stop
+}
+
 s3_section() {
 	local sys col f row i
 	say "S3 through a network namespace with $DELAY of delay"
@@ -960,6 +1040,10 @@ rebackup_small~unchanged re-backup, small~s~lo
 mount~mount to first ls, $N_SNAPSHOTS snapshots~s~lo
 mount_cold~the same, local cache deleted~s~lo
 mount_many~mount to first ls, $N_CAIRN_SNAPSHOTS snapshots~s~lo
+list_mount~mount to first ls, $N_CAIRN_SNAPSHOTS snapshots, no catalog, page cache cold~s~lo
+list_req_local~requests: snapshots, $N_CAIRN_SNAPSHOTS snapshots, no catalog, local~n~lo
+list_req_http~requests: the same over HTTP~n~lo
+list_req_mount~requests: mount + first ls over HTTP, no catalog~n~lo
 find~find, small, 1st on fresh mount~s~lo
 find2~find, small, 2nd on that mount~s~lo
 lslr~ls -lR, small, 1st on fresh mount~s~lo
@@ -1149,6 +1233,12 @@ say "work directory $W${KEEP:+ (kept)}"
 echo "runs: $RUNS for the cheap rows; $SLOW_RUNS for ls -lR, tar and the reads over S3; 1 for backups and fio"
 echo "snapshots: $N_SNAPSHOTS in each local repository, then $N_CAIRN_SNAPSHOTS in cairn's for one more row"
 
+if [ "${BENCH_LISTING_ONLY:-0}" = 1 ]; then
+	listing_section
+	table
+	exit 0
+fi
+
 say "the FUSE ceiling (tests/bench/memfs.c) and the decode limit (tests/bench/decode-limit.c)"
 MEMFS=$W/memfs
 # shellcheck disable=SC2046
@@ -1180,6 +1270,10 @@ done
 if has cairn && [ "${BENCH_CRYPTO:-1}" = 1 ]; then
 	crypto_section
 	crypto_ratios
+fi
+
+if has cairn; then
+	listing_section
 fi
 
 if [ "$DO_S3" = 1 ]; then
