@@ -812,11 +812,14 @@ int repo_sync(struct repo *r, struct catalog *c, unsigned *ret_changes)
 	}
 	if (res < 0)
 		return res;
-	/* Where the listing named the snapshots, their headers come from the
-	 * published list in one request when more than one is missing (a
-	 * fresh catalog); one missing header is cheaper fetched alone. The
-	 * list is a shortcut there: damaged or gone, each header is fetched. */
-	if (n_missing > 1 && backend_can_list(r->backend) && fetch_snaplist(r, &sl) < 0)
+	/* Where the listing named the snapshots, the headers come from the
+	 * published list in one request when many are missing: more than one
+	 * parallel round of fetches, or an eighth of all (a fresh catalog).
+	 * A few new snapshots of a large repository (a mount's refresh) are
+	 * cheaper fetched alone than a list of every header. The list is a
+	 * shortcut there: damaged or gone, each header is fetched. */
+	bool many = n_missing > SYNC_FETCH_THREADS || (n_missing > 1 && n_missing * 8 >= l.n);
+	if (many && backend_can_list(r->backend) && fetch_snaplist(r, &sl) < 0)
 		log_debug("the snapshot list of '%s' cannot be read; fetching %zu headers",
 			  backend_url(r->backend), n_missing);
 	if (n_missing > 0)

@@ -98,9 +98,10 @@ int repo_catalog_open(struct repo *r, struct catalog **ret) WARN_UNUSED;
 /* Brings the catalog's snapshot list up to date with the repository: the
  * set of snapshots from one listing of snapshots/ (or, where the backend
  * cannot list, from the published snapshot list), the headers the catalog
- * lacks from the published snapshot list in one request (each fetched on
- * its own only when the list does not carry it, or when just one is
- * missing), and removal of snapshots that are gone. *ret_changes (may be
+ * lacks from the published snapshot list in one request when many are
+ * missing (a fresh catalog; a few new ones are fetched on their own, as is
+ * any the list does not carry), and removal of snapshots that are gone.
+ * *ret_changes (may be
  * NULL) counts additions and removals. */
 int repo_sync(struct repo *r, struct catalog *c, unsigned *ret_changes) WARN_UNUSED;
 
