@@ -1189,7 +1189,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 		o.time_sec = ts.tv_sec;
 		o.time_nsec = (uint32_t)ts.tv_nsec;
 	}
-	rc = lock_acquire(b.backend, LOCK_SHARED, "back up", &b.lock);
+	rc = lock_acquire(b.backend, repo_keys(r), LOCK_SHARED, "back up", &b.lock);
 	if (rc < 0)
 		return rc;
 	rc = repo_sync_index(r, c, &b.pending);
