@@ -246,7 +246,7 @@ static int find_chunk(struct backup *b, const uint8_t hash[HASH_LEN], uint32_t l
  * in the tree. A new chunk's place in a pack is filled in when its
  * compression finishes. */
 static int add_hashed_chunk(struct backup *b, const uint8_t hash[HASH_LEN], const uint8_t *data,
-			    size_t len, uint32_t *ret)
+			    size_t len, const uint8_t *env, uint32_t env_len, uint32_t *ret)
 {
 	struct tree_chunk tc = { .raw_len = (uint32_t)len, .pack = NO_PACK };
 	int r;
@@ -264,7 +264,11 @@ static int add_hashed_chunk(struct backup *b, const uint8_t hash[HASH_LEN], cons
 			r = collect_chunks(b, COLLECT_ONE);
 		if (r < 0)
 			return r;
-		chunk_pool_submit(b->pool, tc.hash, data, len, idx);
+		if (env_len > 0)
+			chunk_pool_submit_sealed(b->pool, tc.hash, env, env_len, (uint32_t)len,
+						 idx);
+		else
+			chunk_pool_submit(b->pool, tc.hash, data, len, idx);
 		b->stats.n_new++;
 		b->stats.n_new_bytes += len;
 	}
@@ -276,7 +280,7 @@ static int add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t
 {
 	uint8_t hash[HASH_LEN];
 	crypto_id(repo_keys(b->repo), data, len, hash);
-	return add_hashed_chunk(b, hash, data, len, ret);
+	return add_hashed_chunk(b, hash, data, len, NULL, 0, ret);
 }
 
 /* Chunks the data segment [start, end) of fd. A file that shrinks while
@@ -621,7 +625,8 @@ static int finish_file_at(struct backup *b, struct file_job *job)
 		ino.first_extent = (uint32_t)b->tree->n_extents;
 		for (uint32_t i = 0; i < job->n_chunks; i++) {
 			const struct file_chunk *c = &job->chunks[i];
-			r = add_hashed_chunk(b, c->hash, job->data.ptr + c->off, c->len, &idx);
+			r = add_hashed_chunk(b, c->hash, job->data.ptr + c->off, c->len,
+					     job->sealed.ptr + c->env_off, c->env_len, &idx);
 			if (r < 0)
 				return r;
 			tree_add_extent(b->tree, c->off, idx);
@@ -1189,7 +1194,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 		o.time_sec = ts.tv_sec;
 		o.time_nsec = (uint32_t)ts.tv_nsec;
 	}
-	rc = lock_acquire(b.backend, LOCK_SHARED, "back up", &b.lock);
+	rc = lock_acquire(b.backend, repo_keys(r), LOCK_SHARED, "back up", &b.lock);
 	if (rc < 0)
 		return rc;
 	rc = repo_sync_index(r, c, &b.pending);
@@ -1207,7 +1212,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	 * and read calls more than bytes, which one thread cannot overlap.
 	 * Memory for them stays within FILE_POOL_PENDING * FILE_POOL_MAX. */
 	b.files = file_pool_new(repo_keys(r), workers, FILE_POOL_PENDING, &b.cfg->chunker,
-				FILE_POOL_MAX);
+				b.cfg->zstd_level, FILE_POOL_MAX);
 	/* One pack queued per uploading thread, besides those being stored:
 	 * memory for packs stays within 2 * n * pack_size. */
 	unsigned uploaders = backend_put_parallelism(b.backend);

@@ -1044,7 +1044,8 @@ int check_run(struct repo *r, struct catalog *c, const struct check_options *o,
 
 	pthread_mutex_init(&k.lock, NULL);
 	usage_init(&k.u);
-	if (!backend_is_read_only(k.b) && lock_acquire(k.b, LOCK_SHARED, "check", &lock) < 0)
+	if (!backend_is_read_only(k.b) &&
+	    lock_acquire(k.b, repo_keys(r), LOCK_SHARED, "check", &lock) < 0)
 		log_warning("checking without a lock: a prune running meanwhile may delete what "
 			    "this check is about to read");
 	res = inventory_list(r, &k.inv);
@@ -1098,7 +1099,7 @@ int check_run(struct repo *r, struct catalog *c, const struct check_options *o,
 	if (k.inv.can_list) {
 		if (lock)
 			snprintf(k.own_lock, sizeof(k.own_lock), "%s", lock_self(lock)->name);
-		res = lock_list(k.b, report_lock, &k);
+		res = lock_list(k.b, repo_keys(r), report_lock, &k);
 		if (res < 0)
 			return res;
 	}

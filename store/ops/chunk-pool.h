@@ -15,6 +15,7 @@ struct chunk_job {
 	uint32_t raw_len;
 	struct buf data; /* the raw chunk, then (once done) its envelope */
 	int result;	 /* envelope_encode's result once done */
+	bool sealed;	 /* queued done, by chunk_pool_submit_sealed() */
 	bool done;	 /* guarded by chunk_pool.lock */
 };
 
@@ -33,6 +34,11 @@ bool chunk_pool_full(const struct chunk_pool *p);
 /* Queues a copy of data. Must not be called while chunk_pool_full(). */
 void chunk_pool_submit(struct chunk_pool *p, const uint8_t hash[HASH_LEN], const void *data,
 		       size_t len, uint64_t tag);
+/* Queues a copy of env, the finished envelope of a chunk of raw_len bytes:
+ * it comes back in order with the others, and no worker touches it. Must
+ * not be called while chunk_pool_full(). */
+void chunk_pool_submit_sealed(struct chunk_pool *p, const uint8_t hash[HASH_LEN], const void *env,
+			      size_t env_len, uint32_t raw_len, uint64_t tag);
 /* The oldest job, once finished: waits for it when wait is set, else
  * returns NULL if it is not finished yet. NULL when nothing is pending. The
  * caller hands it back with chunk_pool_release(). */

@@ -725,7 +725,7 @@ static int sweep(struct prune *p, struct repo_lock *lock)
 	}
 	/* Locks after the pending set is out: a backup that locks later
 	 * reads it and keeps off everything in it. */
-	r = lock_list(p->b, add_blocker, &bl);
+	r = lock_list(p->b, repo_keys(p->repo), add_blocker, &bl);
 	if (r < 0)
 		return r;
 	bool spare_ok = spare_new_snapshots(p);
@@ -820,7 +820,7 @@ int prune_run(struct repo *r, struct catalog *c, const struct prune_options *o,
 		return log_error_errno(-EROFS, "cannot prune '%s': the backend cannot list objects",
 				       backend_url(p.b));
 	if (!o->dry_run) {
-		res = lock_acquire(p.b, LOCK_EXCLUSIVE, "prune", &lock);
+		res = lock_acquire(p.b, repo_keys(r), LOCK_EXCLUSIVE, "prune", &lock);
 		if (res < 0)
 			return res;
 	}

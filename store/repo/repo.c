@@ -67,7 +67,11 @@ struct repo_config repo_config_default(void)
 	return (struct repo_config){
 		.version = REPO_FORMAT_VERSION,
 		.chunker = chunker_default_params(),
-		.zstd_level = 3,
+		/* Level 1, not 3: on this project's datasets it stores 1.5% (many
+		 * small files) to 6% (large logs and text) more, and backs up
+		 * with a quarter less CPU, which a backup taken while the service
+		 * is stopped turns straight into less downtime. */
+		.zstd_level = 1,
 		.pack_size = PACK_SIZE_DEFAULT,
 	};
 }

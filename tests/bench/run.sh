@@ -1245,8 +1245,10 @@ MEMFS=$W/memfs
 run cc -std=gnu11 -O2 -Wall -Wextra -Werror $(pkg-config --cflags fuse3) -o "$MEMFS" \
 	"$SRC/tests/bench/memfs.c" $(pkg-config --libs fuse3) -lpthread
 [ -e "$BUILD/libcairn.a" ] || die "no $BUILD/libcairn.a (run 'make bench', which builds it)"
+# shellcheck disable=SC2046
 run cc -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread -I"$SRC/store" \
-	-o "$W/decode-limit" "$SRC/tests/bench/decode-limit.c" "$BUILD/libcairn.a" -lzstd -lcrypto
+	-o "$W/decode-limit" "$SRC/tests/bench/decode-limit.c" "$BUILD/libcairn.a" \
+	$(pkg-config --libs sqlite3 libzstd libcurl libcrypto libarchive)
 
 say "datasets in $DATA"
 gen_datasets
