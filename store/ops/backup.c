@@ -71,6 +71,9 @@
 
 #define NO_PACK UINT32_MAX
 #define FILE_POOL_PENDING 64
+/* Directories the walk keeps open at once, one per level (deeper levels
+ * are stat'ed by path). */
+#define WALK_OPEN_DIRS_MAX 64
 #define FILE_POOL_MAX ((uint64_t)512 << 10)
 #define PROGRESS_INTERVAL_NS 250000000ull
 
@@ -83,9 +86,11 @@ struct backup {
 	const struct repo_config *cfg;
 	const struct backup_options *opts;
 	struct tree *tree;
-	struct hmap chunks; /* chunk hash -> tree chunk index */
-	struct hmap packs;  /* pack id -> tree pack index */
-	struct hmap links;  /* (dev, ino) -> tree inode index, for nlink > 1 */
+	struct hmap chunks;	 /* chunk hash -> tree chunk index */
+	struct hmap packs;	 /* pack id -> tree pack index */
+	struct hmap links;	 /* (dev, ino) -> tree inode index, for nlink > 1 */
+	struct hmap dedup_packs; /* packs chunks may be reused from: catalog_dedup_packs() */
+	bool dedup_packs_loaded;
 	struct pack_writer *pw;
 	struct chunk_pool *pool;     /* compresses new chunks in parallel */
 	struct file_pool *files;     /* reads, chunks and hashes small files in parallel */
@@ -100,7 +105,11 @@ struct backup {
 	struct files_cache *old;	/* what the member's latest snapshot knew, or NULL */
 	struct files_cache_writer next; /* what this one will know */
 	struct buf fc_chunks;		/* scratch: one file's files_cache_chunk records */
-	struct timespec start;		/* coarse clock when the backup began */
+	size_t fc_flags_at;    /* the current file's record in next: its flags, or SIZE_MAX */
+	bool reused_no_xattrs; /* the current file is reused and had no xattrs */
+	int dir_fd;	       /* the directory being listed (names are stat'ed in it), or -1 */
+	unsigned open_dirs;    /* directories held open by the walk */
+	struct timespec start; /* coarse clock when the backup began */
 	struct backup_stats stats;
 	uint64_t last_progress;
 };
@@ -374,12 +383,14 @@ static int backup_file_data(struct backup *b, struct tree_inode *ino, int fd, ui
 	return 0;
 }
 
-static void read_xattrs(struct backup *b, struct tree_inode *ino)
+static void list_xattrs(struct backup *b, struct tree_inode *ino)
 {
 	const char *path = cur_path(b);
-	ssize_t len = llistxattr(path, NULL, 0);
 	ino->first_xattr = b->tree->n_xattrs;
 	ino->n_xattrs = 0;
+	if (b->reused_no_xattrs)
+		return;
+	ssize_t len = llistxattr(path, NULL, 0);
 	if (len <= 0)
 		return;
 	AUTOFREE char *names = xmalloc((size_t)len);
@@ -399,6 +410,19 @@ static void read_xattrs(struct backup *b, struct tree_inode *ino)
 		tree_add_xattr(b->tree, n, strlen(n), value.ptr, (size_t)vlen);
 		ino->n_xattrs++;
 	}
+}
+
+/* Reads the xattrs of the entry at b->path into ino, and tells the files
+ * cache record of it (if remember_file() just wrote one) whether it had
+ * any. */
+static void read_xattrs(struct backup *b, struct tree_inode *ino)
+{
+	list_xattrs(b, ino);
+	if (b->fc_flags_at != SIZE_MAX)
+		files_cache_writer_set_flags(&b->next, b->fc_flags_at,
+					     ino->n_xattrs == 0 ? FILES_CACHE_NO_XATTRS : 0);
+	b->fc_flags_at = SIZE_MAX;
+	b->reused_no_xattrs = false;
 }
 
 static void fill_inode(struct tree_inode *ino, const struct stat *st)
@@ -462,8 +486,41 @@ static void remember_file(struct backup *b, const struct tree_inode *ino, const 
 		fcc[i].off = e->off;
 		memcpy(fcc[i].hash, c->hash, HASH_LEN);
 		fcc[i].raw_len = c->raw_len;
+		fcc[i].pack = e->chunk; /* resolved when the cache is written */
+		fcc[i].pack_off = 0;
+		fcc[i].stored_len = 0;
 	}
-	files_cache_writer_add(&b->next, cur_path(b), st, fcc, ino->n_extents);
+	b->fc_flags_at = files_cache_writer_add(&b->next, cur_path(b), st, fcc, ino->n_extents);
+}
+
+/* Finds the chunk c of a files cache record in this backup, or where the
+ * cache says it is stored when that pack is live, else in the catalog;
+ * returns its index in the tree, or -ENOENT. */
+static int find_cached_chunk(struct backup *b, const struct files_cache_chunk *c, uint32_t *ret)
+{
+	uint64_t *known = hmap_get(&b->chunks, c->hash);
+	const uint8_t *pack = files_cache_pack(b->old, c->pack);
+
+	if (known || !pack || c->stored_len == 0)
+		return find_chunk(b, c->hash, c->raw_len, ret);
+	if (!b->dedup_packs_loaded) {
+		int r = catalog_dedup_packs(b->cat, &b->dedup_packs);
+		if (r < 0)
+			return r;
+		b->dedup_packs_loaded = true;
+	}
+	if (!hmap_get(&b->dedup_packs, pack))
+		return find_chunk(b, c->hash, c->raw_len, ret);
+	struct tree_chunk tc = {
+		.pack = tree_pack_index(b, pack),
+		.off = c->pack_off,
+		.stored_len = c->stored_len,
+		.raw_len = c->raw_len,
+	};
+	memcpy(tc.hash, c->hash, HASH_LEN);
+	*ret = tree_add_chunk(b->tree, &tc);
+	hmap_put(&b->chunks, tc.hash, *ret);
+	return 0;
 }
 
 /* Gives ino the extents the files cache recorded. -ENOENT (nothing added)
@@ -481,7 +538,7 @@ static int reuse_file(struct backup *b, struct tree_inode *ino, const struct fil
 		r = -ENOENT;
 		if (c.off >= end && c.raw_len > 0 && c.raw_len <= ino->size &&
 		    c.off <= ino->size - c.raw_len)
-			r = find_chunk(b, c.hash, c.raw_len, &idx);
+			r = find_cached_chunk(b, &c, &idx);
 		if (r < 0) {
 			b->tree->n_extents = mark;
 			return r;
@@ -570,6 +627,7 @@ static int backup_regular(struct backup *b, struct tree_inode *ino, const struct
 	if (known && !b->opts->force_read && files_cache_entry_matches(&e, st)) {
 		r = reuse_file(b, ino, &e);
 		if (r == 0) {
+			b->reused_no_xattrs = e.flags & FILES_CACHE_NO_XATTRS;
 			b->stats.n_files++;
 			b->stats.n_files_unchanged++;
 			b->stats.n_bytes += ino->size;
@@ -599,6 +657,8 @@ static int finish_file_at(struct backup *b, struct file_job *job)
 	uint32_t idx;
 	int r;
 
+	b->fc_flags_at = SIZE_MAX;
+	b->reused_no_xattrs = false;
 	if (job->result < 0) {
 		report(b, job->result, job->failed);
 		return 0;
@@ -722,7 +782,9 @@ static int backup_inode(struct backup *b, const struct stat *st, enum select_ver
 	fill_inode(&ino, st);
 	if (ino.type == NODE_SYMLINK) {
 		char target[TARGET_LEN_MAX + 1];
-		ssize_t n = readlink(cur_path(b), target, sizeof(target));
+		ssize_t n = b->dir_fd >= 0 ? readlinkat(b->dir_fd, strrchr(cur_path(b), '/') + 1,
+							target, sizeof(target))
+					   : readlink(cur_path(b), target, sizeof(target));
 		if (n < 0) {
 			report(b, -errno, "read symlink");
 			return 1;
@@ -769,6 +831,8 @@ static int backup_child_at(struct backup *b, uint32_t parent, const char *name, 
 
 	if (cancelled(b))
 		return -EINTR;
+	b->fc_flags_at = SIZE_MAX;
+	b->reused_no_xattrs = false;
 	if (sel) {
 		v = select_include(sel, rel_path(b), pv);
 		if (v == SELECT_SKIP)
@@ -778,7 +842,8 @@ static int backup_child_at(struct backup *b, uint32_t parent, const char *name, 
 		report(b, -ENAMETOOLONG, "store the name of");
 		return 0;
 	}
-	if (lstat(cur_path(b), &st) < 0) {
+	if ((b->dir_fd >= 0 ? fstatat(b->dir_fd, name, &st, AT_SYMLINK_NOFOLLOW)
+			    : lstat(cur_path(b), &st)) < 0) {
 		report(b, -errno, "stat");
 		return 0;
 	}
@@ -880,7 +945,18 @@ static int backup_dir_entries(struct backup *b, uint32_t dir, enum select_verdic
 	}
 	if (errno)
 		report(b, -errno, "list all of directory");
-	closedir(d);
+	/* Its entries are stat'ed relative to it, which spares the kernel a
+	 * walk of the whole path for each; deep trees fall back to paths
+	 * rather than hold a descriptor per level. */
+	int saved_fd = b->dir_fd;
+	if (b->open_dirs < WALK_OPEN_DIRS_MAX) {
+		b->dir_fd = dirfd(d);
+		b->open_dirs++;
+	} else {
+		closedir(d);
+		d = NULL;
+		b->dir_fd = -1;
+	}
 	if (has_tag && b->opts->exclude_caches && is_cache_dir(b)) {
 		/* Keep the tag, so a restore still marks the directory. */
 		for (size_t i = 0; i < n; i++)
@@ -899,6 +975,11 @@ static int backup_dir_entries(struct backup *b, uint32_t dir, enum select_verdic
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+	if (d) {
+		closedir(d);
+		b->open_dirs--;
+	}
+	b->dir_fd = saved_fd;
 	return r;
 }
 
@@ -1066,7 +1147,7 @@ static void save_files_cache(struct backup *b, const uint8_t snap_id[HASH_LEN])
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		r = -errno;
 	if (r == 0)
-		r = files_cache_writer_commit(&b->next, path, snap_id);
+		r = files_cache_writer_commit(&b->next, path, snap_id, b->tree);
 	if (r < 0)
 		log_warning("cannot write the files cache '%s' (%s); the next backup reads every "
 			    "file",
@@ -1173,6 +1254,8 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 		.cfg = repo_get_config(r),
 		.opts = &o,
 		.cur_pack = NO_PACK,
+		.fc_flags_at = SIZE_MAX,
+		.dir_fd = -1,
 	};
 	struct backup_result res = { 0 };
 	int rc;
@@ -1223,6 +1306,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	hmap_init(&b.chunks);
 	hmap_init(&b.packs);
 	hmap_init(&b.links);
+	hmap_init(&b.dedup_packs);
 	index_init(&b.index);
 	files_cache_writer_init(&b.next);
 	clock_gettime(CLOCK_REALTIME_COARSE, &b.start);
@@ -1255,6 +1339,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	hmap_release(&b.chunks);
 	hmap_release(&b.packs);
 	hmap_release(&b.links);
+	hmap_release(&b.dedup_packs);
 	index_release(&b.index);
 	files_cache_free(b.old);
 	files_cache_writer_release(&b.next);
