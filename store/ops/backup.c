@@ -109,6 +109,7 @@ struct backup {
 	bool reused_no_xattrs; /* the current file is reused and had no xattrs */
 	int dir_fd;	       /* the directory being listed (names are stat'ed in it), or -1 */
 	unsigned open_dirs;    /* directories held open by the walk */
+	bool unnamed;	       /* the file being read is new: its chunks go to the pool unhashed */
 	struct timespec start; /* coarse clock when the backup began */
 	struct backup_stats stats;
 	uint64_t last_progress;
@@ -184,44 +185,6 @@ static uint32_t tree_pack_index(struct backup *b, const uint8_t id[HASH_LEN])
 	return i;
 }
 
-enum collect {
-	COLLECT_READY, /* what has finished, without waiting */
-	COLLECT_ONE,   /* wait for the oldest, then what has finished */
-	COLLECT_ALL,   /* wait for everything pending */
-};
-
-/* Puts finished envelopes into the current pack, in submission order, and
- * records where each landed. */
-static int collect_chunks(struct backup *b, enum collect mode)
-{
-	bool wait = mode != COLLECT_READY;
-	struct chunk_job *job;
-	struct pack_entry e;
-	int r = 0;
-
-	while (r >= 0 && (job = chunk_pool_next(b->pool, wait))) {
-		if (mode == COLLECT_ONE)
-			wait = false;
-		r = job->result;
-		if (r >= 0) {
-			if (b->cur_pack == NO_PACK) {
-				static const uint8_t pending[HASH_LEN]; /* set by flush_pack */
-				b->cur_pack = tree_add_pack(b->tree, pending);
-			}
-			pack_writer_add(b->pw, job->hash, job->data.ptr, job->data.len,
-					job->raw_len, &e);
-			struct tree_chunk *tc = &b->tree->chunks[job->tag];
-			tc->pack = b->cur_pack;
-			tc->off = e.off;
-			tc->stored_len = e.stored_len;
-		}
-		chunk_pool_release(b->pool, job);
-		if (r >= 0 && pack_writer_size(b->pw) >= b->cfg->pack_size)
-			r = flush_pack(b);
-	}
-	return r < 0 ? r : 0;
-}
-
 /* Finds a chunk this backup already uses or the catalog knows in a live
  * pack, and returns its index in the tree; -ENOENT when neither has it. */
 static int find_chunk(struct backup *b, const uint8_t hash[HASH_LEN], uint32_t len, uint32_t *ret)
@@ -249,6 +212,70 @@ static int find_chunk(struct backup *b, const uint8_t hash[HASH_LEN], uint32_t l
 	*ret = tree_add_chunk(b->tree, &tc);
 	hmap_put(&b->chunks, tc.hash, *ret);
 	return 0;
+}
+
+enum collect {
+	COLLECT_READY, /* what has finished, without waiting */
+	COLLECT_ONE,   /* wait for the oldest, then what has finished */
+	COLLECT_ALL,   /* wait for everything pending */
+};
+
+/* Puts finished envelopes into the current pack, in submission order, and
+ * records where each landed. */
+static int collect_chunks(struct backup *b, enum collect mode)
+{
+	bool wait = mode != COLLECT_READY;
+	struct chunk_job *job;
+	struct pack_entry e;
+	int r = 0;
+
+	while (r >= 0 && (job = chunk_pool_next(b->pool, wait))) {
+		if (mode == COLLECT_ONE)
+			wait = false;
+		r = job->result;
+		uint64_t tag = job->tag;
+		if (r >= 0 && !job->named) {
+			/* Hashed and sealed by the worker: only now can it be
+			 * found a duplicate (the envelope is then dropped). Its
+			 * tag is the extent that waits for it. */
+			uint32_t idx;
+			r = find_chunk(b, job->hash, job->raw_len, &idx);
+			if (r == 0) {
+				b->tree->extents[tag].chunk = idx;
+				chunk_pool_release(b->pool, job);
+				continue;
+			}
+			if (r != -ENOENT) {
+				chunk_pool_release(b->pool, job);
+				break;
+			}
+			struct tree_chunk tc = { .raw_len = job->raw_len, .pack = NO_PACK };
+			memcpy(tc.hash, job->hash, HASH_LEN);
+			idx = tree_add_chunk(b->tree, &tc);
+			hmap_put(&b->chunks, tc.hash, idx);
+			b->tree->extents[tag].chunk = idx;
+			b->stats.n_new++;
+			b->stats.n_new_bytes += job->raw_len;
+			tag = idx;
+			r = 0;
+		}
+		if (r >= 0) {
+			if (b->cur_pack == NO_PACK) {
+				static const uint8_t pending[HASH_LEN]; /* set by flush_pack */
+				b->cur_pack = tree_add_pack(b->tree, pending);
+			}
+			pack_writer_add(b->pw, job->hash, job->data.ptr, job->data.len,
+					job->raw_len, &e);
+			struct tree_chunk *tc = &b->tree->chunks[tag];
+			tc->pack = b->cur_pack;
+			tc->off = e.off;
+			tc->stored_len = e.stored_len;
+		}
+		chunk_pool_release(b->pool, job);
+		if (r >= 0 && pack_writer_size(b->pw) >= b->cfg->pack_size)
+			r = flush_pack(b);
+	}
+	return r < 0 ? r : 0;
 }
 
 /* Stores (or finds) one chunk whose SHA-256 is hash and returns its index
@@ -336,10 +363,23 @@ static int backup_segment(struct backup *b, int fd, uint64_t start, uint64_t end
 		if (cut == 0)
 			cut = have - head; /* cannot happen: the buffer holds max_size */
 		uint32_t idx = 0;
-		r = add_chunk(b, b->rbuf + head, cut, &idx);
-		if (r < 0)
-			return r;
-		tree_add_extent(b->tree, pos, idx);
+		if (b->unnamed) {
+			/* A new file's chunks are hashed on the pool's threads:
+			 * the extent's chunk is filled in when it comes back. */
+			b->stats.n_chunks++;
+			r = collect_chunks(b, COLLECT_READY);
+			while (r == 0 && chunk_pool_full(b->pool))
+				r = collect_chunks(b, COLLECT_ONE);
+			if (r < 0)
+				return r;
+			chunk_pool_submit(b->pool, NULL, b->rbuf + head, cut, b->tree->n_extents);
+			tree_add_extent(b->tree, pos, UINT32_MAX);
+		} else {
+			r = add_chunk(b, b->rbuf + head, cut, &idx);
+			if (r < 0)
+				return r;
+			tree_add_extent(b->tree, pos, idx);
+		}
 		head += cut;
 		pos += cut;
 		progress(b, false);
@@ -553,7 +593,7 @@ static int reuse_file(struct backup *b, struct tree_inode *ino, const struct fil
 
 /* Reads a regular file into ino's extents, again when it changed while
  * being read. Returns 1 when it was left out (reported). */
-static int read_file(struct backup *b, struct tree_inode *ino)
+static int read_file_at(struct backup *b, struct tree_inode *ino)
 {
 	struct stat before, after;
 	int r;
@@ -577,6 +617,12 @@ static int read_file(struct backup *b, struct tree_inode *ino)
 		uint64_t mark = b->tree->n_extents;
 		fill_inode(ino, &before);
 		r = backup_file_data(b, ino, fd, ino->size);
+		if (b->unnamed) {
+			/* every extent gets its chunk before anything looks */
+			int rc = collect_chunks(b, COLLECT_ALL);
+			if (rc < 0 && r >= 0)
+				r = rc;
+		}
 		if (r == -EIO || r == -EACCES || r == -EPERM) {
 			b->tree->n_extents = mark;
 			report(b, r, "read");
@@ -604,6 +650,21 @@ static int read_file(struct backup *b, struct tree_inode *ino)
 		b->tree->n_extents = mark;
 		before = after;
 	}
+}
+
+/* Reads a regular file into ino's extents, as read_file_at(). A file the
+ * files cache did not know (known false) is most likely new data: its
+ * chunks are hashed on the pool's threads, with their compression, and
+ * only then checked for duplicates, which keeps the walker's thread free to
+ * read and cut. A known file that changed likely shares most chunks with
+ * its last version, so those are hashed and looked up first, and only new
+ * ones are compressed. */
+static int read_file(struct backup *b, struct tree_inode *ino, bool known)
+{
+	b->unnamed = !known;
+	int r = read_file_at(b, ino);
+	b->unnamed = false;
+	return r;
 }
 
 static void count_read_file(struct backup *b, const struct tree_inode *ino, bool known)
@@ -639,7 +700,7 @@ static int backup_regular(struct backup *b, struct tree_inode *ino, const struct
 			return r;
 		/* a chunk is gone (pruned since): read the file */
 	}
-	r = read_file(b, ino);
+	r = read_file(b, ino, known);
 	if (r != 0)
 		return r;
 	count_read_file(b, ino, known);
@@ -675,7 +736,7 @@ static int finish_file_at(struct backup *b, struct file_job *job)
 			return 0;
 		}
 		fill_inode(&ino, &st);
-		r = read_file(b, &ino);
+		r = read_file(b, &ino, known);
 		if (r == 1)
 			return 0;
 		if (r < 0)
