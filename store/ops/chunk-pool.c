@@ -49,7 +49,8 @@ static void *worker(void *arg)
 
 		buf_reset(&env);
 		job->result = envelope_encode(p->keys, OBJECT_CHUNK, job->data.ptr, job->data.len,
-					      p->level, job->hash, &env, NULL);
+					      p->level, job->named ? job->hash : NULL, &env,
+					      job->named ? NULL : job->hash);
 		/* swap: the job keeps the envelope, the worker reuses the raw buffer */
 		struct buf raw = job->data;
 		job->data = env;
@@ -122,7 +123,9 @@ void chunk_pool_submit(struct chunk_pool *p, const uint8_t hash[HASH_LEN], const
 	pthread_mutex_unlock(&p->lock);
 
 	/* The slot is free: no worker touches it until tail moves past it. */
-	memcpy(job->hash, hash, HASH_LEN);
+	job->named = hash != NULL;
+	if (hash)
+		memcpy(job->hash, hash, HASH_LEN);
 	job->tag = tag;
 	job->raw_len = (uint32_t)len;
 	job->sealed = false;
@@ -146,6 +149,7 @@ void chunk_pool_submit_sealed(struct chunk_pool *p, const uint8_t hash[HASH_LEN]
 	pthread_mutex_unlock(&p->lock);
 
 	memcpy(job->hash, hash, HASH_LEN);
+	job->named = true;
 	job->tag = tag;
 	job->raw_len = raw_len;
 	job->result = (int)env_len;

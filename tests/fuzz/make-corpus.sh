@@ -104,8 +104,9 @@ for f in "$CAIRN_CACHE_DIR"/*/files/*; do
 done
 F=$CORPUS/files-cache
 : >"$F/edge-empty"
-printf 'CAIRNFC1' >"$F/edge-magic-only"
-{ printf 'CAIRNFC1'; head -c 32 /dev/zero; printf '\377\377\377\377\377\377\377\177'; } >"$F/edge-huge-count"
+printf 'CAIRNFC2' >"$F/edge-magic-only"
+{ printf 'CAIRNFC2'; head -c 36 /dev/zero; printf '\377\377\377\377\377\377\377\177'; } >"$F/edge-huge-count"
+{ printf 'CAIRNFC2'; head -c 32 /dev/zero; printf '\377\377\377\177'; } >"$F/edge-huge-packs"
 head -c 100 "$F/repo-replica-0" >"$F/edge-truncated"
 { cat "$F/repo-replica-0"; printf 'x'; } >"$F/edge-trailing"
 

@@ -65,10 +65,17 @@ assert_eq "$xname" "$(getfattr --absolute-names -d "$T/out/dir/$fname" | sed -n 
 	"the xattr came back"
 
 info "a running backup's lock shows neither host name nor pid"
-# The dump command runs while the backup holds its shared lock: it copies
-# the lock objects aside for the checks below.
+# The dump command runs while the backup holds its shared lock (the backup
+# starts it, then takes the lock): it waits for a lock object, up to 20 s,
+# and copies the lock objects aside for the checks below.
+# shellcheck disable=SC2016 # expanded by the sh that runs it
+copy_locks='for i in $(seq 400); do
+	[ -n "$(ls "$1/locks" 2>/dev/null)" ] && break
+	sleep 0.05
+done
+cp -r "$1/locks" "$2" && echo dumped' 
 "$BUILD/cairn" backup -r "$T/repo" --member dump --stdin dump.txt -- \
-	sh -c 'cp -r "$1/locks" "$2" && echo dumped' sh "$T/repo" "$T/locks-seen"
+	sh -c "$copy_locks" sh "$T/repo" "$T/locks-seen"
 n=$(find "$T/locks-seen" -type f | wc -l)
 [ "$n" -ge 1 ] || fail "no lock object was there while the backup ran"
 host=$(hostname)
@@ -77,7 +84,7 @@ if grep -rla -- "$host" "$T/locks-seen"; then
 fi
 "$BUILD/cairn" init -r "$T/plain-lock" --no-encryption
 "$BUILD/cairn" backup -r "$T/plain-lock" --member dump --stdin dump.txt -- \
-	sh -c 'cp -r "$1/locks" "$2" && echo dumped' sh "$T/plain-lock" "$T/plain-locks-seen"
+	sh -c "$copy_locks" sh "$T/plain-lock" "$T/plain-locks-seen"
 grep -rqa -- "$host" "$T/plain-locks-seen" ||
 	fail "the unencrypted repository's lock does not show the host name (the check above could not fail)"
 
