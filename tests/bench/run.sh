@@ -42,6 +42,8 @@
 #                          root, ls -lR, daemon RSS, catalog size; cairn, native
 #                          and the ceiling only
 #   BENCH_LISTING_ONLY=0   1 runs only the section of listing on a fresh machine
+#   BENCH_BACKUP_ONLY=0    1 runs only the backups (and, with BENCH_CRYPTO, the
+#                          unencrypted backup of large), then prints the table
 #                          (requests and mount to first ls, BENCH_CAIRN_SNAPSHOTS)
 #   BENCH_CRYPTO=1         0 skips the unencrypted cairn repository (the rows of what
 #                          encryption costs)
@@ -503,6 +505,7 @@ crypto_section() {
 		put plain_backup_large cairn "$T"
 	done
 	unset CAIRN_CACHE_DIR
+	[ "${BENCH_READS:-1}" = 1 ] || return 0
 	for f in text-1.txt:seq_c random.bin:seq_i; do
 		row=${f#*:}
 		f=${f%:*}
@@ -1281,6 +1284,17 @@ if has restic; then
 fi
 if has borg; then
 	backup_borg
+fi
+if [ "${BENCH_BACKUP_ONLY:-0}" = 1 ]; then
+	if has cairn && [ "${BENCH_CRYPTO:-1}" = 1 ]; then
+		BENCH_READS=0 crypto_section
+		crypto_ratios
+	fi
+	table
+	echo
+	echo "Spread of the samples (min-max, and half the range over the median):"
+	table spread
+	exit 0
 fi
 
 for s in "${SYSTEMS[@]}"; do
