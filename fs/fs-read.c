@@ -42,9 +42,12 @@
 bool fs_ra_advance(struct fs_ra *ra, uint64_t off, uint64_t end, uint64_t size, uint64_t max,
 		   uint64_t *ret_from, uint64_t *ret_to)
 {
-	uint64_t from, to;
+	uint64_t from, to, slack = FS_RA_SLACK;
 
-	if (off > ra->next + FS_RA_SLACK || off + FS_RA_SLACK < ra->next) {
+	if (ra->window == 0)
+		slack = MIN(slack, MAX((end - off) * FS_RA_OPEN_READS, (uint64_t)FS_RA_OPEN_MIN));
+
+	if (off > ra->next + slack || off + slack < ra->next) {
 		/* A seek: start over, prefetching nothing until the reader
 		 * shows it goes on from here. */
 		ra->next = end;
