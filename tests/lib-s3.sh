@@ -26,6 +26,7 @@
 #   proxy_stop      stops it; safe when it never started, and twice.
 #   http_start DIR  serves DIR read-only with byte ranges (tests/http-range-server.py)
 #                   on a free loopback port; exports HTTP_URL=http://127.0.0.1:PORT.
+#                   With HTTP_LOG_REQUESTS=1, $HTTP_STATE/log gets a line per request.
 #   http_stop       stops it; safe when it never started, and twice.
 #
 # Each returns non-zero, with the reason on stderr, when it fails. Call the
@@ -124,7 +125,7 @@ http_start() {
 	local dir=$1 i
 	HTTP_STATE=$(mktemp -d "${TMPDIR:-/tmp}/cairn-http.XXXXXX") || return 1
 	python3 "$LIB_S3_DIR/http-range-server.py" --bind 127.0.0.1 --directory "$dir" \
-		--port-file "$HTTP_STATE/port" 0 2>"$HTTP_STATE/log" &
+		${HTTP_LOG_REQUESTS:+--verbose} --port-file "$HTTP_STATE/port" 0 2>"$HTTP_STATE/log" &
 	HTTP_PID=$!
 	for i in $(seq 200); do
 		[ -s "$HTTP_STATE/port" ] && break

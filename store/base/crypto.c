@@ -13,9 +13,11 @@
  */
 #include "base/crypto.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <assert.h>
 #include <limits.h>
@@ -94,10 +96,21 @@ int crypto_random(void *out, size_t len)
 
 void crypto_id(const struct crypto_keys *k, const void *data, size_t len, uint8_t out[HASH_LEN])
 {
-	if (k)
-		crypto_hmac_sha256(k->id, sizeof(k->id), data, len, out);
-	else
+	if (!k) {
 		crypto_sha256(data, len, out);
+		return;
+	}
+	if (!k->id_mac) { /* keys not made by crypto_keys_new() */
+		crypto_hmac_sha256(k->id, sizeof(k->id), data, len, out);
+		return;
+	}
+	/* Duplicating only reads the template, so threads share it. */
+	EVP_MAC_CTX *c = EVP_MAC_CTX_dup(k->id_mac);
+	size_t n = 0;
+	if (!c || !EVP_MAC_update(c, data, len) || !EVP_MAC_final(c, out, &n, HASH_LEN) ||
+	    n != HASH_LEN)
+		abort();
+	EVP_MAC_CTX_free(c);
 }
 
 static void hkdf_expand(const uint8_t prk[CRYPTO_KEY_LEN], const char *info,
@@ -110,6 +123,32 @@ static void hkdf_expand(const uint8_t prk[CRYPTO_KEY_LEN], const char *info,
 	memcpy(msg, info, n);
 	msg[n] = 1;
 	crypto_hmac_sha256(prk, CRYPTO_KEY_LEN, msg, n + 1, out);
+}
+
+static EVP_MAC *hmac_mac;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+static void hmac_fetch(void)
+{
+	hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (!hmac_mac)
+		abort();
+}
+
+/* An HMAC-SHA-256 context keyed with key, to be copied, never used itself. */
+static EVP_MAC_CTX *id_mac_new(const uint8_t key[CRYPTO_KEY_LEN])
+{
+	char digest[] = "SHA256";
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+		OSSL_PARAM_construct_end(),
+	};
+
+	pthread_once(&hmac_once, hmac_fetch);
+	EVP_MAC_CTX *c = EVP_MAC_CTX_new(hmac_mac);
+	if (!c || !EVP_MAC_init(c, key, CRYPTO_KEY_LEN, params))
+		abort();
+	return c;
 }
 
 struct crypto_keys *crypto_keys_new(const uint8_t master[CRYPTO_KEY_LEN])
@@ -129,6 +168,7 @@ struct crypto_keys *crypto_keys_new(const uint8_t master[CRYPTO_KEY_LEN])
 	memcpy(k->master, master, CRYPTO_KEY_LEN);
 	hkdf_expand(master, "cairn enc", k->enc);
 	hkdf_expand(master, "cairn id", k->id);
+	k->id_mac = id_mac_new(k->id);
 	return k;
 }
 
@@ -136,6 +176,7 @@ void crypto_keys_free(struct crypto_keys *k)
 {
 	if (!k)
 		return;
+	EVP_MAC_CTX_free(k->id_mac);
 	OPENSSL_cleanse(k, sizeof(*k));
 	(void)munlock(k, (size_t)sysconf(_SC_PAGESIZE));
 	free(k);

@@ -114,6 +114,24 @@ int catalog_set_pending_packs(struct catalog *c, const uint8_t (*ids)[HASH_LEN],
 	return catalog_end(c, r);
 }
 
+int catalog_dedup_packs(struct catalog *c, struct hmap *packs)
+{
+	sqlite3_stmt *s =
+		xstmt(c, CX_DEDUP_PACKS,
+		      "SELECT p.pack_id FROM packs p"
+		      " WHERE EXISTS(SELECT 1 FROM index_packs i WHERE i.pack = p.id)"
+		      " AND NOT EXISTS(SELECT 1 FROM pending_packs q WHERE q.pack = p.id)");
+	uint8_t id[HASH_LEN];
+	int r;
+
+	while ((r = catalog_step_row(c, s, "pack listing")) == 1) {
+		catalog_column_hash(s, 0, id);
+		hmap_put(packs, id, 1);
+	}
+	sqlite3_reset(s);
+	return r;
+}
+
 int catalog_find_dedup_chunk(struct catalog *c, const uint8_t hash[HASH_LEN], struct chunk_loc *ret)
 {
 	sqlite3_stmt *s =

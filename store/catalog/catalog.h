@@ -19,6 +19,7 @@
 #define CAIRN_CATALOG_H
 
 #include "base/buf.h"
+#include "base/hmap.h"
 #include "format/index.h"
 #include "format/tree.h"
 #include "format/snapshot.h"
@@ -207,6 +208,10 @@ int catalog_list_indexes(struct catalog *c, catalog_index_fn fn, void *userdata)
 /* Replaces the set of packs prune may delete (from "prune-pending"). */
 int catalog_set_pending_packs(struct catalog *c, const uint8_t (*ids)[HASH_LEN],
 			      size_t n) WARN_UNUSED;
+/* Adds to packs (id -> 1) every pack a backup may point chunks into: one
+ * that a merged index object names and that is not pending deletion, as
+ * catalog_find_dedup_chunk() requires. */
+int catalog_dedup_packs(struct catalog *c, struct hmap *packs) WARN_UNUSED;
 /* Where a backup may point a chunk with this hash: a pack that a merged
  * index object names and that is not pending deletion. -ENOENT if none. */
 int catalog_find_dedup_chunk(struct catalog *c, const uint8_t hash[HASH_LEN],

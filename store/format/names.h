@@ -49,7 +49,7 @@ enum object_kind {
 #define SNAPSHOT_HEADER_MAX (64u << 10) /* 128-byte member, 255-byte host, 64 tags */
 #define TREE_MAX ENVELOPE_RAW_MAX
 #define INDEX_MAX ENVELOPE_RAW_MAX
-#define LISTING_MAX (64u << 20)	 /* two million snapshot ids */
+#define LISTING_MAX (256u << 20) /* a million snapshots with their headers */
 #define PENDING_MAX (256u << 20) /* six million unreferenced packs and trees */
 #define LOCK_PAYLOAD_MAX 4096
 #define KEYS_OBJECT_MAX 16384 /* 64 keys of at most 190 bytes */

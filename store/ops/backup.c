@@ -71,6 +71,9 @@
 
 #define NO_PACK UINT32_MAX
 #define FILE_POOL_PENDING 64
+/* Directories the walk keeps open at once, one per level (deeper levels
+ * are stat'ed by path). */
+#define WALK_OPEN_DIRS_MAX 64
 #define FILE_POOL_MAX ((uint64_t)512 << 10)
 #define PROGRESS_INTERVAL_NS 250000000ull
 
@@ -83,9 +86,11 @@ struct backup {
 	const struct repo_config *cfg;
 	const struct backup_options *opts;
 	struct tree *tree;
-	struct hmap chunks; /* chunk hash -> tree chunk index */
-	struct hmap packs;  /* pack id -> tree pack index */
-	struct hmap links;  /* (dev, ino) -> tree inode index, for nlink > 1 */
+	struct hmap chunks;	 /* chunk hash -> tree chunk index */
+	struct hmap packs;	 /* pack id -> tree pack index */
+	struct hmap links;	 /* (dev, ino) -> tree inode index, for nlink > 1 */
+	struct hmap dedup_packs; /* packs chunks may be reused from: catalog_dedup_packs() */
+	bool dedup_packs_loaded;
 	struct pack_writer *pw;
 	struct chunk_pool *pool;     /* compresses new chunks in parallel */
 	struct file_pool *files;     /* reads, chunks and hashes small files in parallel */
@@ -100,7 +105,12 @@ struct backup {
 	struct files_cache *old;	/* what the member's latest snapshot knew, or NULL */
 	struct files_cache_writer next; /* what this one will know */
 	struct buf fc_chunks;		/* scratch: one file's files_cache_chunk records */
-	struct timespec start;		/* coarse clock when the backup began */
+	size_t fc_flags_at;    /* the current file's record in next: its flags, or SIZE_MAX */
+	bool reused_no_xattrs; /* the current file is reused and had no xattrs */
+	int dir_fd;	       /* the directory being listed (names are stat'ed in it), or -1 */
+	unsigned open_dirs;    /* directories held open by the walk */
+	bool unnamed;	       /* the file being read is new: its chunks go to the pool unhashed */
+	struct timespec start; /* coarse clock when the backup began */
 	struct backup_stats stats;
 	uint64_t last_progress;
 };
@@ -175,44 +185,6 @@ static uint32_t tree_pack_index(struct backup *b, const uint8_t id[HASH_LEN])
 	return i;
 }
 
-enum collect {
-	COLLECT_READY, /* what has finished, without waiting */
-	COLLECT_ONE,   /* wait for the oldest, then what has finished */
-	COLLECT_ALL,   /* wait for everything pending */
-};
-
-/* Puts finished envelopes into the current pack, in submission order, and
- * records where each landed. */
-static int collect_chunks(struct backup *b, enum collect mode)
-{
-	bool wait = mode != COLLECT_READY;
-	struct chunk_job *job;
-	struct pack_entry e;
-	int r = 0;
-
-	while (r >= 0 && (job = chunk_pool_next(b->pool, wait))) {
-		if (mode == COLLECT_ONE)
-			wait = false;
-		r = job->result;
-		if (r >= 0) {
-			if (b->cur_pack == NO_PACK) {
-				static const uint8_t pending[HASH_LEN]; /* set by flush_pack */
-				b->cur_pack = tree_add_pack(b->tree, pending);
-			}
-			pack_writer_add(b->pw, job->hash, job->data.ptr, job->data.len,
-					job->raw_len, &e);
-			struct tree_chunk *tc = &b->tree->chunks[job->tag];
-			tc->pack = b->cur_pack;
-			tc->off = e.off;
-			tc->stored_len = e.stored_len;
-		}
-		chunk_pool_release(b->pool, job);
-		if (r >= 0 && pack_writer_size(b->pw) >= b->cfg->pack_size)
-			r = flush_pack(b);
-	}
-	return r < 0 ? r : 0;
-}
-
 /* Finds a chunk this backup already uses or the catalog knows in a live
  * pack, and returns its index in the tree; -ENOENT when neither has it. */
 static int find_chunk(struct backup *b, const uint8_t hash[HASH_LEN], uint32_t len, uint32_t *ret)
@@ -242,11 +214,75 @@ static int find_chunk(struct backup *b, const uint8_t hash[HASH_LEN], uint32_t l
 	return 0;
 }
 
+enum collect {
+	COLLECT_READY, /* what has finished, without waiting */
+	COLLECT_ONE,   /* wait for the oldest, then what has finished */
+	COLLECT_ALL,   /* wait for everything pending */
+};
+
+/* Puts finished envelopes into the current pack, in submission order, and
+ * records where each landed. */
+static int collect_chunks(struct backup *b, enum collect mode)
+{
+	bool wait = mode != COLLECT_READY;
+	struct chunk_job *job;
+	struct pack_entry e;
+	int r = 0;
+
+	while (r >= 0 && (job = chunk_pool_next(b->pool, wait))) {
+		if (mode == COLLECT_ONE)
+			wait = false;
+		r = job->result;
+		uint64_t tag = job->tag;
+		if (r >= 0 && !job->named) {
+			/* Hashed and sealed by the worker: only now can it be
+			 * found a duplicate (the envelope is then dropped). Its
+			 * tag is the extent that waits for it. */
+			uint32_t idx;
+			r = find_chunk(b, job->hash, job->raw_len, &idx);
+			if (r == 0) {
+				b->tree->extents[tag].chunk = idx;
+				chunk_pool_release(b->pool, job);
+				continue;
+			}
+			if (r != -ENOENT) {
+				chunk_pool_release(b->pool, job);
+				break;
+			}
+			struct tree_chunk tc = { .raw_len = job->raw_len, .pack = NO_PACK };
+			memcpy(tc.hash, job->hash, HASH_LEN);
+			idx = tree_add_chunk(b->tree, &tc);
+			hmap_put(&b->chunks, tc.hash, idx);
+			b->tree->extents[tag].chunk = idx;
+			b->stats.n_new++;
+			b->stats.n_new_bytes += job->raw_len;
+			tag = idx;
+			r = 0;
+		}
+		if (r >= 0) {
+			if (b->cur_pack == NO_PACK) {
+				static const uint8_t pending[HASH_LEN]; /* set by flush_pack */
+				b->cur_pack = tree_add_pack(b->tree, pending);
+			}
+			pack_writer_add(b->pw, job->hash, job->data.ptr, job->data.len,
+					job->raw_len, &e);
+			struct tree_chunk *tc = &b->tree->chunks[tag];
+			tc->pack = b->cur_pack;
+			tc->off = e.off;
+			tc->stored_len = e.stored_len;
+		}
+		chunk_pool_release(b->pool, job);
+		if (r >= 0 && pack_writer_size(b->pw) >= b->cfg->pack_size)
+			r = flush_pack(b);
+	}
+	return r < 0 ? r : 0;
+}
+
 /* Stores (or finds) one chunk whose SHA-256 is hash and returns its index
  * in the tree. A new chunk's place in a pack is filled in when its
  * compression finishes. */
 static int add_hashed_chunk(struct backup *b, const uint8_t hash[HASH_LEN], const uint8_t *data,
-			    size_t len, uint32_t *ret)
+			    size_t len, const uint8_t *env, uint32_t env_len, uint32_t *ret)
 {
 	struct tree_chunk tc = { .raw_len = (uint32_t)len, .pack = NO_PACK };
 	int r;
@@ -264,7 +300,11 @@ static int add_hashed_chunk(struct backup *b, const uint8_t hash[HASH_LEN], cons
 			r = collect_chunks(b, COLLECT_ONE);
 		if (r < 0)
 			return r;
-		chunk_pool_submit(b->pool, tc.hash, data, len, idx);
+		if (env_len > 0)
+			chunk_pool_submit_sealed(b->pool, tc.hash, env, env_len, (uint32_t)len,
+						 idx);
+		else
+			chunk_pool_submit(b->pool, tc.hash, data, len, idx);
 		b->stats.n_new++;
 		b->stats.n_new_bytes += len;
 	}
@@ -276,7 +316,7 @@ static int add_chunk(struct backup *b, const uint8_t *data, size_t len, uint32_t
 {
 	uint8_t hash[HASH_LEN];
 	crypto_id(repo_keys(b->repo), data, len, hash);
-	return add_hashed_chunk(b, hash, data, len, ret);
+	return add_hashed_chunk(b, hash, data, len, NULL, 0, ret);
 }
 
 /* Chunks the data segment [start, end) of fd. A file that shrinks while
@@ -323,10 +363,23 @@ static int backup_segment(struct backup *b, int fd, uint64_t start, uint64_t end
 		if (cut == 0)
 			cut = have - head; /* cannot happen: the buffer holds max_size */
 		uint32_t idx = 0;
-		r = add_chunk(b, b->rbuf + head, cut, &idx);
-		if (r < 0)
-			return r;
-		tree_add_extent(b->tree, pos, idx);
+		if (b->unnamed) {
+			/* A new file's chunks are hashed on the pool's threads:
+			 * the extent's chunk is filled in when it comes back. */
+			b->stats.n_chunks++;
+			r = collect_chunks(b, COLLECT_READY);
+			while (r == 0 && chunk_pool_full(b->pool))
+				r = collect_chunks(b, COLLECT_ONE);
+			if (r < 0)
+				return r;
+			chunk_pool_submit(b->pool, NULL, b->rbuf + head, cut, b->tree->n_extents);
+			tree_add_extent(b->tree, pos, UINT32_MAX);
+		} else {
+			r = add_chunk(b, b->rbuf + head, cut, &idx);
+			if (r < 0)
+				return r;
+			tree_add_extent(b->tree, pos, idx);
+		}
 		head += cut;
 		pos += cut;
 		progress(b, false);
@@ -370,12 +423,14 @@ static int backup_file_data(struct backup *b, struct tree_inode *ino, int fd, ui
 	return 0;
 }
 
-static void read_xattrs(struct backup *b, struct tree_inode *ino)
+static void list_xattrs(struct backup *b, struct tree_inode *ino)
 {
 	const char *path = cur_path(b);
-	ssize_t len = llistxattr(path, NULL, 0);
 	ino->first_xattr = b->tree->n_xattrs;
 	ino->n_xattrs = 0;
+	if (b->reused_no_xattrs)
+		return;
+	ssize_t len = llistxattr(path, NULL, 0);
 	if (len <= 0)
 		return;
 	AUTOFREE char *names = xmalloc((size_t)len);
@@ -395,6 +450,19 @@ static void read_xattrs(struct backup *b, struct tree_inode *ino)
 		tree_add_xattr(b->tree, n, strlen(n), value.ptr, (size_t)vlen);
 		ino->n_xattrs++;
 	}
+}
+
+/* Reads the xattrs of the entry at b->path into ino, and tells the files
+ * cache record of it (if remember_file() just wrote one) whether it had
+ * any. */
+static void read_xattrs(struct backup *b, struct tree_inode *ino)
+{
+	list_xattrs(b, ino);
+	if (b->fc_flags_at != SIZE_MAX)
+		files_cache_writer_set_flags(&b->next, b->fc_flags_at,
+					     ino->n_xattrs == 0 ? FILES_CACHE_NO_XATTRS : 0);
+	b->fc_flags_at = SIZE_MAX;
+	b->reused_no_xattrs = false;
 }
 
 static void fill_inode(struct tree_inode *ino, const struct stat *st)
@@ -458,8 +526,41 @@ static void remember_file(struct backup *b, const struct tree_inode *ino, const 
 		fcc[i].off = e->off;
 		memcpy(fcc[i].hash, c->hash, HASH_LEN);
 		fcc[i].raw_len = c->raw_len;
+		fcc[i].pack = e->chunk; /* resolved when the cache is written */
+		fcc[i].pack_off = 0;
+		fcc[i].stored_len = 0;
 	}
-	files_cache_writer_add(&b->next, cur_path(b), st, fcc, ino->n_extents);
+	b->fc_flags_at = files_cache_writer_add(&b->next, cur_path(b), st, fcc, ino->n_extents);
+}
+
+/* Finds the chunk c of a files cache record in this backup, or where the
+ * cache says it is stored when that pack is live, else in the catalog;
+ * returns its index in the tree, or -ENOENT. */
+static int find_cached_chunk(struct backup *b, const struct files_cache_chunk *c, uint32_t *ret)
+{
+	uint64_t *known = hmap_get(&b->chunks, c->hash);
+	const uint8_t *pack = files_cache_pack(b->old, c->pack);
+
+	if (known || !pack || c->stored_len == 0)
+		return find_chunk(b, c->hash, c->raw_len, ret);
+	if (!b->dedup_packs_loaded) {
+		int r = catalog_dedup_packs(b->cat, &b->dedup_packs);
+		if (r < 0)
+			return r;
+		b->dedup_packs_loaded = true;
+	}
+	if (!hmap_get(&b->dedup_packs, pack))
+		return find_chunk(b, c->hash, c->raw_len, ret);
+	struct tree_chunk tc = {
+		.pack = tree_pack_index(b, pack),
+		.off = c->pack_off,
+		.stored_len = c->stored_len,
+		.raw_len = c->raw_len,
+	};
+	memcpy(tc.hash, c->hash, HASH_LEN);
+	*ret = tree_add_chunk(b->tree, &tc);
+	hmap_put(&b->chunks, tc.hash, *ret);
+	return 0;
 }
 
 /* Gives ino the extents the files cache recorded. -ENOENT (nothing added)
@@ -477,7 +578,7 @@ static int reuse_file(struct backup *b, struct tree_inode *ino, const struct fil
 		r = -ENOENT;
 		if (c.off >= end && c.raw_len > 0 && c.raw_len <= ino->size &&
 		    c.off <= ino->size - c.raw_len)
-			r = find_chunk(b, c.hash, c.raw_len, &idx);
+			r = find_cached_chunk(b, &c, &idx);
 		if (r < 0) {
 			b->tree->n_extents = mark;
 			return r;
@@ -492,7 +593,7 @@ static int reuse_file(struct backup *b, struct tree_inode *ino, const struct fil
 
 /* Reads a regular file into ino's extents, again when it changed while
  * being read. Returns 1 when it was left out (reported). */
-static int read_file(struct backup *b, struct tree_inode *ino)
+static int read_file_at(struct backup *b, struct tree_inode *ino)
 {
 	struct stat before, after;
 	int r;
@@ -516,6 +617,12 @@ static int read_file(struct backup *b, struct tree_inode *ino)
 		uint64_t mark = b->tree->n_extents;
 		fill_inode(ino, &before);
 		r = backup_file_data(b, ino, fd, ino->size);
+		if (b->unnamed) {
+			/* every extent gets its chunk before anything looks */
+			int rc = collect_chunks(b, COLLECT_ALL);
+			if (rc < 0 && r >= 0)
+				r = rc;
+		}
 		if (r == -EIO || r == -EACCES || r == -EPERM) {
 			b->tree->n_extents = mark;
 			report(b, r, "read");
@@ -545,6 +652,21 @@ static int read_file(struct backup *b, struct tree_inode *ino)
 	}
 }
 
+/* Reads a regular file into ino's extents, as read_file_at(). A file the
+ * files cache did not know (known false) is most likely new data: its
+ * chunks are hashed on the pool's threads, with their compression, and
+ * only then checked for duplicates, which keeps the walker's thread free to
+ * read and cut. A known file that changed likely shares most chunks with
+ * its last version, so those are hashed and looked up first, and only new
+ * ones are compressed. */
+static int read_file(struct backup *b, struct tree_inode *ino, bool known)
+{
+	b->unnamed = !known;
+	int r = read_file_at(b, ino);
+	b->unnamed = false;
+	return r;
+}
+
 static void count_read_file(struct backup *b, const struct tree_inode *ino, bool known)
 {
 	b->stats.n_files++;
@@ -566,6 +688,7 @@ static int backup_regular(struct backup *b, struct tree_inode *ino, const struct
 	if (known && !b->opts->force_read && files_cache_entry_matches(&e, st)) {
 		r = reuse_file(b, ino, &e);
 		if (r == 0) {
+			b->reused_no_xattrs = e.flags & FILES_CACHE_NO_XATTRS;
 			b->stats.n_files++;
 			b->stats.n_files_unchanged++;
 			b->stats.n_bytes += ino->size;
@@ -577,7 +700,7 @@ static int backup_regular(struct backup *b, struct tree_inode *ino, const struct
 			return r;
 		/* a chunk is gone (pruned since): read the file */
 	}
-	r = read_file(b, ino);
+	r = read_file(b, ino, known);
 	if (r != 0)
 		return r;
 	count_read_file(b, ino, known);
@@ -595,6 +718,8 @@ static int finish_file_at(struct backup *b, struct file_job *job)
 	uint32_t idx;
 	int r;
 
+	b->fc_flags_at = SIZE_MAX;
+	b->reused_no_xattrs = false;
 	if (job->result < 0) {
 		report(b, job->result, job->failed);
 		return 0;
@@ -611,7 +736,7 @@ static int finish_file_at(struct backup *b, struct file_job *job)
 			return 0;
 		}
 		fill_inode(&ino, &st);
-		r = read_file(b, &ino);
+		r = read_file(b, &ino, known);
 		if (r == 1)
 			return 0;
 		if (r < 0)
@@ -621,7 +746,8 @@ static int finish_file_at(struct backup *b, struct file_job *job)
 		ino.first_extent = (uint32_t)b->tree->n_extents;
 		for (uint32_t i = 0; i < job->n_chunks; i++) {
 			const struct file_chunk *c = &job->chunks[i];
-			r = add_hashed_chunk(b, c->hash, job->data.ptr + c->off, c->len, &idx);
+			r = add_hashed_chunk(b, c->hash, job->data.ptr + c->off, c->len,
+					     job->sealed.ptr + c->env_off, c->env_len, &idx);
 			if (r < 0)
 				return r;
 			tree_add_extent(b->tree, c->off, idx);
@@ -717,7 +843,9 @@ static int backup_inode(struct backup *b, const struct stat *st, enum select_ver
 	fill_inode(&ino, st);
 	if (ino.type == NODE_SYMLINK) {
 		char target[TARGET_LEN_MAX + 1];
-		ssize_t n = readlink(cur_path(b), target, sizeof(target));
+		ssize_t n = b->dir_fd >= 0 ? readlinkat(b->dir_fd, strrchr(cur_path(b), '/') + 1,
+							target, sizeof(target))
+					   : readlink(cur_path(b), target, sizeof(target));
 		if (n < 0) {
 			report(b, -errno, "read symlink");
 			return 1;
@@ -764,6 +892,8 @@ static int backup_child_at(struct backup *b, uint32_t parent, const char *name, 
 
 	if (cancelled(b))
 		return -EINTR;
+	b->fc_flags_at = SIZE_MAX;
+	b->reused_no_xattrs = false;
 	if (sel) {
 		v = select_include(sel, rel_path(b), pv);
 		if (v == SELECT_SKIP)
@@ -773,7 +903,8 @@ static int backup_child_at(struct backup *b, uint32_t parent, const char *name, 
 		report(b, -ENAMETOOLONG, "store the name of");
 		return 0;
 	}
-	if (lstat(cur_path(b), &st) < 0) {
+	if ((b->dir_fd >= 0 ? fstatat(b->dir_fd, name, &st, AT_SYMLINK_NOFOLLOW)
+			    : lstat(cur_path(b), &st)) < 0) {
 		report(b, -errno, "stat");
 		return 0;
 	}
@@ -875,7 +1006,18 @@ static int backup_dir_entries(struct backup *b, uint32_t dir, enum select_verdic
 	}
 	if (errno)
 		report(b, -errno, "list all of directory");
-	closedir(d);
+	/* Its entries are stat'ed relative to it, which spares the kernel a
+	 * walk of the whole path for each; deep trees fall back to paths
+	 * rather than hold a descriptor per level. */
+	int saved_fd = b->dir_fd;
+	if (b->open_dirs < WALK_OPEN_DIRS_MAX) {
+		b->dir_fd = dirfd(d);
+		b->open_dirs++;
+	} else {
+		closedir(d);
+		d = NULL;
+		b->dir_fd = -1;
+	}
 	if (has_tag && b->opts->exclude_caches && is_cache_dir(b)) {
 		/* Keep the tag, so a restore still marks the directory. */
 		for (size_t i = 0; i < n; i++)
@@ -894,6 +1036,11 @@ static int backup_dir_entries(struct backup *b, uint32_t dir, enum select_verdic
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+	if (d) {
+		closedir(d);
+		b->open_dirs--;
+	}
+	b->dir_fd = saved_fd;
 	return r;
 }
 
@@ -1061,7 +1208,7 @@ static void save_files_cache(struct backup *b, const uint8_t snap_id[HASH_LEN])
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		r = -errno;
 	if (r == 0)
-		r = files_cache_writer_commit(&b->next, path, snap_id);
+		r = files_cache_writer_commit(&b->next, path, snap_id, b->tree);
 	if (r < 0)
 		log_warning("cannot write the files cache '%s' (%s); the next backup reads every "
 			    "file",
@@ -1168,6 +1315,8 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 		.cfg = repo_get_config(r),
 		.opts = &o,
 		.cur_pack = NO_PACK,
+		.fc_flags_at = SIZE_MAX,
+		.dir_fd = -1,
 	};
 	struct backup_result res = { 0 };
 	int rc;
@@ -1189,7 +1338,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 		o.time_sec = ts.tv_sec;
 		o.time_nsec = (uint32_t)ts.tv_nsec;
 	}
-	rc = lock_acquire(b.backend, LOCK_SHARED, "back up", &b.lock);
+	rc = lock_acquire(b.backend, repo_keys(r), LOCK_SHARED, "back up", &b.lock);
 	if (rc < 0)
 		return rc;
 	rc = repo_sync_index(r, c, &b.pending);
@@ -1207,7 +1356,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	 * and read calls more than bytes, which one thread cannot overlap.
 	 * Memory for them stays within FILE_POOL_PENDING * FILE_POOL_MAX. */
 	b.files = file_pool_new(repo_keys(r), workers, FILE_POOL_PENDING, &b.cfg->chunker,
-				FILE_POOL_MAX);
+				b.cfg->zstd_level, FILE_POOL_MAX);
 	/* One pack queued per uploading thread, besides those being stored:
 	 * memory for packs stays within 2 * n * pack_size. */
 	unsigned uploaders = backend_put_parallelism(b.backend);
@@ -1218,6 +1367,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	hmap_init(&b.chunks);
 	hmap_init(&b.packs);
 	hmap_init(&b.links);
+	hmap_init(&b.dedup_packs);
 	index_init(&b.index);
 	files_cache_writer_init(&b.next);
 	clock_gettime(CLOCK_REALTIME_COARSE, &b.start);
@@ -1250,6 +1400,7 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	hmap_release(&b.chunks);
 	hmap_release(&b.packs);
 	hmap_release(&b.links);
+	hmap_release(&b.dedup_packs);
 	index_release(&b.index);
 	files_cache_free(b.old);
 	files_cache_writer_release(&b.next);

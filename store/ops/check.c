@@ -893,11 +893,11 @@ static void check_trees(struct check *k)
 static void check_listing(struct check *k)
 {
 	uint8_t(*ids)[HASH_LEN] = NULL;
-	size_t n = 0, missing = 0, extra = 0;
+	size_t n = 0, missing = 0, extra = 0, bare = 0;
 
 	if (!k->inv.can_list || backend_is_read_only(k->b))
 		return;
-	if (repo_read_snapshot_list(k->repo, &ids, &n) < 0) {
+	if (repo_read_snapshot_list(k->repo, &ids, &n, &bare) < 0) {
 		problem_add(k, CHECK_WARNING,
 			    "the snapshot list 'snapshot-list' cannot be read, so readers over "
 			    "plain HTTP see no snapshots; the next backup, forget or prune rewrites "
@@ -919,6 +919,12 @@ static void check_listing(struct check *k)
 			    "HTTP see the wrong snapshots; the next backup, forget or prune "
 			    "rewrites it",
 			    missing, extra);
+	if (bare)
+		problem_add(k, CHECK_INFO,
+			    "the snapshot list 'snapshot-list' lists %zu snapshots without their "
+			    "headers, so a fresh machine fetches those one by one; the next backup, "
+			    "forget or prune carries them again if they can be read",
+			    bare);
 	id_list_release(&published);
 	free(ids);
 }
@@ -1038,7 +1044,8 @@ int check_run(struct repo *r, struct catalog *c, const struct check_options *o,
 
 	pthread_mutex_init(&k.lock, NULL);
 	usage_init(&k.u);
-	if (!backend_is_read_only(k.b) && lock_acquire(k.b, LOCK_SHARED, "check", &lock) < 0)
+	if (!backend_is_read_only(k.b) &&
+	    lock_acquire(k.b, repo_keys(r), LOCK_SHARED, "check", &lock) < 0)
 		log_warning("checking without a lock: a prune running meanwhile may delete what "
 			    "this check is about to read");
 	res = inventory_list(r, &k.inv);
@@ -1092,7 +1099,7 @@ int check_run(struct repo *r, struct catalog *c, const struct check_options *o,
 	if (k.inv.can_list) {
 		if (lock)
 			snprintf(k.own_lock, sizeof(k.own_lock), "%s", lock_self(lock)->name);
-		res = lock_list(k.b, report_lock, &k);
+		res = lock_list(k.b, repo_keys(r), report_lock, &k);
 		if (res < 0)
 			return res;
 	}

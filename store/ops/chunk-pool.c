@@ -3,6 +3,8 @@
  * walker) and a few compressing workers. The producer fills the slot at the
  * tail; a worker claims the oldest unclaimed slot, compresses it outside the
  * lock, and marks it done; the producer collects from the head in order.
+ * A job the producer queues already sealed is done from the start: workers
+ * pass over it without waking anyone.
  * The ring bounds memory to max_pending chunks.
  */
 #include "ops/chunk-pool.h"
@@ -41,11 +43,14 @@ static void *worker(void *arg)
 		if (p->stop)
 			break;
 		struct chunk_job *job = &p->ring[p->next++ % p->cap];
+		if (job->sealed)
+			continue;
 		pthread_mutex_unlock(&p->lock);
 
 		buf_reset(&env);
 		job->result = envelope_encode(p->keys, OBJECT_CHUNK, job->data.ptr, job->data.len,
-					      p->level, job->hash, &env, NULL);
+					      p->level, job->named ? job->hash : NULL, &env,
+					      job->named ? NULL : job->hash);
 		/* swap: the job keeps the envelope, the worker reuses the raw buffer */
 		struct buf raw = job->data;
 		job->data = env;
@@ -118,9 +123,12 @@ void chunk_pool_submit(struct chunk_pool *p, const uint8_t hash[HASH_LEN], const
 	pthread_mutex_unlock(&p->lock);
 
 	/* The slot is free: no worker touches it until tail moves past it. */
-	memcpy(job->hash, hash, HASH_LEN);
+	job->named = hash != NULL;
+	if (hash)
+		memcpy(job->hash, hash, HASH_LEN);
 	job->tag = tag;
 	job->raw_len = (uint32_t)len;
+	job->sealed = false;
 	job->done = false;
 	buf_reset(&job->data);
 	buf_append(&job->data, data, len);
@@ -128,6 +136,30 @@ void chunk_pool_submit(struct chunk_pool *p, const uint8_t hash[HASH_LEN], const
 	pthread_mutex_lock(&p->lock);
 	p->tail++;
 	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void chunk_pool_submit_sealed(struct chunk_pool *p, const uint8_t hash[HASH_LEN], const void *env,
+			      size_t env_len, uint32_t raw_len, uint64_t tag)
+{
+	pthread_mutex_lock(&p->lock);
+	if (p->tail - p->head >= p->cap)
+		abort(); /* the caller must collect first */
+	struct chunk_job *job = &p->ring[p->tail % p->cap];
+	pthread_mutex_unlock(&p->lock);
+
+	memcpy(job->hash, hash, HASH_LEN);
+	job->named = true;
+	job->tag = tag;
+	job->raw_len = raw_len;
+	job->result = (int)env_len;
+	buf_reset(&job->data);
+	buf_append(&job->data, env, env_len);
+
+	pthread_mutex_lock(&p->lock);
+	job->sealed = true;
+	job->done = true;
+	p->tail++;
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -156,5 +188,9 @@ void chunk_pool_release(struct chunk_pool *p, struct chunk_job *job UNUSED)
 	pthread_mutex_lock(&p->lock);
 	p->out = false;
 	p->head++;
+	/* A sealed job can be returned before any worker passed over it;
+	 * workers must never claim a slot behind head, which may be reused. */
+	if (p->next < p->head)
+		p->next = p->head;
 	pthread_mutex_unlock(&p->lock);
 }

@@ -3,9 +3,9 @@
  * reading workers, built like chunk-pool.c: the walker fills the slot at
  * the tail, a worker claims the oldest unclaimed slot and does the whole
  * file outside the lock (open, fstat, read, fstat again to catch a change
- * while reading, and again up to three times; then content-defined cuts
- * and the id of each chunk), and the walker collects from the head in
- * order. Only files the walker saw as small and without holes are
+ * while reading, and again up to three times; then content-defined cuts,
+ * the id of each chunk and its sealed envelope), and the walker collects
+ * from the head in order. Only files the walker saw as small and without holes are
  * submitted; one that turns out bigger comes back FILE_JOB_TOO_BIG. The
  * ring bounds memory to max_pending files of max_size bytes.
  *
@@ -13,6 +13,7 @@
  * thread, which polls for them.
  */
 #include "ops/file-pool.h"
+#include "format/envelope.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -32,6 +33,7 @@ struct file_pool {
 	bool stop;     /* guarded by lock */
 	const struct chunker_params *cp;
 	const struct crypto_keys *keys; /* NULL: unencrypted, plain SHA-256 ids */
+	int level;
 	uint64_t max_size;
 	pthread_t *threads;
 	unsigned n_threads;
@@ -68,6 +70,10 @@ static void add_chunks(struct file_pool *p, struct file_job *job)
 		c->off = pos;
 		c->len = (uint32_t)cut;
 		crypto_id(p->keys, data + pos, cut, c->hash);
+		c->env_off = job->sealed.len;
+		int n = envelope_encode(p->keys, OBJECT_CHUNK, data + pos, cut, p->level, c->hash,
+					&job->sealed, NULL);
+		c->env_len = n > 0 ? (uint32_t)n : 0;
 		pos += cut;
 	}
 }
@@ -141,7 +147,7 @@ static void *worker(void *arg)
 
 struct file_pool *file_pool_new(const struct crypto_keys *keys, unsigned n_threads,
 				unsigned max_pending, const struct chunker_params *cp,
-				uint64_t max_size)
+				int zstd_level, uint64_t max_size)
 {
 	struct file_pool *p = xcalloc(1, sizeof(*p));
 
@@ -150,6 +156,7 @@ struct file_pool *file_pool_new(const struct crypto_keys *keys, unsigned n_threa
 	p->cap = MAX(max_pending, p->n_threads + 1);
 	p->ring = xcalloc(p->cap, sizeof(*p->ring));
 	p->cp = cp;
+	p->level = zstd_level;
 	p->max_size = max_size;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->work, NULL);
@@ -175,6 +182,7 @@ void file_pool_free(struct file_pool *p)
 		free(p->ring[i].path);
 		free(p->ring[i].chunks);
 		buf_release(&p->ring[i].data);
+		buf_release(&p->ring[i].sealed);
 	}
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->work);
@@ -220,6 +228,7 @@ void file_pool_submit(struct file_pool *p, const char *path, uint64_t tag, uint3
 	job->unstable = false;
 	job->done = false;
 	buf_reset(&job->data);
+	buf_reset(&job->sealed);
 
 	pthread_mutex_lock(&p->lock);
 	p->tail++;
@@ -252,6 +261,8 @@ void file_pool_release(struct file_pool *p, struct file_job *job)
 	/* a big buffer is not kept around in an idle slot */
 	if (job->data.cap > ((size_t)1 << 20))
 		buf_release(&job->data);
+	if (job->sealed.cap > ((size_t)1 << 20))
+		buf_release(&job->sealed);
 	pthread_mutex_lock(&p->lock);
 	p->out = false;
 	p->head++;

@@ -28,6 +28,8 @@ struct file_chunk {
 	uint64_t off; /* in the file and in file_job.data */
 	uint32_t len;
 	uint8_t hash[HASH_LEN]; /* its id: crypto_id() */
+	size_t env_off;		/* its envelope in file_job.sealed */
+	uint32_t env_len;	/* 0: not sealed (encoding failed; seal it again) */
 };
 
 struct file_job {
@@ -38,6 +40,7 @@ struct file_job {
 	const char *failed; /* on -errno: "open", "stat" or "read" (static) */
 	struct stat st;	    /* fstat of the version read */
 	struct buf data;    /* its bytes */
+	struct buf sealed;  /* each chunk's envelope, compressed and sealed */
 	struct file_chunk *chunks;
 	uint32_t n_chunks, cap_chunks;
 	unsigned n_changed; /* times it changed while being read (and was read again) */
@@ -47,13 +50,17 @@ struct file_job {
 
 struct file_pool;
 
-/* Starts n_threads workers cutting chunks with cp and naming them with
- * crypto_id() under keys (both borrowed, NULL keys for an unencrypted
- * repository; they must outlive the pool); at most max_pending files, each of at most max_size bytes,
- * are queued or unreturned at once, which bounds memory. */
+/* Starts n_threads workers cutting chunks with cp, naming them with
+ * crypto_id() under keys and sealing each into its envelope at zstd_level
+ * (cp and keys borrowed, NULL keys for an unencrypted repository; they
+ * must outlive the pool). Sealing here is speculative: a chunk the backup
+ * already has is dropped, which costs a compression but spares each small
+ * file a second trip through a pool of threads (chunk-pool.h). At most
+ * max_pending files, each of at most max_size bytes, are queued or
+ * unreturned at once, which bounds memory. */
 struct file_pool *file_pool_new(const struct crypto_keys *keys, unsigned n_threads,
 				unsigned max_pending, const struct chunker_params *cp,
-				uint64_t max_size);
+				int zstd_level, uint64_t max_size);
 /* Stops and joins the workers; pending jobs are dropped. Accepts NULL. */
 void file_pool_free(struct file_pool *p);
 /* The max_size given to file_pool_new(). */

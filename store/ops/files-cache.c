@@ -5,16 +5,29 @@
  * snapshot it describes is committed, and replaces the previous one by
  * rename, so a crash leaves the old or the new one whole. It is a hint,
  * never trusted for correctness: a backup reuses a cached chunk only once
- * the catalog confirms the chunk is stored in a live pack, and falls back
- * to reading the file otherwise. It is still parsed as untrusted input.
+ * the catalog confirms the pack the cache names is live (a merged index
+ * names it and prune has not marked it), else looks the chunk up in the
+ * catalog, and falls back to reading the file when that fails too. It is
+ * still parsed as untrusted input.
  *
  *   size        meaning
- *   8           magic "CAIRNFC1"
+ *   8           magic "CAIRNFC2"
  *   32          id of the snapshot it describes
+ *   4           number of packs, then that many pack ids (32 each)
  *   8           number of records
  *   per record  path blob (u32 length + bytes), size 8, mtime sec 8, nsec 4,
- *               ctime sec 8, nsec 4, inode 8, device 8, n_chunks 4, then
- *               n_chunks times: file offset 8, SHA-256 32, raw length 4
+ *               ctime sec 8, nsec 4, inode 8, device 8, flags 4 (1: the file
+ *               had no xattrs), n_chunks 4, then n_chunks times: file
+ *               offset 8, chunk id 32, raw length 4, pack (index into the
+ *               packs; 0xffffffff: unknown) 4, offset in the pack 8, stored
+ *               length 4
+ *
+ * The pack and offset of each chunk spare the backup a catalog query per
+ * chunk of an unchanged file: it checks the pack once, in a set.
+ *
+ * Setting an xattr changes a file's ctime, so a file whose stat fields
+ * match had the same xattrs as last time: with flag 1, none, and the backup
+ * skips listing them.
  *
  * Paths are the ones the backup walked (as given on its command line), so
  * the same data reached by another path is read again, once.
@@ -23,13 +36,45 @@
 #include "base/rbuf.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <sys/random.h>
 #include <unistd.h>
 
-#define MAGIC "CAIRNFC1"
+static uint64_t path_seed[2];
+static pthread_once_t path_seed_once = PTHREAD_ONCE_INIT;
+
+static void path_seed_init(void)
+{
+	if (getrandom(path_seed, sizeof(path_seed), 0) != (ssize_t)sizeof(path_seed))
+		path_seed[0] = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull; /* still works */
+}
+
+/* The hmap key of a path: two seeded 64-bit multiplicative hashes, not
+ * SHA-256, which run twice per file cost a tenth of an unchanged
+ * re-backup. The seed is random per process, so collisions cannot be
+ * planned, and a collision only makes a file read again (the path itself
+ * is compared). */
+static void path_key(const char *path, size_t len, uint8_t key[HMAP_KEY_LEN])
+{
+	pthread_once(&path_seed_once, path_seed_init);
+	uint64_t h1 = path_seed[0] ^ 0xcbf29ce484222325ull;
+	uint64_t h2 = path_seed[1] ^ 0x84222325cbf29ce4ull;
+	for (size_t i = 0; i < len; i++) {
+		h1 = (h1 ^ (uint8_t)path[i]) * 0x100000001b3ull;
+		h2 = (h2 ^ (uint8_t)path[i]) * 0x9e3779b97f4a7c15ull;
+	}
+	memset(key, 0, HMAP_KEY_LEN);
+	put_le64(key, h1);
+	put_le64(key + 8, h2 ^ len);
+}
+
+#define MAGIC "CAIRNFC2"
 #define MAGIC_LEN 8
-#define CHUNK_RECORD 44
-#define RECORD_FIXED 48 /* after the path blob, before n_chunks */
+#define CHUNK_RECORD 60
+#define PACKS_MAX (1u << 24)
+#define RECORD_FIXED 52 /* after the path blob, before n_chunks */
+#define FLAGS_AT 48	/* of the flags, after the path blob */
 #define PATH_LEN_MAX 65536
 #define FILE_LEN_MAX ((size_t)1 << 34)
 
@@ -49,6 +94,11 @@ static int parse(struct files_cache *fc)
 	if (!magic || memcmp(magic, MAGIC, MAGIC_LEN) != 0)
 		return -EBADMSG;
 	rbuf_copy(&r, fc->snap_id, HASH_LEN);
+	uint32_t n_packs = rbuf_le32(&r);
+	if (!rbuf_ok(&r) || n_packs > PACKS_MAX || n_packs > rbuf_left(&r) / HASH_LEN)
+		return -EBADMSG;
+	fc->packs = rbuf_take(&r, (size_t)n_packs * HASH_LEN);
+	fc->n_packs = n_packs;
 	uint64_t n = rbuf_le64(&r);
 	if (!rbuf_ok(&r) || n > rbuf_left(&r) / (4 + RECORD_FIXED + 4))
 		return -EBADMSG;
@@ -62,7 +112,7 @@ static int parse(struct files_cache *fc)
 			return -EBADMSG;
 		rbuf_take(&r, (size_t)n_chunks * CHUNK_RECORD);
 		uint8_t key[HMAP_KEY_LEN];
-		crypto_sha256(path, len, key);
+		path_key((const char *)path, len, key);
 		hmap_put(&fc->paths, key, at);
 	}
 	return rbuf_left(&r) == 0 ? 0 : -EBADMSG;
@@ -109,7 +159,7 @@ int files_cache_find(const struct files_cache *fc, const char *path, struct file
 	uint8_t key[HMAP_KEY_LEN];
 	size_t len = strlen(path);
 
-	crypto_sha256(path, len, key);
+	path_key(path, len, key);
 	uint64_t *at = hmap_get(&fc->paths, key);
 	if (!at)
 		return -ENOENT;
@@ -126,6 +176,7 @@ int files_cache_find(const struct files_cache *fc, const char *path, struct file
 	e.ctime_nsec = rbuf_le32(&r);
 	e.ino = rbuf_le64(&r);
 	e.dev = rbuf_le64(&r);
+	e.flags = rbuf_le32(&r);
 	e.n_chunks = rbuf_le32(&r);
 	e.chunks = rbuf_take(&r, (size_t)e.n_chunks * CHUNK_RECORD);
 	if (!rbuf_ok(&r))
@@ -150,6 +201,14 @@ void files_cache_chunk_at(const struct files_cache_entry *e, uint32_t i,
 	ret->off = get_le64(p);
 	memcpy(ret->hash, p + 8, HASH_LEN);
 	ret->raw_len = get_le32(p + 8 + HASH_LEN);
+	ret->pack = get_le32(p + 12 + HASH_LEN);
+	ret->pack_off = get_le64(p + 16 + HASH_LEN);
+	ret->stored_len = get_le32(p + 24 + HASH_LEN);
+}
+
+const uint8_t *files_cache_pack(const struct files_cache *fc, uint32_t i)
+{
+	return i < fc->n_packs ? fc->packs + (size_t)i * HASH_LEN : NULL;
 }
 
 void files_cache_writer_init(struct files_cache_writer *w)
@@ -163,11 +222,12 @@ void files_cache_writer_release(struct files_cache_writer *w)
 	buf_release(&w->records);
 }
 
-void files_cache_writer_add(struct files_cache_writer *w, const char *path, const struct stat *st,
-			    const struct files_cache_chunk *chunks, uint32_t n)
+size_t files_cache_writer_add(struct files_cache_writer *w, const char *path, const struct stat *st,
+			      const struct files_cache_chunk *chunks, uint32_t n)
 {
 	struct buf *b = &w->records;
 	buf_append_blob32(b, path, strlen(path));
+	size_t at = b->len + FLAGS_AT;
 	buf_append_le64(b, (uint64_t)st->st_size);
 	buf_append_le64(b, (uint64_t)st->st_mtim.tv_sec);
 	buf_append_le32(b, (uint32_t)st->st_mtim.tv_nsec);
@@ -175,24 +235,61 @@ void files_cache_writer_add(struct files_cache_writer *w, const char *path, cons
 	buf_append_le32(b, (uint32_t)st->st_ctim.tv_nsec);
 	buf_append_le64(b, (uint64_t)st->st_ino);
 	buf_append_le64(b, (uint64_t)st->st_dev);
+	buf_append_le32(b, 0);
 	buf_append_le32(b, n);
 	for (uint32_t i = 0; i < n; i++) {
 		buf_append_le64(b, chunks[i].off);
 		buf_append(b, chunks[i].hash, HASH_LEN);
 		buf_append_le32(b, chunks[i].raw_len);
+		buf_append_le32(b, chunks[i].pack);
+		buf_append_le64(b, chunks[i].pack_off);
+		buf_append_le32(b, chunks[i].stored_len);
 	}
 	w->n++;
+	return at;
+}
+
+void files_cache_writer_set_flags(struct files_cache_writer *w, size_t at, uint32_t flags)
+{
+	if (at + 4 <= w->records.len)
+		put_le32(w->records.ptr + at, flags);
+}
+
+/* Replaces the tree chunk index that each chunk record holds in its pack
+ * field by where the chunk is: pack index, offset and stored length. */
+static void resolve_chunks(struct files_cache_writer *w, const struct tree *t)
+{
+	struct rbuf r = rbuf_make(w->records.ptr, w->records.len);
+
+	for (uint64_t i = 0; i < w->n && rbuf_ok(&r); i++) {
+		uint32_t len;
+		rbuf_blob32(&r, PATH_LEN_MAX, &len);
+		rbuf_take(&r, RECORD_FIXED);
+		uint32_t n_chunks = rbuf_le32(&r);
+		uint8_t *c = (uint8_t *)rbuf_take(&r, (size_t)n_chunks * CHUNK_RECORD);
+		for (uint32_t k = 0; c && k < n_chunks; k++, c += CHUNK_RECORD) {
+			uint32_t idx = get_le32(c + 12 + HASH_LEN);
+			const struct tree_chunk *tc = idx < t->n_chunks ? &t->chunks[idx] : NULL;
+			bool known = tc && tc->pack < t->n_packs;
+			put_le32(c + 12 + HASH_LEN, known ? tc->pack : FILES_CACHE_NO_PACK);
+			put_le64(c + 16 + HASH_LEN, known ? tc->off : 0);
+			put_le32(c + 24 + HASH_LEN, known ? tc->stored_len : 0);
+		}
+	}
 }
 
 int files_cache_writer_commit(struct files_cache_writer *w, const char *path,
-			      const uint8_t snap_id[HASH_LEN])
+			      const uint8_t snap_id[HASH_LEN], const struct tree *t)
 {
 	AUTOBUF struct buf head = BUF_INIT;
 	AUTOFREE char *tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
 	int r;
 
+	resolve_chunks(w, t);
 	buf_append(&head, MAGIC, MAGIC_LEN);
 	buf_append(&head, snap_id, HASH_LEN);
+	buf_append_le32(&head, t->n_packs);
+	buf_append(&head, t->packs, (size_t)t->n_packs * HASH_LEN);
 	buf_append_le64(&head, w->n);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)

@@ -13,13 +13,26 @@
 #include "base/buf.h"
 #include "base/crypto.h"
 #include "base/hmap.h"
+#include "format/tree.h"
 
 #include <sys/stat.h>
+
+/* A record's flag: the file had no xattrs (or ACLs). */
+#define FILES_CACHE_NO_XATTRS 1u
+
+/* A chunk's pack when the cache does not know it. */
+#define FILES_CACHE_NO_PACK UINT32_MAX
 
 struct files_cache_chunk {
 	uint64_t off; /* offset in the file */
 	uint8_t hash[HASH_LEN];
 	uint32_t raw_len;
+	/* Loaded: where it is stored (files_cache_pack(), offset, length).
+	 * Given to files_cache_writer_add(): pack is the chunk's index in the
+	 * tree that files_cache_writer_commit() then gets. */
+	uint32_t pack;
+	uint64_t pack_off;
+	uint32_t stored_len;
 };
 
 /* One file of a loaded cache; chunks point into the cache's buffer. */
@@ -28,14 +41,17 @@ struct files_cache_entry {
 	int64_t mtime_sec, ctime_sec;
 	uint32_t mtime_nsec, ctime_nsec;
 	uint64_t ino, dev;
+	uint32_t flags; /* FILES_CACHE_NO_XATTRS */
 	uint32_t n_chunks;
-	const uint8_t *chunks; /* n_chunks records of 44 bytes; files_cache_chunk_at() */
+	const uint8_t *chunks; /* n_chunks records of 60 bytes; files_cache_chunk_at() */
 };
 
 struct files_cache {
 	uint8_t snap_id[HASH_LEN]; /* the snapshot it describes */
 	uint8_t *data;		   /* the whole file, owned */
 	size_t len;
+	const uint8_t *packs; /* n_packs ids, in data */
+	uint32_t n_packs;
 	struct hmap paths; /* SHA-256 of a path -> offset of its record in data */
 };
 
@@ -53,6 +69,9 @@ int files_cache_find(const struct files_cache *fc, const char *path,
 bool files_cache_entry_matches(const struct files_cache_entry *e, const struct stat *st);
 void files_cache_chunk_at(const struct files_cache_entry *e, uint32_t i,
 			  struct files_cache_chunk *ret);
+/* The id of pack i of the cache, or NULL (FILES_CACHE_NO_PACK, or out of
+ * range: a damaged cache). */
+const uint8_t *files_cache_pack(const struct files_cache *fc, uint32_t i);
 
 /* Builds the next cache in memory, one file at a time. */
 struct files_cache_writer {
@@ -62,12 +81,15 @@ struct files_cache_writer {
 
 void files_cache_writer_init(struct files_cache_writer *w);
 void files_cache_writer_release(struct files_cache_writer *w);
-/* Adds path with st's fields and n chunks. */
-void files_cache_writer_add(struct files_cache_writer *w, const char *path, const struct stat *st,
-			    const struct files_cache_chunk *chunks, uint32_t n);
-/* Writes the cache for snapshot snap_id to path, atomically (a temporary
- * file renamed over it). -errno on failure (not logged). */
+/* Adds path with st's fields and n chunks, its flags 0; returns where
+ * the flags are, for files_cache_writer_set_flags() once they are known. */
+size_t files_cache_writer_add(struct files_cache_writer *w, const char *path, const struct stat *st,
+			      const struct files_cache_chunk *chunks, uint32_t n);
+void files_cache_writer_set_flags(struct files_cache_writer *w, size_t at, uint32_t flags);
+/* Writes the cache for snapshot snap_id, whose tree is t (every chunk's
+ * place in a pack filled in), to path, atomically (a temporary file
+ * renamed over it). -errno on failure (not logged). */
 int files_cache_writer_commit(struct files_cache_writer *w, const char *path,
-			      const uint8_t snap_id[HASH_LEN]) WARN_UNUSED;
+			      const uint8_t snap_id[HASH_LEN], const struct tree *t) WARN_UNUSED;
 
 #endif

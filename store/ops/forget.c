@@ -226,7 +226,7 @@ int forget_run(struct repo *r, struct catalog *c, const struct forget_options *o
 	if (forget_policy_is_empty(&o->policy))
 		return log_error_errno(-EINVAL, "a retention policy that keeps nothing");
 	if (!o->dry_run) {
-		rc = lock_acquire(repo_backend(r), LOCK_EXCLUSIVE, "forget", &lock);
+		rc = lock_acquire(repo_backend(r), repo_keys(r), LOCK_EXCLUSIVE, "forget", &lock);
 		if (rc < 0)
 			return rc;
 	}

@@ -725,7 +725,7 @@ static int sweep(struct prune *p, struct repo_lock *lock)
 	}
 	/* Locks after the pending set is out: a backup that locks later
 	 * reads it and keeps off everything in it. */
-	r = lock_list(p->b, add_blocker, &bl);
+	r = lock_list(p->b, repo_keys(p->repo), add_blocker, &bl);
 	if (r < 0)
 		return r;
 	bool spare_ok = spare_new_snapshots(p);
@@ -820,7 +820,7 @@ int prune_run(struct repo *r, struct catalog *c, const struct prune_options *o,
 		return log_error_errno(-EROFS, "cannot prune '%s': the backend cannot list objects",
 				       backend_url(p.b));
 	if (!o->dry_run) {
-		res = lock_acquire(p.b, LOCK_EXCLUSIVE, "prune", &lock);
+		res = lock_acquire(p.b, repo_keys(r), LOCK_EXCLUSIVE, "prune", &lock);
 		if (res < 0)
 			return res;
 	}
@@ -871,7 +871,12 @@ int prune_run(struct repo *r, struct catalog *c, const struct prune_options *o,
 	if (res < 0)
 		return res;
 	if (!o->dry_run) {
-		if (p.res.n_snapshots_rewritten > 0 && repo_publish_listing(r) < 0)
+		/* Always, not only after rewriting a header: a forget that
+		 * stopped between deleting headers and publishing left a list
+		 * that still carries them, and readers over plain HTTP would
+		 * show those snapshots. What this prune marks is deleted by a
+		 * later one, after this list no longer names them. */
+		if (repo_publish_listing(r) < 0)
 			log_warning("readers over plain HTTP see the old snapshot list until it is "
 				    "published again");
 		/* The catalog learns of the rewritten snapshots and index

@@ -118,7 +118,7 @@ int inventory_list(struct repo *r, struct inventory *ret)
 	} else {
 		uint8_t(*ids)[HASH_LEN] = NULL;
 		size_t n = 0;
-		res = repo_read_snapshot_list(r, &ids, &n);
+		res = repo_read_snapshot_list(r, &ids, &n, NULL);
 		if (res < 0)
 			return res;
 		for (size_t i = 0; i < n; i++)

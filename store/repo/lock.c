@@ -39,8 +39,9 @@
 #define LOCK_RETRY_S 30
 
 struct repo_lock {
-	struct backend *backend; /* borrowed; outlives the lock */
-	struct lock_info info;	 /* info.refreshed guarded by lock */
+	struct backend *backend;	/* borrowed; outlives the lock */
+	const struct crypto_keys *keys; /* borrowed; NULL: unencrypted */
+	struct lock_info info;		/* info.refreshed guarded by lock */
 	char machine[MACHINE_KEY_MAX + 1];
 	pthread_t thread;
 	bool has_thread;
@@ -120,7 +121,7 @@ static int lock_write(struct repo_lock *l, int64_t refreshed)
 
 	li.refreshed = refreshed;
 	lock_encode(&li, l->machine, &raw);
-	r = envelope_encode(NULL, OBJECT_LOCK, raw.ptr, raw.len, 0, NULL, &obj, NULL);
+	r = envelope_encode(l->keys, OBJECT_LOCK, raw.ptr, raw.len, 0, NULL, &obj, NULL);
 	if (r >= 0)
 		r = backend_put(l->backend, l->info.name, obj.ptr, obj.len);
 	return r < 0 ? r : 0;
@@ -189,7 +190,8 @@ static int find_exclusive(void *userdata, const struct lock_info *li)
 	return 1;
 }
 
-int lock_acquire(struct backend *b, enum lock_kind kind, const char *what, struct repo_lock **ret)
+int lock_acquire(struct backend *b, const struct crypto_keys *keys, enum lock_kind kind,
+		 const char *what, struct repo_lock **ret)
 {
 	uint8_t rnd[HASH_LEN];
 	int r;
@@ -204,6 +206,7 @@ int lock_acquire(struct backend *b, enum lock_kind kind, const char *what, struc
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->wake, NULL);
 	l->backend = b;
+	l->keys = keys;
 	object_name(OBJECT_LOCK, rnd, l->info.name);
 	l->info.kind = kind;
 	l->info.pid = (uint32_t)getpid();
@@ -222,7 +225,7 @@ int lock_acquire(struct backend *b, enum lock_kind kind, const char *what, struc
 
 	if (kind == LOCK_EXCLUSIVE) {
 		struct exclusive_scan s = { .own = l->info.name };
-		r = lock_list(b, find_exclusive, &s);
+		r = lock_list(b, keys, find_exclusive, &s);
 		if (r >= 0 && s.found) {
 			char when[SNAPSHOT_TIME_NAME_LEN];
 			snapshot_time_name(s.holder.created, when);
@@ -302,8 +305,8 @@ static int collect_lock(void *userdata, const char *name, uint64_t size UNUSED)
 }
 
 /* Fills li from lock object name. -ENOENT when it vanished meanwhile. */
-static int read_lock(struct backend *b, const char *name, const char *own_machine,
-		     struct lock_info *li)
+static int read_lock(struct backend *b, const struct crypto_keys *keys, const char *name,
+		     const char *own_machine, struct lock_info *li)
 {
 	AUTOBUF struct buf obj = BUF_INIT;
 	AUTOBUF struct buf raw = BUF_INIT;
@@ -315,7 +318,7 @@ static int read_lock(struct backend *b, const char *name, const char *own_machin
 	r = backend_get(b, name, &obj);
 	if (r < 0)
 		return r;
-	r = object_decode(NULL, obj.ptr, obj.len, OBJECT_LOCK, NULL, &raw);
+	r = object_decode(keys, obj.ptr, obj.len, OBJECT_LOCK, NULL, &raw);
 	if (r == 0)
 		r = lock_decode(raw.ptr, raw.len, li, machine);
 	if (r < 0) {
@@ -335,7 +338,7 @@ static int read_lock(struct backend *b, const char *name, const char *own_machin
 	return 0;
 }
 
-int lock_list(struct backend *b, lock_list_fn fn, void *userdata)
+int lock_list(struct backend *b, const struct crypto_keys *keys, lock_list_fn fn, void *userdata)
 {
 	struct lock_names l = { 0 };
 	char machine[MACHINE_KEY_MAX + 1];
@@ -347,7 +350,7 @@ int lock_list(struct backend *b, lock_list_fn fn, void *userdata)
 		log_error_errno(r, "cannot list the locks of '%s'", backend_url(b));
 	for (size_t i = 0; r >= 0 && i < l.n; i++) {
 		struct lock_info li;
-		r = read_lock(b, l.names[i], machine, &li);
+		r = read_lock(b, keys, l.names[i], machine, &li);
 		if (r == -ENOENT) {
 			r = 0; /* released meanwhile */
 			continue;

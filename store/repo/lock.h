@@ -19,6 +19,7 @@
 #define CAIRN_LOCK_H
 
 #include "backend/backend.h"
+#include "base/crypto.h"
 #include "format/names.h"
 #include "format/snapshot.h"
 
@@ -55,13 +56,15 @@ int lock_decode(const uint8_t *data, size_t len, struct lock_info *li,
 
 struct repo_lock;
 
-/* Writes a new lock of kind to b and starts refreshing it. For an
+/* Writes a new lock of kind to b, encrypted under keys (NULL: an
+ * unencrypted repository; keys must outlive the lock), and starts
+ * refreshing it. For an
  * exclusive lock, then lists the others: when another live exclusive lock
  * exists, removes its own and returns -EBUSY, having logged who holds it
  * and a hint. what ("prune", "backup") is for those messages. -EROFS on a
  * read-only backend. */
-int lock_acquire(struct backend *b, enum lock_kind kind, const char *what,
-		 struct repo_lock **ret) WARN_UNUSED;
+int lock_acquire(struct backend *b, const struct crypto_keys *keys, enum lock_kind kind,
+		 const char *what, struct repo_lock **ret) WARN_UNUSED;
 /* Stops refreshing and deletes the lock object. Accepts NULL. */
 void lock_release(struct repo_lock *l);
 DEFINE_FREEP(struct repo_lock, lock_release)
@@ -72,9 +75,10 @@ int lock_verify(struct repo_lock *l) WARN_UNUSED;
 const struct lock_info *lock_self(const struct repo_lock *l);
 
 typedef int (*lock_list_fn)(void *userdata, const struct lock_info *info);
-/* Calls fn for every lock object of b (a lock deleted meanwhile is
- * skipped). A non-zero return from fn stops and is returned. */
-int lock_list(struct backend *b, lock_list_fn fn, void *userdata) WARN_UNUSED;
+/* Calls fn for every lock object of b, decrypted with keys (a lock deleted
+ * meanwhile is skipped; one that does not decrypt is damaged). A non-zero return from fn stops and is returned. */
+int lock_list(struct backend *b, const struct crypto_keys *keys, lock_list_fn fn,
+	      void *userdata) WARN_UNUSED;
 
 /* Current UTC time in seconds. */
 int64_t lock_now(void);

@@ -9,6 +9,8 @@
  *   index/<id>             which chunks each pack of one backup holds
  *   trees/<id>             a snapshot's full tree
  *   snapshots/<id>         a snapshot's header; its existence is the commit
+ *   snapshot-list          every snapshot's id and header, for readers that
+ *                          cannot list and for fresh catalogs (one request)
  *
  * A struct repo is thread-safe: repo_read_chunk() and repo_ensure_tree()
  * may be called from many threads, each with its own catalog connection.
@@ -22,7 +24,7 @@
 #include "base/crypto.h"
 #include "repo/pending.h"
 
-#define REPO_FORMAT_VERSION 1
+#define REPO_FORMAT_VERSION 2
 #define REPO_ID_LEN 16
 
 struct repo_config {
@@ -50,12 +52,6 @@ struct repo_config repo_config_default(void);
  * scheme. */
 void repo_config_encode(const struct repo_config *cfg, struct buf *out);
 int repo_config_decode(const uint8_t *data, size_t len, struct repo_config *ret) WARN_UNUSED;
-
-/* The raw payload of the "snapshot-list" object: n snapshot ids. Decoding
- * returns a malloc'd array of the ids, sorted; -EBADMSG when malformed. */
-void repo_listing_encode(const uint8_t (*ids)[HASH_LEN], size_t n, struct buf *out);
-int repo_listing_decode(const uint8_t *data, size_t len, uint8_t (**ret_ids)[HASH_LEN],
-			size_t *ret_n) WARN_UNUSED;
 
 /* Creates a repository at url with cfg (a fresh random id is drawn). When
  * cfg->encryption is not NONE, a random master key is drawn and wrapped
@@ -99,22 +95,29 @@ const char *repo_cache_dir(const struct repo *r);
 /* Opens a new connection to the repository's catalog (one per thread). */
 int repo_catalog_open(struct repo *r, struct catalog **ret) WARN_UNUSED;
 
-/* Brings the catalog's snapshot list up to date with the repository: one
- * listing of snapshots/, a fetch of each header the catalog lacks, removal
- * of snapshots that are gone. *ret_changes (may be NULL) counts additions
- * and removals. */
+/* Brings the catalog's snapshot list up to date with the repository: the
+ * set of snapshots from one listing of snapshots/ (or, where the backend
+ * cannot list, from the published snapshot list), the headers the catalog
+ * lacks from the published snapshot list in one request when many are
+ * missing (a fresh catalog; a few new ones are fetched on their own, as is
+ * any the list does not carry), and removal of snapshots that are gone.
+ * *ret_changes (may be
+ * NULL) counts additions and removals. */
 int repo_sync(struct repo *r, struct catalog *c, unsigned *ret_changes) WARN_UNUSED;
 
 /* Rewrites the known-name object "snapshot-list" (the ids of all
- * snapshots) from a listing of snapshots/, so readers that cannot list
- * (static HTTP servers) find every snapshot. Called after every change to
+ * snapshots from a listing of snapshots/, each with its header), so that
+ * readers that cannot list (static HTTP servers) find every snapshot and
+ * every reader gets all headers in one request. Carries over the headers
+ * the old list holds and fetches the others. Called after every change to
  * the set of snapshots; a no-op on read-only backends. */
 int repo_publish_listing(struct repo *r) WARN_UNUSED;
 
 /* Reads the published snapshot list (not a listing): a malloc'd array of
- * sorted snapshot ids. Errors are logged. */
-int repo_read_snapshot_list(struct repo *r, uint8_t (**ret_ids)[HASH_LEN],
-			    size_t *ret_n) WARN_UNUSED;
+ * sorted snapshot ids, and in *ret_n_bare (may be NULL) how many of them
+ * it lists without their header. Errors are logged. */
+int repo_read_snapshot_list(struct repo *r, uint8_t (**ret_ids)[HASH_LEN], size_t *ret_n,
+			    size_t *ret_n_bare) WARN_UNUSED;
 
 /* Brings the catalog's deduplication data in step with the repository:
  * the packs "prune-pending" lists (never to be deduplicated against), the

@@ -5,7 +5,7 @@
  *   decode-limit [-j THREADS] [-p PASSES] FILE...
  *
  * Cuts each FILE into chunks as a backup with the default settings does
- * (chunker_default_params(), zstd level 3, envelope_encode() without keys:
+ * (chunker_default_params(), the default zstd level, envelope_encode() without keys:
  * an unencrypted repository), keeps the
  * envelopes in memory, then decodes all of them PASSES times (default 3)
  * on THREADS threads (default: every core), three ways:
@@ -26,6 +26,7 @@
 #include "base/crypto.h"
 #include "format/chunker.h"
 #include "format/envelope.h"
+#include "repo/repo.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -94,7 +95,8 @@ static void load(const char *path)
 	while (pos < (size_t)st.st_size) {
 		size_t n = chunker_cut(&p, data + pos, (size_t)st.st_size - pos, true);
 		struct buf env = BUF_INIT;
-		if (envelope_encode(NULL, OBJECT_CHUNK, data + pos, n, 3, NULL, &env, NULL) < 0) {
+		if (envelope_encode(NULL, OBJECT_CHUNK, data + pos, n,
+				    repo_config_default().zstd_level, NULL, &env, NULL) < 0) {
 			fprintf(stderr, "decode-limit: cannot encode a chunk of %s\n", path);
 			exit(1);
 		}

@@ -24,6 +24,8 @@
 #   BENCH_RUNS=5           runs of the cheap rows (the median is shown, and the
 #                          spread of the samples in a second table)
 #   BENCH_SLOW_RUNS=1      runs of the expensive rows: ls -lR, tar, reads over S3
+#   BENCH_BACKUP_RUNS=3    runs of the backup rows (each into a new repository,
+#                          the source in the page cache)
 #   BENCH_SNAPSHOTS=20     snapshots in each local repository when mounting
 #                          (borg takes seconds to add each one)
 #   BENCH_CAIRN_SNAPSHOTS=100  cairn's repository then grows to this many for
@@ -39,6 +41,8 @@
 #                          minutes): backup time and peak RSS, first ls of the
 #                          root, ls -lR, daemon RSS, catalog size; cairn, native
 #                          and the ceiling only
+#   BENCH_LISTING_ONLY=0   1 runs only the section of listing on a fresh machine
+#                          (requests and mount to first ls, BENCH_CAIRN_SNAPSHOTS)
 #   BENCH_CRYPTO=1         0 skips the unencrypted cairn repository (the rows of what
 #                          encryption costs)
 set -euo pipefail
@@ -62,6 +66,7 @@ fi
 
 RUNS=${BENCH_RUNS:-5}
 SLOW_RUNS=${BENCH_SLOW_RUNS:-1}
+BACKUP_RUNS=${BENCH_BACKUP_RUNS:-3}
 N_SNAPSHOTS=${BENCH_SNAPSHOTS:-20}
 N_CAIRN_SNAPSHOTS=${BENCH_CAIRN_SNAPSHOTS:-100}
 FIO_RUNTIME=${BENCH_FIO_RUNTIME:-10}
@@ -457,18 +462,23 @@ restic_id() {
 	echo "   restic snapshot of $2: ${RID[$1:$2]}"
 }
 
+# Each tool's backups run BACKUP_RUNS times, each time into a new repository
+# (and a new cache), so the medians and the spread compare like with like;
+# the last run's repository is the one measured afterwards.
 backup_cairn() {
 	local repo=$W/repo/cairn ds i
 	export CAIRN_CACHE_DIR=$W/cache/cairn
-	rm -rf "$repo" "$CAIRN_CACHE_DIR"
-	run "$BUILD/cairn" init -r "$repo" --kdf-params "$CAIRN_KDF"
-	for ds in large small; do
-		measure "$W" "$(q "$BUILD/cairn") backup -r $(q "$repo") --member $ds --time $TS $(q "$DATA/$ds")"
-		put "backup_$ds" cairn "$T"
+	for i in $(seq "$BACKUP_RUNS"); do
+		rm -rf "$repo" "$CAIRN_CACHE_DIR"
+		run "$BUILD/cairn" init -r "$repo" --kdf-params "$CAIRN_KDF"
+		for ds in large small; do
+			measure "$W" "$(q "$BUILD/cairn") backup -r $(q "$repo") --member $ds --time $TS $(q "$DATA/$ds")"
+			put "backup_$ds" cairn "$T"
+		done
+		# the same data again, page cache warm: what an unchanged re-backup costs
+		measure "$W" "$(q "$BUILD/cairn") backup -r $(q "$repo") --member small --time $TS2 $(q "$DATA/small")"
+		put rebackup_small cairn "$T"
 	done
-	# the same data again, page cache warm: what an unchanged re-backup costs
-	measure "$W" "$(q "$BUILD/cairn") backup -r $(q "$repo") --member small --time $TS2 $(q "$DATA/small")"
-	put rebackup_small cairn "$T"
 	run "$BUILD/cairn" backup -r "$repo" --member par --time "$TS" "$DATA/par" >/dev/null
 	cairn_tiny 1 $((N_SNAPSHOTS - 4))
 	unset CAIRN_CACHE_DIR
@@ -482,14 +492,16 @@ crypto_section() {
 	local repo=$W/repo/cairn-plain f row i
 	say "cairn without encryption (the cost of encryption)"
 	export CAIRN_CACHE_DIR=$W/cache/cairn-plain
-	rm -rf "$repo" "$CAIRN_CACHE_DIR"
-	run "$BUILD/cairn" init -r "$repo" --no-encryption
 	# As for the encrypted backup, which ran right after the datasets were
 	# made: the source in the page cache.
 	echo "+ (cd $(q "$DATA/large") && tar cf - . | wc -c) >/dev/null"
 	(cd "$DATA/large" && tar cf - . | wc -c) >/dev/null
-	measure "$W" "$(q "$BUILD/cairn") backup -r $(q "$repo") --member large --time $TS $(q "$DATA/large")"
-	put plain_backup_large cairn "$T"
+	for i in $(seq "$BACKUP_RUNS"); do
+		rm -rf "$repo" "$CAIRN_CACHE_DIR"
+		run "$BUILD/cairn" init -r "$repo" --no-encryption
+		measure "$W" "$(q "$BUILD/cairn") backup -r $(q "$repo") --member large --time $TS $(q "$DATA/large")"
+		put plain_backup_large cairn "$T"
+	done
 	unset CAIRN_CACHE_DIR
 	for f in text-1.txt:seq_c random.bin:seq_i; do
 		row=${f#*:}
@@ -533,15 +545,17 @@ cairn_tiny() {
 
 backup_restic() {
 	local repo=$W/repo/restic ds i
-	rm -rf "$repo"
-	run restic -r "$repo" init >/dev/null
-	for ds in large small; do
-		measure "$DATA/$ds" "restic -r $(q "$repo") backup --host bench --tag $ds ."
-		put "backup_$ds" restic "$T"
-		restic_id restic "$ds" "$repo"
+	for i in $(seq "$BACKUP_RUNS"); do
+		rm -rf "$repo" "$RESTIC_CACHE_DIR"
+		run restic -r "$repo" init >/dev/null
+		for ds in large small; do
+			measure "$DATA/$ds" "restic -r $(q "$repo") backup --host bench --tag $ds ."
+			put "backup_$ds" restic "$T"
+			restic_id restic "$ds" "$repo"
+		done
+		measure "$DATA/small" "restic -r $(q "$repo") backup --host bench --tag small-again ."
+		put rebackup_small restic "$T"
 	done
-	measure "$DATA/small" "restic -r $(q "$repo") backup --host bench --tag small-again ."
-	put rebackup_small restic "$T"
 	measure "$DATA/par" "restic -r $(q "$repo") backup --host bench --tag par ."
 	restic_id restic par "$repo"
 	echo "+ for i in 1..$((N_SNAPSHOTS - 4)): (cd $(q "$DATA/tiny") && restic -r $(q "$repo") backup --host bench --tag tiny .)"
@@ -553,14 +567,16 @@ backup_restic() {
 
 backup_borg() {
 	local repo=$W/repo/borg ds i
-	rm -rf "$repo" "$BORG_BASE_DIR"
-	run borg init --encryption none "$repo"
-	for ds in large small; do
-		measure "$DATA/$ds" "borg create $(q "$repo")::$ds ."
-		put "backup_$ds" borg "$T"
+	for i in $(seq "$BACKUP_RUNS"); do
+		rm -rf "$repo" "$BORG_BASE_DIR"
+		run borg init --encryption none "$repo"
+		for ds in large small; do
+			measure "$DATA/$ds" "borg create $(q "$repo")::$ds ."
+			put "backup_$ds" borg "$T"
+		done
+		measure "$DATA/small" "borg create $(q "$repo")::small-again ."
+		put rebackup_small borg "$T"
 	done
-	measure "$DATA/small" "borg create $(q "$repo")::small-again ."
-	put rebackup_small borg "$T"
 	measure "$DATA/par" "borg create $(q "$repo")::par ."
 	echo "+ for i in 1..$((N_SNAPSHOTS - 4)): (cd $(q "$DATA/tiny") && borg create $(q "$repo")::tiny-\$i .)"
 	for i in $(seq 1 $((N_SNAPSHOTS - 4))); do
@@ -734,6 +750,84 @@ local_system() {
 		done
 		unmount cairn
 	fi
+}
+
+# listing_section: what listing costs a fresh machine (issue 15): a
+# repository of BENCH_CAIRN_SNAPSHOTS snapshots of a few small files, then
+# with an empty cache directory each time the requests of `cairn snapshots`
+# (local, by cairn -v; over HTTP, counted by tests/http-range-server.py) and
+# of a mount up to its first `ls` over HTTP, and the time from starting
+# cairnfs on the local repository to that first `ls`, page cache dropped.
+# Self-contained (its own data, repository and server), so
+# BENCH_LISTING_ONLY=1 runs it alone.
+listing_section() {
+	local repo=$W/repo/cairn-list data=$W/listing-data m=$W/mnt/cairn-list i t t0 n pid url
+	local log=$W/log/listing-http.log
+	say "listing on a fresh machine: $N_CAIRN_SNAPSHOTS snapshots"
+	rm -rf "$repo" "$data" "$W/cache/cairn-list"*
+	mkdir -p "$data" "$m"
+	for i in $(seq 0 15); do
+		seq $((i * 100)) $((i * 100 + 99)) >"$data/file-$i"
+	done
+	run "$BUILD/cairn" init -q -r "$repo" --kdf-params "$CAIRN_KDF"
+	echo "+ for i in 1..$N_CAIRN_SNAPSHOTS: cairn backup -q -r $(q "$repo") --member m\$((i % 4)) --time @\$((1767225600 + i * 3600)) $(q "$data")"
+	for i in $(seq "$N_CAIRN_SNAPSHOTS"); do
+		CAIRN_CACHE_DIR=$W/cache/cairn-list-build "$BUILD/cairn" backup -q -r "$repo" \
+			--member "m$((i % 4))" --time "@$((1767225600 + i * 3600))" "$data" ||
+			die "backup #$i into $repo failed"
+	done
+	# shellcheck source=tests/lib-s3.sh disable=SC1091
+	. "$SRC/tests/lib-s3.sh"
+	echo "+ HTTP_LOG_REQUESTS=1 http_start $(q "$W/repo")   # tests/lib-s3.sh"
+	HTTP_LOG_REQUESTS=1 http_start "$W/repo" || die "the HTTP server did not start"
+	url=$HTTP_URL/cairn-list
+	served() { grep -cE '"(GET|HEAD) ' "$HTTP_STATE/log" || true; }
+	for i in $(seq "$RUNS"); do
+		run rm -rf "$W/cache/cairn-list"
+		n=$(CAIRN_CACHE_DIR=$W/cache/cairn-list "$BUILD/cairn" snapshots -v -r "$repo" 2>&1 \
+			>/dev/null | sed -n 's/.*backend: \([0-9]*\) requests.*/\1/p')
+		echo "   -> cairn snapshots, local: ${n:-fail} requests"
+		put list_req_local cairn "${n:-fail}"
+		run rm -rf "$W/cache/cairn-list"
+		n=$(served)
+		CAIRN_CACHE_DIR=$W/cache/cairn-list "$BUILD/cairn" snapshots -r "$url" >/dev/null ||
+			die "cairn snapshots -r $url failed"
+		n=$(($(served) - n))
+		echo "   -> cairn snapshots over HTTP: $n requests"
+		put list_req_http cairn "$n"
+		run rm -rf "$W/cache/cairn-list"
+		n=$(served)
+		echo "+ cairnfs $(q "$url") $(q "$m") -f &   # then: until ls $(q "$m/snapshots/m1"); do sleep 0.002; done"
+		CAIRN_CACHE_DIR=$W/cache/cairn-list "$BUILD/cairnfs" "$url" "$m" -f >>"$log" 2>&1 &
+		pid=$!
+		until ls "$m/snapshots/m1" >/dev/null 2>&1; do
+			kill -0 "$pid" 2>/dev/null || die "cairnfs of $url exited (log: $log)"
+			sleep 0.002
+		done
+		n=$(($(served) - n))
+		echo "   -> mount and first ls over HTTP: $n requests"
+		put list_req_mount cairn "$n"
+		fusermount3 -u "$m"
+		wait "$pid" || true
+		# Locally: catalog gone and page cache dropped, as on a machine
+		# that has just booted with nothing but the repository.
+		run rm -rf "$W/cache/cairn-list"
+		drop_caches
+		echo "+ cairnfs $(q "$repo") $(q "$m") -f &   # then: until ls $(q "$m/snapshots/m1"); do sleep 0.002; done"
+		t0=$EPOCHREALTIME
+		CAIRN_CACHE_DIR=$W/cache/cairn-list "$BUILD/cairnfs" "$repo" "$m" -f >>"$log" 2>&1 &
+		pid=$!
+		until ls "$m/snapshots/m1" >/dev/null 2>&1; do
+			kill -0 "$pid" 2>/dev/null || die "cairnfs of $repo exited (log: $log)"
+			sleep 0.002
+		done
+		t=$(elapsed "$t0")
+		echo "   -> first listing after $t s"
+		put list_mount cairn "$t"
+		fusermount3 -u "$m"
+		wait "$pid" || true
+	done
+	http_stop
 }
 
 s3_section() {
@@ -960,6 +1054,10 @@ rebackup_small~unchanged re-backup, small~s~lo
 mount~mount to first ls, $N_SNAPSHOTS snapshots~s~lo
 mount_cold~the same, local cache deleted~s~lo
 mount_many~mount to first ls, $N_CAIRN_SNAPSHOTS snapshots~s~lo
+list_mount~mount to first ls, $N_CAIRN_SNAPSHOTS snapshots, no catalog, page cache cold~s~lo
+list_req_local~requests: snapshots, $N_CAIRN_SNAPSHOTS snapshots, no catalog, local~n~lo
+list_req_http~requests: the same over HTTP~n~lo
+list_req_mount~requests: mount + first ls over HTTP, no catalog~n~lo
 find~find, small, 1st on fresh mount~s~lo
 find2~find, small, 2nd on that mount~s~lo
 lslr~ls -lR, small, 1st on fresh mount~s~lo
@@ -1076,6 +1174,9 @@ How to read it
   made there). "fail": a run failed, its error is printed above. "-": not measured.
 - "vs X" is how many times better cairn is than X: X's time, latency or memory over
   cairn's, or cairn's throughput or IOPS over X's. Above 1.00x, cairn is ahead.
+  Backup goals (issue 11): first backup of small vs restic >= 2.00x, its unchanged
+  re-backup vs restic >= 5.00x, first backup of large vs borg >= 1.67x. Encryption
+  (issue 12): the "encryption cost" rows at most 1.10.
   "of limit": cairn's first read as a fraction of the decode limit.
 - 1st: the first run on a fresh mount, mounted after the page cache was dropped
   (sync; echo 3 > /proc/sys/vm/drop_caches). 2nd: the same again on that mount.
@@ -1113,7 +1214,7 @@ EOF
 
 # --- main ---------------------------------------------------------------------------------------
 
-for v in "$RUNS" "$SLOW_RUNS" "$N_SNAPSHOTS" "$N_CAIRN_SNAPSHOTS" "$FIO_RUNTIME" "$TMO" "$DELAY_MS"; do
+for v in "$RUNS" "$SLOW_RUNS" "$BACKUP_RUNS" "$N_SNAPSHOTS" "$N_CAIRN_SNAPSHOTS" "$FIO_RUNTIME" "$TMO" "$DELAY_MS"; do
 	case $v in
 	'' | *[!0-9]*) die "BENCH_* numbers must be whole numbers, not '$v'" ;;
 	esac
@@ -1146,8 +1247,14 @@ export CAIRN_PASSWORD=bench
 CAIRN_KDF=16384,8,1
 
 say "work directory $W${KEEP:+ (kept)}"
-echo "runs: $RUNS for the cheap rows; $SLOW_RUNS for ls -lR, tar and the reads over S3; 1 for backups and fio"
+echo "runs: $RUNS for the cheap rows; $SLOW_RUNS for ls -lR, tar and the reads over S3; $BACKUP_RUNS for backups; 1 for fio"
 echo "snapshots: $N_SNAPSHOTS in each local repository, then $N_CAIRN_SNAPSHOTS in cairn's for one more row"
+
+if [ "${BENCH_LISTING_ONLY:-0}" = 1 ]; then
+	listing_section
+	table
+	exit 0
+fi
 
 say "the FUSE ceiling (tests/bench/memfs.c) and the decode limit (tests/bench/decode-limit.c)"
 MEMFS=$W/memfs
@@ -1155,15 +1262,17 @@ MEMFS=$W/memfs
 run cc -std=gnu11 -O2 -Wall -Wextra -Werror $(pkg-config --cflags fuse3) -o "$MEMFS" \
 	"$SRC/tests/bench/memfs.c" $(pkg-config --libs fuse3) -lpthread
 [ -e "$BUILD/libcairn.a" ] || die "no $BUILD/libcairn.a (run 'make bench', which builds it)"
+# shellcheck disable=SC2046
 run cc -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread -I"$SRC/store" \
-	-o "$W/decode-limit" "$SRC/tests/bench/decode-limit.c" "$BUILD/libcairn.a" -lzstd -lcrypto
+	-o "$W/decode-limit" "$SRC/tests/bench/decode-limit.c" "$BUILD/libcairn.a" \
+	$(pkg-config --libs sqlite3 libzstd libcurl libcrypto libarchive)
 
 say "datasets in $DATA"
 gen_datasets
 
 decode_limit
 
-say "backups (1 run each; $((N_SNAPSHOTS - 4)) extra snapshots of tiny are not timed)"
+say "backups ($BACKUP_RUNS runs each, each into a new repository; $((N_SNAPSHOTS - 4)) extra snapshots of tiny are not timed)"
 if has cairn; then
 	backup_cairn
 fi
@@ -1180,6 +1289,10 @@ done
 if has cairn && [ "${BENCH_CRYPTO:-1}" = 1 ]; then
 	crypto_section
 	crypto_ratios
+fi
+
+if has cairn; then
+	listing_section
 fi
 
 if [ "$DO_S3" = 1 ]; then

@@ -19,6 +19,7 @@
 #include "format/chunker.h"
 #include "format/envelope.h"
 #include "format/index.h"
+#include "format/listing.h"
 #include "repo/lock.h"
 #include "format/tree.h"
 #include "format/snapshot.h"
@@ -85,10 +86,10 @@ static void decode_payload(enum object_kind kind, const uint8_t *p, size_t len)
 		break;
 	}
 	case OBJECT_LISTING: {
-		uint8_t(*ids)[HASH_LEN];
+		struct listing_entry *v;
 		size_t n;
-		if (repo_listing_decode(p, len, &ids, &n) == 0)
-			free(ids);
+		if (listing_decode(NULL, p, len, &v, &n) == 0)
+			free(v);
 		break;
 	}
 	case OBJECT_LOCK: {

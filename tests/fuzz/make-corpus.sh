@@ -104,8 +104,9 @@ for f in "$CAIRN_CACHE_DIR"/*/files/*; do
 done
 F=$CORPUS/files-cache
 : >"$F/edge-empty"
-printf 'CAIRNFC1' >"$F/edge-magic-only"
-{ printf 'CAIRNFC1'; head -c 32 /dev/zero; printf '\377\377\377\377\377\377\377\177'; } >"$F/edge-huge-count"
+printf 'CAIRNFC2' >"$F/edge-magic-only"
+{ printf 'CAIRNFC2'; head -c 36 /dev/zero; printf '\377\377\377\377\377\377\377\177'; } >"$F/edge-huge-count"
+{ printf 'CAIRNFC2'; head -c 32 /dev/zero; printf '\377\377\377\177'; } >"$F/edge-huge-packs"
 head -c 100 "$F/repo-replica-0" >"$F/edge-truncated"
 { cat "$F/repo-replica-0"; printf 'x'; } >"$F/edge-trailing"
 
@@ -247,20 +248,25 @@ CF=$CORPUS/config
 : >"$CF/edge-empty"
 truncated config "$CORPUS/config/repo-config" "$CF"
 cfg() { le32 "$1"; zeros 16; le32 "$2"; le32 "$3"; le32 "$4"; le32 "$5"; le32 "$6"; le32 "$7"; }
-cfg 2 4096 16384 65536 3 16777216 0 >"$CF/edge-version-2"
-cfg 1 4096 16384 65536 3 16777216 1 >"$CF/edge-encrypted"
-cfg 1 4096 16383 65536 3 16777216 0 >"$CF/edge-avg-not-pow2"
-cfg 1 4096 16384 65536 4294967295 16777216 0 >"$CF/edge-negative-level"
-cfg 1 4096 16384 65536 3 4096 0 >"$CF/edge-pack-below-max-chunk"
-cfg 1 4096 4096 4096 0 4096 0 >"$CF/edge-smallest"
+cfg 1 4096 16384 65536 3 16777216 0 >"$CF/edge-version-1"
+cfg 3 4096 16384 65536 3 16777216 0 >"$CF/edge-version-3"
+cfg 2 4096 16384 65536 3 16777216 1 >"$CF/edge-encrypted"
+cfg 2 4096 16383 65536 3 16777216 0 >"$CF/edge-avg-not-pow2"
+cfg 2 4096 16384 65536 4294967295 16777216 0 >"$CF/edge-negative-level"
+cfg 2 4096 16384 65536 3 4096 0 >"$CF/edge-pack-below-max-chunk"
+cfg 2 4096 4096 4096 0 4096 0 >"$CF/edge-smallest"
 
 # --- listing edge cases ------------------------------------------------------
 LS=$CORPUS/listing
 : >"$LS/edge-empty"
 truncated listing "$CORPUS/listing/repo-listing-3" "$LS"
-{ le32 1; le32 4294967295; zeros 32; } >"$LS/edge-huge-count"
-{ le32 1; le32 2; printf '\xff%.0s' {1..32}; zeros 32; } >"$LS/edge-unsorted"
-{ le32 2; le32 0; } >"$LS/edge-version-2"
+{ le32 2; le32 4294967295; zeros 36; } >"$LS/edge-huge-count"
+{ le32 2; le32 2; printf '\xff%.0s' {1..32}; le32 0; zeros 32; le32 0; } >"$LS/edge-unsorted"
+{ le32 2; le32 2; zeros 32; le32 0; zeros 32; le32 0; } >"$LS/edge-twice"
+{ le32 2; le32 1; zeros 32; le32 5; printf 'hello'; } >"$LS/edge-header-not-its-id"
+{ le32 2; le32 1; zeros 32; le32 4294967295; } >"$LS/edge-huge-header"
+{ le32 1; le32 0; } >"$LS/edge-version-1"
+{ le32 3; le32 0; } >"$LS/edge-version-3"
 
 # --- S3 ListObjectsV2 replies (handmade after the AWS documentation) ----------
 S3=$CORPUS/s3-list

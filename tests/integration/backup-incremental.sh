@@ -15,6 +15,8 @@ random_bytes 1M sp | dd of="$T/src/c/sparse.img" bs=1M seek=3 conv=notrunc statu
 ln "$T/src/a/f1" "$T/src/c/hardlink"
 ln -s a/f2 "$T/src/link"
 : >"$T/src/empty"
+setfattr -n user.kept -v "on a reused file" "$T/src/a/f3"
+setfattr -n user.kept -v "on a reused big file" "$T/src/a/b/big.bin"
 n_files=43 # f1..f40, big.bin, sparse.img, empty (the hardlink is f1)
 
 repo="$T/repo"
@@ -50,7 +52,20 @@ opened=$(opened_files "$T/second.trace")
 assert_eq "$n_files" "$(field second files_unchanged)" "unchanged files"
 assert_eq 0 "$(field second bytes_read)" "bytes read by an unchanged re-backup"
 
-info "the reused snapshot restores byte for byte"
+info "the reused snapshot restores byte for byte, xattrs included"
+# The files cache says which files had no xattrs, so an unchanged one is
+# not even listed; those that had some keep them. check --read-data
+# verifies the pack places the cache gave for every reused chunk.
+"$BUILD/cairn" restore -r "$repo" "m/latest" --target "$T/restored" 2>/dev/null
+assert_empty_output rsync -aHAX --checksum --dry-run --itemize-changes "$T/src/" "$T/restored/"
+assert_eq "on a reused file" "$(getfattr --only-values -n user.kept "$T/restored/a/f3")" "xattr of a reused file"
+rm -rf "$T/restored"
+expect_status 0 "$BUILD/cairn" check -r "$repo" --read-data
+
+info "an xattr set on an unchanged file (its ctime moves) is stored"
+setfattr -n user.new -v "added later" "$T/src/a/f5"
+backup_traced second-xattr
+assert_eq "$T/src/a/f5" "$(opened_files "$T/second-xattr.trace")" "files opened after setfattr"
 "$BUILD/cairn" restore -r "$repo" "m/latest" --target "$T/restored" 2>/dev/null
 assert_empty_output rsync -aHAX --checksum --dry-run --itemize-changes "$T/src/" "$T/restored/"
 rm -rf "$T/restored"

@@ -4,7 +4,7 @@
 # -ra over every object, the packs included), no object is named by, or
 # carries, the plain SHA-256 of a chunk, and the local catalog is for its
 # owner only. The same data in an unencrypted repository shows all three, so
-# the test can fail.
+# the test can fail. A running backup's lock object does not show its host.
 . "$(dirname "$0")/lib.sh"
 
 marker="MARKER-7f3a9c-ledger-balance"
@@ -63,6 +63,30 @@ fi
 tree_equal "$T/src" "$T/out"
 assert_eq "$xname" "$(getfattr --absolute-names -d "$T/out/dir/$fname" | sed -n 's/=.*//p' | grep zz)" \
 	"the xattr came back"
+
+info "a running backup's lock shows neither host name nor pid"
+# The dump command runs while the backup holds its shared lock (the backup
+# starts it, then takes the lock): it waits for a lock object, up to 20 s,
+# and copies the lock objects aside for the checks below.
+# shellcheck disable=SC2016 # expanded by the sh that runs it
+copy_locks='for i in $(seq 400); do
+	[ -n "$(ls "$1/locks" 2>/dev/null)" ] && break
+	sleep 0.05
+done
+cp -r "$1/locks" "$2" && echo dumped' 
+"$BUILD/cairn" backup -r "$T/repo" --member dump --stdin dump.txt -- \
+	sh -c "$copy_locks" sh "$T/repo" "$T/locks-seen"
+n=$(find "$T/locks-seen" -type f | wc -l)
+[ "$n" -ge 1 ] || fail "no lock object was there while the backup ran"
+host=$(hostname)
+if grep -rla -- "$host" "$T/locks-seen"; then
+	fail "a lock object shows the host name '$host'"
+fi
+"$BUILD/cairn" init -r "$T/plain-lock" --no-encryption
+"$BUILD/cairn" backup -r "$T/plain-lock" --member dump --stdin dump.txt -- \
+	sh -c "$copy_locks" sh "$T/plain-lock" "$T/plain-locks-seen"
+grep -rqa -- "$host" "$T/plain-locks-seen" ||
+	fail "the unencrypted repository's lock does not show the host name (the check above could not fail)"
 
 info "the local catalog: mode 0600 in a 0700 directory"
 for f in "$CAIRN_CACHE_DIR"/*/catalog.db*; do

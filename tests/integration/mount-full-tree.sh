@@ -105,7 +105,9 @@ done
 cp --sparse=always "$snap/sparse.img" "$T/sparse-copy.img"
 cmp "$T/src/sparse.img" "$T/sparse-copy.img" || fail "sparse copy differs"
 copy_blocks=$(stat -c %b "$T/sparse-copy.img")
-[ "$copy_blocks" -le "$src_blocks" ] ||
+# A filled hole would be megabytes; ext4 may count an extent-tree block or
+# two more in the copy than in the source (seen: 8 sectors), so allow 64.
+[ "$copy_blocks" -le $((src_blocks + 64)) ] ||
 	fail "cp --sparse=always out of the mount allocated $copy_blocks blocks, the source $src_blocks"
 cp --sparse=auto "$snap/sparse-tail.img" "$T/sparse-tail-copy.img"
 [ "$(stat -c %b "$T/sparse-tail-copy.img")" -le "$(stat -c %b "$T/src/sparse-tail.img")" ] ||

@@ -147,6 +147,17 @@ static void test_ids_are_keyed(void **state UNUSED)
 	assert_memory_not_equal(ka, sha, HASH_LEN);
 	assert_memory_not_equal(ka, kb, HASH_LEN);
 	assert_memory_equal(ka, again, HASH_LEN);
+	/* The id is HMAC-SHA-256 under the id key (the keyed context crypto_id
+	 * copies gives what keying HMAC for each call gives), for every length
+	 * around the block size. */
+	uint8_t buf[300], want[HASH_LEN], got[HASH_LEN];
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 7);
+	for (size_t len = 0; len <= sizeof(buf); len += len < 70 ? 1 : 23) {
+		crypto_hmac_sha256(a->id, sizeof(a->id), buf, len, want);
+		crypto_id(a, buf, len, got);
+		assert_memory_equal(got, want, HASH_LEN);
+	}
 	/* The subkeys differ from the master key and from each other. */
 	assert_memory_not_equal(a->enc, a->id, CRYPTO_KEY_LEN);
 	assert_memory_not_equal(a->enc, a->master, CRYPTO_KEY_LEN);

@@ -1,6 +1,7 @@
 /*
  * test-files-cache.c - the per-member files cache: what is written is read
- * back (stat fields and chunks, by path); a path it lacks, or a file whose
+ * back (stat fields, flags, and chunks with where each is stored, by
+ * path; a chunk the tree does not place has no pack); a path it lacks, or a file whose
  * size, mtime, ctime, inode or device differ, does not match; and a
  * truncated, extended or garbled cache is refused as damaged rather than
  * trusted.
@@ -51,19 +52,38 @@ static char *write_cache(const uint8_t snap[HASH_LEN])
 	struct files_cache_writer w;
 	struct files_cache_chunk chunks[3];
 	char *path = xasprintf("%s/cache", dir);
+	struct tree *t = tree_new();
+	uint8_t pack[HASH_LEN];
 
+	/* The tree: two packs; chunks 0 and 1 of the file are tree chunks 1
+	 * and 0, in the second pack; chunk 2 names no tree chunk. */
+	unit_fill_random(pack, HASH_LEN, 50);
+	tree_add_pack(t, pack);
+	unit_fill_random(pack, HASH_LEN, 51);
+	tree_add_pack(t, pack);
 	files_cache_writer_init(&w);
 	for (uint32_t i = 0; i < 3; i++) {
 		chunks[i].off = (uint64_t)i * 1000;
 		unit_fill_random(chunks[i].hash, HASH_LEN, i + 1);
 		chunks[i].raw_len = 1000;
+		chunks[i].pack = i == 2 ? 7 : 1 - i;
+	}
+	for (uint32_t i = 0; i < 2; i++) {
+		struct tree_chunk tc = { .pack = 1,
+					 .off = 4096 * (1 - i) + 5,
+					 .stored_len = 600,
+					 .raw_len = 1000 };
+		memcpy(tc.hash, chunks[1 - i].hash, HASH_LEN);
+		tree_add_chunk(t, &tc);
 	}
 	struct stat a = make_stat(3000, 1700000000, 1700000001, 7);
 	struct stat b = make_stat(0, 1700000002, 1700000003, 8);
-	files_cache_writer_add(&w, "/data/a", &a, chunks, 3);
+	size_t at = files_cache_writer_add(&w, "/data/a", &a, chunks, 3);
 	files_cache_writer_add(&w, "/data/empty", &b, NULL, 0);
-	assert_int_equal(files_cache_writer_commit(&w, path, snap), 0);
+	files_cache_writer_set_flags(&w, at, FILES_CACHE_NO_XATTRS);
+	assert_int_equal(files_cache_writer_commit(&w, path, snap, t), 0);
 	files_cache_writer_release(&w);
+	tree_free(t);
 	return path;
 }
 
@@ -87,6 +107,18 @@ static void test_round_trip(void **state)
 	uint8_t want[HASH_LEN];
 	unit_fill_random(want, HASH_LEN, 3);
 	assert_memory_equal(c.hash, want, HASH_LEN);
+	assert_int_equal(c.pack, FILES_CACHE_NO_PACK);
+	assert_null(files_cache_pack(fc, c.pack));
+	assert_int_equal(e.flags, FILES_CACHE_NO_XATTRS);
+	for (uint32_t i = 0; i < 2; i++) {
+		files_cache_chunk_at(&e, i, &c);
+		assert_int_equal(c.pack, 1);
+		assert_int_equal(c.pack_off, 4096 * i + 5);
+		assert_int_equal(c.stored_len, 600);
+		unit_fill_random(want, HASH_LEN, 51);
+		assert_non_null(files_cache_pack(fc, c.pack));
+		assert_memory_equal(files_cache_pack(fc, c.pack), want, HASH_LEN);
+	}
 
 	struct stat st = make_stat(3000, 1700000000, 1700000001, 7);
 	assert_true(files_cache_entry_matches(&e, &st));
@@ -108,6 +140,7 @@ static void test_round_trip(void **state)
 
 	assert_int_equal(files_cache_find(fc, "/data/empty", &e), 0);
 	assert_int_equal(e.n_chunks, 0);
+	assert_int_equal(e.flags, 0);
 	assert_int_equal(files_cache_find(fc, "/data/missing", &e), -ENOENT);
 	assert_int_equal(files_cache_find(fc, "/data", &e), -ENOENT);
 	files_cache_free(fc);
@@ -143,12 +176,18 @@ static void test_damage_is_refused(void **state)
 	close(fd);
 	assert_int_equal(files_cache_load(path, &fc), -EBADMSG);
 
-	/* a record count far beyond the bytes */
-	good[40 + 7] = 0x7f;
-	fd = open(path, O_WRONLY | O_TRUNC);
-	assert_int_equal(write_all(fd, good, (size_t)st.st_size), 0);
-	close(fd);
-	assert_int_equal(files_cache_load(path, &fc), -EBADMSG);
+	/* a record count, then a pack count, far beyond the bytes (magic 8,
+	 * snapshot 32, pack count 4, two packs of 32, record count 8) */
+	size_t counts[] = { 44 + 2 * HASH_LEN + 7, 40 + 3 };
+	for (size_t i = 0; i < 2; i++) {
+		uint8_t was = good[counts[i]];
+		good[counts[i]] = 0x7f;
+		fd = open(path, O_WRONLY | O_TRUNC);
+		assert_int_equal(write_all(fd, good, (size_t)st.st_size), 0);
+		close(fd);
+		assert_int_equal(files_cache_load(path, &fc), -EBADMSG);
+		good[counts[i]] = was;
+	}
 	unlink(path);
 	assert_int_equal(files_cache_load(path, &fc), -ENOENT);
 }
