@@ -71,6 +71,10 @@
  * worker packs it without the lock, holding it so that its bytes stay;
  * when a reader took it meanwhile, or it packed to more than half, it goes
  * back to the LRU list as it was (marked, the second time, to be dropped).
+ * Such entries' buffers are not taken by take_buffer_locked() either: a
+ * recycled buffer is charged at its own size, up to half as much again as
+ * the new chunk's, and a random reader's working set about the budget's
+ * size then lost a good part of the cache to that slack and thrashed.
  * Packed entries hold at most half the budget and are evicted after every
  * READY one. A read of a packed entry decodes the blocks it needs into a
  * slice (an entry outside the table that its last put frees) without the
