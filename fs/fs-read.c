@@ -11,6 +11,10 @@
  * caller turns it into EIO for this read alone, and the next read tries
  * again.
  *
+ * A chunk in the cache's compressed tier gives only the blocks a read
+ * needs (cache_get_range()), so a random reader's 4 KiB read of it costs
+ * the decoding of one 16 KiB block, not of the whole chunk.
+ *
  * A sequential reader's read that reaches the end of a chunk hands it back
  * as consumed (cache_put_consumed()): the kernel's page cache has the
  * bytes now, and the chunks after it reuse its buffer.
@@ -42,9 +46,12 @@
 bool fs_ra_advance(struct fs_ra *ra, uint64_t off, uint64_t end, uint64_t size, uint64_t max,
 		   uint64_t *ret_from, uint64_t *ret_to)
 {
-	uint64_t from, to;
+	uint64_t from, to, slack = FS_RA_SLACK;
 
-	if (off > ra->next + FS_RA_SLACK || off + FS_RA_SLACK < ra->next) {
+	if (ra->window == 0)
+		slack = MIN(slack, MAX((end - off) * FS_RA_OPEN_READS, (uint64_t)FS_RA_OPEN_MIN));
+
+	if (off > ra->next + slack || off + slack < ra->next) {
 		/* A seek: start over, prefetching nothing until the reader
 		 * shows it goes on from here. */
 		ra->next = end;
@@ -157,16 +164,15 @@ static int add_extent(struct fs *fs, struct fs_read *rd, const struct cat_extent
 
 	struct cache_entry *ent = NULL;
 	const uint8_t *data;
-	size_t len;
 	int r;
 
-	r = cache_get(fs->cache, &e->loc, &ent);
+	assert(pos >= e->file_off && stop >= pos && stop - e->file_off <= e->loc.raw_len);
+	r = cache_get_range(fs->cache, &e->loc, (uint32_t)(pos - e->file_off),
+			    (uint32_t)(stop - pos), &ent, &data);
 	if (r < 0)
 		return r;
-	data = cache_entry_data(ent, &len);
-	assert(stop - e->file_off <= len);
-	consumed = sequential && stop - e->file_off == len;
-	add_piece(rd, data + (pos - e->file_off), stop - pos);
+	consumed = sequential && stop - e->file_off == e->loc.raw_len;
+	add_piece(rd, data, stop - pos);
 	if (rd->spill.len > 0) {
 		/* copied */
 		if (consumed)

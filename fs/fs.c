@@ -386,11 +386,14 @@ void fs_free(struct fs *fs)
 			  " chunks fetched in %" PRIu64 " requests (%" PRIu64
 			  " coalesced), %" PRIu64 " failed, %" PRIu64 " evicted (%" PRIu64
 			  " recycled); prefetch: %" PRIu64 " queued, %" PRIu64 " dropped, %" PRIu64
-			  " evicted unread, %" PRIu64 " decoded by readers; at most %" PRIu64
+			  " evicted unread, %" PRIu64
+			  " decoded by readers; compressed tier: %" PRIu64
+			  " chunks packed, %" PRIu64 " hits, %" PRIu64 " MiB; at most %" PRIu64
 			  " MiB charged",
 			  st.hits, st.waits, st.fetches, st.requests, st.coalesced, st.failures,
 			  st.evictions, st.recycled, st.prefetches, st.prefetch_dropped,
-			  st.prefetch_unused, st.decoded_by_reader, st.used_max >> 20);
+			  st.prefetch_unused, st.decoded_by_reader, st.demoted, st.packed_hits,
+			  st.packed >> 20, st.used_max >> 20);
 	}
 	cache_free(fs->cache);
 	if (fs->disk_cache) {

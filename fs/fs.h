@@ -23,6 +23,15 @@
  * as sequential: the kernel's readahead requests arrive concurrently, so
  * slightly out of order. */
 #define FS_RA_SLACK (16u << 20)
+/* ...once the window is open. To open it, a read must start within
+ * FS_RA_OPEN_READS times its own length (at least FS_RA_OPEN_MIN) of where
+ * the reads reached: the kernel's first readahead requests are large and
+ * close together, while a random reader's small reads landed within
+ * FS_RA_SLACK of the last one often enough (one in sixteen on a 256 MiB
+ * file) that each such read prefetched chunks nobody asked for, evicting
+ * ones about to be read. */
+#define FS_RA_OPEN_READS 8
+#define FS_RA_OPEN_MIN (128u << 10)
 /* Page cache of each thread's catalog connection, in KiB: the kernel's page
  * cache holds the catalog file anyway, and this is paid once per thread. */
 #define FS_CATALOG_CACHE_KIB 1024
@@ -135,7 +144,9 @@ int fs_errno(int r);
 
 /* Feeds a read of [off, end) of a file of size bytes to its readahead state
  * ra, with max the largest window. A read that continues the previous ones
- * (within FS_RA_SLACK) is sequential: the first one opens a window of
+ * (within FS_RA_SLACK while the window is open, within a few times its
+ * own length to open it) is
+ * sequential: the first one opens a window of
  * FS_RA_INITIAL bytes beyond it, and whenever the reader is within half a
  * window of where prefetch was asked, the window doubles (up to max) and
  * is asked again. Any other read is a seek: the window closes and nothing

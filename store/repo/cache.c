@@ -61,6 +61,29 @@
  * prefetching can never evict what readers are about to read: prefetch is
  * a hint.
  *
+ * The compressed tier: a fourth state, PACKED, holds a chunk as zstd
+ * frames of CACHE_PACK_BLOCK bytes each (level CACHE_PACK_LEVEL, with
+ * zstd's content checksum), in the same table, on a list of its own. An
+ * idle READY entry that eviction reaches, that was read at least twice and
+ * whose stored form is at most half its size, goes to the demote list
+ * instead of being freed (still charged, so eviction goes on to the next
+ * one; at most CACHE_DEMOTE_MAX bytes wait there or are being packed). A
+ * worker packs it without the lock, holding it so that its bytes stay;
+ * when a reader took it meanwhile, or it packed to more than half, it goes
+ * back to the LRU list as it was (marked, the second time, to be dropped).
+ * Such entries' buffers are not taken by take_buffer_locked() either: a
+ * recycled buffer is charged at its own size, up to half as much again as
+ * the new chunk's, and a random reader's working set about the budget's
+ * size then lost a good part of the cache to that slack and thrashed.
+ * Packed entries hold at most half the budget and are evicted after every
+ * READY one. A read of a packed entry decodes the blocks it needs into a
+ * slice (an entry outside the table that its last put frees) without the
+ * lock; it is never promoted back, so a random reader's working set, once
+ * it is spread over both tiers, stays there. A packed copy's bytes were
+ * verified against the chunk's hash when they were fetched and never left
+ * the process; the checksum guards against bugs and memory damage, and a
+ * block that fails it drops the copy (the chunk is fetched again).
+ *
  * The cache neither logs fetch failures (the fetch and decode functions
  * know which object failed and say so) nor retries them (the backend bounds
  * its own retries); it only refuses a result whose length disagrees with
@@ -75,6 +98,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <zstd.h>
 
 #define CACHE_BUCKETS_MIN 1024
 #define CACHE_QUEUE_MAX 512
@@ -99,6 +123,7 @@ enum entry_state {
 	ENTRY_FETCHING,
 	ENTRY_READY,
 	ENTRY_FAILED,
+	ENTRY_PACKED, /* in the compressed tier: data holds the blocks' frames */
 };
 
 struct list {
@@ -133,11 +158,17 @@ struct cache_entry {
 	bool queued_decode;	       /* guarded by cache->lock; on the decode list */
 	bool unread;		       /* guarded by cache->lock; prefetched, nobody read it yet */
 	bool consumed;		       /* guarded by cache->lock; idle on the consumed list */
+	bool demote;		       /* guarded by cache->lock; on the demote list, or being
+					* packed by a worker */
+	bool no_demote;		       /* guarded by cache->lock; packing did not pay: evict */
+	unsigned reads;		       /* guarded by cache->lock; cache_get()s while READY */
 	struct run *run;	       /* guarded by cache->lock; stored bytes while FETCHING */
-	uint64_t charge; /* guarded by cache->lock; what the budget is charged for it */
-	uint8_t *data;	 /* loc.raw_len bytes; written before READY, then immutable */
-	size_t len;	 /* as data */
-	size_t cap;	 /* bytes allocated at data (see data_alloc()) */
+	uint64_t charge;   /* guarded by cache->lock; what the budget is charged for it */
+	uint8_t *data;	   /* loc.raw_len bytes; written before READY, then immutable */
+	size_t len;	   /* as data */
+	size_t cap;	   /* bytes allocated at data (see data_alloc()); when PACKED, malloc()ed */
+	uint32_t *ends;	   /* PACKED: end of block i's frame in data; immutable once PACKED */
+	uint32_t n_blocks; /* PACKED: CACHE_PACK_BLOCK blocks of loc.raw_len */
 };
 
 struct queue_slot {
@@ -162,6 +193,11 @@ struct cache {
 	struct list decode;	  /* guarded by lock; FETCHING entries with bytes, oldest first */
 	struct list consumed;	  /* guarded by lock; idle READY entries a sequential reader
 				   * is done with, most recent first */
+	struct list demote;	  /* guarded by lock; idle READY entries waiting to be packed */
+	struct list packed;	  /* guarded by lock; idle PACKED entries, most recent first */
+	uint64_t demoting_bytes;  /* guarded by lock; charge of the entries being demoted */
+	uint64_t packed_bytes;	  /* guarded by lock; charge of PACKED entries */
+	uint64_t packed_max;	  /* immutable; what the compressed tier may hold */
 	uint64_t consumed_bytes;  /* guarded by lock; what the consumed list is charged */
 	uint64_t consumed_slack;  /* immutable; consumed bytes kept before recycling */
 	uint64_t heap_freed;	  /* guarded by lock; small chunks' bytes freed since a trim */
@@ -272,7 +308,12 @@ static void data_free(uint8_t *p, size_t cap)
 static void entry_free(struct cache_entry *e)
 {
 	assert(!e->run && !e->queued_decode);
-	data_free(e->data, e->cap);
+	if (e->state == ENTRY_PACKED) {
+		free(e->data);
+		free(e->ends);
+	} else {
+		data_free(e->data, e->cap);
+	}
 	free(e);
 }
 
@@ -321,6 +362,11 @@ static void idle_del_locked(struct cache *c, struct cache_entry *e)
 		e->consumed = false;
 		c->consumed_bytes -= e->charge;
 	}
+	if (e->demote) {
+		/* wanted again before a worker packed it */
+		e->demote = false;
+		c->demoting_bytes -= e->charge;
+	}
 }
 
 static void unhash_locked(struct cache *c, struct cache_entry *e)
@@ -335,6 +381,8 @@ static void unhash_locked(struct cache *c, struct cache_entry *e)
 	mark_read_locked(c, e);
 	c->stats.used -= e->charge;
 	c->stats.n_entries--;
+	if (e->state == ENTRY_PACKED)
+		c->packed_bytes -= e->charge;
 }
 
 static void drop_spares_locked(struct cache *c, uint64_t need);
@@ -342,13 +390,13 @@ static void drop_spares_locked(struct cache *c, uint64_t need);
 /* Drops idle entry e from the cache. */
 static void evict_one_locked(struct cache *c, struct cache_entry *e)
 {
-	assert(e->refs == 0 && e->state == ENTRY_READY);
+	assert(e->refs == 0 && (e->state == ENTRY_READY || e->state == ENTRY_PACKED));
 	idle_del_locked(c, e);
 	if (e->unread)
 		c->stats.prefetch_unused++;
 	unhash_locked(c, e);
 	c->stats.evictions++;
-	if (e->data && e->cap < CACHE_MMAP_MIN) {
+	if (e->data && (e->cap < CACHE_MMAP_MIN || e->state == ENTRY_PACKED)) {
 		c->heap_freed += e->cap;
 		if (c->heap_freed >= c->trim_every) {
 			c->heap_freed = 0;
@@ -374,15 +422,39 @@ static void unlock_and_trim(struct cache *c)
 		malloc_trim(0);
 }
 
+/* True when idle READY entry e is worth packing into the compressed tier
+ * rather than dropping: somebody came back to it, its stored form says it
+ * compresses to half or less, and a worker can take it now. */
+static bool demotable_locked(const struct cache *c, const struct cache_entry *e)
+{
+	return c->packed_max > 0 && e->reads >= 2 && !e->no_demote && e->data &&
+	       e->loc.raw_len >= CACHE_PACK_BLOCK && e->loc.stored_len <= e->loc.raw_len / 2 &&
+	       e->loc.raw_len <= CACHE_DEMOTE_MAX &&
+	       c->demoting_bytes + e->charge <= CACHE_DEMOTE_MAX + ENTRY_OVERHEAD + CACHE_PAGE;
+}
+
 /* Evicts idle entries, consumed ones first (oldest first), then the least
- * recently used, until need more bytes fit the budget or nothing idle is
- * left. */
+ * recently used (handing those worth it to the workers to pack, which
+ * frees nothing yet), then packed ones, until need more bytes fit the
+ * budget or nothing idle is left. */
 static void evict_locked(struct cache *c, uint64_t need)
 {
 	while (c->stats.used + need > c->budget && !list_is_empty(&c->consumed))
 		evict_one_locked(c, entry_of_link(c->consumed.prev));
-	while (c->stats.used + need > c->budget && !list_is_empty(&c->lru))
-		evict_one_locked(c, entry_of_link(c->lru.prev));
+	while (c->stats.used + need > c->budget && !list_is_empty(&c->lru)) {
+		struct cache_entry *e = entry_of_link(c->lru.prev);
+		if (demotable_locked(c, e)) {
+			list_del(&e->link);
+			list_add_tail(&c->demote, &e->link);
+			e->demote = true;
+			c->demoting_bytes += e->charge;
+			pthread_cond_signal(&c->work);
+			continue;
+		}
+		evict_one_locked(c, e);
+	}
+	while (c->stats.used + need > c->budget && !list_is_empty(&c->packed))
+		evict_one_locked(c, entry_of_link(c->packed.prev));
 	drop_spares_locked(c, need);
 }
 
@@ -467,6 +539,8 @@ static uint8_t *take_buffer_locked(struct cache *c, size_t n, size_t *ret_cap)
 	/* Among the entries eviction would take anyway, and a few more. */
 	for (; l != &c->lru && extra <= CACHE_RECYCLE_EXTRA; l = l->prev) {
 		struct cache_entry *e = entry_of_link(l);
+		if (demotable_locked(c, e))
+			continue; /* packed, not dropped, by eviction */
 		if (freed >= need)
 			extra++;
 		freed += e->charge;
@@ -494,7 +568,11 @@ static void put_locked(struct cache *c, struct cache_entry *e, bool consumed)
 	if (--e->refs > 0)
 		return;
 	if (!e->hashed) {
-		entry_free(e); /* a failed fetch whose last waiter is done */
+		entry_free(e); /* a failed fetch whose last waiter is done, or a slice */
+		return;
+	}
+	if (e->state == ENTRY_PACKED) {
+		list_add_head(&c->packed, &e->link);
 		return;
 	}
 	assert(e->state == ENTRY_READY);
@@ -521,6 +599,7 @@ static struct cache_entry *start_fetch_locked(struct cache *c, const struct chun
 	e->loc = *loc;
 	e->state = ENTRY_FETCHING;
 	e->refs = 1;
+	e->reads = prefetched ? 0 : 1;
 	e->hashed = true;
 	e->unread = prefetched;
 	list_init(&e->link);
@@ -741,7 +820,184 @@ static int fetch_run_locked(struct cache *c, struct cache_entry **e, size_t n)
 	return decode_locked(c, e[0]);
 }
 
-int cache_get(struct cache *c, const struct chunk_loc *loc, struct cache_entry **ret)
+/* --- the compressed tier --- */
+
+static pthread_key_t zstd_key;
+static pthread_once_t zstd_once = PTHREAD_ONCE_INIT;
+
+struct pack_ctxs {
+	ZSTD_CCtx *c;
+	ZSTD_DCtx *d;
+};
+
+static void pack_ctxs_free(void *p)
+{
+	struct pack_ctxs *z = p;
+	ZSTD_freeCCtx(z->c);
+	ZSTD_freeDCtx(z->d);
+	free(z);
+}
+
+static void zstd_key_create(void)
+{
+	if (pthread_key_create(&zstd_key, pack_ctxs_free) != 0)
+		abort();
+}
+
+/* The calling thread's zstd contexts (freed when it exits): for packing
+ * (only workers pack, so it is made on first use) or for unpacking. */
+static struct pack_ctxs *pack_ctxs(bool packing)
+{
+	pthread_once(&zstd_once, zstd_key_create);
+	struct pack_ctxs *z = pthread_getspecific(zstd_key);
+	if (!z) {
+		z = xcalloc(1, sizeof(*z));
+		z->d = ZSTD_createDCtx();
+		if (!z->d)
+			abort(); /* out of memory, as xmalloc() */
+		pthread_setspecific(zstd_key, z);
+	}
+	if (packing && !z->c) {
+		z->c = ZSTD_createCCtx();
+		if (!z->c ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel,
+							CACHE_PACK_LEVEL)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(z->c, ZSTD_c_checksumFlag, 1)))
+			abort();
+	}
+	return z;
+}
+
+static uint32_t block_len(uint32_t raw_len, uint32_t i)
+{
+	return MIN(raw_len - i * CACHE_PACK_BLOCK, CACHE_PACK_BLOCK);
+}
+
+/* Compresses len bytes at data in blocks of CACHE_PACK_BLOCK, each its own
+ * zstd frame with a content checksum. False (nothing allocated) when the
+ * result would be more than half of len. */
+static bool pack_blocks(const uint8_t *data, uint32_t len, uint8_t **ret_data, size_t *ret_cap,
+			uint32_t **ret_ends, uint32_t *ret_n)
+{
+	struct pack_ctxs *z = pack_ctxs(true);
+	uint32_t n = (len + CACHE_PACK_BLOCK - 1) / CACHE_PACK_BLOCK;
+	size_t limit = len / 2, bound = ZSTD_compressBound(CACHE_PACK_BLOCK), pos = 0;
+	uint8_t *out = xmalloc(limit + bound);
+	uint32_t *ends = xcalloc(n, sizeof(*ends));
+
+	for (uint32_t i = 0; i < n; i++) {
+		size_t k = ZSTD_compress2(z->c, out + pos, limit + bound - pos,
+					  data + (size_t)i * CACHE_PACK_BLOCK, block_len(len, i));
+		if (ZSTD_isError(k) || pos + k > limit) {
+			free(out);
+			free(ends);
+			return false;
+		}
+		pos += k;
+		ends[i] = (uint32_t)pos;
+	}
+	*ret_data = xrealloc(out, MAX(pos, (size_t)1));
+	*ret_cap = MAX(pos, (size_t)1);
+	*ret_ends = ends;
+	*ret_n = n;
+	return true;
+}
+
+/* Packs the first entry on the demote list (held by nobody, charged as
+ * READY) without the lock, then turns it into a PACKED entry, unless a
+ * reader took it meanwhile or it did not compress well enough. Called and
+ * returns with the lock held. */
+static void demote_locked(struct cache *c)
+{
+	struct cache_entry *e = entry_of_link(c->demote.next);
+	uint8_t *data = NULL;
+	uint32_t *ends = NULL, n = 0;
+	size_t cap = 0;
+	bool ok;
+
+	list_del(&e->link);
+	assert(e->refs == 0 && e->state == ENTRY_READY && e->demote);
+	e->refs = 1; /* the worker's hold: its bytes stay while they are packed */
+	pthread_mutex_unlock(&c->lock);
+	ok = pack_blocks(e->data, (uint32_t)e->len, &data, &cap, &ends, &n);
+	pthread_mutex_lock(&c->lock);
+	e->demote = false;
+	c->demoting_bytes -= e->charge;
+	if (!ok || e->refs > 1) {
+		/* Someone reads it (it stays as it is), or it is not worth it. */
+		if (!ok)
+			e->no_demote = true;
+		free(data);
+		free(ends);
+		put_locked(c, e, false);
+		return;
+	}
+	data_free(e->data, e->cap);
+	e->data = data;
+	e->cap = cap;
+	e->ends = ends;
+	e->n_blocks = n;
+	e->state = ENTRY_PACKED;
+	e->refs = 0;
+	c->stats.used -= e->charge;
+	e->charge = cap + n * sizeof(*ends) + ENTRY_OVERHEAD;
+	c->stats.used += e->charge;
+	c->packed_bytes += e->charge;
+	c->stats.demoted++;
+	list_add_head(&c->packed, &e->link);
+	while (c->packed_bytes > c->packed_max && !list_is_empty(&c->packed))
+		evict_one_locked(c, entry_of_link(c->packed.prev));
+}
+
+/* Decodes the blocks of PACKED entry e (held by the caller) that bytes
+ * [off, off + len) of the chunk lie in, into a new slice: an entry of its
+ * own, outside the table, that its last cache_put() frees. *ret_skip is
+ * where off lies in the slice. Without the lock. -EBADMSG (logged) when a
+ * block fails its checksum. */
+static int unpack_slice(struct cache_entry *e, uint32_t off, uint32_t len, struct cache_entry **ret,
+			size_t *ret_skip)
+{
+	struct pack_ctxs *z = pack_ctxs(false);
+	uint32_t at = MIN(off, e->loc.raw_len - 1);
+	uint32_t first = at / CACHE_PACK_BLOCK;
+	uint32_t last = (len ? off + len - 1 : at) / CACHE_PACK_BLOCK;
+	struct cache_entry *t;
+	size_t pos = 0;
+
+	assert(last < e->n_blocks);
+	t = xcalloc(1, sizeof(*t));
+	t->loc = e->loc;
+	t->state = ENTRY_READY;
+	t->refs = 1;
+	list_init(&t->link);
+	for (uint32_t i = first; i <= last; i++)
+		pos += block_len(e->loc.raw_len, i);
+	t->cap = data_cap(pos);
+	t->data = data_alloc(t->cap);
+	pos = 0;
+	for (uint32_t i = first; i <= last; i++) {
+		uint32_t from = i ? e->ends[i - 1] : 0, n = block_len(e->loc.raw_len, i);
+		size_t k = ZSTD_decompressDCtx(z->d, t->data + pos, n, e->data + from,
+					       e->ends[i] - from);
+		if (ZSTD_isError(k) || k != n) {
+			char hex[HASH_HEX_LEN + 1];
+			hex_encode(e->loc.hash, HASH_LEN, hex);
+			entry_free(t);
+			return log_error_errno(-EBADMSG,
+					       "chunk '%s': block %u of its packed copy in memory "
+					       "is damaged; fetching it again",
+					       hex, i);
+		}
+		pos += n;
+	}
+	t->len = pos;
+	*ret = t;
+	*ret_skip = off - first * CACHE_PACK_BLOCK;
+	return 0;
+}
+
+int cache_get_range(struct cache *c, const struct chunk_loc *loc, uint32_t off, uint32_t len,
+		    struct cache_entry **ret, const uint8_t **ret_data)
 {
 	struct cache_entry *e;
 	int r;
@@ -753,15 +1009,51 @@ int cache_get(struct cache *c, const struct chunk_loc *loc, struct cache_entry *
 		return log_error_errno(-EBADMSG, "chunk '%s' claims %u bytes, more than any chunk",
 				       hex, MAX(loc->raw_len, loc->stored_len));
 	}
+	assert(off <= loc->raw_len && len <= loc->raw_len - off);
 
 	pthread_mutex_lock(&c->lock);
 	e = lookup_locked(c, loc->hash);
+	if (e && e->state == ENTRY_PACKED && e->loc.raw_len == loc->raw_len) {
+		struct cache_entry *t = NULL;
+		size_t skip = 0;
+
+		if (e->refs++ == 0)
+			idle_del_locked(c, e);
+		c->stats.packed_hits++;
+		pthread_mutex_unlock(&c->lock);
+		r = unpack_slice(e, off, len, &t, &skip);
+		pthread_mutex_lock(&c->lock);
+		if (r < 0) {
+			/* Out of the table: the fetch below replaces it, and
+			 * the put frees it. */
+			unhash_locked(c, e);
+			put_locked(c, e, false);
+		} else {
+			put_locked(c, e, false);
+			unlock_and_trim(c);
+			*ret = t;
+			*ret_data = t->data + skip;
+			return 0;
+		}
+		e = lookup_locked(c, loc->hash); /* another reader may fetch it already */
+	}
+	if (e && e->state == ENTRY_PACKED) {
+		/* A loc that disagrees with the packed copy on the length:
+		 * drop the copy rather than serve either. */
+		if (e->refs == 0) {
+			evict_one_locked(c, e);
+		} else {
+			unhash_locked(c, e);
+		}
+		e = NULL;
+	}
 	if (e) {
 		if (e->refs++ == 0 && e->state == ENTRY_READY)
 			idle_del_locked(c, e);
 		e->consumed = false; /* wanted again */
 		if (e->state == ENTRY_READY) {
 			c->stats.hits++;
+			e->reads++;
 		} else {
 			c->stats.waits++;
 			if (e->queued_decode) {
@@ -785,6 +1077,7 @@ int cache_get(struct cache *c, const struct chunk_loc *loc, struct cache_entry *
 		}
 		unlock_and_trim(c);
 		*ret = e;
+		*ret_data = e->data + off;
 		return 0;
 	}
 	e = start_fetch_locked(c, loc, false);
@@ -796,7 +1089,15 @@ int cache_get(struct cache *c, const struct chunk_loc *loc, struct cache_entry *
 	}
 	unlock_and_trim(c);
 	*ret = e;
+	*ret_data = e->data + off;
 	return 0;
+}
+
+int cache_get(struct cache *c, const struct chunk_loc *loc, struct cache_entry **ret)
+{
+	const uint8_t *data;
+
+	return cache_get_range(c, loc, 0, loc->raw_len, ret, &data);
 }
 
 const uint8_t *cache_entry_data(const struct cache_entry *e, size_t *ret_len)
@@ -947,7 +1248,8 @@ static void *worker_main(void *arg)
 
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
-		while (!c->stopping && list_is_empty(&c->decode) && c->queue_len == 0)
+		while (!c->stopping && list_is_empty(&c->decode) && list_is_empty(&c->demote) &&
+		       c->queue_len == 0)
 			pthread_cond_wait(&c->work, &c->lock);
 		if (c->stopping)
 			break;
@@ -959,6 +1261,11 @@ static void *worker_main(void *arg)
 			/* A failure was logged by decode; a reader will retry. */
 			int UNUSED r = decode_locked(c, e);
 			put_locked(c, e, false);
+			continue;
+		}
+		/* Then packing, which frees what readers' fetches need. */
+		if (!list_is_empty(&c->demote)) {
+			demote_locked(c);
 			continue;
 		}
 		size_t n = take_run_locked(c, run);
@@ -1016,6 +1323,9 @@ int cache_new(const struct cache_options *opts, struct cache **ret)
 	list_init(&c->lru);
 	list_init(&c->decode);
 	list_init(&c->consumed);
+	list_init(&c->demote);
+	list_init(&c->packed);
+	c->packed_max = opts->n_workers > 0 ? c->budget / 2 : 0;
 	c->consumed_slack = MIN((uint64_t)CACHE_CONSUMED_SLACK, c->budget / 8);
 	c->trim_every = MAX(MIN((uint64_t)CACHE_TRIM_EVERY, c->budget / 8), 1u);
 
@@ -1063,5 +1373,6 @@ void cache_get_stats(struct cache *c, struct cache_stats *ret)
 	pthread_mutex_lock(&c->lock);
 	*ret = c->stats;
 	ret->spare = c->spare_bytes;
+	ret->packed = c->packed_bytes;
 	pthread_mutex_unlock(&c->lock);
 }

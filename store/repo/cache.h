@@ -17,6 +17,20 @@
  * Prefetched chunks, and the stored bytes of fetches in flight, count
  * against the same budget.
  *
+ * A second, compressed tier keeps chunks that readers come back to at a
+ * fraction of their size: when eviction reaches a decoded chunk that was
+ * read more than once and that compresses (its stored form is at most half
+ * its size), a worker packs it in CACHE_PACK_BLOCK blocks, each its own
+ * zstd frame with a checksum, instead of dropping it. A read of a packed
+ * chunk decodes only the blocks it needs (cache_get_range()), from bytes
+ * that were verified against the chunk's hash when they were fetched and
+ * never left this process; a block that fails its checksum drops the copy
+ * and the chunk is fetched again. Packed chunks count against the same
+ * budget, and hold at most half of it. A random reader of a file somewhat
+ * larger than the budget (a database's pages) then finds nearly every read
+ * in one tier or the other, instead of decoding a whole chunk for most of
+ * them.
+ *
  * All functions are thread-safe.
  */
 #ifndef CAIRN_CACHE_H
@@ -38,6 +52,12 @@
  * recent this many bytes (at most an eighth of the budget), for the reads
  * of a chunk that arrive late, out of order. */
 #define CACHE_CONSUMED_SLACK (16u << 20)
+/* The compressed tier: blocks decoded on their own, zstd's level for them,
+ * and the bytes of decoded chunks being packed at one time, at most (and
+ * the largest chunk that is packed). */
+#define CACHE_PACK_BLOCK (16u << 10)
+#define CACHE_PACK_LEVEL 1
+#define CACHE_DEMOTE_MAX (4u << 20)
 
 /* Fetches the stored bytes of chunks locs[0..n), n >= 1: all in one pack, in
  * ascending order of offset and not overlapping. Appends to out (which is
@@ -80,9 +100,12 @@ struct cache_stats {
 	uint64_t prefetches;	    /* prefetch requests queued */
 	uint64_t prefetch_dropped;  /* prefetch requests refused (queue or budget full) */
 	uint64_t prefetch_unused;   /* prefetched chunks evicted before anyone read them */
+	uint64_t demoted;	    /* chunks packed into the compressed tier */
+	uint64_t packed_hits;	    /* requests served from the compressed tier */
 	uint64_t used;		    /* bytes charged now: entries (cache_cost() each, or more when
 				     * an entry reuses a larger buffer), stored bytes in flight, spare */
 	uint64_t spare;		    /* bytes of buffers kept for the next fetch */
+	uint64_t packed;	    /* bytes the compressed tier is charged now */
 	uint64_t used_max;	    /* the most used has been */
 	uint64_t n_entries;	    /* entries in the table now */
 	uint64_t n_queued;	    /* prefetch requests no worker has taken yet */
@@ -105,7 +128,15 @@ DEFINE_FREEP(struct cache, cache_free)
  * (logged) when the decoded length differs from loc->raw_len or a length
  * is implausible. */
 int cache_get(struct cache *c, const struct chunk_loc *loc, struct cache_entry **ret) WARN_UNUSED;
-/* The chunk's bytes (loc->raw_len of them), valid until cache_put(). */
+/* As cache_get(), for bytes [off, off + len) of the chunk (which must lie
+ * in it): sets *ret_data to them. When the chunk is in the compressed tier,
+ * only the blocks those bytes lie in are decoded, into an entry of their
+ * own (the held entry then has no more than those blocks; use *ret_data,
+ * not cache_entry_data()). */
+int cache_get_range(struct cache *c, const struct chunk_loc *loc, uint32_t off, uint32_t len,
+		    struct cache_entry **ret, const uint8_t **ret_data) WARN_UNUSED;
+/* The chunk's bytes (loc->raw_len of them), valid until cache_put(), of
+ * an entry from cache_get(). */
 const uint8_t *cache_entry_data(const struct cache_entry *e, size_t *ret_len);
 /* Drops the caller's hold on e; e must not be used afterwards. Accepts NULL. */
 void cache_put(struct cache *c, struct cache_entry *e);

@@ -52,6 +52,18 @@ static uint8_t chunk_byte(unsigned i, size_t j)
 	return (uint8_t)(i * 131 + j * 7 + (j >> 8));
 }
 
+/* true: chunks are stored in a quarter of their size and decode to bytes
+ * that compress well (raw_byte()), so that the cache packs them. */
+static bool compressible;
+
+/* Byte j of chunk i as decoded. */
+static uint8_t raw_byte(unsigned i, size_t j)
+{
+	if (!compressible)
+		return chunk_byte(i, j);
+	return j % 64 < 48 ? (uint8_t)('a' + i % 26) : chunk_byte(i, j);
+}
+
 /* Chunk i lies in one pack right after chunk i - 1 (stored as is), so
  * neighbours can be fetched together. */
 static struct chunk_loc chunk_loc_of(unsigned i)
@@ -66,7 +78,7 @@ static struct chunk_loc chunk_loc_of(unsigned i)
 	for (unsigned k = 0; k < i; k++)
 		loc.off += chunk_len(k);
 	loc.raw_len = chunk_len(i);
-	loc.stored_len = loc.raw_len;
+	loc.stored_len = compressible ? loc.raw_len / 4 : loc.raw_len;
 	return loc;
 }
 
@@ -112,10 +124,10 @@ static int fake_fetch(void *userdata, const struct chunk_loc *locs, size_t n, st
 	for (size_t k = 0; k < n; k++) {
 		unsigned i = get_le32(locs[k].hash);
 		buf_append_zero(out, locs[k].off - pos);
-		buf_reserve(out, chunk_len(i));
-		for (size_t j = 0; j < chunk_len(i); j++)
+		buf_reserve(out, locs[k].stored_len);
+		for (size_t j = 0; j < locs[k].stored_len; j++)
 			out->ptr[out->len + j] = chunk_byte(i, j);
-		out->len += chunk_len(i);
+		out->len += locs[k].stored_len;
 		pos = locs[k].off + locs[k].stored_len;
 	}
 	return 0;
@@ -136,6 +148,11 @@ static int fake_decode(void *userdata, const struct chunk_loc *loc, const uint8_
 	pass_gate_locked(s, s->decode_gate, i);
 	bool short_read = s->short_read[i];
 	pthread_mutex_unlock(&s->lock);
+	if (compressible) {
+		for (size_t j = 0; j < loc->raw_len - (short_read ? 1 : 0); j++)
+			out->ptr[out->len++] = raw_byte(i, j);
+		return 0;
+	}
 	buf_append(out, stored, loc->stored_len - (short_read ? 1 : 0));
 	return 0;
 }
@@ -203,6 +220,7 @@ static struct fixture *fixture_new(uint64_t budget, unsigned n_workers)
 				   .userdata = &f->src };
 
 	big_chunks = 0; /* a test that failed may have left it set */
+	compressible = false;
 	pthread_mutex_init(&f->src.lock, NULL);
 	pthread_cond_init(&f->src.cond, NULL);
 	f->src.gate = -1;
@@ -234,7 +252,7 @@ static bool chunk_is_true_put(struct cache *c, unsigned i, bool consumed)
 	data = cache_entry_data(e, &len);
 	ok = len == chunk_len(i);
 	for (size_t j = 0; ok && j < len; j++)
-		ok = data[j] == chunk_byte(i, j);
+		ok = data[j] == raw_byte(i, j);
 	if (consumed)
 		cache_put_consumed(c, e);
 	else
@@ -856,6 +874,100 @@ static void test_prefetch_keeps_to_half_the_budget(void **state UNUSED)
 	fixture_free(f);
 }
 
+/* Polls until the workers have packed at least n chunks. */
+static void wait_for_demoted(struct cache *c, uint64_t n)
+{
+	uint64_t deadline = now_ns() + DEADLINE_NS;
+	struct cache_stats st;
+
+	for (;;) {
+		cache_get_stats(c, &st);
+		if (st.demoted >= n || now_ns() > deadline)
+			break;
+		sched_yield();
+	}
+	assert_true(st.demoted >= n);
+}
+
+/* Checks bytes [off, off + len) of chunk i through cache_get_range(). */
+static void check_range(struct cache *c, unsigned i, uint32_t off, uint32_t len)
+{
+	struct chunk_loc loc = chunk_loc_of(i);
+	struct cache_entry *e = NULL;
+	const uint8_t *data = NULL;
+
+	assert_int_equal(cache_get_range(c, &loc, off, len, &e, &data), 0);
+	for (uint32_t j = 0; j < len; j++)
+		if (data[j] != raw_byte(i, off + j))
+			fail_msg("chunk %u: byte %u differs", i, off + j);
+	cache_put(c, e);
+}
+
+static void test_chunks_read_again_are_packed_not_dropped(void **state UNUSED)
+{
+	/* Room for four of the eight 256 KiB chunks decoded; all of them
+	 * fit packed in the other half. */
+	struct fixture *f = fixture_new(5 * cache_cost(256u << 10), 2);
+	struct cache_stats st;
+	unsigned n = 8;
+
+	big_chunks = 256u << 10;
+	compressible = true;
+	for (int round = 0; round < 2; round++)
+		for (unsigned i = 0; i < n; i++) {
+			check_chunk(f->cache, i); /* twice: read again, worth keeping */
+			check_chunk(f->cache, i);
+		}
+	wait_for_demoted(f->cache, 2);
+	cache_get_stats(f->cache, &st);
+	assert_true(st.packed > 0 && st.packed <= cache_budget(f->cache) / 2);
+	assert_true(st.used <= cache_budget(f->cache) + cache_cost(chunk_len(n - 1)));
+	/* Every chunk, by small ranges, at the ends of blocks, across them,
+	 * and whole: the right bytes from either tier. */
+	unsigned before[8];
+	for (unsigned i = 0; i < n; i++)
+		before[i] = calls_of(&f->src, i);
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t len = chunk_len(i);
+		check_range(f->cache, i, 0, 4096);
+		check_range(f->cache, i, CACHE_PACK_BLOCK - 100, 200);
+		check_range(f->cache, i, len - 4096, 4096);
+		check_range(f->cache, i, 5000, 3 * CACHE_PACK_BLOCK);
+		check_range(f->cache, i, len, 0);
+		check_chunk(f->cache, i);
+	}
+	cache_get_stats(f->cache, &st);
+	assert_true(st.packed_hits > 0);
+	/* The packed chunks came from memory, not from the store. */
+	unsigned refetched = 0;
+	for (unsigned i = 0; i < n; i++)
+		refetched += calls_of(&f->src, i) - before[i];
+	assert_true(refetched < n);
+	fixture_free(f);
+}
+
+static void test_what_does_not_compress_or_is_read_once_is_dropped(void **state UNUSED)
+{
+	struct fixture *f = fixture_new(5 * cache_cost(256u << 10), 2);
+	struct cache_stats st;
+
+	/* Stored as it is: read twice, still not worth packing. */
+	big_chunks = 256u << 10;
+	for (unsigned i = 0; i < 8; i++) {
+		check_chunk(f->cache, i);
+		check_chunk(f->cache, i);
+	}
+	/* Compressible, but nobody came back to it. */
+	compressible = true;
+	for (unsigned i = 8; i < 16; i++)
+		check_chunk(f->cache, i);
+	cache_get_stats(f->cache, &st);
+	assert_int_equal(st.demoted, 0);
+	assert_int_equal(st.packed, 0);
+	assert_true(st.evictions >= 8);
+	fixture_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -879,6 +991,8 @@ int main(void)
 		cmocka_unit_test(test_failed_prefetch_fails_no_other_read),
 		cmocka_unit_test(test_reader_decodes_a_fetched_chunk_rather_than_wait),
 		cmocka_unit_test(test_prefetch_keeps_to_half_the_budget),
+		cmocka_unit_test(test_chunks_read_again_are_packed_not_dropped),
+		cmocka_unit_test(test_what_does_not_compress_or_is_read_once_is_dropped),
 	};
 
 	/* The damage tests provoke errors on purpose. */
