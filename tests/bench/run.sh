@@ -1099,7 +1099,7 @@ s3_i2~S3 +$DELAY: seq read random, 2nd~GB/s~hi
 EOF
 	} | awk -F'\t' '
 		function fmt(x) {
-			if (x !~ /^[0-9]/) return x
+			if (x !~ /^[0-9.]+$/) return x # words, and spreads like "3.1-3.5(+-6%)"
 			if (x >= 100) return sprintf("%.0f", x)
 			if (x >= 10) return sprintf("%.1f", x)
 			if (x >= 1) return sprintf("%.2f", x)
