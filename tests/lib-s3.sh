@@ -4,6 +4,7 @@
 #   s3_start DIR    starts OpenStack Swift with s3api (tests/swift-s3.sh) on free
 #                   loopback ports with its state in DIR (wiped first), exports
 #                   AWS_ACCESS_KEY_ID=test:tester AWS_SECRET_ACCESS_KEY=testing
+#                   (or $S3_SECRET, for a test that looks for the secret)
 #                   AWS_REGION=us-east-1 AWS_ENDPOINT_URL=http://127.0.0.1:PORT,
 #                   and creates the bucket $S3_BUCKET (default cairn-test) with a
 #                   SigV4-signed PUT. Sets S3_PORT. Takes about 10 s.
@@ -79,7 +80,7 @@ s3_start() {
 		S3_PORT=${ports% *}
 		S3_BASE=${ports#* }
 		S3_DIR=$dir
-		if D="$dir" PORT="$S3_PORT" BASE="${ports#* }" BIND="$bind" \
+		if D="$dir" PORT="$S3_PORT" BASE="${ports#* }" BIND="$bind" SECRET="${S3_SECRET:-testing}" \
 			"${ns[@]}" "$LIB_S3_DIR/swift-s3.sh" start >/dev/null; then
 			break
 		fi
@@ -89,7 +90,7 @@ s3_start() {
 			return 1
 		fi
 	done
-	export AWS_ACCESS_KEY_ID=test:tester AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+	export AWS_ACCESS_KEY_ID=test:tester AWS_SECRET_ACCESS_KEY=${S3_SECRET:-testing} AWS_REGION=us-east-1
 	export AWS_ENDPOINT_URL="http://$bind:$S3_PORT"
 	unset AWS_SESSION_TOKEN AWS_ENDPOINT_URL_S3 AWS_PROFILE
 	S3_BUCKET=${S3_BUCKET:-cairn-test}

@@ -9,9 +9,11 @@
 # data a stopped start left in $D (same ports); stop ends them (TERM, then
 # KILL after 10 s) and waits until they are gone.
 # $D must be on a filesystem with user xattrs (ext4, tmpfs on recent kernels).
-# Credentials: access key id "test:tester", secret "testing", region us-east-1.
+# Credentials: access key id "test:tester", secret $SECRET (default "testing"),
+# region us-east-1.
 set -eu
 D=${D:-/tmp/swift-s3}; PORT=${PORT:-8080}; BASE=${BASE:-6200}; BIND=${BIND:-127.0.0.1}
+SECRET=${SECRET:-testing}
 OBJ=$BASE; CONT=$((BASE+1)); ACC=$((BASE+2))
 if [ "${1:-start}" = stop ]; then
   [ -f "$D/pids" ] || exit 0
@@ -77,8 +79,8 @@ storage_domain = s3.localhost
 # min_segment_size = 5242880   (S3's 5 MiB minimum part size; lower it to speed up multipart tests)
 [filter:tempauth]
 use = egg:swift#tempauth
-# S3 access key id "test:tester", secret "testing"
-user_test_tester = testing .admin
+# S3 access key id "test:tester", secret $SECRET
+user_test_tester = $SECRET .admin
 [filter:catch_errors]
 use = egg:swift#catch_errors
 [filter:gatekeeper]
@@ -114,4 +116,4 @@ i=0; until curl -sf "http://$BIND:$PORT/healthcheck" >/dev/null; do
     echo "swift did not start" >&2; tail -n 20 "$D"/log/*.log >&2; exit 1
   fi
   sleep 0.1; done
-echo "S3 endpoint http://$BIND:$PORT  key=test:tester secret=testing region=us-east-1"
+echo "S3 endpoint http://$BIND:$PORT  key=test:tester secret=$SECRET region=us-east-1"

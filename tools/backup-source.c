@@ -5,12 +5,14 @@
  * With -- CMD, CMD runs with no shell (posix_spawnp, so $PATH is searched
  * and arguments pass as they are), its standard output into a pipe that
  * cairn chunks as it reads, its standard error and standard input those of
- * cairn. The snapshot is written only if CMD exits 0: the wait is the
+ * cairn, its environment cairn's less the passwords (hook_child_env()).
+ * The snapshot is written only if CMD exits 0: the wait is the
  * stream's finish callback, which backup_stream() calls after the last byte
  * and before anything is committed. When the backup fails first, CMD gets
  * SIGTERM (its pipe is closed too) and is waited for, so no child is left.
  */
 #include "cmd.h"
+#include "hook.h"
 #include "ops/ingest.h"
 #include "base/log.h"
 
@@ -18,8 +20,6 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
-
-extern char **environ;
 
 struct child {
 	pid_t pid;
@@ -70,7 +70,8 @@ static int spawn(char **cmd, int *ret_fd, pid_t *ret_pid)
 	sigaddset(&dfl, SIGTERM);
 	posix_spawnattr_setsigdefault(&attr, &dfl);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
-	r = posix_spawnp(&pid, cmd[0], &fa, &attr, cmd, environ);
+	AUTOFREE char **envp = hook_child_env(NULL, 0);
+	r = posix_spawnp(&pid, cmd[0], &fa, &attr, cmd, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(fds[1]);

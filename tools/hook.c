@@ -3,7 +3,8 @@
  * skip --after.
  *
  * The child gets the parent's environment plus the CAIRN_* variables,
- * built before fork() so the child only calls execve(). Its stdin, stdout
+ * less the repository's passwords, built before fork() so the child only
+ * calls execve(). Its stdin, stdout
  * and stderr are cairn's own: a hook's messages reach the operator. The
  * signal handler only records the signal; the backup polls it
  * (backup_options.cancel) and stops at its next step.
@@ -39,16 +40,28 @@ void hook_catch_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-int hook_run(const char *what, const char *cmd, const char *const *env, size_t n)
+/* The repository's passwords, which no child needs: cairn has read them
+ * already, and a hook or dump command (and whatever it starts) could
+ * otherwise show them in its /proc/PID/environ or pass them on. */
+static bool is_secret(const char *var)
+{
+	static const char *const secret[] = { "CAIRN_PASSWORD=", "CAIRN_NEW_PASSWORD=" };
+	for (size_t i = 0; i < ARRAY_SIZE(secret); i++)
+		if (strncmp(var, secret[i], strlen(secret[i])) == 0)
+			return true;
+	return false;
+}
+
+char **hook_child_env(const char *const *env, size_t n)
 {
 	size_t n_env = 0;
 	while (environ[n_env])
 		n_env++;
-	AUTOFREE char **envp = xcalloc(n_env + n + 1, sizeof(char *));
+	char **envp = xcalloc(n_env + n + 1, sizeof(char *));
 	size_t k = 0;
 	for (size_t i = 0; i < n_env; i++) {
-		bool replaced = false;
-		for (size_t j = 0; j < n; j++) {
+		bool replaced = is_secret(environ[i]);
+		for (size_t j = 0; j < n && !replaced; j++) {
 			size_t len = strcspn(env[j], "=") + 1;
 			if (strncmp(environ[i], env[j], len) == 0)
 				replaced = true;
@@ -59,6 +72,12 @@ int hook_run(const char *what, const char *cmd, const char *const *env, size_t n
 	for (size_t j = 0; j < n; j++)
 		envp[k++] = (char *)env[j];
 	envp[k] = NULL;
+	return envp;
+}
+
+int hook_run(const char *what, const char *cmd, const char *const *env, size_t n)
+{
+	AUTOFREE char **envp = hook_child_env(env, n);
 
 	log_debug("running the %s command: %s", what, cmd);
 	pid_t pid = fork();

@@ -18,6 +18,12 @@ extern volatile sig_atomic_t hook_signal;
  * process (a second one ends it). Call once, before any thread starts. */
 void hook_catch_signals(void);
 
+/* The environment of a child cairn starts (hooks, dump commands): cairn's
+ * own, less $CAIRN_PASSWORD and $CAIRN_NEW_PASSWORD, with env (n
+ * "NAME=VALUE" strings) added or replacing. The array is malloc'd (free()
+ * it); its strings are not copies. */
+char **hook_child_env(const char *const *env, size_t n);
+
 /* Runs cmd through /bin/sh -c, with env (n "NAME=VALUE" strings) added to
  * the environment, and waits for it. Returns its exit status (0..255),
  * 128 + N when signal N ended it, or -errno when it could not be started

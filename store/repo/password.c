@@ -17,6 +17,9 @@
 #include <openssl/crypto.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <unistd.h>
+
+extern char **environ;
 
 void password_free(char *p)
 {
@@ -159,6 +162,22 @@ static int from_tty_twice(const char *prompt, char **ret)
 	return 0;
 }
 
+/* Takes the password from the environment variable name: a copy in *ret,
+ * and the variable's value overwritten in place and removed, so that
+ * neither /proc/PID/environ (which shows the memory the environment came
+ * in, whatever unsetenv() does) nor a child shows it while cairn runs. */
+static int from_env(const char *name, char **ret)
+{
+	size_t len = strlen(name);
+
+	*ret = xstrdup(getenv(name));
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
+			OPENSSL_cleanse(*e + len + 1, strlen(*e + len + 1));
+	unsetenv(name);
+	return 0;
+}
+
 static int read_password(const char *file, bool twice, char **ret)
 {
 	const char *env;
@@ -168,7 +187,7 @@ static int read_password(const char *file, bool twice, char **ret)
 	if (file)
 		r = from_file(file, &p);
 	else if ((env = getenv("CAIRN_PASSWORD")) && *env)
-		r = (p = xstrdup(env)) ? 0 : -ENOMEM;
+		r = from_env("CAIRN_PASSWORD", &p);
 	else if ((env = getenv("CAIRN_PASSWORD_FILE")) && *env)
 		r = from_file(env, &p);
 	else {
@@ -204,7 +223,7 @@ int password_read_new(const char *file, char **ret)
 	if (file)
 		r = from_file(file, &p);
 	else if ((env = getenv("CAIRN_NEW_PASSWORD")) && *env)
-		r = (p = xstrdup(env)) ? 0 : -ENOMEM;
+		r = from_env("CAIRN_NEW_PASSWORD", &p);
 	else {
 		r = from_tty_twice("new password: ", &p);
 		if (r == -ENOKEY) {
