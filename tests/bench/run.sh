@@ -45,6 +45,9 @@
 #   BENCH_BACKUP_ONLY=0    1 runs only the backups (and, with BENCH_CRYPTO, the
 #                          unencrypted backup of large), then prints the table
 #                          (requests and mount to first ls, BENCH_CAIRN_SNAPSHOTS)
+#   BENCH_CRYPTO_ONLY=0    1 runs only the section of what encryption costs
+#                          (backups and first reads of large, encrypted and not,
+#                          in alternation), then prints the table
 #   BENCH_CRYPTO=1         0 skips the unencrypted cairn repository (the rows of what
 #                          encryption costs)
 set -euo pipefail
@@ -486,49 +489,63 @@ backup_cairn() {
 	unset CAIRN_CACHE_DIR
 }
 
-# crypto_section: what encryption costs cairn. The same large dataset into
-# a repository made with --no-encryption: its backup, and the first and
-# second sequential reads of large's two 256 MiB files through a fresh
-# mount, beside the encrypted repository's (the cairn column's own rows).
+# crypto_section: what encryption costs cairn, measured in alternation so
+# that both sides meet the same machine: BACKUP_RUNS backups of the large
+# dataset into a new encrypted repository and then into a new one made with
+# --no-encryption (each after a sync, so neither pays for the other's
+# writeback), and RUNS pairs of first sequential reads of large's two 256
+# MiB files through a fresh mount of the main (encrypted) repository and of
+# the unencrypted one. Rows: cmp_* (encrypted) and plain_* (not).
 crypto_section() {
-	local repo=$W/repo/cairn-plain f row i
-	say "cairn without encryption (the cost of encryption)"
-	export CAIRN_CACHE_DIR=$W/cache/cairn-plain
-	# As for the encrypted backup, which ran right after the datasets were
-	# made: the source in the page cache.
+	local repo=$W/repo/cairn-plain enc=$W/repo/cairn-crypto f row i
+	say "cairn with and without encryption, alternately (the cost of encryption)"
+	# As for the backups above: the source in the page cache.
 	echo "+ (cd $(q "$DATA/large") && tar cf - . | wc -c) >/dev/null"
 	(cd "$DATA/large" && tar cf - . | wc -c) >/dev/null
 	for i in $(seq "$BACKUP_RUNS"); do
+		export CAIRN_CACHE_DIR=$W/cache/cairn-crypto
+		rm -rf "$enc" "$CAIRN_CACHE_DIR"
+		run "$BUILD/cairn" init -q -r "$enc" --kdf-params "$CAIRN_KDF"
+		run sync
+		measure "$W" "$(q "$BUILD/cairn") backup -r $(q "$enc") --member large --time $TS $(q "$DATA/large")"
+		put cmp_backup_large cairn "$T"
+		export CAIRN_CACHE_DIR=$W/cache/cairn-plain
 		rm -rf "$repo" "$CAIRN_CACHE_DIR"
-		run "$BUILD/cairn" init -r "$repo" --no-encryption
+		run "$BUILD/cairn" init -q -r "$repo" --no-encryption
+		run sync
 		measure "$W" "$(q "$BUILD/cairn") backup -r $(q "$repo") --member large --time $TS $(q "$DATA/large")"
 		put plain_backup_large cairn "$T"
 	done
+	rm -rf "$enc" "$W/cache/cairn-crypto"
 	unset CAIRN_CACHE_DIR
 	[ "${BENCH_READS:-1}" = 1 ] || return 0
 	for f in text-1.txt:seq_c random.bin:seq_i; do
 		row=${f#*:}
 		f=${f%:*}
 		for i in $(seq "$RUNS"); do
+			fresh_mount cairn large
+			seq_read cairn "$(root_of cairn large)/$f" "cmp_${row}1" cairn
+			unmount cairn
 			fresh_mount cairn-plain large
 			seq_read cairn-plain "$(root_of cairn-plain large)/$f" "plain_${row}1" cairn
 		done
 		same cairn-plain "$(root_of cairn-plain large)/$f" "$DATA/large/$f"
+		unmount cairn-plain
 	done
-	unmount cairn-plain
 }
 
-# crypto_ratios: encrypted over unencrypted, as rows of the cairn column
-# (backup: time ratio; reads: throughput ratio, unencrypted over encrypted),
-# so 1.05 means encryption costs 5%.
+# crypto_ratios: encrypted over unencrypted, from crypto_section's
+# alternating rows, as rows of the cairn column (backup: time ratio; reads:
+# throughput ratio, unencrypted over encrypted), so 1.05 means encryption
+# costs 5%.
 crypto_ratios() {
 	local a b row
 	# shellcheck disable=SC2086
-	a=$(median ${R["backup_large|cairn"]:-}) b=$(median ${R["plain_backup_large|cairn"]:-})
+	a=$(median ${R["cmp_backup_large|cairn"]:-}) b=$(median ${R["plain_backup_large|cairn"]:-})
 	put enc_backup cairn "$(awk -v a="$a" -v b="$b" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.3f", a / b; else print "-" }')"
 	for row in seq_c1 seq_i1; do
 		# shellcheck disable=SC2086
-		a=$(median ${R["$row|cairn"]:-}) b=$(median ${R["plain_$row|cairn"]:-})
+		a=$(median ${R["cmp_$row|cairn"]:-}) b=$(median ${R["plain_$row|cairn"]:-})
 		put "enc_$row" cairn "$(awk -v a="$a" -v b="$b" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.3f", b / a; else print "-" }')"
 	done
 }
@@ -1073,8 +1090,11 @@ seq_i1~seq read 256 MiB random, 1st~GB/s~hi
 seq_i2~seq read 256 MiB random, 2nd~GB/s~hi
 rss_seq~daemon peak RSS after text x2~MiB~lo
 rss_seq_walk~the same, then ls -lR of small~MiB~lo
+cmp_backup_large~backup, large, encrypted, alternating with the next~s~lo
 plain_backup_large~backup, large, cairn --no-encryption~s~lo
+cmp_seq_c1~seq read 256 MiB text, 1st, encrypted, alternating~GB/s~hi
 plain_seq_c1~seq read 256 MiB text, 1st, --no-encryption~GB/s~hi
+cmp_seq_i1~seq read 256 MiB random, 1st, encrypted, alternating~GB/s~hi
 plain_seq_i1~seq read 256 MiB random, 1st, --no-encryption~GB/s~hi
 enc_backup~encryption cost: backup large, enc/plain time~x~lo
 enc_seq_c1~encryption cost: text 1st read, plain/enc GB/s~x~lo
@@ -1197,8 +1217,10 @@ How to read it
   (invalidate=1), so every read reaches the daemon, whose backing files are warm.
   Native reads the page cache (invalidate=0).
 - Encryption cost: the "--no-encryption" rows are the same backup and reads on a
-  repository made with --no-encryption (cairn column); the "encryption cost" rows
-  divide encrypted by unencrypted (1.05x: encryption costs 5%).
+  repository made with --no-encryption (cairn column), measured in turn with the
+  "encrypted, alternating" rows (each backup after a sync, into a new repository);
+  the "encryption cost" rows divide encrypted by unencrypted from those pairs
+  (1.05x: encryption costs 5%).
 - Datasets: large and small from tests/bench/make-dataset.sh; par: 8 x 32 MiB cut
   from large (cut from 64 MiB to fit the time budget); s3: large's text-1.txt and
   random.bin; tiny: 16 small files, backed up again and again for the extra
@@ -1274,6 +1296,24 @@ say "datasets in $DATA"
 gen_datasets
 
 decode_limit
+
+if [ "${BENCH_CRYPTO_ONLY:-0}" = 1 ]; then
+	if [ ! -d "$W/repo/cairn/snapshots" ]; then
+		say "an encrypted repository of large to read (not timed)"
+		export CAIRN_CACHE_DIR=$W/cache/cairn
+		rm -rf "$W/repo/cairn" "$CAIRN_CACHE_DIR"
+		run "$BUILD/cairn" init -q -r "$W/repo/cairn" --kdf-params "$CAIRN_KDF"
+		run "$BUILD/cairn" backup -q -r "$W/repo/cairn" --member large --time "$TS" "$DATA/large"
+		unset CAIRN_CACHE_DIR
+	fi
+	crypto_section
+	crypto_ratios
+	table
+	echo
+	echo "Spread of the samples (min-max, and half the range over the median):"
+	table spread
+	exit 0
+fi
 
 say "backups ($BACKUP_RUNS runs each, each into a new repository; $((N_SNAPSHOTS - 4)) extra snapshots of tiny are not timed)"
 if has cairn; then
