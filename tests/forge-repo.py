@@ -22,6 +22,14 @@ Cases:
                  the real one
   missing-tree   a header whose tree does not exist
   huge-xattrs    64 xattrs of 64 KiB on one file (a 4 MiB tree, stored raw)
+
+Cases that forge other objects, adding no snapshot:
+  lying-trailer  two packs, each named by the SHA-256 of its bytes, whose
+                 trailers lie: one lists entries past the end, over the
+                 trailer and overlapping each other; one claims 2^32-1
+                 entries in a 48-byte payload
+  dup-listing    the snapshot list again, with its first entry twice (forge
+                 it after the snapshots)
 """
 
 import hashlib
@@ -32,7 +40,7 @@ import sys
 import tempfile
 
 MAGIC = b"CRN\x1e"
-KIND_TREE, KIND_SNAPSHOT = 4, 5
+KIND_PACK_TRAILER, KIND_TREE, KIND_SNAPSHOT, KIND_LISTING = 3, 4, 5, 7
 DIR, FILE, SYMLINK, FIFO, CHR, BLK, SOCK = 1, 2, 3, 4, 5, 6, 7
 
 
@@ -148,10 +156,57 @@ def case_tree(repo, case):
     sys.exit("forge-repo: unknown case '%s'" % case)
 
 
+def put_pack(repo, data):
+    """Stores a pack under its name, and prints the name."""
+    name = hashlib.sha256(data).hexdigest()
+    put(repo, "packs/%s/%s" % (name[:2], name), data)
+    print("packs/%s/%s" % (name[:2], name))
+
+
+def pack_with_trailer(chunks, payload):
+    t = envelope(KIND_PACK_TRAILER, payload)
+    return chunks + t + struct.pack("<I", len(t)) + b"CPK1"
+
+
+def case_lying_trailer(repo):
+    real, size = a_real_pack(repo)
+    with open(os.path.join(repo, "packs", real.hex()[:2], real.hex()), "rb") as f:
+        data = f.read()
+    (tlen,) = struct.unpack("<I", data[-8:-4])
+    chunks = data[:len(data) - 8 - tlen]
+    h = hashlib.sha256(b"chunk").digest()
+    entries = [(h, len(chunks) + 4096, 100, 100),   # past the end
+               (h, len(chunks) - 10, 200, 100),      # over the trailer
+               (h, 0, 64, 64), (h, 32, 64, 64)]      # overlapping
+    payload = struct.pack("<I", len(entries)) + b"".join(struct.pack("<32sQII", *e)
+                                                         for e in entries)
+    put_pack(repo, pack_with_trailer(chunks, payload))
+    put_pack(repo, pack_with_trailer(chunks, struct.pack("<I", 0xFFFFFFFF) + b"\0" * 48))
+
+
+def case_dup_listing(repo):
+    with open(os.path.join(repo, "snapshot-list"), "rb") as f:
+        obj = f.read()
+    flags, (stored, raw_len) = obj[6], struct.unpack("<II", obj[8:16])
+    payload = obj[48:48 + stored]
+    if flags & 1:
+        payload = subprocess.run(["zstd", "-q", "-d", "-c"], input=payload, check=True,
+                                 stdout=subprocess.PIPE).stdout
+    version, n = struct.unpack("<II", payload[:8])
+    (hlen,) = struct.unpack("<I", payload[40:44])
+    first = payload[8:44 + hlen]
+    raw = struct.pack("<II", version, n + 1) + first + payload[8:]
+    put(repo, "snapshot-list", envelope(KIND_LISTING, raw, compress=True))
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     repo, case = sys.argv[1], sys.argv[2]
+    if case == "lying-trailer":
+        return case_lying_trailer(repo)
+    if case == "dup-listing":
+        return case_dup_listing(repo)
     raw, n_inodes, compress = case_tree(repo, case)
     add_snapshot(repo, case, raw, n_inodes, compress=compress, write_tree=case != "missing-tree")
     return 0

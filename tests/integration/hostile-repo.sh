@@ -6,7 +6,9 @@
 # mount, nor makes them use much memory: ls, find, diff, restore, export and
 # check over each snapshot exit 0 or 1 (with a message), peak below a bound,
 # and a mount serves the rest and answers EIO for what is broken. Text from
-# the forged headers (host, tags) reaches the terminal escaped.
+# the forged headers (host, tags) reaches the terminal escaped. Packs whose
+# trailers lie are named by check; a snapshot list that names a snapshot
+# twice is not believed (every snapshot is listed once).
 . "$(dirname "$0")/lib.sh"
 
 RSS_MAX_KIB=$((160 * 1024))
@@ -24,6 +26,9 @@ cairn backup -r "$T/repo" --member good --time 2026-11-22T205328Z "$T/src"
 for c in $CASES; do
 	python3 "$SRC/tests/forge-repo.py" "$T/repo" "$c" || fail "cannot forge $c"
 done
+python3 "$SRC/tests/forge-repo.py" "$T/repo" lying-trailer >"$T/forged-packs" ||
+	fail "cannot forge lying-trailer"
+python3 "$SRC/tests/forge-repo.py" "$T/repo" dup-listing || fail "cannot forge dup-listing"
 
 # bounded CMD...: CMD exits with a status of its contract (0 or 1; find and
 # diff also 2), never by a signal or the timeout, says why when it fails,
@@ -47,6 +52,9 @@ info "listing snapshots with forged headers"
 bounded "$BUILD/cairn" snapshots -r "$T/repo"
 assert_eq 0 "$STATUS" "cairn snapshots over forged headers"
 assert_matches "$OUT" 'tag\\033' "a forged tag is shown escaped"
+for c in good $CASES; do
+	assert_eq 1 "$(printf '%s\n' "$OUT" | grep -c "^$c ")" "snapshots of $c listed"
+done
 
 for c in $CASES; do
 	info "$c"
@@ -72,6 +80,12 @@ info "restored safely: no set-id bits, no devices"
 info "check names the damage and stays bounded"
 bounded "$BUILD/cairn" check -r "$T/repo"
 assert_eq 1 "$STATUS" "check of a forged repository"
+[ "$(wc -l <"$T/forged-packs")" = 2 ] || fail "forge-repo made no packs"
+while read -r p; do
+	assert_contains "$OUT$ERR" "${p#packs/}" "check names the pack whose trailer lies"
+done <"$T/forged-packs"
+bounded "$BUILD/cairn" check -r "$T/repo" --read-data
+assert_eq 1 "$STATUS" "check --read-data of a forged repository"
 
 info "the mount serves the good snapshot and answers EIO for the forged ones"
 mount_repo "$T/repo" "$T/mnt"
