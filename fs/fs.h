@@ -33,8 +33,11 @@
 #define FS_RA_OPEN_READS 8
 #define FS_RA_OPEN_MIN (128u << 10)
 /* Page cache of each thread's catalog connection, in KiB: the kernel's page
- * cache holds the catalog file anyway, and this is paid once per thread. */
-#define FS_CATALOG_CACHE_KIB 1024
+ * cache holds the catalog file anyway, and this is paid once per thread
+ * (eleven times with libfuse's ten workers: at 1024 it was a third of the
+ * 32 MiB the daemon may use beyond its cache budget under 32 readers, and
+ * ls -lR of 100k files took no longer at 256). */
+#define FS_CATALOG_CACHE_KIB 256
 #define FS_FILES 64 /* files whose readahead state is kept (the most recently read) */
 /* The kernel's own readahead for the mount: at most this, and at most half
  * of ours, so that our workers stay ahead of the kernel's requests. */

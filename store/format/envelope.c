@@ -94,7 +94,7 @@ static struct zstd_ctxs *zstd_ctxs(void)
  * to a small free list; what stays allocated is bounded by their product,
  * whatever the number of threads. */
 #define SCRATCH_KEEP 4
-#define SCRATCH_KEEP_MAX ((size_t)2 << 20)
+#define SCRATCH_KEEP_MAX ((size_t)1 << 20)
 
 struct scratch {
 	uint8_t *p;
