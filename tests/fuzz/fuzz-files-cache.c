@@ -42,8 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				struct files_cache_chunk c;
 				files_cache_chunk_at(&e, i, &c);
 				const uint8_t *pack = files_cache_pack(fc, c.pack);
-				FUZZ_CHECK(!pack || (pack >= fc->data &&
-						     pack + 32 <= fc->data + fc->len));
+				FUZZ_CHECK(!pack ||
+					   (pack >= fc->data && pack + 32 <= fc->data + fc->len));
 			}
 		}
 		off += 4 + len + 52;
