@@ -1275,9 +1275,29 @@ say "work directory $W${KEEP:+ (kept)}"
 echo "runs: $RUNS for the cheap rows; $SLOW_RUNS for ls -lR, tar and the reads over S3; $BACKUP_RUNS for backups; 1 for fio"
 echo "snapshots: $N_SNAPSHOTS in each local repository, then $N_CAIRN_SNAPSHOTS in cairn's for one more row"
 
+# report: the versions, both tables, the notes and the checks, on stdout
+# and in $REPORT; what was not measured shows as "-".
+report() {
+	{
+		say "versions"
+		versions
+		say "results ($(awk -v a="$BENCH_START" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", (b - a) / 60 }') minutes in all; this machine was not otherwise idle unless you made it so)"
+		table
+		echo
+		echo "Spread of the samples (min-max, and half the range over the median):"
+		table spread
+		echo
+		notes
+		echo
+		checks
+	} | tee "$REPORT"
+	echo
+	echo "bench: the report is also in $REPORT"
+}
+
 if [ "${BENCH_LISTING_ONLY:-0}" = 1 ]; then
 	listing_section
-	table
+	report
 	exit 0
 fi
 
@@ -1308,10 +1328,7 @@ if [ "${BENCH_CRYPTO_ONLY:-0}" = 1 ]; then
 	fi
 	crypto_section
 	crypto_ratios
-	table
-	echo
-	echo "Spread of the samples (min-max, and half the range over the median):"
-	table spread
+	report
 	exit 0
 fi
 
@@ -1330,10 +1347,7 @@ if [ "${BENCH_BACKUP_ONLY:-0}" = 1 ]; then
 		BENCH_READS=0 crypto_section
 		crypto_ratios
 	fi
-	table
-	echo
-	echo "Spread of the samples (min-max, and half the range over the median):"
-	table spread
+	report
 	exit 0
 fi
 
@@ -1357,18 +1371,4 @@ if [ "$DO_HUGE" = 1 ]; then
 	huge_section
 fi
 
-{
-	say "versions"
-	versions
-	say "results ($(awk -v a="$BENCH_START" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", (b - a) / 60 }') minutes in all; this machine was not otherwise idle unless you made it so)"
-	table
-	echo
-	echo "Spread of the samples (min-max, and half the range over the median):"
-	table spread
-	echo
-	notes
-	echo
-	checks
-} | tee "$REPORT"
-echo
-echo "bench: the report is also in $REPORT"
+report
