@@ -484,7 +484,7 @@ static uint8_t *take_consumed_locked(struct cache *c, size_t n, size_t *ret_cap)
 		if (buffer_fits(e, n) && (!best || e->cap < best->cap))
 			best = e;
 	}
-	if (!best && c->consumed_bytes > c->consumed_slack) {
+	if (!best && c->consumed_bytes > c->consumed_slack && !list_is_empty(&c->consumed)) {
 		/* None fits: the oldest, resized. Its pages move along;
 		 * only what it grows by is new. */
 		best = entry_of_link(c->consumed.prev);
@@ -508,7 +508,7 @@ static uint8_t *take_consumed_locked(struct cache *c, size_t n, size_t *ret_cap)
 	evict_one_locked(c, best);
 	/* Chunks larger than those they take the buffers of would have it
 	 * creep up; what lies beyond twice the slack goes. */
-	while (c->consumed_bytes > 2 * c->consumed_slack)
+	while (c->consumed_bytes > 2 * c->consumed_slack && !list_is_empty(&c->consumed))
 		evict_one_locked(c, entry_of_link(c->consumed.prev));
 	return p;
 }
@@ -555,7 +555,7 @@ static uint8_t *take_buffer_locked(struct cache *c, size_t n, size_t *ret_cap)
 	evict_one_locked(c, best);
 	/* Chunks larger than those they take the buffers of would have it
 	 * creep up; what lies beyond twice the slack goes. */
-	while (c->consumed_bytes > 2 * c->consumed_slack)
+	while (c->consumed_bytes > 2 * c->consumed_slack && !list_is_empty(&c->consumed))
 		evict_one_locked(c, entry_of_link(c->consumed.prev));
 	return p;
 }
@@ -572,6 +572,7 @@ static void put_locked(struct cache *c, struct cache_entry *e, bool consumed)
 		return;
 	}
 	if (e->state == ENTRY_PACKED) {
+		e->consumed = false; /* never on the consumed list */
 		list_add_head(&c->packed, &e->link);
 		return;
 	}
@@ -923,8 +924,13 @@ static void demote_locked(struct cache *c)
 	pthread_mutex_lock(&c->lock);
 	e->demote = false;
 	c->demoting_bytes -= e->charge;
-	if (!ok || e->refs > 1) {
-		/* Someone reads it (it stays as it is), or it is not worth it. */
+	if (!ok || e->refs > 1 || e->consumed) {
+		/* Someone reads it (it stays as it is), a sequential reader
+		 * read it to its end meanwhile (its bytes are in the kernel's
+		 * page cache: it goes to the consumed list, and a packed entry
+		 * must never be marked consumed, or its eviction would take
+		 * its charge off the consumed list's count), or it is not
+		 * worth it. */
 		if (!ok)
 			e->no_demote = true;
 		free(data);

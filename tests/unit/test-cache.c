@@ -946,6 +946,59 @@ static void test_chunks_read_again_are_packed_not_dropped(void **state UNUSED)
 	fixture_free(f);
 }
 
+/* Readers that read chunks again (so they are worth packing) and let some
+ * go as consumed, on four threads at once, while the workers pack what
+ * eviction hands them: a chunk consumed while a worker packed it became a
+ * packed entry marked consumed, whose eviction took its charge off the
+ * consumed list's count, until that count claimed bytes on an empty list
+ * and eviction took the list's head for an entry (the mount's daemon died
+ * of an assertion under 32 readers). */
+struct churn_arg {
+	struct cache *cache;
+	unsigned seed;
+	bool ok;
+};
+
+static void *churn(void *p)
+{
+	struct churn_arg *a = p;
+	unsigned x = a->seed;
+
+	a->ok = true;
+	for (unsigned k = 0; k < 1500 && a->ok; k++) {
+		x = x * 1103515245u + 12345u;
+		unsigned i = (x >> 16) % 8;
+		a->ok = chunk_is_true_put(a->cache, i, (x >> 8) & 1);
+	}
+	return NULL;
+}
+
+static void test_chunks_consumed_while_packed_keep_the_counts(void **state UNUSED)
+{
+	struct fixture *f = fixture_new(5 * cache_cost(256u << 10), 2);
+	struct churn_arg args[4];
+	pthread_t t[4];
+	struct cache_stats st;
+
+	big_chunks = 256u << 10;
+	compressible = true;
+	for (unsigned i = 0; i < 4; i++) {
+		args[i] = (struct churn_arg){ .cache = f->cache, .seed = 7 * i + 1 };
+		assert_int_equal(pthread_create(&t[i], NULL, churn, &args[i]), 0);
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_true(args[i].ok);
+	}
+	wait_idle(f->cache);
+	cache_get_stats(f->cache, &st);
+	assert_true(st.demoted > 0);
+	assert_true(st.used <= cache_budget(f->cache) + cache_cost(256u << 10));
+	for (unsigned i = 0; i < 8; i++)
+		check_chunk(f->cache, i);
+	fixture_free(f);
+}
+
 static void test_what_does_not_compress_or_is_read_once_is_dropped(void **state UNUSED)
 {
 	struct fixture *f = fixture_new(5 * cache_cost(256u << 10), 2);
@@ -992,6 +1045,7 @@ int main(void)
 		cmocka_unit_test(test_reader_decodes_a_fetched_chunk_rather_than_wait),
 		cmocka_unit_test(test_prefetch_keeps_to_half_the_budget),
 		cmocka_unit_test(test_chunks_read_again_are_packed_not_dropped),
+		cmocka_unit_test(test_chunks_consumed_while_packed_keep_the_counts),
 		cmocka_unit_test(test_what_does_not_compress_or_is_read_once_is_dropped),
 	};
 
