@@ -9,6 +9,8 @@
 # No error, no wrong byte, the daemon alive, its peak memory (VmHWM) within
 # its cache budget plus 32 MiB over an idle daemon; prints the throughput.
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=../lib-load.sh
+. "$SRC/tests/lib-load.sh"
 
 CACHE_MIB=64
 READERS=32
@@ -45,11 +47,12 @@ pid=${MOUNT_PID[$(realpath "$T/mnt")]}
 idle=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
 snap="$T/mnt/snapshots/data/2026-12-01T000000Z"
 
-# reader N: every reader checks its 1/32 of small's files; readers 0-3 also
-# walk the whole tree, 4-8 each read one file of large whole, and the rest
-# make 32 random 16 KiB reads of large. Prints the bytes it read.
+# reader K (1..32, n = K - 1): every reader checks its 1/32 of small's
+# files; n 0-3 also walk the whole tree, 4-8 each read one file of large
+# whole, and the rest make 32 random 16 KiB reads of large. Writes the
+# bytes it read to $T/bytes.n.
 reader() {
-	local n=$1 bytes=0 k f off
+	local n=$(($1 - 1)) bytes=0 k f off
 	if [ "$n" -lt 4 ]; then
 		(cd "$snap" && find . -printf '%y %P\n' | sort) >"$T/walk.$n"
 		cmp -s "$T/listing" "$T/walk.$n" ||
@@ -74,32 +77,6 @@ reader() {
 	echo "$bytes" >"$T/bytes.$n"
 }
 
-info "$READERS readers, a backup and a forget --prune at once"
-start=$(now)
-pids=()
-for n in $(seq 0 $((READERS - 1))); do
-	reader "$n" >"$T/reader.$n.log" 2>&1 &
-	pids+=($!)
-done
-cairn backup -r "$T/repo" --member other "$T/other" >"$T/backup.log" 2>&1 &
-bpid=$!
-cairn forget -r "$T/repo" --member old --keep-last 1 --prune >"$T/forget.log" 2>&1 &
-fpid=$!
-failed=0
-for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
-elapsed=$(($(now) - start))
-wait "$bpid" || fail "the backup failed: $(cat "$T/backup.log")"
-wait "$fpid" || fail "forget --prune failed: $(cat "$T/forget.log")"
-[ "$failed" -eq 0 ] || fail "$failed readers saw an error or a wrong byte: $(cat "$T"/reader.*.log | head -n 20)"
-daemon_alive "$T/mnt" || fail "the daemon died"
-
-bytes=$(cat "$T"/bytes.* | awk '{ s += $1 } END { printf "%d", s }')
-info "readers: $((bytes / 1048576)) MiB in $((elapsed / 1000)) ms, $((bytes * 1000000 / elapsed / 1048576)) MiB/s"
-hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
-info "cairnfs VmHWM $((hwm / 1024)) MiB (idle $((idle / 1024)) MiB, cache ${CACHE_MIB} MiB)"
-[ "$hwm" -lt $((idle + (CACHE_MIB + SLACK_MIB) * 1024)) ] ||
-	fail "cairnfs peaked at $((hwm / 1024)) MiB: more than idle + cache + $SLACK_MIB MiB"
-expect_status 0 cairn snapshots -r "$T/repo"
-assert_matches "$OUT" "other" "the concurrent backup is listed"
-assert_eq 1 "$(printf '%s\n' "$OUT" | grep -c '^old ')" "forget kept one snapshot of old"
+load_churn "$READERS" reader
+load_verdict "$(cat "$T"/bytes.* | awk '{ s += $1 } END { printf "%d", s }')" "$pid" "$idle" "$CACHE_MIB" "$SLACK_MIB"
 unmount_repo "$T/mnt"

@@ -5,6 +5,8 @@
 # byte, the daemon alive, and its peak memory within its cache budget plus
 # 32 MiB (and the size of an idle daemon). Prints the readers' throughput.
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=../lib-load.sh
+. "$SRC/tests/lib-load.sh"
 
 CACHE_MIB=16
 READERS=32
@@ -45,32 +47,6 @@ reader() {
 	done
 }
 
-info "$READERS readers, a backup and a forget --prune at once"
-start=$(now)
-pids=()
-for n in $(seq 1 "$READERS"); do
-	reader "$n" >"$T/reader.$n.log" 2>&1 &
-	pids+=($!)
-done
-cairn backup -r "$T/repo" --member other "$T/other" >"$T/backup.log" 2>&1 &
-bpid=$!
-cairn forget -r "$T/repo" --member old --keep-last 1 --prune >"$T/forget.log" 2>&1 &
-fpid=$!
-failed=0
-for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
-elapsed=$(($(now) - start))
-wait "$bpid" || fail "the backup failed: $(cat "$T/backup.log")"
-wait "$fpid" || fail "forget --prune failed: $(cat "$T/forget.log")"
-[ "$failed" -eq 0 ] || fail "$failed readers saw an error or a wrong byte: $(cat "$T"/reader.*.log | head -n 20)"
-daemon_alive "$T/mnt" || fail "the daemon died"
-
-bytes=$(($(du -sb "$T/src" | cut -f1) * READERS))
-info "readers: $((bytes / 1048576)) MiB in $((elapsed / 1000)) ms, $((bytes * 1000000 / elapsed / 1048576)) MiB/s"
-hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
-info "cairnfs VmHWM $((hwm / 1024)) MiB (idle $((idle / 1024)) MiB, cache ${CACHE_MIB} MiB)"
-[ "$hwm" -lt $((idle + (CACHE_MIB + SLACK_MIB) * 1024)) ] ||
-	fail "cairnfs peaked at $((hwm / 1024)) MiB: more than idle + cache + $SLACK_MIB MiB"
-expect_status 0 cairn snapshots -r "$T/repo"
-assert_matches "$OUT" "other" "the concurrent backup is listed"
-assert_eq 1 "$(printf '%s\n' "$OUT" | grep -c '^old ')" "forget kept one snapshot of old"
+load_churn "$READERS" reader
+load_verdict $(($(du -sb "$T/src" | cut -f1) * READERS)) "$pid" "$idle" "$CACHE_MIB" "$SLACK_MIB"
 unmount_repo "$T/mnt"
