@@ -4,10 +4,10 @@
  *
  * The child gets the parent's environment plus the CAIRN_* variables,
  * less the repository's passwords, built before fork() so the child only
- * calls execve(). Its stdin, stdout
- * and stderr are cairn's own: a hook's messages reach the operator. The
- * signal handler only records the signal; the backup polls it
- * (backup_options.cancel) and stops at its next step.
+ * calls execve(). Its stdin, stdout and stderr are cairn's own: a hook's
+ * messages reach the operator. The signal handler only records the
+ * signal; the backup polls it (backup_options.cancel) and stops at its
+ * next step.
  */
 #include "hook.h"
 #include "base/log.h"
