@@ -3,11 +3,17 @@
  * S3 backend signs its requests and hands them here, the HTTP backend sends
  * them as they are.
  *
- * Connections: a client keeps a small locked pool of curl easy handles.
- * A thread takes a handle for one request and gives it back, so keep-alive
- * connections, the DNS cache and TLS sessions outlive the request and are
- * reused by whichever thread comes next; as many requests run at once as
- * there are threads asking.
+ * Connections: a client keeps a small locked pool of curl multi handles,
+ * each with its connection cache. A thread takes one for a request and
+ * gives it back, so keep-alive connections, the DNS cache and TLS sessions
+ * outlive the request and are reused by whichever thread comes next; as
+ * many requests run at once as there are threads asking. Every attempt of
+ * every request runs on an easy handle of its own, never a reused one:
+ * libcurl 7.88 (Debian 12) keeps a pointer to the last header a transfer
+ * stored after freeing it, and a reused handle whose next reply starts its
+ * headers with a folded line (a space or a tab) writes through it (a use
+ * after free a hostile server can send; fixed in curl 8.1.0, curl#11101;
+ * found by fuzz-http-reply).
  *
  * Failures: an attempt that fails in transit (reset, timeout, truncated
  * body) or gets 408, 429 or a 5xx is tried again after an exponential
@@ -55,8 +61,8 @@ struct http {
 	struct http_options opts; /* defaults filled in; opts.cacert points to cacert */
 	char *cacert;		  /* owned copy, or NULL */
 	pthread_mutex_t lock;
-	CURL *idle[POOL_MAX]; /* guarded by lock */
-	size_t n_idle;	      /* guarded by lock */
+	CURLM *idle[POOL_MAX]; /* guarded by lock */
+	size_t n_idle;	       /* guarded by lock */
 };
 
 /* The state of one attempt, shared with curl's callbacks. */
@@ -117,33 +123,59 @@ void http_free(struct http *h)
 	if (!h)
 		return;
 	for (size_t i = 0; i < h->n_idle; i++)
-		curl_easy_cleanup(h->idle[i]);
+		curl_multi_cleanup(h->idle[i]);
 	pthread_mutex_destroy(&h->lock);
 	free(h->cacert);
 	free(h);
 }
 
-static CURL *pool_take(struct http *h)
+static CURLM *pool_take(struct http *h)
 {
-	CURL *c = NULL;
+	CURLM *m = NULL;
 
 	pthread_mutex_lock(&h->lock);
 	if (h->n_idle > 0)
-		c = h->idle[--h->n_idle];
+		m = h->idle[--h->n_idle];
 	pthread_mutex_unlock(&h->lock);
-	return c ? c : curl_easy_init();
+	return m ? m : curl_multi_init();
 }
 
-static void pool_give(struct http *h, CURL *c)
+static void pool_give(struct http *h, CURLM *m)
 {
 	pthread_mutex_lock(&h->lock);
 	if (h->n_idle < POOL_MAX) {
-		h->idle[h->n_idle++] = c;
-		c = NULL;
+		h->idle[h->n_idle++] = m;
+		m = NULL;
 	}
 	pthread_mutex_unlock(&h->lock);
-	if (c)
-		curl_easy_cleanup(c);
+	if (m)
+		curl_multi_cleanup(m);
+}
+
+/* Runs the transfer of easy handle c on m, whose connection cache it shares
+ * with the requests before it, and waits for it to end. */
+static CURLcode perform(CURLM *m, CURL *c)
+{
+	CURLcode rc = CURLE_OK;
+	CURLMsg *msg;
+	int running = 1, left;
+
+	if (curl_multi_add_handle(m, c) != CURLM_OK)
+		return CURLE_OUT_OF_MEMORY;
+	while (running) {
+		CURLMcode mc = curl_multi_perform(m, &running);
+		if (mc == CURLM_OK && running)
+			mc = curl_multi_poll(m, NULL, 0, 1000, NULL);
+		if (mc != CURLM_OK) {
+			rc = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_SEND_ERROR;
+			break;
+		}
+	}
+	while ((msg = curl_multi_info_read(m, &left)))
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == c)
+			rc = msg->data.result;
+	curl_multi_remove_handle(m, c);
+	return rc;
 }
 
 void http_response_release(struct http_response *resp)
@@ -592,6 +624,7 @@ int http_request(struct http *h, const struct http_request *req, struct buf *out
 	unsigned attempt;
 	bool retry = false, overflow = false, too_big = false;
 	long status;
+	CURLM *m;
 	CURL *c;
 	int r;
 
@@ -599,21 +632,17 @@ int http_request(struct http *h, const struct http_request *req, struct buf *out
 	if (!resp)
 		resp = &local;
 	*resp = HTTP_RESPONSE_INIT;
-	c = pool_take(h);
+	m = pool_take(h);
 	headers = build_headers(req);
-	if (!c || !headers) {
-		if (c)
-			pool_give(h, c);
+	if (!m || !headers) {
+		if (m)
+			pool_give(h, m);
 		curl_slist_free_all(headers);
 		return log_error_errno(-ENOMEM, "%s: cannot set up the request", req->what);
 	}
 
 	for (attempt = 0;; attempt++) {
-		struct transfer t = { .req = req,
-				      .curl = c,
-				      .out = out,
-				      .out_start = out_start,
-				      .resp = resp };
+		struct transfer t = { .req = req, .out = out, .out_start = out_start, .resp = resp };
 
 		if (out)
 			out->len = out_start;
@@ -621,8 +650,15 @@ int http_request(struct http *h, const struct http_request *req, struct buf *out
 		buf_reset(&resp->error_body);
 		resp->status = 0;
 		errbuf[0] = '\0';
+		c = curl_easy_init();
+		t.curl = c;
+		if (!c) {
+			rc = CURLE_OUT_OF_MEMORY;
+			r = -ENOMEM;
+			break;
+		}
 		setup(h, &t, headers, errbuf, time_left_ms(h, started));
-		rc = curl_easy_perform(c);
+		rc = perform(m, c);
 		if (rc == CURLE_WRITE_ERROR && t.got_enough)
 			rc = CURLE_OK;
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -640,6 +676,7 @@ int http_request(struct http *h, const struct http_request *req, struct buf *out
 			r = http_status_errno(resp->status);
 			retry = status_transient(resp->status);
 		}
+		curl_easy_cleanup(c); /* its connection stays in m's cache */
 		if (r == 0 || !retry || attempt >= h->opts.retries)
 			break;
 		unsigned delay = backoff_ms(attempt);
@@ -660,8 +697,7 @@ int http_request(struct http *h, const struct http_request *req, struct buf *out
 		sleep_ms(delay);
 	}
 	resp->attempts = attempt + 1;
-	curl_easy_reset(c); /* drop pointers to this call's header list and error buffer */
-	pool_give(h, c);
+	pool_give(h, m);
 	curl_slist_free_all(headers);
 	status = resp->status;
 	http_response_release(&local);
