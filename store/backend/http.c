@@ -277,14 +277,14 @@ static int on_seek(void *userdata, curl_off_t off, int origin)
 	return CURL_SEEKFUNC_OK;
 }
 
-/* Sets up one attempt, which may last at most time_left_ms. */
+/* Sets up one attempt, which may last at most time_left_ms, on its new
+ * easy handle. */
 static void setup(struct http *h, struct transfer *t, struct curl_slist *headers, char *errbuf,
 		  uint64_t time_left_ms)
 {
 	CURL *c = t->curl;
 	const struct http_request *req = t->req;
 
-	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
