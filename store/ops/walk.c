@@ -255,7 +255,13 @@ static void prefetch(struct extent_iter *it, uint64_t from)
 	struct chunk_loc locs[ARRAY_SIZE(it->batch)];
 	size_t n = 0;
 
-	/* One call for the whole run, so that the cache can coalesce
+	/* The chunk about to be read is not handed over: the caller's
+	 * cache_get() fetches it at once, in its own thread, where a hand-off
+	 * would cost two thread switches (one per file, for a restore of small
+	 * files). */
+	if (it->prefetched == it->i && it->i < it->n && it->batch[it->i].file_off <= from)
+		it->prefetched++;
+	/* One call for the rest of the run, so that the cache can coalesce
 	 * neighbours in a pack into one range request. */
 	while (it->prefetched < it->n && it->batch[it->prefetched].file_off < from + it->window) {
 		const struct cat_extent *e = &it->batch[it->prefetched++];
