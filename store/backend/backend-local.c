@@ -6,19 +6,41 @@
  * renames it over the final name and fsyncs the directory, so after a crash
  * a name holds either all of its bytes or nothing, and a temporary file is
  * all that can be left behind. Listing skips temporaries; prune (which knows
- * their age) removes stale ones. Reads use pread on a fresh descriptor, so
- * any number of threads may read at once.
+ * their age) removes stale ones. Reads use pread, so any number of threads
+ * may read at once.
+ *
+ * Range reads (of packs, nearly always) keep the descriptors of the last
+ * LOCAL_OPEN_MAX objects read open: a restore of small files reads a few
+ * KiB at a time from one pack, and opening it for each of those cost two
+ * more system calls and a path walk, and lost the kernel's readahead on
+ * it, which lives in the open file. A kept descriptor is checked with
+ * fstat() before each use: an object deleted or renamed over since (its
+ * inode has no links left) is opened again by name, so a pack repaired or
+ * replaced under a running mount is read as it is now.
  */
 #include "backend/backend-internal.h"
 #include "base/crypto.h"
 #include "base/log.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#define LOCAL_OPEN_MAX 8
+
+struct kept_fd {
+	char *name; /* NULL: a free slot */
+	int fd;
+	unsigned users; /* readers using fd now: it is closed only at 0 */
+	uint64_t tick;	/* of its last use */
+};
+
 struct local {
 	char *root; /* absolute or as given; no trailing slash */
+	pthread_mutex_t lock;
+	struct kept_fd kept[LOCAL_OPEN_MAX]; /* guarded by lock */
+	uint64_t tick;			     /* guarded by lock */
 };
 
 static struct local *local_of(struct backend *b)
@@ -144,17 +166,116 @@ static int local_get(struct backend *b, const char *name, size_t max, struct buf
 	return local_read_into(b, name, fd, 0, (size_t)size, out);
 }
 
+/* Forgets the kept descriptor of slot k; l->lock held, nobody using it. */
+static void kept_drop(struct kept_fd *k)
+{
+	close(k->fd);
+	free(k->name);
+	*k = (struct kept_fd){ .fd = -1 };
+}
+
+/* A descriptor of name for reading and its size: a kept one when it is
+ * still the object's (*ret_kept then points at its slot, to hand back with
+ * kept_put()), else a new one, kept if a slot is free or unused. */
+static int kept_get(struct backend *b, const char *name, uint64_t *ret_size,
+		    struct kept_fd **ret_kept)
+{
+	struct local *l = local_of(b);
+	struct kept_fd *k = NULL, *victim = NULL;
+	struct stat st;
+	int fd;
+
+	*ret_kept = NULL;
+	pthread_mutex_lock(&l->lock);
+	for (size_t i = 0; i < LOCAL_OPEN_MAX; i++) {
+		struct kept_fd *c = &l->kept[i];
+		if (c->name && strcmp(c->name, name) == 0) {
+			k = c;
+			break;
+		}
+		if (c->users == 0 &&
+		    (!victim || !c->name || (victim->name && c->tick < victim->tick)))
+			victim = c;
+	}
+	if (k) {
+		k->users++;
+		k->tick = ++l->tick;
+		pthread_mutex_unlock(&l->lock);
+		if (fstat(k->fd, &st) == 0 && st.st_nlink > 0 && S_ISREG(st.st_mode)) {
+			*ret_size = (uint64_t)st.st_size;
+			*ret_kept = k;
+			return k->fd;
+		}
+		/* Gone or replaced: let it go once nobody reads it. */
+		pthread_mutex_lock(&l->lock);
+		if (--k->users == 0)
+			kept_drop(k);
+		else
+			k->tick = 0;
+		pthread_mutex_unlock(&l->lock);
+		return local_open_read(b, name, ret_size);
+	}
+	pthread_mutex_unlock(&l->lock);
+	fd = local_open_read(b, name, ret_size);
+	if (fd < 0 || !victim)
+		return fd;
+	pthread_mutex_lock(&l->lock);
+	if (victim->users == 0) {
+		if (victim->name)
+			kept_drop(victim);
+		*victim = (struct kept_fd){ .name = xstrdup(name),
+					    .fd = fd,
+					    .users = 1,
+					    .tick = ++l->tick };
+		*ret_kept = victim;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return fd;
+}
+
+static void kept_put(struct backend *b, struct kept_fd *k, int fd)
+{
+	struct local *l = local_of(b);
+
+	if (!k) {
+		close(fd);
+		return;
+	}
+	pthread_mutex_lock(&l->lock);
+	k->users--;
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* Closes every kept descriptor of name (or all, for NULL) nobody uses. */
+static void kept_forget(struct backend *b, const char *name)
+{
+	struct local *l = local_of(b);
+
+	pthread_mutex_lock(&l->lock);
+	for (size_t i = 0; i < LOCAL_OPEN_MAX; i++) {
+		struct kept_fd *k = &l->kept[i];
+		if (k->name && k->users == 0 && (!name || strcmp(k->name, name) == 0))
+			kept_drop(k);
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
 static int local_get_range(struct backend *b, const char *name, uint64_t off, size_t len,
 			   struct buf *out)
 {
+	struct kept_fd *k;
 	uint64_t size;
-	AUTOCLOSE int fd = local_open_read(b, name, &size);
+	int r, fd = kept_get(b, name, &size, &k);
+
 	if (fd < 0)
 		return fd;
 	if (off > size || len > size - off)
-		return log_error_errno(-EBADMSG, "'%s/%s' is shorter than expected",
-				       local_of(b)->root, name);
-	return local_read_into(b, name, fd, off, len, out);
+		r = log_error_errno(-EBADMSG, "'%s/%s' is shorter than expected", local_of(b)->root,
+				    name);
+	else
+		r = local_read_into(b, name, fd, off, len, out);
+	kept_put(b, k, fd);
+	return r;
 }
 
 static int local_size(struct backend *b, const char *name, uint64_t *ret_size)
@@ -172,6 +293,7 @@ static int local_delete(struct backend *b, const char *name)
 {
 	AUTOFREE char *path = local_path(b, name);
 
+	kept_forget(b, name);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return log_error_errno(-errno, "cannot delete '%s'", path);
 	return 0;
@@ -218,8 +340,11 @@ static int local_list(struct backend *b, const char *prefix, backend_list_fn fn,
 static void local_free(struct backend *b)
 {
 	struct local *l = local_of(b);
-	if (l)
-		free(l->root);
+	if (!l)
+		return;
+	kept_forget(b, NULL);
+	pthread_mutex_destroy(&l->lock);
+	free(l->root);
 	free(l);
 }
 
@@ -258,6 +383,9 @@ int backend_local_open(struct backend *b, const char *path)
 		return log_error_errno(-EINVAL, "empty repository path");
 	l = xcalloc(1, sizeof(*l));
 	l->root = xstrdup(path);
+	pthread_mutex_init(&l->lock, NULL);
+	for (size_t i = 0; i < LOCAL_OPEN_MAX; i++)
+		l->kept[i].fd = -1;
 	while (len > 1 && l->root[len - 1] == '/')
 		l->root[--len] = '\0';
 	b->ops = &local_ops;
