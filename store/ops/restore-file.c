@@ -356,8 +356,17 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct restore *rs = w->rs;
 
+	unsigned in_read = 0; /* jobs done in the open read transaction */
+	bool reading = false;
+
 	pthread_mutex_lock(&rs->lock);
 	for (;;) {
+		if (reading && (rs->q_len == 0 || in_read >= RESTORE_JOBS_PER_READ)) {
+			pthread_mutex_unlock(&rs->lock);
+			catalog_read_end(w->cat);
+			reading = false;
+			pthread_mutex_lock(&rs->lock);
+		}
 		while (!rs->stopping && rs->q_len == 0)
 			pthread_cond_wait(&rs->job_ready, &rs->lock);
 		if (rs->q_len == 0)
@@ -369,6 +378,13 @@ static void *worker_main(void *arg)
 		pthread_cond_broadcast(&rs->job_taken);
 		pthread_mutex_unlock(&rs->lock);
 
+		/* One read transaction over many files: each query on its own
+		 * would take and drop SQLite's shared lock (three system calls). */
+		if (!reading) {
+			reading = catalog_read_begin(w->cat) == 0;
+			in_read = 0;
+		}
+		in_read++;
 		int UNUSED r = write_file(rs, w, j); /* logged and counted */
 		restore_job_free(j);
 
@@ -377,6 +393,8 @@ static void *worker_main(void *arg)
 		pthread_cond_broadcast(&rs->job_taken);
 	}
 	pthread_mutex_unlock(&rs->lock);
+	if (reading)
+		catalog_read_end(w->cat);
 	if (w->src_fd >= 0)
 		close(w->src_fd);
 	w->src_fd = -1;

@@ -19,6 +19,9 @@
 #include <pthread.h>
 
 #define RESTORE_QUEUE_MAX 32
+/* Files a worker restores in one catalog read transaction, at most (a
+ * writer's checkpoint waits for the transaction to end). */
+#define RESTORE_JOBS_PER_READ 256
 #define RESTORE_WRITTEN_MAX (1u << 18)
 #define RESTORE_WRITTEN_PER_FILE (1u << 16)
 #define RESTORE_WINDOW_MAX (32ull << 20)
