@@ -4,9 +4,9 @@
  * a bounded queue the walk fills.
  *
  * A worker writes into an unnamed O_TMPFILE inode, or a temporary name
- * where the filesystem has no O_TMPFILE, truncated to the file's size so
- * that holes stay holes, and writes only the extents. A chunk already
- * written to a file in place comes from there (copy_file_range(2)); any
+ * where the filesystem has no O_TMPFILE, writes only the extents, so that
+ * holes stay holes, and sets the size when the file ends in one. A chunk
+ * already written to a file in place comes from there (copy_file_range(2)); any
  * other comes through the shared chunk cache, whose threads prefetch the
  * next window of the file's chunks. Then owner, mode, xattrs and mtime; with
  * verify, every extent is read back and hashed and every hole must read as
@@ -241,12 +241,16 @@ static bool written_full(struct restore *rs)
 	return full;
 }
 
-static int create_file(struct restore *rs, int dirfd, char tmp[64], bool *ret_named)
+/* An unnamed file is made with the permissions it is to have (less the
+ * set-id and sticky bits), as nobody can open it before it is linked in;
+ * restore_apply_meta() then sets them only when the umask or a default ACL
+ * changed them. A named temporary is made 0600, since others could open it. */
+static int create_file(struct restore *rs, int dirfd, uint32_t perm, char tmp[64], bool *ret_named)
 {
 	int fd;
 
 	if (rs->use_tmpfile) {
-		fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, (mode_t)(perm & 0777));
 		if (fd >= 0) {
 			*ret_named = false;
 			return fd;
@@ -273,12 +277,10 @@ static int fill_file(struct restore *rs, struct worker *w, struct rjob *j, int f
 	struct extent_iter it;
 	struct cat_extent e;
 	size_t n_offs = 0, cap_offs = 0;
-	uint64_t data = 0;
+	uint64_t data = 0, end = 0;
 	bool keep = !written_full(rs);
 	int r;
 
-	if (ftruncate(fd, (off_t)j->attr.size) < 0)
-		return restore_fail(rs, -errno, "write", j->path);
 	extent_iter_init(&it, w->cat, rs->cache, &j->attr, rs->window);
 	it.skip_prefetch = already_written;
 	it.userdata = rs;
@@ -287,6 +289,8 @@ static int fill_file(struct restore *rs, struct worker *w, struct rjob *j, int f
 		if (r < 0)
 			break;
 		data += e.loc.raw_len;
+		if (e.file_off + e.loc.raw_len > end)
+			end = e.file_off + e.loc.raw_len;
 		restore_count(&rs->stats.n_data, e.loc.raw_len);
 		restore_count(&rs->stats.n_bytes, e.loc.raw_len);
 		if (keep && n_offs < RESTORE_WRITTEN_PER_FILE) {
@@ -302,8 +306,12 @@ static int fill_file(struct restore *rs, struct worker *w, struct rjob *j, int f
 	}
 	if (r < 0)
 		return restore_fail(rs, r, "write", j->path);
+	/* Writes past the end leave holes before them; a hole at the end
+	 * needs the size set (the file is new, so it only grows). */
+	if (end < j->attr.size && ftruncate(fd, (off_t)j->attr.size) < 0)
+		return restore_fail(rs, -errno, "write", j->path);
 	restore_count(&rs->stats.n_bytes, j->attr.size - data); /* the holes */
-	r = restore_apply_meta(rs, w->cat, fd, -1, NULL, &j->attr, j->path);
+	r = restore_apply_meta(rs, w->cat, fd, -1, NULL, &j->attr, !*named, j->path);
 	if (r < 0)
 		return r;
 	if (rs->o->verify) {
@@ -328,7 +336,7 @@ static int write_file(struct restore *rs, struct worker *w, struct rjob *j)
 	char tmp[64];
 	int r;
 
-	fd = create_file(rs, j->dirfd, tmp, &named);
+	fd = create_file(rs, j->dirfd, j->attr.mode & 07777, tmp, &named);
 	if (fd < 0)
 		return restore_fail(rs, fd, "create", j->path);
 	r = fill_file(rs, w, j, fd, tmp, &named);

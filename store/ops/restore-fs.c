@@ -241,9 +241,10 @@ static bool is_user_xattr(const char *name)
 }
 
 /* Sets owner, mode, xattrs and mtime: through fd when it is >= 0, else on
- * name in dirfd without following it. */
+ * name in dirfd without following it. With mode_made, fd was created with
+ * the permissions a asks for, and they are set only if it has others. */
 int restore_apply_meta(struct restore *rs, struct catalog *c, int fd, int dirfd, const char *name,
-		       const struct cat_attr *a, const char *path)
+		       const struct cat_attr *a, bool mode_made, const char *path)
 {
 	AUTOBUF struct buf names = BUF_INIT;
 	AUTOBUF struct buf value = BUF_INIT;
@@ -267,11 +268,21 @@ int restore_apply_meta(struct restore *rs, struct catalog *c, int fd, int dirfd,
 		snprintf(detail, sizeof(detail), "(%u:%u)", a->uid, a->gid);
 		restore_shortfall_add(rs, &rs->owners, path, detail);
 	}
-	if (!is_link) {
+	/* chown() above kept every bit but set-id ones, which a file made
+	 * with its mode does not have. */
+	bool set_mode = !is_link;
+	if (mode_made && fd >= 0 && !(perm & 07000) && fstat(fd, &st) == 0 &&
+	    (st.st_mode & 07777) == perm)
+		set_mode = false;
+	if (set_mode) {
 		r = fd >= 0 ? fchmod(fd, perm) : fchmodat(dirfd, name, perm, AT_SYMLINK_NOFOLLOW);
 		if (r < 0)
 			return restore_fail(rs, -errno, "set the mode of", path);
-		r = fd >= 0 ? fstat(fd, &st) : fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW);
+		/* Only the set-id and sticky bits can be dropped silently (a
+		 * group the user is not in, a filesystem that refuses them). */
+		r = !(perm & 07000) ? -1
+		    : fd >= 0	    ? fstat(fd, &st)
+				    : fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW);
 		if (r == 0 && (st.st_mode & 07777) != perm) {
 			char detail[48];
 			snprintf(detail, sizeof(detail), "(%04o, not %04o)", st.st_mode & 07777,

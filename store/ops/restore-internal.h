@@ -173,9 +173,10 @@ int restore_rename_into_place(int dirfd, const char *tmp, const char *name);
 /* Sets owner, mode, xattrs and mtime of the entry: through fd when it is
  * >= 0, else on name in dirfd without following it. What an unprivileged
  * user may not set is counted as a shortfall; other failures are logged
- * (naming path) and returned. */
+ * (naming path) and returned. mode_made: fd was created with the
+ * permissions wanted, so they are set only if it does not have them. */
 int restore_apply_meta(struct restore *rs, struct catalog *c, int fd, int dirfd, const char *name,
-		       const struct cat_attr *a, const char *path);
+		       const struct cat_attr *a, bool mode_made, const char *path);
 
 /* --- restore-file.c --- */
 

@@ -206,7 +206,7 @@ static int make_special(struct restore *rs, const struct walk_entry *e)
 	}
 	if (r < 0)
 		return restore_fail(rs, -errno, "create", e->path);
-	r = restore_apply_meta(rs, rs->cat, -1, pfd, tmp, a, e->path);
+	r = restore_apply_meta(rs, rs->cat, -1, pfd, tmp, a, false, e->path);
 	if (r == 0) {
 		r = restore_rename_into_place(pfd, tmp, e->name);
 		if (r < 0)
@@ -353,7 +353,7 @@ static int finish_dir(struct restore *rs, const struct rdir *d)
 
 	if (fd < 0)
 		return restore_fail(rs, fd, "open the directory", path);
-	return restore_apply_meta(rs, rs->cat, fd, -1, NULL, &d->attr, path);
+	return restore_apply_meta(rs, rs->cat, fd, -1, NULL, &d->attr, false, path);
 }
 
 /* --- setting up --- */
