@@ -48,6 +48,13 @@
 #   BENCH_CRYPTO_ONLY=0    1 runs only the section of what encryption costs
 #                          (backups and first reads of large, encrypted and not,
 #                          in alternation), then prints the table
+#   BENCH_RESTORE_RUNS=3   runs of each restore row (large and small, each into
+#                          a new ext4 on a loop image: cairn restore, restic
+#                          restore, borg extract, cp -a out of cairnfs, tar -xzf)
+#   BENCH_RESTORE=1        0 skips the restores
+#   BENCH_RESTORE_ONLY=0   1 runs only the restores (cairn's repository is made,
+#                          untimed, if DIR has none; restic and borg only if their
+#                          repositories are in DIR already), then prints the table
 #   BENCH_CRYPTO=1         0 skips the unencrypted cairn repository (the rows of what
 #                          encryption costs)
 set -euo pipefail
@@ -76,6 +83,7 @@ N_SNAPSHOTS=${BENCH_SNAPSHOTS:-20}
 N_CAIRN_SNAPSHOTS=${BENCH_CAIRN_SNAPSHOTS:-100}
 FIO_RUNTIME=${BENCH_FIO_RUNTIME:-10}
 TMO=${BENCH_TIMEOUT:-600}
+RESTORE_RUNS=${BENCH_RESTORE_RUNS:-3}
 read -r -a SYSTEMS <<<"${BENCH_SYSTEMS-cairn restic borg ceiling native}"
 DO_S3=${BENCH_S3:-1}
 DELAY_MS=${BENCH_DELAY_MS:-10}
@@ -129,6 +137,7 @@ declare -A R=()     # "row|column" -> samples
 declare -A RID=()   # "system:dataset" -> restic snapshot id
 declare -A OUTPUT=() # "row|system" -> what the walk printed (a count)
 declare -A SAME=()  # system -> what reading the big files through it gave
+RESTORED=()         # what each restore's diff against its source found
 CHILD=              # process group of the measured command running now
 NETNS=
 VETH=
@@ -152,6 +161,7 @@ cleanup() {
 		fusermount3 -uz "$m" 2>/dev/null || umount -l "$m"
 	done < <(awk -v p="$W/mnt/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo)
 	[ -z "$S3_STARTED" ] || s3_stop
+	! mountpoint -q "$W/rt" 2>/dev/null || umount "$W/rt"
 	netns_down
 	if [ -z "$KEEP" ]; then
 		rm -rf "$W"
@@ -993,6 +1003,89 @@ start_huge() {
 	done
 }
 
+# --- restores -----------------------------------------------------------------------------
+
+# new_target: a new ext4 filesystem (a loop image) mounted at $W/rt with an
+# empty $W/rt/out, and the page cache dropped: each restore writes into a
+# filesystem nothing has touched, and reads a cold repository.
+new_target() {
+	mountpoint -q "$W/rt" && run umount "$W/rt"
+	mkdir -p "$W/rt"
+	rm -f "$W/restore.img"
+	run truncate -s 8G "$W/restore.img"
+	run mkfs.ext4 -q -F "$W/restore.img"
+	run mount -o loop "$W/restore.img" "$W/rt"
+	mkdir "$W/rt/out"
+	drop_caches
+}
+
+# restored DATASET LABEL: notes whether $W/rt/out holds what DATASET does.
+restored() {
+	local v=identical
+	echo "+ diff -r --no-dereference $(q "$DATA/$1") $(q "$W/rt/out")"
+	diff -r --no-dereference "$DATA/$1" "$W/rt/out" >"$W/diff.out" 2>&1 || v="DIFFERENT ($(head -c 200 "$W/diff.out"))"
+	echo "   -> $v"
+	RESTORED+=("$2 of $1: $v")
+}
+
+# restore_section: restores of large and small from a dropped page cache
+# into a new ext4, BENCH_RESTORE_RUNS times each: cairn restore, restic
+# restore, borg extract, cp -a out of a fresh cairn mount, and tar -xzf of a
+# tar.gz of the same data (made once with tar -czf, kept in DATA) in the
+# native column: the archive the restore replaces. The last run of each
+# is compared with the source (diff -r).
+restore_section() {
+	local ds i
+	say "restores ($RESTORE_RUNS runs each, into a new ext4 each time, page cache dropped)"
+	for ds in large small; do
+		if [ ! -e "$DATA/.done-$ds.tar.gz" ]; then
+			echo "+ tar -C $(q "$DATA/$ds") -czf $(q "$DATA/$ds.tar.gz") ."
+			tar -C "$DATA/$ds" -czf "$DATA/$ds.tar.gz" . || die "tar -czf of $ds failed"
+			touch "$DATA/.done-$ds.tar.gz"
+		fi
+	done
+	for ds in large small; do
+		for i in $(seq "$RESTORE_RUNS"); do
+			if has cairn; then
+				new_target
+				measure "$W" "CAIRN_CACHE_DIR=$(q "$W/cache/cairn") $(q "$BUILD/cairn") restore -r $(q "$W/repo/cairn") $ds/$TS --target $(q "$W/rt/out")"
+				put "restore_$ds" cairn "$T"
+				[ "$T" = fail ] || echo "   -> $T s"
+				[ "$i" != "$RESTORE_RUNS" ] || restored "$ds" "cairn restore"
+				new_target
+				fresh_mount cairn "$ds"
+				measure "$(root_of cairn "$ds")" "cp -a . $(q "$W/rt/out")"
+				put "cpa_$ds" cairn "$T"
+				[ "$T" = fail ] || echo "   -> $T s"
+				unmount cairn
+				[ "$i" != "$RESTORE_RUNS" ] || restored "$ds" "cp -a out of cairnfs"
+			fi
+			if has restic && [ -n "${RID[restic:$ds]:-}" ]; then
+				new_target
+				measure "$W" "restic -r $(q "$W/repo/restic") restore ${RID[restic:$ds]} --target $(q "$W/rt/out")"
+				put "restore_$ds" restic "$T"
+				[ "$T" = fail ] || echo "   -> $T s"
+			fi
+			if has borg && [ -d "$W/repo/borg" ]; then
+				new_target
+				measure "$W/rt/out" "borg extract $(q "$W/repo/borg")::$ds"
+				put "restore_$ds" borg "$T"
+				[ "$T" = fail ] || echo "   -> $T s"
+			fi
+			if has native; then
+				new_target
+				measure "$W" "tar -xzf $(q "$DATA/$ds.tar.gz") -C $(q "$W/rt/out")"
+				put "restore_$ds" native "$T"
+				[ "$T" = fail ] || echo "   -> $T s"
+				put "cpa_$ds" native "$T"
+				[ "$i" != "$RESTORE_RUNS" ] || restored "$ds" "tar -xzf"
+			fi
+		done
+	done
+	run umount "$W/rt"
+	rm -f "$W/restore.img"
+}
+
 # --- the table ----------------------------------------------------------------------------
 
 # median of the samples, "fail" when any failed, "-" when there are none.
@@ -1104,6 +1197,10 @@ fio_iops~fio 4 KiB random read, db.pages~IOPS~hi
 fio_p50~fio 4 KiB random read p50~us~lo
 fio_p99~fio 4 KiB random read p99~us~lo
 rss_fio~daemon peak RSS after fio~MiB~lo
+restore_large~restore large, new ext4, cache dropped (native: tar -xzf)~s~lo
+restore_small~restore small, the same~s~lo
+cpa_large~cp -a out of a fresh mount, large (native: tar -xzf)~s~lo
+cpa_small~cp -a out of a fresh mount, small (native: tar -xzf)~s~lo
 huge_backup~huge (1M files): backup~s~lo
 huge_backup_rss~huge: backup peak RSS~MiB~lo
 huge_ls~huge: first ls of the root, fresh mount~s~lo
@@ -1158,6 +1255,9 @@ checks() {
 	done
 	for sys in cairn-plain cairn-s3 restic-s3; do
 		[ -z "${SAME[$sys]:-}" ] || printf '  %-8s against the originals: %s\n' "$sys" "${SAME[$sys]}"
+	done
+	for sys in "${RESTORED[@]}"; do
+		printf '  restored: %s\n' "$sys"
 	done
 }
 
@@ -1221,6 +1321,13 @@ How to read it
   "encrypted, alternating" rows (each backup after a sync, into a new repository);
   the "encryption cost" rows divide encrypted by unencrypted from those pairs
   (1.05x: encryption costs 5%).
+- Restores: each into a new ext4 (mkfs on a loop image, mounted at $W/rt), the page
+  cache dropped first; cairn restore and cp -a out of a fresh cairnfs mount read the
+  cairn repository (catalog kept), restic restore and borg extract their own; native
+  is tar -xzf of a tar.gz of the same data (tar -czf, gzip's default level): the
+  archive the restore replaces (issue 15 goals: restore >= 2.00x it for large and
+  small, cp -a >= 1.50x). The last run of each is compared with its source (diff -r,
+  under Checks).
 - Datasets: large and small from tests/bench/make-dataset.sh; par: 8 x 32 MiB cut
   from large (cut from 64 MiB to fit the time budget); s3: large's text-1.txt and
   random.bin; tiny: 16 small files, backed up again and again for the extra
@@ -1239,7 +1346,7 @@ EOF
 
 # --- main ---------------------------------------------------------------------------------------
 
-for v in "$RUNS" "$SLOW_RUNS" "$BACKUP_RUNS" "$N_SNAPSHOTS" "$N_CAIRN_SNAPSHOTS" "$FIO_RUNTIME" "$TMO" "$DELAY_MS"; do
+for v in "$RUNS" "$RESTORE_RUNS" "$SLOW_RUNS" "$BACKUP_RUNS" "$N_SNAPSHOTS" "$N_CAIRN_SNAPSHOTS" "$FIO_RUNTIME" "$TMO" "$DELAY_MS"; do
 	case $v in
 	'' | *[!0-9]*) die "BENCH_* numbers must be whole numbers, not '$v'" ;;
 	esac
@@ -1332,6 +1439,27 @@ if [ "${BENCH_CRYPTO_ONLY:-0}" = 1 ]; then
 	exit 0
 fi
 
+if [ "${BENCH_RESTORE_ONLY:-0}" = 1 ]; then
+	if has cairn && [ ! -d "$W/repo/cairn/snapshots" ]; then
+		say "a cairn repository of large and small to restore (not timed)"
+		export CAIRN_CACHE_DIR=$W/cache/cairn
+		rm -rf "$W/repo/cairn" "$CAIRN_CACHE_DIR"
+		run "$BUILD/cairn" init -q -r "$W/repo/cairn" --kdf-params "$CAIRN_KDF"
+		for ds in large small; do
+			run "$BUILD/cairn" backup -q -r "$W/repo/cairn" --member $ds --time "$TS" "$DATA/$ds"
+		done
+		unset CAIRN_CACHE_DIR
+	fi
+	if has restic && [ -d "$W/repo/restic" ]; then
+		for ds in large small; do
+			restic_id restic $ds "$W/repo/restic"
+		done
+	fi
+	restore_section
+	report
+	exit 0
+fi
+
 say "backups ($BACKUP_RUNS runs each, each into a new repository; $((N_SNAPSHOTS - 4)) extra snapshots of tiny are not timed)"
 if has cairn; then
 	backup_cairn
@@ -1357,6 +1485,10 @@ done
 if has cairn && [ "${BENCH_CRYPTO:-1}" = 1 ]; then
 	crypto_section
 	crypto_ratios
+fi
+
+if [ "${BENCH_RESTORE:-1}" = 1 ]; then
+	restore_section
 fi
 
 if has cairn; then
