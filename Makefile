@@ -32,7 +32,9 @@ endif
 endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libcurl is not linked: store/backend/curl-load.c loads it when the first
+# HTTP client is made (its headers are still needed).
+PKG_LIBS   := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null) -ldl
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DCAIRN_VERSION=\"$(VERSION)\" -D_FILE_OFFSET_BITS=64 -pthread -Istore -I. $(WARN) \

@@ -92,6 +92,8 @@ int http_new(const struct http_options *opts, struct http **ret)
 	struct http *h;
 
 	pthread_once(&global_once, global_init);
+	if (global_rc == CURLE_FAILED_INIT)
+		return -ELIBACC; /* libcurl could not be loaded: curl-load.c said why */
 	if (global_rc != CURLE_OK)
 		return log_error_errno(-ENOMEM, "cannot initialise libcurl: %s",
 				       curl_easy_strerror(global_rc));

@@ -1417,7 +1417,7 @@ run cc -std=gnu11 -O2 -Wall -Wextra -Werror $(pkg-config --cflags fuse3) -o "$ME
 # shellcheck disable=SC2046
 run cc -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread -I"$SRC/store" \
 	-o "$W/decode-limit" "$SRC/tests/bench/decode-limit.c" "$BUILD/libcairn.a" \
-	$(pkg-config --libs sqlite3 libzstd libcurl libcrypto libarchive)
+	$(pkg-config --libs sqlite3 libzstd libcrypto libarchive) -ldl
 
 say "datasets in $DATA"
 gen_datasets

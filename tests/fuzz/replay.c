@@ -19,7 +19,7 @@
  *        SAN='-fsanitize=fuzzer-no-link,address,undefined' build-fuzz/libcairn.a
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
  *        -D_FILE_OFFSET_BITS=64 -pthread -Istore tests/fuzz/fuzz-tree.c build-fuzz/libcairn.a \
- *        $(pkg-config --libs fuse3 sqlite3 libzstd libcurl libcrypto libarchive) \
+ *        $(pkg-config --libs fuse3 sqlite3 libzstd libcrypto libarchive) -ldl \
  *        -o build-fuzz/fuzz-tree
  *   mkdir -p build-fuzz/new/tree
  *   build-fuzz/fuzz-tree -max_total_time=120 build-fuzz/new/tree tests/fuzz/corpus/tree

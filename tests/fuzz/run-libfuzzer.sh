@@ -44,7 +44,8 @@ FB=${FUZZ_BUILD:-build-fuzz}
 SAN='-fno-sanitize-recover=all -fno-omit-frame-pointer'
 make -s -j2 BUILD="$FB" CC=clang CFLAGS='-O1 -g' \
 	SAN="-fsanitize=fuzzer-no-link,address,undefined $SAN" "$FB/libcairn.a"
-PKGS="fuse3 sqlite3 libzstd libcurl libcrypto libarchive"
+# libcurl is loaded at run time (store/backend/curl-load.c), not linked.
+PKGS="fuse3 sqlite3 libzstd libcrypto libarchive"
 
 # A small quarantine, so the RSS limit measures the decoders, not ASan.
 export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=0:strict_string_checks=1:detect_stack_use_after_return=1:quarantine_size_mb=16"
@@ -55,7 +56,7 @@ for t in "${targets[@]}"; do
 	# shellcheck disable=SC2046,SC2086 # flag lists
 	clang -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread -O1 -g -Istore \
 		-fsanitize=fuzzer,address,undefined $SAN \
-		-o "$bin" "tests/fuzz/fuzz-$t.c" "$FB/libcairn.a" $(pkg-config --libs $PKGS)
+		-o "$bin" "tests/fuzz/fuzz-$t.c" "$FB/libcairn.a" $(pkg-config --libs $PKGS) -ldl
 	mkdir -p "$FB/new/$t" "$FB/crashes/$t"
 	echo "=== fuzz-$t for ${SECONDS_EACH}s"
 	if ! nice -n "${FUZZ_NICE:-19}" "$bin" -max_total_time="$SECONDS_EACH" -timeout="${FUZZ_TIMEOUT:-60}" -rss_limit_mb="${FUZZ_RSS_MB:-512}" \
