@@ -29,6 +29,8 @@
  */
 #include "catalog/catalog-internal.h"
 #include "base/log.h"
+
+#include <pthread.h>
 #include <sys/stat.h>
 
 #define SCHEMA_VERSION 1
@@ -312,11 +314,22 @@ void catalog_column_text(sqlite3_stmt *s, int col, char *out, size_t size)
 	snprintf(out, size, "%s", p ? (const char *)p : "");
 }
 
+/* SQLite counts every allocation in global statistics by default, under a
+ * mutex all connections share: threads that each read their own connection
+ * (restore's workers, cairnfs's) then queue on it at every malloc. Nothing
+ * here reads those statistics or sets a heap limit, so they are off. */
+static void sqlite_setup(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int catalog_open(const char *path, struct catalog **ret)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct catalog *c = xcalloc(1, sizeof(*c));
 	int rc, r;
 
+	pthread_once(&once, sqlite_setup);
 	c->path = xstrdup(path);
 	rc = sqlite3_open_v2(path, &c->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
