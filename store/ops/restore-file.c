@@ -383,7 +383,8 @@ static void *worker_main(void *arg)
 		rs->q_head = (rs->q_head + 1) % RESTORE_QUEUE_MAX;
 		rs->q_len--;
 		rs->busy++;
-		pthread_cond_broadcast(&rs->job_taken);
+		if (rs->refill_wait && rs->q_len <= RESTORE_QUEUE_MAX / 2)
+			pthread_cond_signal(&rs->job_taken);
 		pthread_mutex_unlock(&rs->lock);
 
 		/* One read transaction over many files: each query on its own
@@ -398,7 +399,8 @@ static void *worker_main(void *arg)
 
 		pthread_mutex_lock(&rs->lock);
 		rs->busy--;
-		pthread_cond_broadcast(&rs->job_taken);
+		if (rs->drain_wait && rs->q_len == 0 && rs->busy == 0)
+			pthread_cond_signal(&rs->job_taken);
 	}
 	pthread_mutex_unlock(&rs->lock);
 	if (reading)
@@ -411,22 +413,32 @@ static void *worker_main(void *arg)
 
 void restore_queue_job(struct restore *rs, struct rjob *j)
 {
-	restore_wait_queue(rs, false);
 	pthread_mutex_lock(&rs->lock);
+	if (rs->q_len == RESTORE_QUEUE_MAX) {
+		pthread_mutex_unlock(&rs->lock);
+		restore_wait_queue(rs, false);
+		pthread_mutex_lock(&rs->lock);
+	}
 	rs->queue[(rs->q_head + rs->q_len) % RESTORE_QUEUE_MAX] = j;
 	rs->q_len++;
 	pthread_cond_signal(&rs->job_ready);
 	pthread_mutex_unlock(&rs->lock);
 }
 
-/* Waits until the queue has room (full = false) or is drained with no job
- * in progress (full = true), showing progress meanwhile. */
+/* Waits until the queue is at most half full (drain = false) or is drained
+ * with no job in progress (drain = true), showing progress meanwhile. A
+ * walk that found the queue full refills half of it at a time: waking it
+ * for every job taken made one thread switch per file. */
 void restore_wait_queue(struct restore *rs, bool drain)
 {
 	pthread_mutex_lock(&rs->lock);
 	for (;;) {
-		if (drain ? rs->q_len == 0 && rs->busy == 0 : rs->q_len < RESTORE_QUEUE_MAX)
+		if (drain ? rs->q_len == 0 && rs->busy == 0 : rs->q_len <= RESTORE_QUEUE_MAX / 2)
 			break;
+		if (drain)
+			rs->drain_wait = true;
+		else
+			rs->refill_wait = true;
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 100000000;
@@ -439,6 +451,7 @@ void restore_wait_queue(struct restore *rs, bool drain)
 		restore_progress(rs, false);
 		pthread_mutex_lock(&rs->lock);
 	}
+	rs->refill_wait = rs->drain_wait = false;
 	pthread_mutex_unlock(&rs->lock);
 }
 

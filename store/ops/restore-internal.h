@@ -114,6 +114,10 @@ struct restore {
 	struct rjob *queue[RESTORE_QUEUE_MAX]; /* guarded by lock */
 	size_t q_head, q_len;		       /* guarded by lock */
 	unsigned busy;			       /* guarded by lock: jobs being worked on */
+	bool refill_wait;		       /* guarded by lock: the walk waits for the
+						* queue to be half empty */
+	bool drain_wait;		       /* guarded by lock: the walk waits for it to
+						* be empty and every job done */
 	bool stopping;			       /* guarded by lock */
 	struct rnode *nodes;		       /* guarded by lock */
 	size_t n_nodes, cap_nodes;	       /* guarded by lock */
@@ -187,8 +191,8 @@ int restore_start_workers(struct restore *rs);
 void restore_stop_workers(struct restore *rs);
 /* Queues a regular file for the workers, waiting while the queue is full. */
 void restore_queue_job(struct restore *rs, struct rjob *j);
-/* Waits until the queue has room (drain false) or until it is empty and
- * no job is in progress (drain true), showing progress meanwhile. */
+/* Waits until the queue is at most half full (drain false) or until it is
+ * empty and no job is in progress (drain true), showing progress meanwhile. */
 void restore_wait_queue(struct restore *rs, bool drain);
 void restore_job_free(struct rjob *j);
 DEFINE_FREEP(struct rjob, restore_job_free)
