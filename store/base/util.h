@@ -195,6 +195,8 @@ uint64_t now_ns(void);
 
 /* Writes all of buf to fd, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t len) WARN_UNUSED;
+/* The same at offset off, with pwrite(2). */
+int pwrite_all(int fd, const void *buf, size_t len, uint64_t off) WARN_UNUSED;
 
 /* Reads up to len bytes at off, stopping early only at end of file.
  * Returns the number of bytes read or -errno. */

@@ -1369,7 +1369,8 @@ int backup_run(struct repo *r, struct catalog *c, const struct backup_options *o
 	hmap_init(&b.links);
 	hmap_init(&b.dedup_packs);
 	index_init(&b.index);
-	files_cache_writer_init(&b.next);
+	AUTOFREE char *fc_dir = xasprintf("%s/files", repo_cache_dir(b.repo));
+	files_cache_writer_init(&b.next, fc_dir);
 	clock_gettime(CLOCK_REALTIME_COARSE, &b.start);
 	if (!o.fill)
 		load_files_cache(&b);

@@ -38,6 +38,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -211,23 +213,64 @@ const uint8_t *files_cache_pack(const struct files_cache *fc, uint32_t i)
 	return i < fc->n_packs ? fc->packs + (size_t)i * HASH_LEN : NULL;
 }
 
-void files_cache_writer_init(struct files_cache_writer *w)
+void files_cache_writer_init(struct files_cache_writer *w, const char *dir)
 {
 	buf_init(&w->records);
 	w->n = 0;
+	w->spilled = 0;
+	w->spill_fd = -1;
+	w->spill_failed = false;
+	w->spill_at = FILES_CACHE_SPILL_AT;
+	w->dir = xstrdup(dir);
 }
 
 void files_cache_writer_release(struct files_cache_writer *w)
 {
 	buf_release(&w->records);
+	if (w->spill_fd >= 0)
+		close(w->spill_fd);
+	w->spill_fd = -1;
+	free(w->dir);
+	w->dir = NULL;
+}
+
+/* Moves the records in memory to the spill file, made on first use. */
+static void spill(struct files_cache_writer *w)
+{
+	if (w->spill_fd < 0) {
+		if (mkdir(w->dir, 0700) < 0 && errno != EEXIST) {
+			w->spill_failed = true;
+			return;
+		}
+		w->spill_fd = open(w->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (w->spill_fd < 0) {
+			/* No O_TMPFILE there: a name, removed at once. */
+			AUTOFREE char *tmp = xasprintf("%s/.spill.%ld.XXXXXX", w->dir, (long)getpid());
+			w->spill_fd = mkostemp(tmp, O_CLOEXEC);
+			if (w->spill_fd >= 0)
+				unlink(tmp);
+		}
+		if (w->spill_fd < 0) {
+			w->spill_failed = true;
+			return;
+		}
+	}
+	if (pwrite_all(w->spill_fd, w->records.ptr, w->records.len, w->spilled) < 0) {
+		w->spill_failed = true; /* what it holds stays valid; the rest stays here */
+		return;
+	}
+	w->spilled += w->records.len;
+	buf_reset(&w->records);
 }
 
 size_t files_cache_writer_add(struct files_cache_writer *w, const char *path, const struct stat *st,
 			      const struct files_cache_chunk *chunks, uint32_t n)
 {
 	struct buf *b = &w->records;
+	if (b->len >= w->spill_at && !w->spill_failed)
+		spill(w);
+	size_t at = (size_t)w->spilled + b->len + 4 + strlen(path) + FLAGS_AT;
 	buf_append_blob32(b, path, strlen(path));
-	size_t at = b->len + FLAGS_AT;
 	buf_append_le64(b, (uint64_t)st->st_size);
 	buf_append_le64(b, (uint64_t)st->st_mtim.tv_sec);
 	buf_append_le32(b, (uint32_t)st->st_mtim.tv_nsec);
@@ -251,23 +294,39 @@ size_t files_cache_writer_add(struct files_cache_writer *w, const char *path, co
 
 void files_cache_writer_set_flags(struct files_cache_writer *w, size_t at, uint32_t flags)
 {
-	if (at + 4 <= w->records.len)
-		put_le32(w->records.ptr + at, flags);
+	uint8_t v[4];
+
+	if (at >= w->spilled) {
+		if (at - w->spilled + 4 <= w->records.len)
+			put_le32(w->records.ptr + (at - w->spilled), flags);
+	} else if (at + 4 <= w->spilled) {
+		/* An older record, already spilled: written where it is. If
+		 * that fails the flags stay 0, which costs a listing of the
+		 * file's xattrs next time, nothing more. */
+		put_le32(v, flags);
+		int UNUSED r = pwrite_all(w->spill_fd, v, sizeof(v), at);
+	}
 }
 
 /* Replaces the tree chunk index that each chunk record holds in its pack
- * field by where the chunk is: pack index, offset and stored length. */
-static void resolve_chunks(struct files_cache_writer *w, const struct tree *t)
+ * field by where the chunk is (pack index, offset and stored length), in
+ * the whole records at the start of p; returns the bytes they take. */
+static size_t resolve_records(uint8_t *p, size_t len, const struct tree *t)
 {
-	struct rbuf r = rbuf_make(w->records.ptr, w->records.len);
+	size_t at = 0;
 
-	for (uint64_t i = 0; i < w->n && rbuf_ok(&r); i++) {
-		uint32_t len;
-		rbuf_blob32(&r, PATH_LEN_MAX, &len);
-		rbuf_take(&r, RECORD_FIXED);
-		uint32_t n_chunks = rbuf_le32(&r);
-		uint8_t *c = (uint8_t *)rbuf_take(&r, (size_t)n_chunks * CHUNK_RECORD);
-		for (uint32_t k = 0; c && k < n_chunks; k++, c += CHUNK_RECORD) {
+	for (;;) {
+		if (len - at < 4)
+			break;
+		size_t fixed = 4 + (size_t)get_le32(p + at) + RECORD_FIXED + 4;
+		if (len - at < fixed)
+			break;
+		uint32_t n_chunks = get_le32(p + at + fixed - 4);
+		size_t rec = fixed + (size_t)n_chunks * CHUNK_RECORD;
+		if (len - at < rec)
+			break;
+		uint8_t *c = p + at + fixed;
+		for (uint32_t k = 0; k < n_chunks; k++, c += CHUNK_RECORD) {
 			uint32_t idx = get_le32(c + 12 + HASH_LEN);
 			const struct tree_chunk *tc = idx < t->n_chunks ? &t->chunks[idx] : NULL;
 			bool known = tc && tc->pack < t->n_packs;
@@ -275,7 +334,41 @@ static void resolve_chunks(struct files_cache_writer *w, const struct tree *t)
 			put_le64(c + 16 + HASH_LEN, known ? tc->off : 0);
 			put_le32(c + 24 + HASH_LEN, known ? tc->stored_len : 0);
 		}
+		at += rec;
 	}
+	return at;
+}
+
+/* Copies the spilled records to fd, resolved, a block at a time. */
+static int copy_spilled(struct files_cache_writer *w, int fd, const struct tree *t)
+{
+	AUTOBUF struct buf work = BUF_INIT;
+	uint64_t off = 0;
+	int r;
+
+	buf_reserve(&work, FILES_CACHE_SPILL_AT);
+	while (off < w->spilled) {
+		if (work.len == work.cap)
+			buf_reserve(&work, work.cap); /* a record longer than the block */
+		size_t want = (size_t)MIN((uint64_t)(work.cap - work.len), w->spilled - off);
+		ssize_t got = pread(w->spill_fd, work.ptr + work.len, want, (off_t)off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			return -EIO;
+		off += (uint64_t)got;
+		work.len += (size_t)got;
+		size_t done = resolve_records(work.ptr, work.len, t);
+		r = write_all(fd, work.ptr, done);
+		if (r < 0)
+			return r;
+		memmove(work.ptr, work.ptr + done, work.len - done);
+		work.len -= done;
+	}
+	/* The spill file holds whole records only. */
+	return work.len == 0 ? 0 : -EIO;
 }
 
 int files_cache_writer_commit(struct files_cache_writer *w, const char *path,
@@ -285,7 +378,6 @@ int files_cache_writer_commit(struct files_cache_writer *w, const char *path,
 	AUTOFREE char *tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
 	int r;
 
-	resolve_chunks(w, t);
 	buf_append(&head, MAGIC, MAGIC_LEN);
 	buf_append(&head, snap_id, HASH_LEN);
 	buf_append_le32(&head, t->n_packs);
@@ -295,6 +387,10 @@ int files_cache_writer_commit(struct files_cache_writer *w, const char *path,
 	if (fd < 0)
 		return -errno;
 	r = write_all(fd, head.ptr, head.len);
+	if (r == 0 && w->spilled > 0)
+		r = copy_spilled(w, fd, t);
+	if (r == 0 && resolve_records(w->records.ptr, w->records.len, t) != w->records.len)
+		r = -EIO;
 	if (r == 0)
 		r = write_all(fd, w->records.ptr, w->records.len);
 	if (close(fd) < 0 && r == 0)

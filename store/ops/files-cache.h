@@ -73,13 +73,27 @@ void files_cache_chunk_at(const struct files_cache_entry *e, uint32_t i,
  * range: a damaged cache). */
 const uint8_t *files_cache_pack(const struct files_cache *fc, uint32_t i);
 
-/* Builds the next cache in memory, one file at a time. */
+/* Past this many bytes of records the writer moves them from memory to
+ * its spill file. */
+#define FILES_CACHE_SPILL_AT ((size_t)1 << 20)
+
+/* Builds the next cache one file at a time: records collect in memory and,
+ * past spill_at bytes, move to an unnamed file in the directory given to
+ * init (the cache's own), so that a backup of millions of files does not
+ * hold a copy of the whole cache in memory (about 160 bytes a file, and
+ * twice that while the buffer grew). If that file cannot be made or
+ * written, the records stay in memory. */
 struct files_cache_writer {
-	struct buf records;
-	uint64_t n;
+	struct buf records; /* not spilled yet */
+	uint64_t n;	    /* records added */
+	uint64_t spilled;   /* bytes of records in spill_fd, before those in records */
+	int spill_fd;	    /* -1: none (yet) */
+	bool spill_failed;  /* keep everything in memory from now on */
+	size_t spill_at;    /* FILES_CACHE_SPILL_AT unless a test lowers it */
+	char *dir;	    /* where the spill file goes, made 0700 if missing */
 };
 
-void files_cache_writer_init(struct files_cache_writer *w);
+void files_cache_writer_init(struct files_cache_writer *w, const char *dir);
 void files_cache_writer_release(struct files_cache_writer *w);
 /* Adds path with st's fields and n chunks, its flags 0; returns where
  * the flags are, for files_cache_writer_set_flags() once they are known. */

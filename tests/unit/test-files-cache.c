@@ -61,7 +61,7 @@ static char *write_cache(const uint8_t snap[HASH_LEN])
 	tree_add_pack(t, pack);
 	unit_fill_random(pack, HASH_LEN, 51);
 	tree_add_pack(t, pack);
-	files_cache_writer_init(&w);
+	files_cache_writer_init(&w, dir);
 	for (uint32_t i = 0; i < 3; i++) {
 		chunks[i].off = (uint64_t)i * 1000;
 		unit_fill_random(chunks[i].hash, HASH_LEN, i + 1);
@@ -192,11 +192,91 @@ static void test_damage_is_refused(void **state)
 	assert_int_equal(files_cache_load(path, &fc), -ENOENT);
 }
 
+/* A writer that moves its records to its spill file every 200 bytes (so
+ * every few records, and a record of 40 chunks longer than that) writes
+ * the same cache as one that keeps them in memory: every record, its
+ * chunks placed, and flags set on the newest record and on one spilled. */
+static void test_spilled_records(void **state)
+{
+	(void)state;
+	enum { N = 600 };
+	AUTOFREE char *path = xasprintf("%s/spilled", dir);
+	AUTOFREE char *spill_dir = xasprintf("%s/files", dir);
+	struct files_cache_writer w;
+	struct files_cache_chunk chunks[40];
+	struct tree *t = tree_new();
+	uint8_t pack[HASH_LEN], snap[HASH_LEN];
+	size_t at_old = 0;
+
+	unit_fill_random(pack, HASH_LEN, 60);
+	tree_add_pack(t, pack);
+	for (uint32_t i = 0; i < 40; i++) {
+		struct tree_chunk tc = { .pack = 0, .off = 1000u * i, .stored_len = 100 + i, .raw_len = 500 };
+		unit_fill_random(tc.hash, HASH_LEN, 1000 + i);
+		tree_add_chunk(t, &tc);
+	}
+	files_cache_writer_init(&w, spill_dir);
+	w.spill_at = 200;
+	for (uint32_t i = 0; i < N; i++) {
+		char name[64];
+		uint32_t n = i == 77 ? 40 : i % 4;
+		snprintf(name, sizeof(name), "/data/dir-%u/file-%u", i % 13, i);
+		for (uint32_t k = 0; k < n; k++) {
+			chunks[k].off = 500u * k;
+			unit_fill_random(chunks[k].hash, HASH_LEN, 1000 + (i + k) % 40);
+			chunks[k].raw_len = 500;
+			chunks[k].pack = (i + k) % 40; /* the tree chunk */
+		}
+		struct stat st = make_stat(500u * n, 1700000000 + i, 1700000001 + i, 10 + i);
+		size_t at = files_cache_writer_add(&w, name, &st, chunks, n);
+		if (i == 5)
+			at_old = at;
+		if (i % 3 == 0)
+			files_cache_writer_set_flags(&w, at, FILES_CACHE_NO_XATTRS);
+	}
+	assert_true(w.spilled > 0);
+	assert_true(w.records.len < 4096);
+	files_cache_writer_set_flags(&w, at_old, FILES_CACHE_NO_XATTRS); /* spilled by now */
+	unit_fill_random(snap, HASH_LEN, 61);
+	assert_int_equal(files_cache_writer_commit(&w, path, snap, t), 0);
+	files_cache_writer_release(&w);
+
+	struct files_cache *fc = NULL;
+	assert_int_equal(files_cache_load(path, &fc), 0);
+	assert_memory_equal(fc->snap_id, snap, HASH_LEN);
+	for (uint32_t i = 0; i < N; i++) {
+		char name[64];
+		struct files_cache_entry e;
+		uint32_t n = i == 77 ? 40 : i % 4;
+		snprintf(name, sizeof(name), "/data/dir-%u/file-%u", i % 13, i);
+		assert_int_equal(files_cache_find(fc, name, &e), 0);
+		struct stat st = make_stat(500u * n, 1700000000 + i, 1700000001 + i, 10 + i);
+		assert_true(files_cache_entry_matches(&e, &st));
+		assert_int_equal(e.n_chunks, n);
+		assert_int_equal(e.flags, i % 3 == 0 || i == 5 ? FILES_CACHE_NO_XATTRS : 0);
+		for (uint32_t k = 0; k < n; k++) {
+			struct files_cache_chunk c;
+			uint8_t want[HASH_LEN];
+			files_cache_chunk_at(&e, k, &c);
+			uint32_t idx = (i + k) % 40;
+			unit_fill_random(want, HASH_LEN, 1000 + idx);
+			assert_memory_equal(c.hash, want, HASH_LEN);
+			assert_int_equal(c.off, 500u * k);
+			assert_int_equal(c.pack, 0);
+			assert_int_equal(c.pack_off, 1000u * idx);
+			assert_int_equal(c.stored_len, 100 + idx);
+		}
+	}
+	files_cache_free(fc);
+	tree_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_damage_is_refused),
+		cmocka_unit_test(test_spilled_records),
 	};
 	return cmocka_run_group_tests_name("files-cache", tests, setup, teardown);
 }
