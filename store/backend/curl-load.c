@@ -81,8 +81,8 @@ static void load(void)
 		*syms[i].slot = dlsym(lib, syms[i].name);
 		if (!*syms[i].slot) {
 			/* curl_multi_poll() is the newest: libcurl 7.66. */
-			log_error("the libcurl found (%s) has no %s(): it is older than 7.66", CURL_SONAME,
-				  syms[i].name);
+			log_error("the libcurl found (%s) has no %s(): it is older than 7.66",
+				  CURL_SONAME, syms[i].name);
 			log_error("hint: install a newer libcurl4");
 			dlclose(lib);
 			return;
@@ -170,7 +170,8 @@ CURLMcode(curl_multi_perform)(CURLM *m, int *running)
 	return api.multi_perform(m, running);
 }
 
-CURLMcode(curl_multi_poll)(CURLM *m, struct curl_waitfd extra[], unsigned n, int timeout_ms, int *ret)
+CURLMcode(curl_multi_poll)(CURLM *m, struct curl_waitfd extra[], unsigned n, int timeout_ms,
+			   int *ret)
 {
 	return api.multi_poll(m, extra, n, timeout_ms, ret);
 }

@@ -245,7 +245,8 @@ static void spill(struct files_cache_writer *w)
 		w->spill_fd = open(w->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 		if (w->spill_fd < 0) {
 			/* No O_TMPFILE there: a name, removed at once. */
-			AUTOFREE char *tmp = xasprintf("%s/.spill.%ld.XXXXXX", w->dir, (long)getpid());
+			AUTOFREE char *tmp =
+				xasprintf("%s/.spill.%ld.XXXXXX", w->dir, (long)getpid());
 			w->spill_fd = mkostemp(tmp, O_CLOEXEC);
 			if (w->spill_fd >= 0)
 				unlink(tmp);

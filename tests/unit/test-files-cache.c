@@ -211,7 +211,10 @@ static void test_spilled_records(void **state)
 	unit_fill_random(pack, HASH_LEN, 60);
 	tree_add_pack(t, pack);
 	for (uint32_t i = 0; i < 40; i++) {
-		struct tree_chunk tc = { .pack = 0, .off = 1000u * i, .stored_len = 100 + i, .raw_len = 500 };
+		struct tree_chunk tc = { .pack = 0,
+					 .off = 1000u * i,
+					 .stored_len = 100 + i,
+					 .raw_len = 500 };
 		unit_fill_random(tc.hash, HASH_LEN, 1000 + i);
 		tree_add_chunk(t, &tc);
 	}
