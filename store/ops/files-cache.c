@@ -352,13 +352,11 @@ static int copy_spilled(struct files_cache_writer *w, int fd, const struct tree 
 		if (work.len == work.cap)
 			buf_reserve(&work, work.cap); /* a record longer than the block */
 		size_t want = (size_t)MIN((uint64_t)(work.cap - work.len), w->spilled - off);
-		ssize_t got = pread(w->spill_fd, work.ptr + work.len, want, (off_t)off);
-		if (got < 0 && errno == EINTR)
-			continue;
+		ssize_t got = pread_full(w->spill_fd, work.ptr + work.len, want, off);
 		if (got < 0)
-			return -errno;
-		if (got == 0)
-			return -EIO;
+			return (int)got;
+		if ((size_t)got < want)
+			return -EIO; /* shorter than what was spilled */
 		off += (uint64_t)got;
 		work.len += (size_t)got;
 		size_t done = resolve_records(work.ptr, work.len, t);

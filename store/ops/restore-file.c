@@ -6,9 +6,9 @@
  * A worker writes into an unnamed O_TMPFILE inode, or a temporary name
  * where the filesystem has no O_TMPFILE, writes only the extents, so that
  * holes stay holes, and sets the size when the file ends in one. A chunk
- * already written to a file in place comes from there (copy_file_range(2)); any
- * other comes through the shared chunk cache, whose threads prefetch the
- * next window of the file's chunks. Then owner, mode, xattrs and mtime; with
+ * already written to a file in place comes from there
+ * (copy_file_range(2)); any other comes through the shared chunk cache,
+ * whose threads prefetch the next window of the file's chunks. Then owner, mode, xattrs and mtime; with
  * verify, every extent is read back and hashed and every hole must read as
  * zeros; only then does the file get its name (linkat, or rename over what
  * is there), and its chunks go into the map of chunks written.
